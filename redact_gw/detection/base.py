@@ -1,0 +1,37 @@
+"""The detection seam.
+
+A detector looks at the segments of one transcript (turns, messages, fields) together,
+so that an agent's question can be context for the customer's answer and a value found
+once is found again where it recurs. It is synchronous and CPU-bound: the gateway only
+ever calls it inside the detection executor, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from redact_gw.model import KnownValue, Segment, Span
+
+
+class Detector(Protocol):
+    """Finds personal data in the segments of one transcript."""
+
+    def detect(self, segments: Sequence[Segment],
+               known: Sequence[KnownValue] = ()) -> list[list[Span]]:
+        """Return, for each segment, its spans sorted by start, non-overlapping.
+
+        Args:
+            segments: The transcript's texts in order, with speaker labels.
+            known: Values already tokenized in this record; each recurrence (also a
+                partial one, such as a surname alone or a card's last four digits
+                read aloud) must be returned as a span of the same entity type.
+
+        Offsets are into each segment's original text: normalization is a view for
+        detection, never a rewrite. Spans never cross a segment.
+        """
+        ...
+
+    def warm_up(self) -> None:
+        """Load models and run one detection so the first request is not slow."""
+        ...

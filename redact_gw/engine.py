@@ -1,0 +1,103 @@
+"""The redaction pipeline: detect off the loop, seal in the vault, place tokens.
+
+``Redactor`` is what handlers and the CLI call. It owns no lifetimes: the detector,
+its executor and the vault are made and closed by the app's cleanup contexts (or
+the CLI's ``async with``), and handed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+from redact_gw.detection import Detector
+from redact_gw.errors import DetectionFailed, RedactGwError, VaultUnavailable
+from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.redaction import Redacted, apply_tokens, pending_values
+from redact_gw.tokens import TOKEN_RE
+from redact_gw.vault.service import Vault
+
+log = logging.getLogger(__name__)
+
+
+def _drop_spans_over_tokens(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Existing tokens (e.g. an answer echoed back) are never tokenized again."""
+    tokens = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    if not tokens:
+        return list(spans)
+    return [s for s in spans if not any(s.start < e and b < s.end for b, e in tokens)]
+
+
+def _check_spans(text: str, spans: Sequence[Span]) -> None:
+    last = 0
+    for s in spans:
+        if not (last <= s.start < s.end <= len(text)):
+            raise DetectionFailed()
+        last = s.end
+
+
+class Redactor:
+    """Tokenizes segments of one record, failing closed at every step."""
+
+    def __init__(self, detector: Detector, vault: Vault, executor: Executor,
+                 timeout_s: float) -> None:
+        self.detector = detector
+        self.vault = vault
+        self.executor = executor
+        self.timeout_s = timeout_s
+
+    async def detect(self, segments: Sequence[Segment],
+                     known: Sequence[KnownValue] = ()) -> list[list[Span]]:
+        """Run the detector in its executor; any failure or timeout is ``DetectionFailed``."""
+        loop = asyncio.get_running_loop()
+        try:
+            fut = loop.run_in_executor(self.executor, self.detector.detect, list(segments),
+                                       list(known))
+            spans = await asyncio.wait_for(fut, self.timeout_s)
+        except TimeoutError:
+            log.error("detection timed out after %.1fs", self.timeout_s)
+            raise DetectionFailed("personal-data detection timed out; nothing was forwarded",
+                                  code="detection_timeout") from None
+        except RedactGwError:
+            raise
+        except Exception as exc:
+            # Log only the exception type: messages of NLP libraries may quote the text.
+            log.error("detection failed: %s", type(exc).__name__)
+            raise DetectionFailed() from None
+        if len(spans) != len(segments):
+            raise DetectionFailed()
+        out = []
+        for seg, ss in zip(segments, spans, strict=True):
+            kept = _drop_spans_over_tokens(seg.text, ss)
+            _check_spans(seg.text, kept)
+            out.append(kept)
+        return out
+
+    async def redact(self, tenant: str, record_id: str, subject_id: str | None,
+                     segments: Sequence[Segment],
+                     locations: Sequence[Mapping[str, Any]] | None = None) -> Redacted:
+        """Detect, seal and tokenize; returns tokenized texts and entity reports."""
+        known = await self._known(tenant, record_id)
+        spans = await self.detect(segments, known)
+        texts = [s.text for s in segments]
+        values = pending_values(texts, spans)
+        try:
+            tokens = await self.vault.tokenize(tenant, record_id, subject_id, values)
+        except RedactGwError:
+            raise
+        except Exception as exc:
+            log.error("vault write failed: %s", type(exc).__name__)
+            raise VaultUnavailable() from None
+        return apply_tokens(texts, spans, tokens, locations)
+
+    async def _known(self, tenant: str, record_id: str) -> list[KnownValue]:
+        try:
+            return await self.vault.known_values(tenant, record_id)
+        except RedactGwError:
+            raise
+        except Exception as exc:
+            log.error("vault read failed: %s", type(exc).__name__)
+            raise VaultUnavailable() from None

@@ -1,0 +1,139 @@
+"""The gateway's error tree.
+
+Every error carries an HTTP status, a stable machine-readable ``code`` and a public
+message that never contains caller input or personal data. One middleware renders
+them (see ``proxy/middlewares.py``); the CLI prints the same code and message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class RedactGwError(Exception):
+    """Root of all errors the gateway reports to a caller."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "internal error"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        self.details = details or {}
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Render as the JSON error body: ``{"error": {"code", "message", ...}}``."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class BadRequest(RedactGwError):
+    """Input that cannot be read at all: malformed JSON, invalid UTF-8."""
+
+    status = 400
+    code = "bad_request"
+    default_message = "the request could not be read"
+
+
+class InvalidInput(RedactGwError):
+    """Readable input of the wrong shape or type; the message names the field."""
+
+    status = 422
+    code = "invalid_input"
+    default_message = "the request body has the wrong shape"
+
+
+class PayloadTooLarge(RedactGwError):
+    """Body or collection over a configured limit."""
+
+    status = 413
+    code = "payload_too_large"
+    default_message = "the request body is larger than the configured limit"
+
+
+class Unauthorized(RedactGwError):
+    """Missing or unknown API key."""
+
+    status = 401
+    code = "unauthorized"
+    default_message = "a valid API key is required (Authorization: Bearer <key>)"
+
+
+class Forbidden(RedactGwError):
+    """Known principal without the permission asked for."""
+
+    status = 403
+    code = "forbidden"
+    default_message = "this API key is not allowed to do that"
+
+
+class NotFound(RedactGwError):
+    """Unknown record or route; also what another tenant's record looks like."""
+
+    status = 404
+    code = "not_found"
+    default_message = "not found"
+
+
+class Gone(RedactGwError):
+    """The value existed but was purged or shredded."""
+
+    status = 410
+    code = "purged"
+    default_message = "the value has been purged under the retention policy"
+
+
+class TooManyRequests(RedactGwError):
+    """A quota was exceeded."""
+
+    status = 429
+    code = "quota_exceeded"
+    default_message = "quota exceeded"
+
+
+class Unavailable(RedactGwError):
+    """A dependency on the fail-closed path failed: nothing was forwarded."""
+
+    status = 503
+    code = "unavailable"
+    default_message = "the gateway cannot process this request safely right now"
+
+
+class DetectionFailed(Unavailable):
+    """Detection raised or timed out."""
+
+    code = "detection_failed"
+    default_message = "personal-data detection failed; nothing was forwarded"
+
+
+class VaultUnavailable(Unavailable):
+    """The vault could not be read or written."""
+
+    code = "vault_unavailable"
+    default_message = "the vault is unavailable; nothing was forwarded"
+
+
+class IntegrityError(RedactGwError):
+    """Any cryptographic failure: tampered data, wrong key, swapped row.
+
+    Deliberately opaque (like ``cryptography.fernet.InvalidToken``): the caller learns
+    nothing about which check failed.
+    """
+
+    status = 503
+    code = "integrity_error"
+    default_message = "a vault entry failed its integrity check"
+
+
+class ConfigError(RedactGwError):
+    """Configuration or key file refused at startup; the message names key and reason."""
+
+    status = 500
+    code = "config_error"
+    default_message = "invalid configuration"

@@ -1,0 +1,113 @@
+"""Plain value types shared by every layer.
+
+All are frozen and slotted: they are passed between the event loop, the detection
+executor and the vault thread, and must never be mutated in flight. None of them
+prints a raw value in its repr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: Wall-clock seconds since the epoch; injected so retention and audit are testable.
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One piece of text that detection looks at (a turn, a message, a field).
+
+    Attributes:
+        text: The text exactly as the caller sent it.
+        speaker: Speaker or chat role when known ("agent", "customer", "user"...).
+    """
+
+    text: str = field(repr=False)
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A detected piece of personal data inside one segment.
+
+    Attributes:
+        start: Offset of the first character in the segment's original text.
+        end: Offset one past the last character.
+        entity_type: Presidio-style entity name, e.g. ``PHONE_NUMBER``.
+        score: Detection confidence in [0, 1].
+        recognizer: Name of the recognizer that raised it.
+        normalized: Canonical value when the recognizer knows it (spoken digits
+            turned into digits, spoken emails into an address); ``None`` lets the
+            redaction layer normalize the raw text.
+        explanation: Human-readable reason (pattern, context words); never the value.
+    """
+
+    start: int
+    end: int
+    entity_type: str
+    score: float
+    recognizer: str
+    normalized: str | None = field(default=None, repr=False)
+    explanation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownValue:
+    """A value already tokenized in a record, handed to detection so recurrences match."""
+
+    entity_type: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller.
+
+    Attributes:
+        name: Stable principal name (never the API key).
+        tenant: Tenant whose records the principal may touch.
+        roles: Role names granted in config.
+    """
+
+    name: str
+    tenant: str
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInfo:
+    """Metadata of a record: never a value."""
+
+    tenant: str
+    record_id: str
+    subject_id: str | None
+    created_at: datetime
+    counts: dict[str, int]
+    no_retention: bool = False
+    legal_hold: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Revealed:
+    """One token resolved from the vault."""
+
+    token: str
+    entity_type: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingValue:
+    """A detected value waiting for its token.
+
+    Attributes:
+        entity_type: Entity type of the value.
+        key: Normalized form; equal keys of one type share a token in a record.
+        original: The characters as they stood in the transcript (what is sealed).
+    """
+
+    entity_type: str
+    key: str = field(repr=False)
+    original: str = field(repr=False)

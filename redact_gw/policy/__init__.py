@@ -1,0 +1,1 @@
+"""Who may do what: principals, roles, opt-out and retention policy."""

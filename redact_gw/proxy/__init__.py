@@ -1,0 +1,1 @@
+"""The aiohttp application: factory, middlewares, handlers, upstream forwarding."""

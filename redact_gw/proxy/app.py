@@ -1,0 +1,106 @@
+"""The application factory and its cleanup contexts.
+
+``create_app(settings)`` builds everything from settings alone; each lifetime
+(keys, vault, detection executor) is a cleanup context that closes what it opened,
+in reverse order, also when startup fails halfway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from redact_gw.crypto.keyring import KeyringSource
+from redact_gw.detection import Detector
+from redact_gw.engine import Redactor
+from redact_gw.metrics import Metrics
+from redact_gw.model import Clock
+from redact_gw.policy.principals import PrincipalDirectory
+from redact_gw.proxy import appkeys, handlers
+from redact_gw.proxy.middlewares import auth_middleware, error_middleware
+from redact_gw.settings import Settings
+from redact_gw.vault.base import VaultStore
+from redact_gw.vault.service import Vault
+
+log = logging.getLogger(__name__)
+DetectorFactory = Callable[[], Detector]
+
+
+def open_store(settings: Settings) -> VaultStore:
+    """The configured vault backend (not yet opened)."""
+    if settings.vault.is_postgres:
+        from redact_gw.errors import ConfigError
+        raise ConfigError("vault.url: PostgreSQL is not supported by this build yet")
+    from redact_gw.vault.sqlite import SqliteStore
+    return SqliteStore(settings.resolve(settings.vault.url),
+                       secure_delete=settings.vault.secure_delete)
+
+
+async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
+    s = app[appkeys.SETTINGS]
+    app[appkeys.KEYS] = KeyringSource(s.resolve(s.keys.path), s.keys.reload_interval_s)
+    app[appkeys.PRINCIPALS] = PrincipalDirectory(s.resolve(s.auth.principals_file))
+    yield
+
+
+async def _vault_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = open_store(app[appkeys.SETTINGS])
+    await store.open()
+    app[appkeys.STORE] = store
+    app[appkeys.VAULT] = Vault(store, app[appkeys.KEYS], clock=app[appkeys.CLOCK])
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+def _detection_ctx(factory: DetectorFactory | None):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        s = app[appkeys.SETTINGS].detection
+        executor = ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="detect")
+        app[appkeys.DETECTION_EXECUTOR] = executor
+        try:
+            loop = asyncio.get_running_loop()
+            if factory is None:
+                from redact_gw.detection import build_detector
+                detector = await loop.run_in_executor(executor, build_detector, s)
+            else:
+                detector = factory()
+            await loop.run_in_executor(executor, detector.warm_up)
+            app[appkeys.DETECTOR] = detector
+            app[appkeys.REDACTOR] = Redactor(detector, app[appkeys.VAULT], executor,
+                                             s.timeout_s)
+            yield
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+    return ctx
+
+
+def create_app(settings: Settings, *, detector_factory: DetectorFactory | None = None,
+               clock: Clock = time.time) -> web.Application:
+    """Build the gateway application.
+
+    Args:
+        settings: Parsed configuration.
+        detector_factory: Builds the detector (tests share one); default builds the
+            configured Presidio detector inside the detection executor.
+        clock: Wall clock, injected so retention and audit can be tested.
+    """
+    app = web.Application(middlewares=[error_middleware, auth_middleware],
+                          client_max_size=settings.server.max_body_bytes)
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.CLOCK] = clock
+    app[appkeys.METRICS] = Metrics()
+    app.cleanup_ctx.append(_keys_ctx)
+    app.cleanup_ctx.append(_vault_ctx)
+    app.cleanup_ctx.append(_detection_ctx(detector_factory))
+    app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/metrics", handlers.metrics)
+    app.router.add_post("/v1/redact", handlers.redact)
+    return app

@@ -1,0 +1,81 @@
+"""Thin HTTP handlers: read, check permission, call the core, render."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from redact_gw.errors import Unavailable
+from redact_gw.model import Principal
+from redact_gw.policy.roles import Permission, require
+from redact_gw.proxy import appkeys
+from redact_gw.proxy.bodies import json_response, read_json
+from redact_gw.transcripts import parse_transcript
+
+
+def new_record_id() -> str:
+    """A fresh record id for callers that did not name one."""
+    return "rec_" + secrets.token_hex(12)
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The caller attached by the auth middleware."""
+    principal: Principal = request[appkeys.PRINCIPAL]
+    return principal
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: detection loaded and the vault answering."""
+    app = request.app
+    checks = {
+        "detector": appkeys.REDACTOR in app,
+        "vault": await app[appkeys.STORE].ping(),
+    }
+    ready = all(checks.values())
+    app[appkeys.METRICS].ready.set(1 if ready else 0)
+    return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus exposition."""
+    body = request.app[appkeys.METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+async def redact(request: web.Request) -> web.Response:
+    """``POST /v1/redact``: tokenize a transcript of any accepted shape."""
+    principal = principal_of(request)
+    require(principal, Permission.REDACT)
+    settings = request.app[appkeys.SETTINGS]
+    doc = await read_json(request, settings.server.max_body_bytes)
+    transcript = parse_transcript(doc, max_segments=settings.server.max_segments,
+                                  max_text_chars=settings.server.max_text_chars)
+    record_id = transcript.record_id or new_record_id()
+    redactor = request.app.get(appkeys.REDACTOR)
+    if redactor is None:
+        raise Unavailable("detection is still loading", code="not_ready")
+    redacted = await redactor.redact(
+        principal.tenant, record_id, transcript.subject_id,
+        [ref.segment for ref in transcript.segments],
+        [ref.location for ref in transcript.segments])
+    metrics = request.app[appkeys.METRICS]
+    counts = redacted.counts()
+    for entity_type, n in counts.items():
+        metrics.tokenized.labels(entity_type).inc(n)
+    body: dict[str, Any] = transcript.with_texts(redacted.texts)
+    body["record_id"] = record_id
+    body["entities"] = [e.to_dict() for e in redacted.entities]
+    return json_response(body, headers=transparency_headers(record_id, counts))
+
+
+def transparency_headers(record_id: str, counts: dict[str, int]) -> dict[str, str]:
+    """``X-Record-Id`` and ``X-Redact-Counts: PERSON=2,PHONE_NUMBER=1``."""
+    return {"X-Record-Id": record_id,
+            "X-Redact-Counts": ",".join(f"{k}={v}" for k, v in sorted(counts.items()))}

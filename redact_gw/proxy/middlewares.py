@@ -1,0 +1,90 @@
+"""Middlewares: one renders every error as JSON, one authenticates the caller.
+
+No response ever carries a stack trace or echoes the request; unexpected exceptions
+are logged by type only (their messages can quote the input) and answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from redact_gw.errors import RedactGwError, Unauthorized
+from redact_gw.proxy import appkeys
+from redact_gw.proxy.bodies import json_response
+
+log = logging.getLogger(__name__)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+               413: "payload_too_large", 415: "unsupported_media_type"}
+
+
+def route_name(request: web.Request) -> str:
+    """The route template (``/v1/records/{record_id}``), never the concrete path."""
+    info = request.match_info
+    resource = info.route.resource if info and info.route else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def error_response(exc: RedactGwError) -> web.Response:
+    """Render a gateway error as its JSON body and status."""
+    return json_response(exc.to_dict(), status=exc.status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into ``{"error": {"code", "message"}}`` with the right status."""
+    metrics = request.app[appkeys.METRICS]
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except RedactGwError as exc:
+        status = exc.status
+        metrics.errors.labels(exc.code).inc()
+        return error_response(exc)
+    except web.HTTPException as exc:
+        status = exc.status
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        metrics.errors.labels(code).inc()
+        return json_response({"error": {"code": code, "message": exc.reason.lower()}},
+                             status=exc.status, headers={
+                                 k: v for k, v in exc.headers.items() if k == "Allow"})
+    except Exception as exc:
+        log.error("unhandled %s on %s", type(exc).__name__, route_name(request))
+        metrics.errors.labels("internal_error").inc()
+        return error_response(RedactGwError())
+    finally:
+        route = route_name(request)
+        metrics.requests.labels(route, request.method, str(status)).inc()
+        metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+
+
+def bearer_key(request: web.Request) -> str | None:
+    """The API key from ``Authorization: Bearer <key>``, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Attach the authenticated principal; 401 for a missing or unknown key."""
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    key = bearer_key(request)
+    principal = request.app[appkeys.PRINCIPALS].authenticate(key) if key else None
+    if principal is None:
+        raise Unauthorized()
+    request[appkeys.PRINCIPAL] = principal
+    return await handler(request)

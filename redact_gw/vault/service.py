@@ -1,0 +1,169 @@
+"""``Vault``: envelope encryption on top of a ``VaultStore``.
+
+Each record has its own random 256-bit data key (DEK), stored only wrapped by the
+primary key-encryption key (KEK) of the keyring, with the KEK id beside it. Values
+are sealed with AES-256-GCM under the DEK; the associated data binds tenant, record,
+token and data-key id, so a ciphertext moved to another row fails to open. Value
+fingerprints are HMACs under a key derived from the DEK: equal values in a record
+meet, nothing is learned without the DEK, and shredding the DEK shreds them too.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+
+from redact_gw.crypto import aead
+from redact_gw.crypto.keyring import KeyringSource
+from redact_gw.errors import IntegrityError, NotFound
+from redact_gw.model import Clock, KnownValue, PendingValue, Revealed
+from redact_gw.tokens import format_token
+from redact_gw.vault.base import EntryRow, RecordRaceLost, RecordRow, Rewrap, VaultStore
+
+#: (tenant, entity_type, now) -> expiry time or None (kept until purged by policy).
+ExpiryPolicy = Callable[[str, str, float], float | None]
+
+
+def _dek_context(tenant: str, record_id: str, dek_id: str) -> bytes:
+    return aead.aad("redact_gw/dek/v1", tenant, record_id, dek_id)
+
+
+def _value_context(tenant: str, record_id: str, token: str, dek_id: str) -> bytes:
+    return aead.aad("redact_gw/value/v1", tenant, record_id, token, dek_id)
+
+
+class Vault:
+    """Tokenize-and-seal, reveal and rotate, for one store and keyring."""
+
+    def __init__(self, store: VaultStore, keys: KeyringSource, *,
+                 clock: Clock = time.time, expiry: ExpiryPolicy | None = None) -> None:
+        self.store = store
+        self.keys = keys
+        self.clock = clock
+        self.expiry = expiry
+
+    # -- data keys ------------------------------------------------------------------------
+    def _new_record(self, tenant: str, record_id: str, subject_id: str | None) -> tuple[
+            RecordRow, bytes]:
+        dek = aead.new_key()
+        dek_id = secrets.token_hex(8)
+        kid, wrapped = self.keys.current().wrap(dek, _dek_context(tenant, record_id, dek_id))
+        row = RecordRow(tenant, record_id, subject_id, self.clock(), dek_id, kid, wrapped)
+        return row, dek
+
+    def _unwrap(self, row: RecordRow) -> bytes:
+        ring = self.keys.for_kid(row.kek_id)
+        return ring.unwrap(row.kek_id, row.wrapped_dek,
+                           _dek_context(row.tenant, row.record_id, row.dek_id))
+
+    @staticmethod
+    def _fingerprint(dek: bytes, entity_type: str, key: str) -> bytes:
+        return aead.fingerprint(aead.derive(dek, "redact_gw/fingerprint/v1"),
+                                f"{entity_type}\0{key}")
+
+    # -- tokenize -------------------------------------------------------------------------
+    async def tokenize(self, tenant: str, record_id: str, subject_id: str | None,
+                       values: Sequence[PendingValue]) -> dict[tuple[str, str], str]:
+        """Seal every value and return (entity_type, key) -> token.
+
+        Values already in the record keep their token. Either every new value is
+        stored or none is (one transaction), so no token is ever handed out without
+        its sealed original.
+        """
+        unique = {(v.entity_type, v.key): v for v in values}
+        if not unique:
+            return {}
+        for _attempt in range(3):
+            try:
+                return await self._tokenize_once(tenant, record_id, subject_id, unique)
+            except RecordRaceLost:
+                continue
+        raise RecordRaceLost()
+
+    async def _tokenize_once(self, tenant: str, record_id: str, subject_id: str | None,
+                             unique: dict[tuple[str, str], PendingValue]
+                             ) -> dict[tuple[str, str], str]:
+        record = await self.store.get_record(tenant, record_id)
+        existing: dict[bytes, str] = {}
+        if record is None:
+            record, dek = self._new_record(tenant, record_id, subject_id)
+            fps = {k: self._fingerprint(dek, k[0], k[1]) for k in unique}
+        else:
+            dek = self._unwrap(record)
+            fps = {k: self._fingerprint(dek, k[0], k[1]) for k in unique}
+            found = await self.store.find_by_fingerprints(tenant, record_id, list(fps.values()))
+            existing = {e.fingerprint: e.token for e in found}
+        now = self.clock()
+        drafts = []
+        for k, v in unique.items():
+            if fps[k] in existing:
+                continue
+            token = format_token(v.entity_type)
+            sealed = aead.seal(dek, v.original.encode("utf-8"),
+                               _value_context(tenant, record_id, token, record.dek_id))
+            expires = self.expiry(tenant, v.entity_type, now) if self.expiry else None
+            drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
+                                   now, expires))
+        if drafts:
+            existing.update(await self.store.commit_entries(record, drafts))
+        return {k: existing[fp] for k, fp in fps.items()}
+
+    # -- reveal ---------------------------------------------------------------------------
+    async def get_record(self, tenant: str, record_id: str) -> RecordRow:
+        """The record row; ``NotFound`` when unknown in this tenant."""
+        row = await self.store.get_record(tenant, record_id)
+        if row is None:
+            raise NotFound("unknown record", code="record_not_found")
+        return row
+
+    def _open(self, row: RecordRow, dek: bytes, entry: EntryRow) -> Revealed:
+        plain = aead.open_sealed(dek, entry.sealed, _value_context(
+            row.tenant, row.record_id, entry.token, row.dek_id))
+        try:
+            value = plain.decode("utf-8")
+        except UnicodeDecodeError:
+            raise IntegrityError() from None
+        return Revealed(entry.token, entry.entity_type, value)
+
+    async def reveal(self, tenant: str, record_id: str,
+                     tokens: Sequence[str]) -> dict[str, Revealed]:
+        """Open the given tokens of a record; unknown tokens are simply absent.
+
+        Raises:
+            NotFound: the record does not exist in this tenant.
+            IntegrityError: a row or key failed authentication.
+        """
+        row = await self.get_record(tenant, record_id)
+        entries = await self.store.get_entries(tenant, record_id, tokens)
+        if not entries:
+            return {}
+        dek = self._unwrap(row)
+        return {e.token: self._open(row, dek, e) for e in entries}
+
+    async def known_values(self, tenant: str, record_id: str) -> list[KnownValue]:
+        """Every value already sealed in the record (for recurrence detection)."""
+        row = await self.store.get_record(tenant, record_id)
+        if row is None:
+            return []
+        entries = await self.store.record_entries(tenant, record_id)
+        if not entries:
+            return []
+        dek = self._unwrap(row)
+        return [KnownValue(r.entity_type, r.value)
+                for r in (self._open(row, dek, e) for e in entries)]
+
+    # -- rotation -------------------------------------------------------------------------
+    async def rewrap_batch(self, batch_size: int = 500) -> int:
+        """Re-wrap up to ``batch_size`` data keys under the current primary KEK.
+
+        Returns how many records were re-wrapped (0 when all are under the primary).
+        """
+        ring = self.keys.current()
+        rows = await self.store.records_not_under(ring.primary_kid, batch_size)
+        rewraps = []
+        for row in rows:
+            dek = self._unwrap(row)
+            kid, wrapped = ring.wrap(dek, _dek_context(row.tenant, row.record_id, row.dek_id))
+            rewraps.append(Rewrap(row.tenant, row.record_id, row.kek_id, kid, wrapped))
+        return await self.store.apply_rewraps(rewraps) if rewraps else 0

@@ -1,0 +1,93 @@
+"""Shared fixtures: settings in a temp dir, dev keys, API keys, the app under test."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient
+
+from redact_gw.crypto.keyring import generate_key_file
+from redact_gw.detection import Detector
+from redact_gw.policy.principals import create_api_key
+from redact_gw.proxy.app import create_app
+from redact_gw.settings import DetectionSettings, Settings, load_settings
+from redact_gw.testing import FakeClock, FakeDetector
+
+
+@pytest.fixture(scope="session")
+def detector() -> Detector:
+    """The real Presidio + spaCy detector, loaded once per test session."""
+    from redact_gw.detection import build_detector
+    det = build_detector(DetectionSettings())
+    det.warm_up()
+    return det
+
+
+@dataclass
+class Env:
+    """A configured gateway home in a temp dir."""
+
+    root: Path
+    config_path: Path
+    keys: dict[str, str]  # principal name -> API key
+
+    def settings(self, **env: str) -> Settings:
+        return load_settings(self.config_path, env)
+
+    def auth(self, name: str = "ai") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[name]}"}
+
+
+def write_config(root: Path, overrides: dict[str, Any] | None = None) -> Path:
+    cfg: dict[str, Any] = {
+        "vault": {"url": "vault.db"},
+        "keys": {"path": "keys.yaml", "reload_interval_s": 0.2},
+        "auth": {"principals_file": "principals.yaml"},
+        "server": {"max_body_bytes": 65536},
+        "detection": {"timeout_s": 2.0},
+    }
+    for section, values in (overrides or {}).items():
+        cfg.setdefault(section, {}).update(values)
+    path = root / "redact-gw.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    config = write_config(tmp_path)
+    generate_key_file(tmp_path / "keys.yaml")
+    keys = {
+        "ai": create_api_key(tmp_path / "principals.yaml", "ai", "acme", ["ai-service"]),
+        "admin": create_api_key(tmp_path / "principals.yaml", "admin", "acme", ["admin"]),
+        "other": create_api_key(tmp_path / "principals.yaml", "other", "globex",
+                                ["ai-service"]),
+        "norole": create_api_key(tmp_path / "principals.yaml", "norole", "acme", []),
+    }
+    return Env(tmp_path, config, keys)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+MakeClient = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, env: Env, clock: FakeClock) -> MakeClient:
+    """Start the gateway; defaults to the fast fake detector."""
+    async def make(detector: Detector | None = None, settings: Settings | None = None,
+                   **kwargs: Any) -> TestClient:
+        det = detector if detector is not None else FakeDetector()
+        app = create_app(settings or env.settings(), detector_factory=lambda: det,
+                         clock=clock, **kwargs)
+        client: TestClient = await aiohttp_client(app)
+        return client
+    return make
