@@ -1,8 +1,8 @@
 """The storage seam: rows the vault keeps and the ``VaultStore`` protocol.
 
-A store holds ciphertext, wrapped data keys and keyed fingerprints only. It never
-sees a key-encryption key or a plaintext value, so the contract tests can check
-every backend for the same guarantees.
+A store holds ciphertext, wrapped data keys, keyed fingerprints, opt-out flags and
+the audit chain. It never sees a key-encryption key or a plaintext value, so one
+contract test-suite can check every backend for the same guarantees.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class RecordRow:
-    """A record and its wrapped data key."""
+    """A record and its wrapped data key (``None`` once shredded or never kept)."""
 
     tenant: str
     record_id: str
     subject_id: str | None
     created_at: float
-    dek_id: str
-    kek_id: str
-    wrapped_dek: bytes = field(repr=False)
+    dek_id: str | None
+    kek_id: str | None
+    wrapped_dek: bytes | None = field(repr=False)
     no_retention: bool = False
     legal_hold: bool = False
+    channel: str | None = None
+    shredded_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,77 @@ class Rewrap:
     wrapped_dek: bytes = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class OptOutRow:
+    """A subject's opt-out flags in one tenant."""
+
+    tenant: str
+    subject_id: str
+    no_ai_processing: bool
+    no_retention: bool
+    reason: str | None
+    set_by: str
+    set_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One stored audit event; ``payload`` is canonical JSON covered by ``hash``."""
+
+    seq: int
+    ts: float
+    tenant: str | None
+    principal: str | None
+    action: str
+    record_id: str | None
+    payload: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters for reading the audit log (all optional, combined with AND)."""
+
+    tenant: str | None = None
+    since: float | None = None
+    until: float | None = None
+    principal: str | None = None
+    record_id: str | None = None
+    action: str | None = None
+    after_seq: int = 0
+    limit: int = 100
+
+
+@dataclass(slots=True)
+class Removed:
+    """What a purge batch or a shred removed: values by entity type, records shredded."""
+
+    values: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+
+    def add(self, other: Removed) -> None:
+        """Accumulate another batch."""
+        for k, v in other.values.items():
+            self.values[k] = self.values.get(k, 0) + v
+        self.records += other.records
+
+    @property
+    def total(self) -> int:
+        """Number of values removed."""
+        return sum(self.values.values())
+
+
 class RecordRaceLost(Exception):
     """The record was created concurrently with another data key; reload and retry."""
 
 
 class VaultStore(Protocol):
-    """Persistence of records and sealed entries. Every method is one transaction."""
+    """Persistence for the vault. Every method is one transaction."""
 
+    # -- lifetime -------------------------------------------------------------------------
     async def open(self) -> None:
-        """Connect and apply pending schema migrations."""
+        """Connect and apply pending schema migrations (when configured to)."""
         ...
 
     async def close(self) -> None:
@@ -71,6 +135,11 @@ class VaultStore(Protocol):
         """True when the store answers a trivial query."""
         ...
 
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        ...
+
+    # -- records and entries -------------------------------------------------------------
     async def get_record(self, tenant: str, record_id: str) -> RecordRow | None:
         """The record, or ``None`` when unknown in this tenant."""
         ...
@@ -82,15 +151,20 @@ class VaultStore(Protocol):
 
     async def commit_entries(self, record: RecordRow,
                              entries: Sequence[EntryRow]) -> dict[bytes, str]:
-        """Atomically create the record if absent and add entries.
+        """Atomically create the record if absent (or give a shredded one a new data key)
+        and add entries.
 
         Entries whose fingerprint already exists in the record are not inserted; the
         existing token wins. Returns fingerprint -> token for every entry given.
 
         Raises:
-            RecordRaceLost: the record exists with a different data key than
+            RecordRaceLost: the record holds a different data key than
                 ``record.dek_id`` (entries were sealed under the wrong key).
         """
+        ...
+
+    async def ensure_record(self, record: RecordRow) -> RecordRow:
+        """Insert the record unless it exists; return the stored row."""
         ...
 
     async def get_entries(self, tenant: str, record_id: str,
@@ -102,8 +176,26 @@ class VaultStore(Protocol):
         """Every entry of the record."""
         ...
 
+    async def removed_tokens(self, tenant: str, record_id: str,
+                             tokens: Sequence[str]) -> set[str]:
+        """Which of the tokens were purged or shredded (tombstoned)."""
+        ...
+
+    async def record_counts(self, tenant: str, record_id: str) -> dict[str, int]:
+        """Live values per entity type in the record."""
+        ...
+
+    async def record_expiry(self, tenant: str, record_id: str) -> float | None:
+        """Latest expiry among the record's live values (``None``: none expire)."""
+        ...
+
+    async def set_legal_hold(self, tenant: str, record_id: str, hold: bool) -> bool:
+        """Set or lift a legal hold; False when the record is unknown."""
+        ...
+
+    # -- key rotation ---------------------------------------------------------------------
     async def records_not_under(self, kek_id: str, limit: int) -> list[RecordRow]:
-        """Up to ``limit`` records whose data key is wrapped under another KEK."""
+        """Up to ``limit`` records with a data key wrapped under another KEK."""
         ...
 
     async def apply_rewraps(self, rewraps: Sequence[Rewrap]) -> int:
@@ -111,5 +203,71 @@ class VaultStore(Protocol):
         ...
 
     async def count_records_by_kek(self) -> dict[str, int]:
-        """Number of records per KEK id."""
+        """Number of records holding a data key, per KEK id."""
+        ...
+
+    # -- retention ------------------------------------------------------------------------
+    async def count_expired(self, now: float, tenant: str | None) -> dict[str, int]:
+        """Values a purge at ``now`` would remove, per entity type (dry run)."""
+        ...
+
+    async def purge_expired_batch(self, now: float, tenant: str | None,
+                                  limit: int) -> Removed:
+        """Delete up to ``limit`` expired values of records not on legal hold,
+        tombstoning their tokens. Concurrent callers never remove (or count) a value
+        twice."""
+        ...
+
+    async def shred_emptied_records(self, now: float, tenant: str | None,
+                                    limit: int) -> int:
+        """Drop the data key of up to ``limit`` records left without values (not on
+        legal hold); returns how many were shredded."""
+        ...
+
+    async def shred_record(self, tenant: str, record_id: str, now: float, reason: str,
+                           forget_subject: bool) -> Removed:
+        """Delete every value of the record and its data key now (erasure)."""
+        ...
+
+    async def records_of_subject(self, tenant: str, subject_id: str) -> list[RecordRow]:
+        """Records of a subject in a tenant."""
+        ...
+
+    # -- opt-out --------------------------------------------------------------------------
+    async def get_optout(self, tenant: str, subject_id: str) -> OptOutRow | None:
+        """The subject's opt-out flags, if any."""
+        ...
+
+    async def put_optout(self, row: OptOutRow) -> None:
+        """Create or replace the subject's opt-out flags."""
+        ...
+
+    async def delete_optout(self, tenant: str, subject_id: str) -> bool:
+        """Clear the flags; False when there were none."""
+        ...
+
+    # -- audit ----------------------------------------------------------------------------
+    async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
+                           action: str, record_id: str | None, payload: str) -> AuditRow:
+        """Append one event to the hash chain (serialized across writers)."""
+        ...
+
+    async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
+        """Events matching the query, by ascending sequence number."""
+        ...
+
+    # -- quotas and locks -----------------------------------------------------------------
+    async def consume_quota(self, tenant: str, principal: str, window_start: float,
+                            amount: int, limit: int) -> tuple[bool, int]:
+        """Add ``amount`` to the window's use if it stays within ``limit``.
+
+        Returns (granted, used after the call)."""
+        ...
+
+    async def try_lock(self, name: str, holder: str, now: float, ttl_s: float) -> bool:
+        """Take or renew a named lease; False when someone else holds it."""
+        ...
+
+    async def release_lock(self, name: str, holder: str) -> None:
+        """Release the lease if ``holder`` has it."""
         ...

@@ -1,7 +1,20 @@
 """Versioned schema migrations, one list per backend, applied in order.
 
 Each migration runs in its own transaction together with the row that records it
-in ``schema_migrations``, so a crash leaves the schema at a whole version.
+in ``schema_migrations``, so a crash leaves the schema at a whole version. A new
+schema change is a new (version, sql) pair appended to BOTH lists; released
+migrations are never edited.
+
+Tables:
+  records       one row per record: wrapped data key (NULL once shredded), subject,
+                retention flags; survives shredding as a tombstone (410 vs 404)
+  entries       sealed values: token, entity type, keyed fingerprint, ciphertext, expiry
+  tombstones    tokens whose value was purged or shredded (410 on reveal)
+  optouts       per-tenant subject opt-out flags
+  audit_events  append-only hash-chained audit log (payload is canonical JSON)
+  audit_head    PostgreSQL only: the chain head row appenders lock (one writer at a time)
+  quotas        reveal counts per principal per window
+  locks         named leases (one purge at a time across replicas)
 """
 
 from __future__ import annotations
@@ -12,12 +25,14 @@ CREATE TABLE records (
     tenant       TEXT    NOT NULL,
     record_id    TEXT    NOT NULL,
     subject_id   TEXT,
+    channel      TEXT,
     created_at   REAL    NOT NULL,
-    dek_id       TEXT    NOT NULL,
-    kek_id       TEXT    NOT NULL,
-    wrapped_dek  BLOB    NOT NULL,
+    dek_id       TEXT,
+    kek_id       TEXT,
+    wrapped_dek  BLOB,
     no_retention INTEGER NOT NULL DEFAULT 0,
     legal_hold   INTEGER NOT NULL DEFAULT 0,
+    shredded_at  REAL,
     PRIMARY KEY (tenant, record_id)
 ) WITHOUT ROWID;
 CREATE INDEX records_by_kek ON records (kek_id);
@@ -31,11 +46,55 @@ CREATE TABLE entries (
     sealed       BLOB NOT NULL,
     created_at   REAL NOT NULL,
     expires_at   REAL,
-    PRIMARY KEY (tenant, record_id, token),
+    UNIQUE (tenant, record_id, token),
     UNIQUE (tenant, record_id, fingerprint),
     FOREIGN KEY (tenant, record_id) REFERENCES records (tenant, record_id) ON DELETE CASCADE
 );
 CREATE INDEX entries_by_expiry ON entries (expires_at);
+CREATE TABLE tombstones (
+    tenant       TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    token        TEXT NOT NULL,
+    entity_type  TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    removed_at   REAL NOT NULL,
+    PRIMARY KEY (tenant, record_id, token)
+) WITHOUT ROWID;
+CREATE TABLE optouts (
+    tenant           TEXT    NOT NULL,
+    subject_id       TEXT    NOT NULL,
+    no_ai_processing INTEGER NOT NULL,
+    no_retention     INTEGER NOT NULL,
+    reason           TEXT,
+    set_by           TEXT    NOT NULL,
+    set_at           REAL    NOT NULL,
+    PRIMARY KEY (tenant, subject_id)
+) WITHOUT ROWID;
+CREATE TABLE audit_events (
+    seq        INTEGER PRIMARY KEY,
+    ts         REAL NOT NULL,
+    tenant     TEXT,
+    principal  TEXT,
+    action     TEXT NOT NULL,
+    record_id  TEXT,
+    payload    TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX audit_by_ts ON audit_events (ts);
+CREATE INDEX audit_by_record ON audit_events (tenant, record_id);
+CREATE TABLE quotas (
+    tenant       TEXT    NOT NULL,
+    principal    TEXT    NOT NULL,
+    window_start REAL    NOT NULL,
+    used         INTEGER NOT NULL,
+    PRIMARY KEY (tenant, principal, window_start)
+) WITHOUT ROWID;
+CREATE TABLE locks (
+    name        TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    expires_at  REAL NOT NULL
+) WITHOUT ROWID;
 """),
 ]
 
@@ -45,12 +104,14 @@ CREATE TABLE records (
     tenant       TEXT             NOT NULL,
     record_id    TEXT             NOT NULL,
     subject_id   TEXT,
+    channel      TEXT,
     created_at   DOUBLE PRECISION NOT NULL,
-    dek_id       TEXT             NOT NULL,
-    kek_id       TEXT             NOT NULL,
-    wrapped_dek  BYTEA            NOT NULL,
+    dek_id       TEXT,
+    kek_id       TEXT,
+    wrapped_dek  BYTEA,
     no_retention BOOLEAN          NOT NULL DEFAULT FALSE,
     legal_hold   BOOLEAN          NOT NULL DEFAULT FALSE,
+    shredded_at  DOUBLE PRECISION,
     PRIMARY KEY (tenant, record_id)
 );
 CREATE INDEX records_by_kek ON records (kek_id);
@@ -69,5 +130,57 @@ CREATE TABLE entries (
     FOREIGN KEY (tenant, record_id) REFERENCES records (tenant, record_id) ON DELETE CASCADE
 );
 CREATE INDEX entries_by_expiry ON entries (expires_at);
+CREATE TABLE tombstones (
+    tenant       TEXT             NOT NULL,
+    record_id    TEXT             NOT NULL,
+    token        TEXT             NOT NULL,
+    entity_type  TEXT             NOT NULL,
+    reason       TEXT             NOT NULL,
+    removed_at   DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (tenant, record_id, token)
+);
+CREATE TABLE optouts (
+    tenant           TEXT             NOT NULL,
+    subject_id       TEXT             NOT NULL,
+    no_ai_processing BOOLEAN          NOT NULL,
+    no_retention     BOOLEAN          NOT NULL,
+    reason           TEXT,
+    set_by           TEXT             NOT NULL,
+    set_at           DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (tenant, subject_id)
+);
+CREATE TABLE audit_events (
+    seq        BIGINT PRIMARY KEY,
+    ts         DOUBLE PRECISION NOT NULL,
+    tenant     TEXT,
+    principal  TEXT,
+    action     TEXT NOT NULL,
+    record_id  TEXT,
+    payload    TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX audit_by_ts ON audit_events (ts);
+CREATE INDEX audit_by_record ON audit_events (tenant, record_id);
+-- the chain head: appenders lock this one row (SELECT ... FOR UPDATE), so replicas
+-- append one at a time without advisory locks; seeded with the genesis hash
+CREATE TABLE audit_head (
+    id    SMALLINT PRIMARY KEY CHECK (id = 1),
+    seq   BIGINT   NOT NULL,
+    hash  TEXT     NOT NULL
+);
+INSERT INTO audit_head VALUES (1, 0, repeat('0', 64));
+CREATE TABLE quotas (
+    tenant       TEXT             NOT NULL,
+    principal    TEXT             NOT NULL,
+    window_start DOUBLE PRECISION NOT NULL,
+    used         BIGINT           NOT NULL,
+    PRIMARY KEY (tenant, principal, window_start)
+);
+CREATE TABLE locks (
+    name        TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    expires_at  DOUBLE PRECISION NOT NULL
+);
 """),
 ]

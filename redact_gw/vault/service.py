@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from redact_gw.crypto import aead
 from redact_gw.crypto.keyring import KeyringSource
-from redact_gw.errors import IntegrityError, NotFound
+from redact_gw.errors import Gone, IntegrityError, NotFound
 from redact_gw.model import Clock, KnownValue, PendingValue, Revealed
 from redact_gw.tokens import format_token
 from redact_gw.vault.base import EntryRow, RecordRaceLost, RecordRow, Rewrap, VaultStore
 
-#: (tenant, entity_type, now) -> expiry time or None (kept until purged by policy).
-ExpiryPolicy = Callable[[str, str, float], float | None]
+#: (tenant, channel, entity_type, now) -> expiry time, or None to keep until erased.
+ExpiryPolicy = Callable[[str, str | None, str, float], float | None]
 
 
 def _dek_context(tenant: str, record_id: str, dek_id: str) -> bytes:
@@ -44,54 +44,70 @@ class Vault:
         self.expiry = expiry
 
     # -- data keys ------------------------------------------------------------------------
-    def _new_record(self, tenant: str, record_id: str, subject_id: str | None) -> tuple[
-            RecordRow, bytes]:
+    def _new_record(self, tenant: str, record_id: str, subject_id: str | None,
+                    channel: str | None) -> tuple[RecordRow, bytes]:
         dek = aead.new_key()
         dek_id = secrets.token_hex(8)
         kid, wrapped = self.keys.current().wrap(dek, _dek_context(tenant, record_id, dek_id))
-        row = RecordRow(tenant, record_id, subject_id, self.clock(), dek_id, kid, wrapped)
+        row = RecordRow(tenant, record_id, subject_id, self.clock(), dek_id, kid, wrapped,
+                        channel=channel)
         return row, dek
 
     def _unwrap(self, row: RecordRow) -> bytes:
+        if row.wrapped_dek is None or row.kek_id is None or row.dek_id is None:
+            raise Gone("the record's data key has been shredded", code="record_shredded")
         ring = self.keys.for_kid(row.kek_id)
         return ring.unwrap(row.kek_id, row.wrapped_dek,
                            _dek_context(row.tenant, row.record_id, row.dek_id))
 
     @staticmethod
-    def _fingerprint(dek: bytes, entity_type: str, key: str) -> bytes:
-        return aead.fingerprint(aead.derive(dek, "redact_gw/fingerprint/v1"),
-                                f"{entity_type}\0{key}")
+    def _fingerprints(dek: bytes, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                           bytes]:
+        fp_key = aead.derive(dek, "redact_gw/fingerprint/v1")
+        return {k: aead.fingerprint(fp_key, f"{k[0]}\0{k[1]}") for k in keys}
 
     # -- tokenize -------------------------------------------------------------------------
     async def tokenize(self, tenant: str, record_id: str, subject_id: str | None,
-                       values: Sequence[PendingValue]) -> dict[tuple[str, str], str]:
+                       values: Sequence[PendingValue], *, channel: str | None = None,
+                       no_retention: bool = False) -> dict[tuple[str, str], str]:
         """Seal every value and return (entity_type, key) -> token.
 
         Values already in the record keep their token. Either every new value is
         stored or none is (one transaction), so no token is ever handed out without
-        its sealed original.
+        its sealed original. With ``no_retention`` nothing reversible is written:
+        the record is marked, tokens are fresh and can never be restored.
         """
         unique = {(v.entity_type, v.key): v for v in values}
+        if no_retention:
+            await self.store.ensure_record(RecordRow(
+                tenant, record_id, subject_id, self.clock(), None, None, None,
+                no_retention=True, channel=channel))
+            return {k: format_token(k[0]) for k in unique}
         if not unique:
             return {}
         for _attempt in range(3):
             try:
-                return await self._tokenize_once(tenant, record_id, subject_id, unique)
+                return await self._tokenize_once(tenant, record_id, subject_id, channel,
+                                                 unique)
             except RecordRaceLost:
                 continue
         raise RecordRaceLost()
 
     async def _tokenize_once(self, tenant: str, record_id: str, subject_id: str | None,
-                             unique: dict[tuple[str, str], PendingValue]
+                             channel: str | None, unique: dict[tuple[str, str], PendingValue]
                              ) -> dict[tuple[str, str], str]:
         record = await self.store.get_record(tenant, record_id)
         existing: dict[bytes, str] = {}
-        if record is None:
-            record, dek = self._new_record(tenant, record_id, subject_id)
-            fps = {k: self._fingerprint(dek, k[0], k[1]) for k in unique}
+        if record is None or record.wrapped_dek is None:
+            fresh, dek = self._new_record(tenant, record_id, subject_id, channel)
+            record = fresh if record is None else RecordRow(
+                record.tenant, record.record_id, record.subject_id, record.created_at,
+                fresh.dek_id, fresh.kek_id, fresh.wrapped_dek, record.no_retention,
+                record.legal_hold, record.channel)
+            fps = self._fingerprints(dek, unique)
         else:
             dek = self._unwrap(record)
-            fps = {k: self._fingerprint(dek, k[0], k[1]) for k in unique}
+            fps = self._fingerprints(dek, unique)
             found = await self.store.find_by_fingerprints(tenant, record_id, list(fps.values()))
             existing = {e.fingerprint: e.token for e in found}
         now = self.clock()
@@ -100,9 +116,11 @@ class Vault:
             if fps[k] in existing:
                 continue
             token = format_token(v.entity_type)
+            assert record.dek_id is not None
             sealed = aead.seal(dek, v.original.encode("utf-8"),
                                _value_context(tenant, record_id, token, record.dek_id))
-            expires = self.expiry(tenant, v.entity_type, now) if self.expiry else None
+            expires = (self.expiry(tenant, record.channel, v.entity_type, now)
+                       if self.expiry else None)
             drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
                                    now, expires))
         if drafts:
@@ -118,6 +136,7 @@ class Vault:
         return row
 
     def _open(self, row: RecordRow, dek: bytes, entry: EntryRow) -> Revealed:
+        assert row.dek_id is not None
         plain = aead.open_sealed(dek, entry.sealed, _value_context(
             row.tenant, row.record_id, entry.token, row.dek_id))
         try:
@@ -141,10 +160,15 @@ class Vault:
         dek = self._unwrap(row)
         return {e.token: self._open(row, dek, e) for e in entries}
 
+    async def removed_tokens(self, tenant: str, record_id: str,
+                             tokens: Sequence[str]) -> set[str]:
+        """Which tokens of the record were purged or shredded (answer 410 for them)."""
+        return await self.store.removed_tokens(tenant, record_id, tokens)
+
     async def known_values(self, tenant: str, record_id: str) -> list[KnownValue]:
         """Every value already sealed in the record (for recurrence detection)."""
         row = await self.store.get_record(tenant, record_id)
-        if row is None:
+        if row is None or row.wrapped_dek is None:
             return []
         entries = await self.store.record_entries(tenant, record_id)
         if not entries:

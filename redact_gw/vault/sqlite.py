@@ -3,9 +3,9 @@
 One connection, owned by one dedicated thread: every method runs as a single
 transaction inside that thread, so the event loop never blocks on disk and
 transactions never interleave. WAL lets other processes (the CLI rotating keys or
-purging) write alongside a serving gateway; ``busy_timeout`` makes them take turns.
-``secure_delete`` overwrites deleted content so purged ciphertext does not linger
-in free pages.
+purging) work beside a serving gateway; ``BEGIN IMMEDIATE`` and ``busy_timeout``
+make writers take turns. ``secure_delete`` overwrites deleted content so purged
+ciphertext does not linger in free pages; purges finish with an incremental vacuum.
 """
 
 from __future__ import annotations
@@ -16,30 +16,52 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from redact_gw.audit_chain import GENESIS, chain_hash
 from redact_gw.errors import VaultUnavailable
 from redact_gw.vault import migrations
-from redact_gw.vault.base import EntryRow, RecordRaceLost, RecordRow, Rewrap
+from redact_gw.vault.base import (
+    AuditQuery,
+    AuditRow,
+    EntryRow,
+    OptOutRow,
+    RecordRaceLost,
+    RecordRow,
+    Removed,
+    Rewrap,
+)
 
 T = TypeVar("T")
+Conn = sqlite3.Connection
 
 _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrapped_dek,"
-                " no_retention, legal_hold")
+                " no_retention, legal_hold, channel, shredded_at")
 _ENTRY_COLS = "tenant, record_id, token, entity_type, fingerprint, sealed, created_at, expires_at"
+_AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
+_CHUNK = 500
 
 
-def _record(row: sqlite3.Row) -> RecordRow:
-    return RecordRow(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]),
-                     bool(row[7]), bool(row[8]))
+def _record(r: Sequence[Any]) -> RecordRow:
+    return RecordRow(r[0], r[1], r[2], r[3], r[4], r[5],
+                     bytes(r[6]) if r[6] is not None else None, bool(r[7]), bool(r[8]),
+                     r[9], r[10])
 
 
-def _entry(row: sqlite3.Row) -> EntryRow:
-    return EntryRow(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), row[6], row[7])
+def _entry(r: Sequence[Any]) -> EntryRow:
+    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7])
 
 
-def _placeholders(n: int) -> str:
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+def _tenant_clause(tenant: str | None, alias: str = "") -> tuple[str, tuple[Any, ...]]:
+    return ("", ()) if tenant is None else (f" AND {alias}tenant = ?", (tenant,))
 
 
 class SqliteStore:
@@ -48,15 +70,19 @@ class SqliteStore:
     def __init__(self, path: Path, *, secure_delete: bool = True, migrate: bool = True) -> None:
         self.path = path
         self.secure_delete = secure_delete
-        self.migrate = migrate
+        self.auto_migrate = migrate
         self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Conn | None = None
 
-    # -- lifetime -------------------------------------------------------------------
+    # -- lifetime -------------------------------------------------------------------------
     async def open(self) -> None:
         """Create the file (mode 0600) if needed, connect, apply migrations."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-sqlite")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         """Close the connection and stop the thread."""
@@ -73,13 +99,15 @@ class SqliteStore:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        conn.execute("PRAGMA busy_timeout=30000")
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # effective on a new file
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA secure_delete={'ON' if self.secure_delete else 'OFF'}")
-        conn.execute("PRAGMA busy_timeout=30000")
         self._conn = conn
-        if self.migrate:
+        if self.auto_migrate:
             self._migrate(conn)
 
     def _disconnect(self) -> None:
@@ -87,9 +115,10 @@ class SqliteStore:
             self._conn.close()
             self._conn = None
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: Conn) -> list[int]:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
                      " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        applied = []
         for version, sql in migrations.SQLITE:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -100,10 +129,20 @@ class SqliteStore:
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_migrations VALUES (?, datetime('now'))",
                                  (version,))
+                    applied.append(version)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        return applied
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations."""
+        def run() -> list[int]:
+            if self._conn is None:
+                raise VaultUnavailable()
+            return self._migrate(self._conn)
+        return await self._run(run)
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._executor is None:
@@ -114,7 +153,7 @@ class SqliteStore:
         except sqlite3.Error:
             raise VaultUnavailable() from None
 
-    def _tx(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+    def _tx(self, fn: Callable[[Conn], T], *, write: bool = False) -> T:
         conn = self._conn
         if conn is None:
             raise VaultUnavailable()
@@ -127,10 +166,10 @@ class SqliteStore:
         conn.execute("COMMIT")
         return result
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _read(self, fn: Callable[[Conn], T]) -> T:
         return await self._run(lambda: self._tx(fn))
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, fn: Callable[[Conn], T]) -> T:
         return await self._run(lambda: self._tx(fn, write=True))
 
     async def ping(self) -> bool:
@@ -140,73 +179,89 @@ class SqliteStore:
         except VaultUnavailable:
             return False
 
-    # -- records and entries ------------------------------------------------------------
+    # -- records and entries --------------------------------------------------------------
+    @staticmethod
+    def _get_record(c: Conn, tenant: str, record_id: str) -> RecordRow | None:
+        row = c.execute(f"SELECT {_RECORD_COLS} FROM records WHERE tenant=? AND record_id=?",
+                        (tenant, record_id)).fetchone()
+        return _record(row) if row else None
+
     async def get_record(self, tenant: str, record_id: str) -> RecordRow | None:
         """The record, or ``None``."""
-        def q(c: sqlite3.Connection) -> RecordRow | None:
-            row = c.execute(f"SELECT {_RECORD_COLS} FROM records WHERE tenant=? AND record_id=?",
-                            (tenant, record_id)).fetchone()
-            return _record(row) if row else None
-        return await self._read(q)
+        return await self._read(lambda c: self._get_record(c, tenant, record_id))
+
+    @staticmethod
+    def _entries_where(c: Conn, tenant: str, record_id: str, column: str,
+                       keys: list[Any]) -> list[EntryRow]:
+        out: list[EntryRow] = []
+        for chunk in _chunks(keys):
+            out += [_entry(r) for r in c.execute(
+                f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?"
+                f" AND {column} IN ({_marks(len(chunk))})", (tenant, record_id, *chunk))]
+        return out
 
     async def find_by_fingerprints(self, tenant: str, record_id: str,
                                    fingerprints: Sequence[bytes]) -> list[EntryRow]:
         """Entries matching any of the fingerprints."""
         fps = list(fingerprints)
-        def q(c: sqlite3.Connection) -> list[EntryRow]:
-            out: list[EntryRow] = []
-            for i in range(0, len(fps), 500):
-                chunk = fps[i:i + 500]
-                out += [_entry(r) for r in c.execute(
-                    f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?"
-                    f" AND fingerprint IN ({_placeholders(len(chunk))})",
-                    (tenant, record_id, *chunk))]
-            return out
-        return await self._read(q) if fps else []
+        if not fps:
+            return []
+        return await self._read(lambda c: self._entries_where(c, tenant, record_id,
+                                                              "fingerprint", fps))
+
+    @staticmethod
+    def _insert_record(c: Conn, r: RecordRow) -> None:
+        c.execute(f"INSERT OR IGNORE INTO records ({_RECORD_COLS}) VALUES"
+                  " (?,?,?,?,?,?,?,?,?,?,?)",
+                  (r.tenant, r.record_id, r.subject_id, r.created_at, r.dek_id, r.kek_id,
+                   r.wrapped_dek, int(r.no_retention), int(r.legal_hold), r.channel,
+                   r.shredded_at))
+
+    async def ensure_record(self, record: RecordRow) -> RecordRow:
+        """Insert unless present; return the stored row."""
+        def q(c: Conn) -> RecordRow:
+            self._insert_record(c, record)
+            stored = self._get_record(c, record.tenant, record.record_id)
+            assert stored is not None
+            return stored
+        return await self._write(q)
 
     async def commit_entries(self, record: RecordRow,
                              entries: Sequence[EntryRow]) -> dict[bytes, str]:
-        """Create the record if absent and insert new entries, atomically."""
+        """Create or revive the record and insert new entries, atomically."""
         rows = list(entries)
-        def q(c: sqlite3.Connection) -> dict[bytes, str]:
-            c.execute(f"INSERT OR IGNORE INTO records ({_RECORD_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                      (record.tenant, record.record_id, record.subject_id, record.created_at,
-                       record.dek_id, record.kek_id, record.wrapped_dek,
-                       int(record.no_retention), int(record.legal_hold)))
-            stored = c.execute("SELECT dek_id FROM records WHERE tenant=? AND record_id=?",
+        def q(c: Conn) -> dict[bytes, str]:
+            self._insert_record(c, record)
+            # Revive a shredded record only with a new key: a shredded record keeps its
+            # dek_id, so a writer still holding that stale key loses the race instead of
+            # bringing the shredded key back.
+            c.execute("UPDATE records SET dek_id=?, kek_id=?, wrapped_dek=?, shredded_at=NULL"
+                      " WHERE tenant=? AND record_id=? AND wrapped_dek IS NULL"
+                      " AND dek_id IS NOT ?",
+                      (record.dek_id, record.kek_id, record.wrapped_dek, record.tenant,
+                       record.record_id, record.dek_id))
+            stored = c.execute("SELECT dek_id, wrapped_dek IS NOT NULL FROM records"
+                               " WHERE tenant=? AND record_id=?",
                                (record.tenant, record.record_id)).fetchone()
-            if stored[0] != record.dek_id:
+            if stored[0] != record.dek_id or not stored[1]:
                 raise RecordRaceLost()
             c.executemany(
                 f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES (?,?,?,?,?,?,?,?)",
                 [(e.tenant, e.record_id, e.token, e.entity_type, e.fingerprint, e.sealed,
                   e.created_at, e.expires_at) for e in rows])
-            result: dict[bytes, str] = {}
-            fps = [e.fingerprint for e in rows]
-            for i in range(0, len(fps), 500):
-                chunk = fps[i:i + 500]
-                for fp, token in c.execute(
-                        "SELECT fingerprint, token FROM entries WHERE tenant=? AND record_id=?"
-                        f" AND fingerprint IN ({_placeholders(len(chunk))})",
-                        (record.tenant, record.record_id, *chunk)):
-                    result[bytes(fp)] = token
-            return result
+            found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
+                                        [e.fingerprint for e in rows])
+            return {e.fingerprint: e.token for e in found}
         return await self._write(q)
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:
         """Entries with the given tokens."""
         toks = list(dict.fromkeys(tokens))
-        def q(c: sqlite3.Connection) -> list[EntryRow]:
-            out: list[EntryRow] = []
-            for i in range(0, len(toks), 500):
-                chunk = toks[i:i + 500]
-                out += [_entry(r) for r in c.execute(
-                    f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?"
-                    f" AND token IN ({_placeholders(len(chunk))})",
-                    (tenant, record_id, *chunk))]
-            return out
-        return await self._read(q) if toks else []
+        if not toks:
+            return []
+        return await self._read(lambda c: self._entries_where(c, tenant, record_id, "token",
+                                                              toks))
 
     async def record_entries(self, tenant: str, record_id: str) -> list[EntryRow]:
         """Every entry of the record."""
@@ -214,28 +269,231 @@ class SqliteStore:
             f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?",
             (tenant, record_id))])
 
-    # -- key rotation ----------------------------------------------------------------------
+    async def removed_tokens(self, tenant: str, record_id: str,
+                             tokens: Sequence[str]) -> set[str]:
+        """Tokens with a tombstone."""
+        toks = list(dict.fromkeys(tokens))
+        def q(c: Conn) -> set[str]:
+            out: set[str] = set()
+            for chunk in _chunks(toks):
+                out |= {r[0] for r in c.execute(
+                    "SELECT token FROM tombstones WHERE tenant=? AND record_id=?"
+                    f" AND token IN ({_marks(len(chunk))})", (tenant, record_id, *chunk))}
+            return out
+        return await self._read(q) if toks else set()
+
+    async def record_counts(self, tenant: str, record_id: str) -> dict[str, int]:
+        """Live values per entity type."""
+        return await self._read(lambda c: dict(c.execute(
+            "SELECT entity_type, count(*) FROM entries WHERE tenant=? AND record_id=?"
+            " GROUP BY 1", (tenant, record_id)).fetchall()))
+
+    async def record_expiry(self, tenant: str, record_id: str) -> float | None:
+        """Latest expiry among live values."""
+        def q(c: Conn) -> float | None:
+            row = c.execute("SELECT max(expires_at), sum(expires_at IS NULL) FROM entries"
+                            " WHERE tenant=? AND record_id=?", (tenant, record_id)).fetchone()
+            return None if row[1] else row[0]
+        return await self._read(q)
+
+    async def set_legal_hold(self, tenant: str, record_id: str, hold: bool) -> bool:
+        """Set or lift a legal hold."""
+        return await self._write(lambda c: c.execute(
+            "UPDATE records SET legal_hold=? WHERE tenant=? AND record_id=?",
+            (int(hold), tenant, record_id)).rowcount == 1)
+
+    # -- key rotation ---------------------------------------------------------------------
     async def records_not_under(self, kek_id: str, limit: int) -> list[RecordRow]:
         """Records whose data key is wrapped under another KEK."""
         return await self._read(lambda c: [_record(r) for r in c.execute(
-            f"SELECT {_RECORD_COLS} FROM records WHERE kek_id <> ? LIMIT ?", (kek_id, limit))])
+            f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL AND kek_id <> ?"
+            " LIMIT ?", (kek_id, limit))])
 
     async def apply_rewraps(self, rewraps: Sequence[Rewrap]) -> int:
         """Swap in re-wrapped data keys where the old KEK is still recorded."""
         items = list(rewraps)
-        def q(c: sqlite3.Connection) -> int:
-            n = 0
-            for r in items:
-                n += c.execute("UPDATE records SET kek_id=?, wrapped_dek=? WHERE tenant=?"
-                               " AND record_id=? AND kek_id=?",
-                               (r.new_kek_id, r.wrapped_dek, r.tenant, r.record_id,
-                                r.old_kek_id)).rowcount
-            return n
+        def q(c: Conn) -> int:
+            return sum(c.execute(
+                "UPDATE records SET kek_id=?, wrapped_dek=? WHERE tenant=? AND record_id=?"
+                " AND kek_id=? AND wrapped_dek IS NOT NULL",
+                (r.new_kek_id, r.wrapped_dek, r.tenant, r.record_id, r.old_kek_id)).rowcount
+                for r in items)
         return await self._write(q)
 
     async def count_records_by_kek(self) -> dict[str, int]:
-        """Records per KEK id."""
-        def q(c: sqlite3.Connection) -> dict[str, int]:
-            return {k: n for k, n in c.execute("SELECT kek_id, count(*) FROM records GROUP BY 1")}
+        """Records holding a data key, per KEK id."""
+        return await self._read(lambda c: dict(c.execute(
+            "SELECT kek_id, count(*) FROM records WHERE wrapped_dek IS NOT NULL"
+            " GROUP BY 1").fetchall()))
+
+    # -- retention ------------------------------------------------------------------------
+    async def count_expired(self, now: float, tenant: str | None) -> dict[str, int]:
+        """Values a purge would remove now."""
+        clause, args = _tenant_clause(tenant, "e.")
+        return await self._read(lambda c: dict(c.execute(
+            "SELECT e.entity_type, count(*) FROM entries e JOIN records r"
+            " ON r.tenant=e.tenant AND r.record_id=e.record_id"
+            f" WHERE e.expires_at <= ? AND r.legal_hold = 0{clause} GROUP BY 1",
+            (now, *args)).fetchall()))
+
+    @staticmethod
+    def _delete_entries(c: Conn, where: str, args: tuple[Any, ...], now: float,
+                        reason: str) -> Removed:
+        rows = c.execute(f"DELETE FROM entries WHERE rowid IN ({where})"
+                         " RETURNING tenant, record_id, token, entity_type", args).fetchall()
+        c.executemany("INSERT OR IGNORE INTO tombstones VALUES (?,?,?,?,?,?)",
+                      [(*r, reason, now) for r in rows])
+        removed = Removed()
+        for r in rows:
+            removed.values[r[3]] = removed.values.get(r[3], 0) + 1
+        return removed
+
+    async def purge_expired_batch(self, now: float, tenant: str | None,
+                                  limit: int) -> Removed:
+        """Delete up to ``limit`` expired values (not on legal hold)."""
+        clause, args = _tenant_clause(tenant, "e.")
+        where = ("SELECT e.rowid FROM entries e JOIN records r ON r.tenant=e.tenant AND"
+                 f" r.record_id=e.record_id WHERE e.expires_at <= ? AND r.legal_hold = 0{clause}"
+                 " LIMIT ?")
+        return await self._write(lambda c: self._delete_entries(c, where, (now, *args, limit),
+                                                                now, "expired"))
+
+    async def shred_emptied_records(self, now: float, tenant: str | None, limit: int) -> int:
+        """Drop data keys of records left without values (not on legal hold)."""
+        return await self._write(lambda c: self._shred_empty(c, now, tenant, limit))
+
+    @staticmethod
+    def _shred_empty(c: Conn, now: float, tenant: str | None, limit: int) -> int:
+        clause, args = _tenant_clause(tenant, "r.")
+        keys = c.execute(
+            "SELECT r.tenant, r.record_id FROM records r WHERE r.wrapped_dek IS NOT NULL"
+            f" AND r.legal_hold = 0{clause} AND NOT EXISTS (SELECT 1 FROM entries e WHERE"
+            " e.tenant=r.tenant AND e.record_id=r.record_id) LIMIT ?", (*args, limit)).fetchall()
+        for t, rid in keys:
+            c.execute("UPDATE records SET wrapped_dek=NULL, kek_id=NULL,"
+                      " shredded_at=? WHERE tenant=? AND record_id=?", (now, t, rid))
+        return len(keys)
+
+    async def shred_record(self, tenant: str, record_id: str, now: float, reason: str,
+                           forget_subject: bool) -> Removed:
+        """Delete every value and the data key of one record now."""
+        def q(c: Conn) -> Removed:
+            removed = self._delete_entries(
+                c, "SELECT rowid FROM entries WHERE tenant=? AND record_id=?",
+                (tenant, record_id), now, reason)
+            n = c.execute(
+                "UPDATE records SET wrapped_dek=NULL, kek_id=NULL,"
+                " shredded_at=coalesce(shredded_at, ?),"
+                " subject_id=CASE WHEN ? THEN NULL ELSE subject_id END"
+                " WHERE tenant=? AND record_id=?",
+                (now, int(forget_subject), tenant, record_id)).rowcount
+            removed.records = n
+            return removed
+        return await self._write(q)
+
+    async def records_of_subject(self, tenant: str, subject_id: str) -> list[RecordRow]:
+        """Records of a subject."""
+        return await self._read(lambda c: [_record(r) for r in c.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE tenant=? AND subject_id=?",
+            (tenant, subject_id))])
+
+    async def vacuum(self) -> None:
+        """Give freed pages back to the file system (incremental auto-vacuum)."""
+        def run() -> None:
+            if self._conn is not None:
+                # execute() steps a pragma once (one page); executescript runs it through
+                self._conn.executescript("PRAGMA incremental_vacuum;")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        await self._run(run)
+
+    # -- opt-out --------------------------------------------------------------------------
+    async def get_optout(self, tenant: str, subject_id: str) -> OptOutRow | None:
+        """The subject's flags."""
+        def q(c: Conn) -> OptOutRow | None:
+            r = c.execute("SELECT tenant, subject_id, no_ai_processing, no_retention, reason,"
+                          " set_by, set_at FROM optouts WHERE tenant=? AND subject_id=?",
+                          (tenant, subject_id)).fetchone()
+            return OptOutRow(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5], r[6]) if r else None
         return await self._read(q)
 
+    async def put_optout(self, row: OptOutRow) -> None:
+        """Create or replace flags."""
+        await self._write(lambda c: c.execute(
+            "INSERT OR REPLACE INTO optouts VALUES (?,?,?,?,?,?,?)",
+            (row.tenant, row.subject_id, int(row.no_ai_processing), int(row.no_retention),
+             row.reason, row.set_by, row.set_at)))
+
+    async def delete_optout(self, tenant: str, subject_id: str) -> bool:
+        """Clear flags."""
+        return await self._write(lambda c: c.execute(
+            "DELETE FROM optouts WHERE tenant=? AND subject_id=?",
+            (tenant, subject_id)).rowcount == 1)
+
+    # -- audit ----------------------------------------------------------------------------
+    async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
+                           action: str, record_id: str | None, payload: str) -> AuditRow:
+        """Append to the chain inside one write transaction."""
+        def q(c: Conn) -> AuditRow:
+            last = c.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC"
+                             " LIMIT 1").fetchone()
+            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            row = AuditRow(seq, ts, tenant, principal, action, record_id, payload, prev,
+                           chain_hash(prev, seq, payload))
+            c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                      (row.seq, row.ts, row.tenant, row.principal, row.action, row.record_id,
+                       row.payload, row.prev_hash, row.hash))
+            return row
+        return await self._write(q)
+
+    async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
+        """Events matching the filters."""
+        where, args = ["seq > ?"], [query.after_seq]
+        for column, value in (("tenant", query.tenant), ("principal", query.principal),
+                              ("record_id", query.record_id), ("action", query.action)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            where.append("ts >= ?")
+            args.append(query.since)
+        if query.until is not None:
+            where.append("ts < ?")
+            args.append(query.until)
+        sql = (f"SELECT {_AUDIT_COLS} FROM audit_events WHERE {' AND '.join(where)}"
+               " ORDER BY seq LIMIT ?")
+        return await self._read(lambda c: [AuditRow(*r) for r in c.execute(
+            sql, (*args, query.limit))])
+
+    # -- quotas and locks -----------------------------------------------------------------
+    async def consume_quota(self, tenant: str, principal: str, window_start: float,
+                            amount: int, limit: int) -> tuple[bool, int]:
+        """Count reveals against a window, refusing past the limit."""
+        def q(c: Conn) -> tuple[bool, int]:
+            row = c.execute("SELECT used FROM quotas WHERE tenant=? AND principal=? AND"
+                            " window_start=?", (tenant, principal, window_start)).fetchone()
+            used = row[0] if row else 0
+            if used + amount > limit:
+                return False, used
+            c.execute("INSERT INTO quotas VALUES (?,?,?,?) ON CONFLICT (tenant, principal,"
+                      " window_start) DO UPDATE SET used = used + excluded.used",
+                      (tenant, principal, window_start, amount))
+            c.execute("DELETE FROM quotas WHERE tenant=? AND principal=? AND window_start<?",
+                      (tenant, principal, window_start))
+            return True, used + amount
+        return await self._write(q)
+
+    async def try_lock(self, name: str, holder: str, now: float, ttl_s: float) -> bool:
+        """Take the lease if free, expired or already ours."""
+        def q(c: Conn) -> bool:
+            c.execute("INSERT INTO locks VALUES (?,?,?) ON CONFLICT (name) DO UPDATE SET"
+                      " holder=excluded.holder, expires_at=excluded.expires_at"
+                      " WHERE locks.holder=excluded.holder OR locks.expires_at < ?",
+                      (name, holder, now + ttl_s, now))
+            row = c.execute("SELECT holder FROM locks WHERE name=?", (name,)).fetchone()
+            return bool(row and row[0] == holder)
+        return await self._write(q)
+
+    async def release_lock(self, name: str, holder: str) -> None:
+        """Release our lease."""
+        await self._write(lambda c: c.execute("DELETE FROM locks WHERE name=? AND holder=?",
+                                               (name, holder)))

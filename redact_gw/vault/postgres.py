@@ -1,0 +1,604 @@
+"""PostgreSQL vault store: many stateless gateway replicas, one vault.
+
+Every method borrows a connection from one asyncpg pool per process; writes run in
+one READ COMMITTED transaction. Cross-replica races are settled by the database:
+
+- ``commit_entries`` locks the record row before inserting entries, so writers of one
+  record take turns (no lost entry, no duplicate token, no deadlock);
+- purges pick rows with ``FOR UPDATE SKIP LOCKED`` and count what ``DELETE ... RETURNING``
+  actually removed, so concurrent purgers never remove or count a value twice;
+- ``append_audit`` locks the single ``audit_head`` row, so the hash chain stays linear;
+- migrations take a transaction-scoped advisory lock per schema, so replicas starting
+  together apply each version once.
+
+Any database or connection failure surfaces as ``VaultUnavailable`` (503). On a
+connection-level failure every pooled connection is expired, so once PostgreSQL is back
+the next call reconnects: no restart needed. ``ping()`` is false while it is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+
+from redact_gw.audit_chain import chain_hash
+from redact_gw.errors import ConfigError, VaultUnavailable
+from redact_gw.vault import migrations
+from redact_gw.vault.base import (
+    AuditQuery,
+    AuditRow,
+    EntryRow,
+    OptOutRow,
+    RecordRaceLost,
+    RecordRow,
+    Removed,
+    Rewrap,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Conn = Any  # asyncpg.Connection (asyncpg ships no type stubs)
+
+_RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrapped_dek,"
+                " no_retention, legal_hold, channel, shredded_at")
+_ENTRY_COLS = "tenant, record_id, token, entity_type, fingerprint, sealed, created_at, expires_at"
+_AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
+_TX_ATTEMPTS = 4
+_MIGRATION_TIMEOUT_S = 3600.0
+
+#: Failures that mean "the vault is not usable right now".
+_FAILURES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+    OSError, TimeoutError)
+#: Failures after which pooled connections are suspect and get replaced.
+_CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+    OSError, TimeoutError)
+
+_INSERT_RECORD = (f"INSERT INTO records ({_RECORD_COLS}) VALUES"
+                  " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING")
+# Locks the record row (writers of one record take turns) and gives a shredded record
+# (wrapped_dek NULL) the caller's data key; returns the data key id now stored.
+_CLAIM_RECORD = """
+UPDATE records SET
+    dek_id      = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
+                       THEN $3 ELSE dek_id END,
+    kek_id      = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
+                       THEN $4 ELSE kek_id END,
+    shredded_at = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
+                       THEN NULL ELSE shredded_at END,
+    wrapped_dek = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
+                       THEN $5 ELSE wrapped_dek END
+WHERE tenant = $1 AND record_id = $2
+RETURNING dek_id, wrapped_dek IS NOT NULL AS live"""
+_INSERT_ENTRIES = f"""
+INSERT INTO entries ({_ENTRY_COLS})
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
+                     $6::bytea[], $7::float8[], $8::float8[])
+ON CONFLICT DO NOTHING"""
+_APPLY_REWRAPS = """
+UPDATE records r SET kek_id = u.new_kek, wrapped_dek = u.wrapped
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
+     AS u(tenant, record_id, old_kek, new_kek, wrapped)
+WHERE r.tenant = u.tenant AND r.record_id = u.record_id AND r.kek_id = u.old_kek
+  AND r.wrapped_dek IS NOT NULL"""
+# $1 reason, $2 now; ``{picked}`` selects (tenant, record_id, token) of entries to remove.
+_DELETE_ENTRIES = """
+WITH picked AS ({picked}),
+gone AS (
+    DELETE FROM entries e USING picked p
+    WHERE e.tenant = p.tenant AND e.record_id = p.record_id AND e.token = p.token
+    RETURNING e.tenant, e.record_id, e.token, e.entity_type),
+tomb AS (
+    INSERT INTO tombstones (tenant, record_id, token, entity_type, reason, removed_at)
+    SELECT tenant, record_id, token, entity_type, $1, $2 FROM gone
+    ON CONFLICT DO NOTHING)
+SELECT entity_type, count(*) FROM gone GROUP BY 1"""
+_EXPIRED = ("SELECT e.tenant, e.record_id, e.token FROM entries e JOIN records r"
+            " ON r.tenant = e.tenant AND r.record_id = e.record_id"
+            " WHERE e.expires_at <= $2 AND NOT r.legal_hold{clause}")
+_EMPTIED = ("SELECT r.tenant, r.record_id FROM records r WHERE r.wrapped_dek IS NOT NULL"
+            " AND NOT r.legal_hold{clause} AND NOT EXISTS (SELECT 1 FROM entries e"
+            " WHERE e.tenant = r.tenant AND e.record_id = r.record_id)")
+# Re-checks emptiness in a fresh snapshot, after the candidate rows are locked.
+_SHRED_EMPTIED = """
+UPDATE records r SET wrapped_dek = NULL, kek_id = NULL, shredded_at = $1
+FROM unnest($2::text[], $3::text[]) AS k(tenant, record_id)
+WHERE r.tenant = k.tenant AND r.record_id = k.record_id AND r.wrapped_dek IS NOT NULL
+  AND NOT r.legal_hold AND NOT EXISTS (
+      SELECT 1 FROM entries e WHERE e.tenant = r.tenant AND e.record_id = r.record_id)"""
+_CONSUME_QUOTA = """
+INSERT INTO quotas (tenant, principal, window_start, used) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant, principal, window_start) DO UPDATE SET used = quotas.used + excluded.used
+WHERE quotas.used + excluded.used <= $5
+RETURNING used"""
+_TRY_LOCK = """
+INSERT INTO locks (name, holder, expires_at) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE locks.holder = excluded.holder OR locks.expires_at < $4
+RETURNING holder"""
+_MIGRATION_LOCK = ("SELECT pg_advisory_xact_lock("
+                   "hashtext('redact_gw/migrate/' || coalesce(current_schema(), '')))")
+_MIGRATIONS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations"
+                     " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+
+
+def _record(r: Sequence[Any]) -> RecordRow:
+    return RecordRow(r[0], r[1], r[2], r[3], r[4], r[5],
+                     bytes(r[6]) if r[6] is not None else None, r[7], r[8], r[9], r[10])
+
+
+def _entry(r: Sequence[Any]) -> EntryRow:
+    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7])
+
+
+def _affected(status: str) -> int:
+    """Rows affected, from a command tag such as ``UPDATE 3``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _tenant_clause(tenant: str | None, alias: str, n: int) -> tuple[str, tuple[Any, ...]]:
+    """`` AND {alias}tenant = $n`` and its argument, or nothing for every tenant."""
+    return ("", ()) if tenant is None else (f" AND {alias}tenant = ${n}", (tenant,))
+
+
+def _removed(rows: Sequence[Any]) -> Removed:
+    return Removed(values={r[0]: int(r[1]) for r in rows})
+
+
+class PostgresStore:
+    """``VaultStore`` on PostgreSQL (asyncpg pool).
+
+    Args:
+        dsn: ``postgresql://`` DSN. Extra query parameters are server settings, e.g.
+            ``?search_path=vault`` to keep the tables in their own schema.
+        min_size: Connections the pool keeps open.
+        max_size: Most connections the pool opens.
+        statement_timeout_s: Server-side limit for one statement (also bounds how
+            long a transaction may sit idle holding locks).
+        connect_timeout_s: Limit for opening a connection or borrowing one.
+        migrate: Apply pending migrations in ``open()``.
+    """
+
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10,
+                 statement_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
+                 migrate: bool = True) -> None:
+        self._dsn = dsn
+        self.min_size = min_size
+        self.max_size = max_size
+        self.statement_timeout_s = statement_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.auto_migrate = migrate
+        self._pool: Any = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(max_size={self.max_size})"  # never the DSN: it may hold a password
+
+    # -- lifetime -------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Create the pool, then apply pending migrations when configured to.
+
+        Raises:
+            ConfigError: the DSN cannot be parsed.
+            VaultUnavailable: PostgreSQL cannot be reached or refused the schema.
+        """
+        timeout_ms = str(int(self.statement_timeout_s * 1000))
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=self.min_size, max_size=self.max_size,
+                timeout=self.connect_timeout_s,
+                command_timeout=self.statement_timeout_s + self.connect_timeout_s,
+                server_settings={"application_name": "redact-gw",
+                                 "statement_timeout": timeout_ms,
+                                 "idle_in_transaction_session_timeout": timeout_ms})
+        except ValueError:  # asyncpg.ClientConfigurationError too
+            raise ConfigError("vault.url: not a usable PostgreSQL DSN") from None
+        except _FAILURES as exc:
+            log.error("vault: cannot connect to PostgreSQL (%s)", type(exc).__name__)
+            raise VaultUnavailable() from None
+        try:
+            if self.auto_migrate:
+                await self.migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the pool (terminating connections that do not close in time)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), self.connect_timeout_s)
+        except _FAILURES:  # includes TimeoutError
+            pool.terminate()
+
+    async def ping(self) -> bool:
+        """True when PostgreSQL answers ``SELECT 1`` within the connect timeout."""
+        try:
+            return bool(await self._call(lambda c: c.fetchval(
+                "SELECT 1", timeout=self.connect_timeout_s)))
+        except VaultUnavailable:
+            return False
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction under an advisory lock.
+
+        Replicas starting together wait for each other; each version is applied once.
+        """
+        return await self._call(self._migrate)
+
+    async def _migrate(self, c: Conn) -> list[int]:
+        applied = []
+        for version, sql in migrations.POSTGRES:
+            async with c.transaction():
+                await c.execute("SET LOCAL statement_timeout = 0")
+                await c.execute(_MIGRATION_LOCK)
+                await c.execute(_MIGRATIONS_TABLE)
+                if await c.fetchval("SELECT 1 FROM schema_migrations WHERE version = $1",
+                                    version):
+                    continue
+                await c.execute(sql, timeout=_MIGRATION_TIMEOUT_S)
+                await c.execute("INSERT INTO schema_migrations VALUES ($1, now())", version)
+                applied.append(version)
+        if applied:
+            log.info("vault: applied PostgreSQL migrations %s", applied)
+        return applied
+
+    # -- plumbing -------------------------------------------------------------------------
+    async def _call(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn`` on a pooled connection; failures become ``VaultUnavailable``."""
+        pool = self._pool
+        if pool is None:
+            raise VaultUnavailable()
+        try:
+            async with pool.acquire(timeout=self.connect_timeout_s) as conn:
+                return await fn(conn)
+        except _FAILURES as exc:
+            await self._failed(exc)
+            raise VaultUnavailable() from None
+
+    async def _failed(self, exc: BaseException) -> None:
+        # Type only: server messages can quote row values (record ids, fingerprints).
+        log.warning("vault: PostgreSQL call failed (%s)", type(exc).__name__)
+        if isinstance(exc, _CONNECTION_FAILURES) and self._pool is not None:
+            await self._pool.expire_connections()
+
+    async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        return await self._call(fn)
+
+    async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn`` in one transaction, retrying serialization failures and deadlocks."""
+        async def tx(c: Conn) -> T:
+            for attempt in range(_TX_ATTEMPTS):
+                try:
+                    async with c.transaction():
+                        return await fn(c)
+                except asyncpg.exceptions.TransactionRollbackError:
+                    if attempt == _TX_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+            raise AssertionError("unreachable")
+        return await self._call(tx)
+
+    # -- records and entries --------------------------------------------------------------
+    @staticmethod
+    async def _get_record(c: Conn, tenant: str, record_id: str) -> RecordRow | None:
+        row = await c.fetchrow(f"SELECT {_RECORD_COLS} FROM records WHERE tenant = $1"
+                               " AND record_id = $2", tenant, record_id)
+        return _record(row) if row else None
+
+    async def get_record(self, tenant: str, record_id: str) -> RecordRow | None:
+        """The record, or ``None``."""
+        return await self._read(lambda c: self._get_record(c, tenant, record_id))
+
+    @staticmethod
+    async def _entries_where(c: Conn, tenant: str, record_id: str, column: str, pgtype: str,
+                             keys: list[Any]) -> list[EntryRow]:
+        rows = await c.fetch(f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant = $1 AND"
+                             f" record_id = $2 AND {column} = ANY($3::{pgtype}[])",
+                             tenant, record_id, keys)
+        return [_entry(r) for r in rows]
+
+    async def find_by_fingerprints(self, tenant: str, record_id: str,
+                                   fingerprints: Sequence[bytes]) -> list[EntryRow]:
+        """Entries matching any of the fingerprints."""
+        fps = list(fingerprints)
+        if not fps:
+            return []
+        return await self._read(lambda c: self._entries_where(
+            c, tenant, record_id, "fingerprint", "bytea", fps))
+
+    @staticmethod
+    async def _insert_record(c: Conn, r: RecordRow) -> None:
+        await c.execute(_INSERT_RECORD, r.tenant, r.record_id, r.subject_id, r.created_at,
+                        r.dek_id, r.kek_id, r.wrapped_dek, r.no_retention, r.legal_hold,
+                        r.channel, r.shredded_at)
+
+    async def ensure_record(self, record: RecordRow) -> RecordRow:
+        """Insert unless present; return the stored row."""
+        async def q(c: Conn) -> RecordRow:
+            await self._insert_record(c, record)
+            stored = await self._get_record(c, record.tenant, record.record_id)
+            assert stored is not None
+            return stored
+        return await self._write(q)
+
+    async def commit_entries(self, record: RecordRow,
+                             entries: Sequence[EntryRow]) -> dict[bytes, str]:
+        """Create, lock (and if shredded revive) the record; insert new entries."""
+        rows = sorted(entries, key=lambda e: (e.tenant, e.record_id, e.fingerprint))
+        async def q(c: Conn) -> dict[bytes, str]:
+            await self._insert_record(c, record)
+            # A shredded record keeps its dek_id: a writer still holding that (stale) key
+            # loses the race instead of bringing the shredded key back.
+            stored = await c.fetchrow(_CLAIM_RECORD, record.tenant, record.record_id,
+                                      record.dek_id, record.kek_id, record.wrapped_dek)
+            if stored["dek_id"] != record.dek_id or not stored["live"]:
+                raise RecordRaceLost()
+            columns: list[list[Any]] = [[] for _ in range(8)]
+            for e in rows:
+                for col, v in zip(columns, (e.tenant, e.record_id, e.token, e.entity_type,
+                                            e.fingerprint, e.sealed, e.created_at,
+                                            e.expires_at), strict=True):
+                    col.append(v)
+            await c.execute(_INSERT_ENTRIES, *columns)
+            found = await self._entries_where(c, record.tenant, record.record_id,
+                                              "fingerprint", "bytea",
+                                              [e.fingerprint for e in rows])
+            return {e.fingerprint: e.token for e in found}
+        return await self._write(q)
+
+    async def get_entries(self, tenant: str, record_id: str,
+                          tokens: Sequence[str]) -> list[EntryRow]:
+        """Entries with the given tokens."""
+        toks = list(dict.fromkeys(tokens))
+        if not toks:
+            return []
+        return await self._read(lambda c: self._entries_where(
+            c, tenant, record_id, "token", "text", toks))
+
+    async def record_entries(self, tenant: str, record_id: str) -> list[EntryRow]:
+        """Every entry of the record."""
+        async def q(c: Conn) -> list[EntryRow]:
+            return [_entry(r) for r in await c.fetch(
+                f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant = $1 AND record_id = $2",
+                tenant, record_id)]
+        return await self._read(q)
+
+    async def removed_tokens(self, tenant: str, record_id: str,
+                             tokens: Sequence[str]) -> set[str]:
+        """Tokens with a tombstone."""
+        toks = list(dict.fromkeys(tokens))
+        if not toks:
+            return set()
+        async def q(c: Conn) -> set[str]:
+            return {r[0] for r in await c.fetch(
+                "SELECT token FROM tombstones WHERE tenant = $1 AND record_id = $2"
+                " AND token = ANY($3::text[])", tenant, record_id, toks)}
+        return await self._read(q)
+
+    async def record_counts(self, tenant: str, record_id: str) -> dict[str, int]:
+        """Live values per entity type."""
+        async def q(c: Conn) -> dict[str, int]:
+            return {r[0]: int(r[1]) for r in await c.fetch(
+                "SELECT entity_type, count(*) FROM entries WHERE tenant = $1"
+                " AND record_id = $2 GROUP BY 1", tenant, record_id)}
+        return await self._read(q)
+
+    async def record_expiry(self, tenant: str, record_id: str) -> float | None:
+        """Latest expiry among live values (``None`` when one never expires)."""
+        async def q(c: Conn) -> float | None:
+            row = await c.fetchrow(
+                "SELECT max(expires_at), count(*) FILTER (WHERE expires_at IS NULL)"
+                " FROM entries WHERE tenant = $1 AND record_id = $2", tenant, record_id)
+            return None if row[1] else row[0]
+        return await self._read(q)
+
+    async def set_legal_hold(self, tenant: str, record_id: str, hold: bool) -> bool:
+        """Set or lift a legal hold."""
+        async def q(c: Conn) -> bool:
+            return _affected(await c.execute(
+                "UPDATE records SET legal_hold = $3 WHERE tenant = $1 AND record_id = $2",
+                tenant, record_id, hold)) == 1
+        return await self._write(q)
+
+    # -- key rotation ---------------------------------------------------------------------
+    async def records_not_under(self, kek_id: str, limit: int) -> list[RecordRow]:
+        """Records whose data key is wrapped under another KEK."""
+        async def q(c: Conn) -> list[RecordRow]:
+            return [_record(r) for r in await c.fetch(
+                f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL"
+                " AND kek_id <> $1 LIMIT $2", kek_id, limit)]
+        return await self._read(q)
+
+    async def apply_rewraps(self, rewraps: Sequence[Rewrap]) -> int:
+        """Swap in re-wrapped data keys where the old KEK is still recorded."""
+        items = list(rewraps)
+        if not items:
+            return 0
+        columns = [list(col) for col in zip(*((r.tenant, r.record_id, r.old_kek_id,
+                                                r.new_kek_id, r.wrapped_dek) for r in items),
+                                             strict=True)]
+        async def q(c: Conn) -> int:
+            return _affected(await c.execute(_APPLY_REWRAPS, *columns))
+        return await self._write(q)
+
+    async def count_records_by_kek(self) -> dict[str, int]:
+        """Records holding a data key, per KEK id."""
+        async def q(c: Conn) -> dict[str, int]:
+            return {r[0]: int(r[1]) for r in await c.fetch(
+                "SELECT kek_id, count(*) FROM records WHERE wrapped_dek IS NOT NULL"
+                " GROUP BY 1")}
+        return await self._read(q)
+
+    # -- retention ------------------------------------------------------------------------
+    async def count_expired(self, now: float, tenant: str | None) -> dict[str, int]:
+        """Values a purge would remove now."""
+        clause, args = _tenant_clause(tenant, "e.", 2)
+        async def q(c: Conn) -> dict[str, int]:
+            return {r[0]: int(r[1]) for r in await c.fetch(
+                "SELECT e.entity_type, count(*) FROM entries e JOIN records r"
+                " ON r.tenant = e.tenant AND r.record_id = e.record_id"
+                f" WHERE e.expires_at <= $1 AND NOT r.legal_hold{clause} GROUP BY 1",
+                now, *args)}
+        return await self._read(q)
+
+    async def purge_expired_batch(self, now: float, tenant: str | None,
+                                  limit: int) -> Removed:
+        """Delete up to ``limit`` expired values (not on legal hold), tombstoning them."""
+        clause, args = _tenant_clause(tenant, "e.", 4)
+        picked = _EXPIRED.format(clause=clause) + " LIMIT $3 FOR UPDATE OF e SKIP LOCKED"
+        sql = _DELETE_ENTRIES.format(picked=picked)
+        async def q(c: Conn) -> Removed:
+            return _removed(await c.fetch(sql, "expired", now, limit, *args))
+        return await self._write(q)
+
+    async def shred_emptied_records(self, now: float, tenant: str | None, limit: int) -> int:
+        """Drop data keys of records left without values (not on legal hold)."""
+        clause, args = _tenant_clause(tenant, "r.", 2)
+        pick = _EMPTIED.format(clause=clause) + " LIMIT $1 FOR UPDATE OF r SKIP LOCKED"
+        async def q(c: Conn) -> int:
+            keys = await c.fetch(pick, limit, *args)
+            if not keys:
+                return 0
+            return _affected(await c.execute(_SHRED_EMPTIED, now, [k[0] for k in keys],
+                                             [k[1] for k in keys]))
+        return await self._write(q)
+
+    async def shred_record(self, tenant: str, record_id: str, now: float, reason: str,
+                           forget_subject: bool) -> Removed:
+        """Delete every value and the data key of one record now."""
+        picked = ("SELECT tenant, record_id, token FROM entries"
+                  " WHERE tenant = $3 AND record_id = $4")
+        async def q(c: Conn) -> Removed:
+            locked = await c.fetchval("SELECT 1 FROM records WHERE tenant = $1"
+                                      " AND record_id = $2 FOR UPDATE", tenant, record_id)
+            removed = _removed(await c.fetch(_DELETE_ENTRIES.format(picked=picked),
+                                             reason, now, tenant, record_id))
+            if locked:
+                await c.execute(
+                    "UPDATE records SET wrapped_dek = NULL, kek_id = NULL,"
+                    " shredded_at = coalesce(shredded_at, $3),"
+                    " subject_id = CASE WHEN $4 THEN NULL ELSE subject_id END"
+                    " WHERE tenant = $1 AND record_id = $2",
+                    tenant, record_id, now, forget_subject)
+                removed.records = 1
+            return removed
+        return await self._write(q)
+
+    async def records_of_subject(self, tenant: str, subject_id: str) -> list[RecordRow]:
+        """Records of a subject."""
+        async def q(c: Conn) -> list[RecordRow]:
+            return [_record(r) for r in await c.fetch(
+                f"SELECT {_RECORD_COLS} FROM records WHERE tenant = $1 AND subject_id = $2",
+                tenant, subject_id)]
+        return await self._read(q)
+
+    # -- opt-out --------------------------------------------------------------------------
+    async def get_optout(self, tenant: str, subject_id: str) -> OptOutRow | None:
+        """The subject's flags."""
+        async def q(c: Conn) -> OptOutRow | None:
+            r = await c.fetchrow(
+                "SELECT tenant, subject_id, no_ai_processing, no_retention, reason, set_by,"
+                " set_at FROM optouts WHERE tenant = $1 AND subject_id = $2",
+                tenant, subject_id)
+            return OptOutRow(*r) if r else None
+        return await self._read(q)
+
+    async def put_optout(self, row: OptOutRow) -> None:
+        """Create or replace flags."""
+        async def q(c: Conn) -> None:
+            await c.execute(
+                "INSERT INTO optouts (tenant, subject_id, no_ai_processing, no_retention,"
+                " reason, set_by, set_at) VALUES ($1,$2,$3,$4,$5,$6,$7)"
+                " ON CONFLICT (tenant, subject_id) DO UPDATE SET"
+                " no_ai_processing = excluded.no_ai_processing,"
+                " no_retention = excluded.no_retention, reason = excluded.reason,"
+                " set_by = excluded.set_by, set_at = excluded.set_at",
+                row.tenant, row.subject_id, row.no_ai_processing, row.no_retention,
+                row.reason, row.set_by, row.set_at)
+        await self._write(q)
+
+    async def delete_optout(self, tenant: str, subject_id: str) -> bool:
+        """Clear flags."""
+        async def q(c: Conn) -> bool:
+            return _affected(await c.execute(
+                "DELETE FROM optouts WHERE tenant = $1 AND subject_id = $2",
+                tenant, subject_id)) == 1
+        return await self._write(q)
+
+    # -- audit ----------------------------------------------------------------------------
+    async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
+                           action: str, record_id: str | None, payload: str) -> AuditRow:
+        """Append to the chain while holding the chain-head row lock."""
+        async def q(c: Conn) -> AuditRow:
+            head = await c.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            if head is None:
+                raise VaultUnavailable("the audit chain head is missing")
+            seq, prev = head[0] + 1, head[1]
+            row = AuditRow(seq, ts, tenant, principal, action, record_id, payload, prev,
+                           chain_hash(prev, seq, payload))
+            await c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES"
+                            " ($1,$2,$3,$4,$5,$6,$7,$8,$9)", row.seq, row.ts, row.tenant,
+                            row.principal, row.action, row.record_id, row.payload,
+                            row.prev_hash, row.hash)
+            await c.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                            row.seq, row.hash)
+            return row
+        return await self._write(q)
+
+    async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
+        """Events matching the filters, by ascending sequence number."""
+        where: list[str] = ["seq > $1"]
+        args: list[Any] = [query.after_seq]
+        for column, op, value in (
+                ("tenant", "=", query.tenant), ("principal", "=", query.principal),
+                ("record_id", "=", query.record_id), ("action", "=", query.action),
+                ("ts", ">=", query.since), ("ts", "<", query.until)):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} {op} ${len(args)}")
+        args.append(query.limit)
+        sql = (f"SELECT {_AUDIT_COLS} FROM audit_events WHERE {' AND '.join(where)}"
+               f" ORDER BY seq LIMIT ${len(args)}")
+        async def q(c: Conn) -> list[AuditRow]:
+            return [AuditRow(*r) for r in await c.fetch(sql, *args)]
+        return await self._read(q)
+
+    # -- quotas and locks -----------------------------------------------------------------
+    async def consume_quota(self, tenant: str, principal: str, window_start: float,
+                            amount: int, limit: int) -> tuple[bool, int]:
+        """Count reveals against a window, refusing past the limit (one atomic upsert)."""
+        async def q(c: Conn) -> tuple[bool, int]:
+            used = None
+            if amount <= limit:
+                used = await c.fetchval(_CONSUME_QUOTA, tenant, principal, window_start,
+                                        amount, limit)
+            if used is None:
+                current = await c.fetchval(
+                    "SELECT used FROM quotas WHERE tenant = $1 AND principal = $2"
+                    " AND window_start = $3", tenant, principal, window_start)
+                return False, int(current or 0)
+            await c.execute("DELETE FROM quotas WHERE tenant = $1 AND principal = $2"
+                            " AND window_start < $3", tenant, principal, window_start)
+            return True, int(used)
+        return await self._write(q)
+
+    async def try_lock(self, name: str, holder: str, now: float, ttl_s: float) -> bool:
+        """Take the lease if free, expired or already ours."""
+        async def q(c: Conn) -> bool:
+            return await c.fetchval(_TRY_LOCK, name, holder, now + ttl_s, now) is not None
+        return await self._write(q)
+
+    async def release_lock(self, name: str, holder: str) -> None:
+        """Release our lease."""
+        async def q(c: Conn) -> None:
+            await c.execute("DELETE FROM locks WHERE name = $1 AND holder = $2", name, holder)
+        await self._write(q)
