@@ -1,15 +1,20 @@
-"""Permissions a role grants.
+"""Roles: which permissions a principal holds and what it may reveal, from config.
 
-The five named roles below are the gateway's vocabulary (scripts and docs rely on
-the names). This module is the single place that answers "may this principal do X".
+The example config ships five roles under fixed names (``ai-service``, ``agent``,
+``supervisor``, ``compliance``, ``admin``); scripts and docs rely on them. A principal
+with several roles gets the union of their permissions and, per entity type, the
+most revealing mode any of its roles grants.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
 
 from redact_gw.errors import Forbidden
 from redact_gw.model import Principal
+from redact_gw.redaction import RevealMode
+from redact_gw.settings import AccessSettings
 
 
 class Permission(StrEnum):
@@ -22,30 +27,58 @@ class Permission(StrEnum):
     PURGE = "purge"
     READ_AUDIT = "read_audit"
     MANAGE_KEYS = "manage_keys"
+    LEGAL_HOLD = "legal_hold"
 
 
-_ALL = frozenset(Permission)
-DEFAULT_ROLES: dict[str, frozenset[Permission]] = {
-    "ai-service": frozenset({Permission.PROXY, Permission.REDACT}),
-    "agent": frozenset({Permission.REDACT, Permission.DETOKENIZE}),
-    "supervisor": frozenset({Permission.REDACT, Permission.DETOKENIZE, Permission.READ_AUDIT}),
-    "compliance": frozenset({Permission.DETOKENIZE, Permission.READ_AUDIT}),
-    "admin": _ALL,
-}
+_RANK: dict[str, int] = {"none": 0, "masked": 1, "full": 2}
 
 
-def permissions_of(principal: Principal,
-                   roles: dict[str, frozenset[Permission]] | None = None) -> frozenset[Permission]:
-    """Union of the permissions of the principal's roles (unknown roles grant nothing)."""
-    table = DEFAULT_ROLES if roles is None else roles
-    out: frozenset[Permission] = frozenset()
-    for name in principal.roles:
-        out |= table.get(name, frozenset())
-    return out
+class RolePolicy:
+    """Answers "may this principal do X / see Y" from the access settings."""
+
+    def __init__(self, access: AccessSettings) -> None:
+        self.access = access
+
+    def resolve(self, principal: Principal) -> Principal:
+        """The principal with its permissions filled in (unknown roles grant nothing)."""
+        perms: set[str] = set()
+        for name in principal.roles:
+            role = self.access.roles.get(name)
+            if role is not None:
+                perms.update(role.permissions)
+        return dataclasses.replace(principal, permissions=frozenset(perms))
+
+    def reveal_mode(self, principal: Principal, entity_type: str) -> RevealMode:
+        """Most revealing mode any of the principal's roles grants for the type."""
+        best: RevealMode = "none"
+        for name in principal.roles:
+            role = self.access.roles.get(name)
+            if role is None:
+                continue
+            mode = role.reveal.get(entity_type, role.reveal.get("*", "none"))
+            if _RANK[mode] > _RANK[best]:
+                best = mode
+        return best
+
+    def quota_per_hour(self, principal: Principal) -> int:
+        """Values the principal may reveal per hour (highest role override wins)."""
+        overrides = [r.reveal_quota_per_hour for n in principal.roles
+                     if (r := self.access.roles.get(n)) and r.reveal_quota_per_hour is not None]
+        return max(overrides) if overrides else self.access.reveal_quota_per_hour
+
+    def check_purpose(self, purpose: object) -> str:
+        """The purpose if it is one of the configured ones."""
+        from redact_gw.errors import InvalidInput
+        if purpose is None or purpose == "":
+            raise InvalidInput("a purpose is required to reveal values",
+                               code="purpose_required", details={"field": "purpose"})
+        if not isinstance(purpose, str) or purpose not in self.access.purposes:
+            raise InvalidInput("unknown purpose; allowed: " + ", ".join(self.access.purposes),
+                               code="unknown_purpose", details={"field": "purpose"})
+        return purpose
 
 
-def require(principal: Principal, permission: Permission,
-            roles: dict[str, frozenset[Permission]] | None = None) -> None:
+def require(principal: Principal, permission: Permission) -> None:
     """Raise ``Forbidden`` unless the principal holds ``permission``."""
-    if permission not in permissions_of(principal, roles):
+    if permission.value not in principal.permissions:
         raise Forbidden(f"this API key lacks the {permission.value!r} permission")

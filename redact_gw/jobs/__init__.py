@@ -1,0 +1,1 @@
+"""Scheduled work: the retention purge (a background task in serve, and a CLI twin)."""

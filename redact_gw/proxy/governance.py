@@ -1,0 +1,345 @@
+"""Handlers for reveals, record metadata, opt-outs, erasure, legal holds, purge, audit.
+
+Every reveal (granted or denied) and every opt-out or erasure decision is audited.
+Another tenant's record answers exactly like a record that does not exist (404).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from redact_gw.errors import (
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    RedactGwError,
+    TooManyRequests,
+)
+from redact_gw.jobs.purge import run_purge
+from redact_gw.model import Principal
+from redact_gw.policy.optout import check_subject_id, optout_dict
+from redact_gw.policy.roles import Permission, require
+from redact_gw.proxy import appkeys
+from redact_gw.proxy.bodies import json_response, read_json
+from redact_gw.proxy.handlers import principal_of
+from redact_gw.redaction import restore
+from redact_gw.streaming import answer_record_id
+from redact_gw.tokens import TOKEN_RE, find_tokens
+from redact_gw.transcripts.shapes import check_id as _check_id
+from redact_gw.vault.base import AuditQuery
+
+MAX_REVEAL_TOKENS = 1000
+ANSWERS_SUFFIX = answer_record_id("")
+
+
+def add_routes(app: web.Application) -> None:
+    """Register this module's routes."""
+    r = app.router
+    r.add_post("/v1/detokenize", detokenize)
+    r.add_get("/v1/records/{record_id}", record_metadata)
+    r.add_put("/v1/records/{record_id}/legal-hold", legal_hold)
+    r.add_delete("/v1/records/{record_id}/legal-hold", legal_hold)
+    r.add_get("/v1/subjects/{subject_id}/opt-out", get_optout)
+    r.add_put("/v1/subjects/{subject_id}/opt-out", put_optout)
+    r.add_delete("/v1/subjects/{subject_id}/opt-out", clear_optout)
+    r.add_delete("/v1/subjects/{subject_id}", erase_subject)
+    r.add_post("/v1/purge", purge)
+    r.add_get("/v1/audit", audit_events)
+
+
+def _require_id(value: Any, name: str, *, required: bool = True) -> str:
+    # "<record>~answers" holds values the gateway found in AI answers: privileged roles
+    # may reveal and inspect them like any record.
+    if isinstance(value, str) and value.endswith(ANSWERS_SUFFIX):
+        return _require_id(value.removesuffix(ANSWERS_SUFFIX), name) + ANSWERS_SUFFIX
+    checked = _check_id(value, name, required=required)
+    assert checked is not None
+    return checked
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    doc = await read_json(request, request.app[appkeys.SETTINGS].server.max_body_bytes)
+    if not isinstance(doc, dict):
+        raise InvalidInput("the request body must be a JSON object",
+                           details={"field": "(body)"})
+    return doc
+
+
+# -- reveal -------------------------------------------------------------------------------
+def _requested_tokens(doc: dict[str, Any]) -> tuple[str | None, list[str]]:
+    text, tokens = doc.get("text"), doc.get("tokens")
+    if (text is None) == (tokens is None):
+        raise InvalidInput("give exactly one of text or tokens", details={"field": "text"})
+    if text is not None:
+        if not isinstance(text, str):
+            raise InvalidInput("text must be a string", details={"field": "text"})
+        found = list(dict.fromkeys(m.token for m in find_tokens(text)))
+    else:
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise InvalidInput("tokens must be a list of strings", details={"field": "tokens"})
+        for i, t in enumerate(tokens):
+            if not TOKEN_RE.fullmatch(t):
+                raise InvalidInput("not a token", code="malformed_token",
+                                   details={"field": f"tokens[{i}]"})
+        found = list(dict.fromkeys(tokens))
+    if len(found) > MAX_REVEAL_TOKENS:
+        raise InvalidInput(f"at most {MAX_REVEAL_TOKENS} tokens per request",
+                           details={"field": "tokens"})
+    return text, found
+
+
+async def detokenize(request: web.Request) -> web.Response:
+    """``POST /v1/detokenize``: reveal what the caller's roles allow, for a purpose."""
+    app = request.app
+    principal = principal_of(request)
+    audit = app[appkeys.AUDIT]
+    doc: dict[str, Any] = {}
+    try:
+        require(principal, Permission.DETOKENIZE)
+        doc = await _body(request)
+        purpose = app[appkeys.ROLES].check_purpose(doc.get("purpose"))
+        record_id = _require_id(doc.get("record_id"), "record_id", required=True)
+        text, tokens = _requested_tokens(doc)
+        return await _reveal(request, principal, record_id, purpose, text, tokens)
+    except RedactGwError as exc:
+        if exc.code not in ("quota_exceeded",):  # quota refusals are audited in _reveal
+            rid = doc.get("record_id") if isinstance(doc.get("record_id"), str) else None
+            purpose_in = doc.get("purpose") if isinstance(doc.get("purpose"), str) else None
+            await audit.record("reveal", principal=principal, outcome="denied",
+                               record_id=rid if rid and len(rid) <= 128 else None,
+                               purpose=purpose_in if purpose_in in app[
+                                   appkeys.SETTINGS].access.purposes else None,
+                               reason=exc.code)
+        raise
+
+
+async def _reveal(request: web.Request, principal: Principal, record_id: str, purpose: str,
+                  text: str | None, tokens: list[str]) -> web.Response:
+    app = request.app
+    vault, roles, audit = app[appkeys.VAULT], app[appkeys.ROLES], app[appkeys.AUDIT]
+    await vault.get_record(principal.tenant, record_id)
+    values = await vault.reveal(principal.tenant, record_id, tokens)
+    missing = [t for t in tokens if t not in values]
+    if missing:
+        removed = await vault.removed_tokens(principal.tenant, record_id, missing)
+        if len(removed) < len(missing):
+            raise NotFound("a token does not belong to this record", code="token_not_found")
+        raise Gone()
+    def mode(entity_type: str) -> Any:
+        return roles.reveal_mode(principal, entity_type)
+    shown = sum(1 for v in values.values() if mode(v.entity_type) != "none")
+    if shown:
+        await _consume_quota(request, principal, record_id, purpose, shown)
+    if text is not None:
+        result = restore(text, values, mode)
+        body: dict[str, Any] = {"record_id": record_id, "text": result.text}
+    else:
+        result = restore(" ".join(tokens), values, mode)
+        body = {"record_id": record_id, "values": [_one(values[t], mode) for t in tokens]}
+    body.update(revealed=result.revealed, masked=result.masked, withheld=result.withheld)
+    counts = {}
+    for v in values.values():
+        counts[v.entity_type] = counts.get(v.entity_type, 0) + 1
+    await audit.record("reveal", principal=principal, record_id=record_id, purpose=purpose,
+                       outcome="granted" if shown else "withheld", counts=counts,
+                       extra_counts={"revealed": result.revealed, "masked": result.masked,
+                                     "withheld": result.withheld})
+    return json_response(body)
+
+
+def _one(value: Any, mode: Any) -> dict[str, Any]:
+    from redact_gw.redaction import mask
+    m = mode(value.entity_type)
+    out: dict[str, Any] = {"token": value.token, "entity_type": value.entity_type, "mode": m}
+    if m == "full":
+        out["value"] = value.value
+    elif m == "masked":
+        out["value"] = mask(value.entity_type, value.value)
+    return out
+
+
+async def _consume_quota(request: web.Request, principal: Principal, record_id: str,
+                         purpose: str, amount: int) -> None:
+    app = request.app
+    limit = app[appkeys.ROLES].quota_per_hour(principal)
+    now = app[appkeys.CLOCK]()
+    window = math.floor(now / 3600) * 3600
+    granted, used = await app[appkeys.STORE].consume_quota(principal.tenant, principal.name,
+                                                           window, amount, limit)
+    if not granted:
+        await app[appkeys.AUDIT].record("reveal", principal=principal, record_id=record_id,
+                                        purpose=purpose, outcome="denied",
+                                        reason="quota_exceeded",
+                                        extra_counts={"quota": {"limit": limit, "used": used,
+                                                                "asked": amount}})
+        raise TooManyRequests(f"reveal quota of {limit} values per hour exceeded",
+                              details={"retry_after_s": int(window + 3600 - now)})
+
+
+# -- records --------------------------------------------------------------------------------
+def _any_of(principal: Principal, *perms: Permission) -> None:
+    if not any(p.value in principal.permissions for p in perms):
+        raise Forbidden()
+
+
+async def record_metadata(request: web.Request) -> web.Response:
+    """``GET /v1/records/{record_id}``: metadata only, never a value."""
+    principal = principal_of(request)
+    _any_of(principal, Permission.DETOKENIZE, Permission.READ_AUDIT, Permission.REDACT,
+            Permission.MANAGE_OPTOUT)
+    app = request.app
+    record_id = _require_id(request.match_info["record_id"], "record_id", required=True)
+    row = await app[appkeys.VAULT].get_record(principal.tenant, record_id)
+    store = app[appkeys.STORE]
+    optout = (await store.get_optout(principal.tenant, row.subject_id)
+              if row.subject_id else None)
+    return json_response({
+        "record_id": row.record_id, "created_at": _iso(row.created_at),
+        "expires_at": _iso(await store.record_expiry(principal.tenant, record_id)),
+        "subject_id": row.subject_id, "channel": row.channel,
+        "counts": await store.record_counts(principal.tenant, record_id),
+        "no_retention": row.no_retention, "legal_hold": row.legal_hold,
+        "shredded_at": _iso(row.shredded_at),
+        "opt_out": optout_dict(optout) if optout else None,
+    })
+
+
+async def legal_hold(request: web.Request) -> web.Response:
+    """``PUT`` sets, ``DELETE`` lifts a legal hold on a record."""
+    principal = principal_of(request)
+    require(principal, Permission.LEGAL_HOLD)
+    record_id = _require_id(request.match_info["record_id"], "record_id", required=True)
+    hold = request.method == "PUT"
+    if not await request.app[appkeys.STORE].set_legal_hold(principal.tenant, record_id, hold):
+        raise NotFound("unknown record", code="record_not_found")
+    await request.app[appkeys.AUDIT].record(
+        "legal_hold.set" if hold else "legal_hold.clear", principal=principal,
+        record_id=record_id)
+    return json_response({"record_id": record_id, "legal_hold": hold})
+
+
+# -- opt-out and erasure ---------------------------------------------------------------------
+async def get_optout(request: web.Request) -> web.Response:
+    """``GET /v1/subjects/{subject_id}/opt-out``."""
+    principal = principal_of(request)
+    require(principal, Permission.MANAGE_OPTOUT)
+    subject = check_subject_id(request.match_info["subject_id"])
+    row = await request.app[appkeys.OPTOUTS].get(principal.tenant, subject)
+    if row is None:
+        raise NotFound("no opt-out recorded for this subject", code="optout_not_found")
+    return json_response(optout_dict(row))
+
+
+def _flag(doc: dict[str, Any], name: str) -> bool:
+    value = doc.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false", details={"field": name})
+    return value
+
+
+async def put_optout(request: web.Request) -> web.Response:
+    """``PUT /v1/subjects/{subject_id}/opt-out`` with the flags and a reason."""
+    principal = principal_of(request)
+    require(principal, Permission.MANAGE_OPTOUT)
+    subject = check_subject_id(request.match_info["subject_id"])
+    doc = await _body(request)
+    unknown = set(doc) - {"no_ai_processing", "no_retention", "reason"}
+    if unknown:
+        raise InvalidInput("unknown field", details={"field": sorted(unknown)[0]})
+    reason = doc.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 200):
+        raise InvalidInput("reason must be a string of at most 200 characters",
+                           details={"field": "reason"})
+    row, receipt = await request.app[appkeys.OPTOUTS].set(
+        principal, subject, no_ai_processing=_flag(doc, "no_ai_processing"),
+        no_retention=_flag(doc, "no_retention"), reason=reason)
+    body = optout_dict(row)
+    if receipt is not None:
+        body["shredded"] = receipt.to_dict()
+    return json_response(body)
+
+
+async def clear_optout(request: web.Request) -> web.Response:
+    """``DELETE /v1/subjects/{subject_id}/opt-out``."""
+    principal = principal_of(request)
+    require(principal, Permission.MANAGE_OPTOUT)
+    subject = check_subject_id(request.match_info["subject_id"])
+    await request.app[appkeys.OPTOUTS].clear(principal, subject)
+    return json_response({"subject_id": subject, "cleared": True})
+
+
+async def erase_subject(request: web.Request) -> web.Response:
+    """``DELETE /v1/subjects/{subject_id}``: shred every record of the subject now."""
+    principal = principal_of(request)
+    require(principal, Permission.MANAGE_OPTOUT)
+    subject = check_subject_id(request.match_info["subject_id"])
+    receipt = await request.app[appkeys.OPTOUTS].erase(principal, subject)
+    return json_response({"subject_id": subject, "receipt": receipt.to_dict()})
+
+
+# -- purge and audit -------------------------------------------------------------------------
+async def purge(request: web.Request) -> web.Response:
+    """``POST /v1/purge`` (``{"dry_run": bool}``): run a retention purge for the tenant."""
+    principal = principal_of(request)
+    require(principal, Permission.PURGE)
+    doc = await _body(request) if request.can_read_body else {}
+    app = request.app
+    s = app[appkeys.SETTINGS].retention.purge
+    report = await run_purge(app[appkeys.STORE], app[appkeys.AUDIT], app[appkeys.CLOCK],
+                             tenant=principal.tenant, batch_size=s.batch_size,
+                             dry_run=_flag(doc, "dry_run"), lock_ttl_s=s.lock_ttl_s,
+                             pause_s=s.pause_s)
+    return json_response(report.to_dict())
+
+
+def _time_param(request: web.Request, name: str) -> float | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO-8601 time or epoch seconds",
+                           details={"field": name}) from None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _int_param(request: web.Request, name: str, default: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 <= int(raw) <= hi:
+        raise InvalidInput(f"{name} must be an integer between 0 and {hi}",
+                           details={"field": name})
+    return int(raw)
+
+
+async def audit_events(request: web.Request) -> web.Response:
+    """``GET /v1/audit?since=&until=&principal=&record_id=&action=&after_seq=&limit=``."""
+    principal = principal_of(request)
+    require(principal, Permission.READ_AUDIT)
+    q = request.query
+    query = AuditQuery(tenant=principal.tenant, since=_time_param(request, "since"),
+                       until=_time_param(request, "until"), principal=q.get("principal"),
+                       record_id=q.get("record_id"), action=q.get("action"),
+                       after_seq=_int_param(request, "after_seq", 0, 2**62),
+                       limit=max(1, _int_param(request, "limit", 100, 1000)))
+    rows = await request.app[appkeys.STORE].audit_events(query)
+    events = [{"seq": r.seq, "hash": r.hash, "prev_hash": r.prev_hash,
+               **json.loads(r.payload)} for r in rows]
+    return json_response({"events": events,
+                          "next_after_seq": rows[-1].seq if rows else query.after_seq})
