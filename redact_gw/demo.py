@@ -1,0 +1,201 @@
+"""A local OpenAI-compatible demo model, and the quickstart that runs it beside the gateway.
+
+``python -m redact_gw.demo`` starts the demo model on 127.0.0.1:8099 and the gateway
+(``redact-gw serve --init-dev``) on its configured port, so the whole round trip runs on
+one machine without any AI account. The model answers by quoting the last user message
+back ("You said: ..."), streams word by word when asked to, and prints every request
+body it receives: that is what an AI service behind the gateway gets to see (tokens).
+
+``python -m redact_gw.demo model`` starts only the model. The chunk and completion
+builders are shared with ``redact_gw.testing.FakeUpstream``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+MODEL = "demo-echo-1"
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def completion(text: str, *, model: str = MODEL,
+               tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A non-streaming ``chat.completion`` answering ``text``."""
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {"id": "chatcmpl-demo", "object": "chat.completion", "created": int(time.time()),
+            "model": model, "system_fingerprint": "fp_demo",
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "tool_calls" if tool_calls else "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def chunk(delta: dict[str, Any], *, finish_reason: str | None = None, index: int = 0,
+          model: str = MODEL, **extra: Any) -> dict[str, Any]:
+    """One ``chat.completion.chunk`` with ``delta`` for choice ``index``."""
+    return {"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": 1,
+            "model": model, "system_fingerprint": "fp_demo",
+            "choices": [{"index": index, "delta": delta, "logprobs": None,
+                         "finish_reason": finish_reason}], **extra}
+
+
+def chat_chunks(pieces: Sequence[str], *, model: str = MODEL) -> list[dict[str, Any]]:
+    """A whole streamed answer: role chunk, one chunk per piece, finish chunk."""
+    out = [chunk({"role": "assistant", "content": ""}, model=model)]
+    out += [chunk({"content": p}, model=model) for p in pieces]
+    out.append(chunk({}, finish_reason="stop", model=model))
+    return out
+
+
+def tool_call_chunks(call_id: str, name: str, argument_pieces: Sequence[str]
+                     ) -> list[dict[str, Any]]:
+    """A streamed tool call: header chunk, argument pieces, finish chunk."""
+    out = [chunk({"role": "assistant", "content": None, "tool_calls": [
+        {"index": 0, "id": call_id, "type": "function",
+         "function": {"name": name, "arguments": ""}}]})]
+    out += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]})
+            for p in argument_pieces]
+    out.append(chunk({}, finish_reason="tool_calls"))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """``text`` split into words, each with its trailing whitespace."""
+    return _WORDS.findall(text)
+
+
+def sse(data: Any) -> bytes:
+    """One SSE event carrying ``data`` (JSON-encoded unless it is a string)."""
+    payload = data if isinstance(data, str) else json.dumps(data)
+    return f"data: {payload}\n\n".encode()
+
+
+def echo_text(body: dict[str, Any]) -> str:
+    """What the demo model answers: the last user message, quoted back."""
+    for msg in reversed(body.get("messages") or []):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            content = msg.get("content")
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return f"You said: {content}"
+    return "You said nothing."
+
+
+def embeddings_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """Tiny deterministic vectors (length-based), one per input."""
+    inputs = body.get("input")
+    items = inputs if isinstance(inputs, list) else [inputs]
+    data = [{"object": "embedding", "index": i, "embedding": [float(len(str(x))), 1.0]}
+            for i, x in enumerate(items)]
+    return {"object": "list", "data": data, "model": MODEL,
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+
+def models_answer() -> dict[str, Any]:
+    """The one demo model."""
+    return {"object": "list", "data": [
+        {"id": MODEL, "object": "model", "created": 0, "owned_by": "redact-gw-demo"}]}
+
+
+class DemoModel:
+    """The demo model's aiohttp app: echo chat completions, embeddings, models."""
+
+    def __init__(self, *, verbose: bool = True, word_delay_s: float = 0.05) -> None:
+        self.verbose = verbose
+        self.word_delay_s = word_delay_s
+
+    def app(self) -> web.Application:
+        """Build the app."""
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/embeddings", self.embeddings)
+        app.router.add_get("/v1/models", self.models)
+        return app
+
+    def _show(self, request: web.Request, body: Any) -> None:
+        if self.verbose:
+            print(f"\n[demo model] {request.method} {request.path} received:\n"
+                  + json.dumps(body, indent=2, ensure_ascii=False), flush=True)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        """Quote the prompt back, streamed word by word when ``stream`` is set."""
+        body = await request.json()
+        self._show(request, body)
+        text = echo_text(body)
+        model = body.get("model") or MODEL
+        if not body.get("stream"):
+            return web.json_response(completion(text, model=model))
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for item in chat_chunks(words(text), model=model):
+            await resp.write(sse(item))
+            await asyncio.sleep(self.word_delay_s)
+        await resp.write(sse("[DONE]"))
+        await resp.write_eof()
+        return resp
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        """Tiny deterministic vectors (length-based), one per input."""
+        body = await request.json()
+        self._show(request, body)
+        return web.json_response(embeddings_answer(body))
+
+    async def models(self, request: web.Request) -> web.Response:
+        """One model."""
+        return web.json_response(models_answer())
+
+
+async def serve_model(host: str, port: int) -> None:
+    """Run the demo model until cancelled."""
+    runner = web.AppRunner(DemoModel().app())
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        print(f"[demo model] OpenAI-compatible demo model on http://{host}:{port}/v1",
+              flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _gateway(config: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c",  # noqa: S603 (fixed argv, no shell)
+                             "from redact_gw.cli import main; raise SystemExit(main())",
+                             "--config", config, "serve", "--init-dev"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m redact_gw.demo [model] [--config PATH] [--port 8099]``."""
+    p = argparse.ArgumentParser(prog="python -m redact_gw.demo", description=__doc__)
+    p.add_argument("what", nargs="?", choices=["all", "model"], default="all")
+    p.add_argument("--config", default="config/redact-gw.yaml")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8099)
+    args = p.parse_args(argv)
+    gateway = _gateway(args.config) if args.what == "all" else None
+    try:
+        asyncio.run(serve_model(args.host, args.port))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if gateway is not None:
+            gateway.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                gateway.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
