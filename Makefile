@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the demo AI model and the gateway on embedded defaults (dev keys on first run)
 run: $(STAMP)
-	$(BIN)/redact-gw --config config/redact-gw.yaml serve --init-dev
+	$(BIN)/python -m redact_gw.demo --config config/redact-gw.yaml
 
 ## test: lint, Dockerfile check, then the whole test suite
 test: $(STAMP) lint

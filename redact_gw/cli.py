@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keyring.load_keyring(settings.resolve(settings.keys.path))  # refuse bad keys up front
     app = create_app(settings)
     web.run_app(app, host=settings.server.host, port=settings.server.port,
-                access_log_class=AccessLogger,
+                access_log_class=AccessLogger, handler_cancellation=True,
                 access_log=logging.getLogger("redact_gw.access") if settings.server.access_log
                 else None, print=lambda msg: log.info("%s", msg))
     return 0
@@ -186,6 +186,24 @@ def cmd_detokenize(args: argparse.Namespace) -> int:
     return asyncio.run(_detokenize(_settings(args), args))
 
 
+async def _migrate(settings: Settings) -> dict[str, Any]:
+    from redact_gw.proxy.app import open_store
+    store = open_store(settings, migrate=False)
+    await store.open()
+    try:
+        applied = await store.migrate()
+    finally:
+        await store.close()
+    return {"backend": "postgresql" if settings.vault.is_postgres else "sqlite",
+            "applied": applied}
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending vault schema migrations; prints the versions applied as JSON."""
+    print(json.dumps(asyncio.run(_migrate(_settings(args)))))
+    return 0
+
+
 # -- keys, api keys, config ------------------------------------------------------------
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     """Write a new key file (mode 0600); refuses to overwrite."""
@@ -194,29 +212,47 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _rotate(settings: Settings, batch_size: int) -> dict[str, Any]:
-    path = settings.resolve(settings.keys.path)
-    ring = keyring.add_primary(path)
+async def _rewrap(settings: Settings, batch_size: int, primary: str | None) -> dict[str, Any]:
+    """Re-wrap every data key under the key file's primary, in batches."""
     started = time.monotonic()
     total = 0
     async with open_vault(settings) as vault:
         vault.keys.reload_if_changed()
+        primary = primary or vault.keys.current().primary_kid
         while True:
             n = await vault.rewrap_batch(batch_size)
             total += n
             if n == 0:
                 remaining = await vault.store.count_records_by_kek()
-                if set(remaining) <= {ring.primary_kid}:
+                if set(remaining) <= {primary}:
                     break
+                # a serving gateway may still wrap new records under the old key until
+                # it re-reads the key file (keys.reload_interval_s)
                 await asyncio.sleep(settings.keys.reload_interval_s / 2)
-    return {"primary": ring.primary_kid, "rewrapped": total,
-            "seconds": round(time.monotonic() - started, 3)}
+        summary = {"primary": primary, "rewrapped": total,
+                   "seconds": round(time.monotonic() - started, 3)}
+        await _audit_log(settings, vault.store).record(
+            "key.rotate", principal=_operator("*"), reason="rewrapped",
+            extra_counts={"records": {"rewrapped": total}})
+    return summary
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    """Add a new primary key and re-wrap every record's data key under it."""
-    summary = asyncio.run(_rotate(_settings(args), args.batch_size))
-    print(json.dumps(summary))
+    """Add a new primary key; unless --no-rewrap, re-wrap every data key under it."""
+    settings = _settings(args)
+    ring = keyring.add_primary(settings.resolve(settings.keys.path))
+    if args.no_rewrap:
+        print(json.dumps({"primary": ring.primary_kid, "rewrapped": 0,
+                          "next": "distribute the key file to every replica, then run"
+                                  " `redact-gw keys rewrap`"}))
+        return 0
+    print(json.dumps(asyncio.run(_rewrap(settings, args.batch_size, ring.primary_kid))))
+    return 0
+
+
+def cmd_keys_rewrap(args: argparse.Namespace) -> int:
+    """Re-wrap every data key under the key file's current primary."""
+    print(json.dumps(asyncio.run(_rewrap(_settings(args), args.batch_size, None))))
     return 0
 
 
@@ -250,6 +286,197 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- governance: purge, opt-out, legal hold, audit --------------------------------------------
+def _operator(tenant: str) -> Any:
+    import getpass
+
+    from redact_gw.model import Principal
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Principal(f"cli:{user}", tenant, frozenset({"operator"}))
+
+
+def _audit_log(settings: Settings, store: Any) -> Any:
+    from redact_gw.audit import AuditLog
+    mirror = settings.audit.mirror_jsonl
+    return AuditLog(store, time.time, settings.resolve(mirror) if mirror else None)
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\rpurging [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+async def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from redact_gw.jobs.purge import run_purge
+    tty = sys.stderr.isatty() and not args.dry_run
+    async with open_vault(settings) as vault:
+        report = await run_purge(
+            vault.store, _audit_log(settings, vault.store), time.time, tenant=args.tenant,
+            batch_size=args.batch_size or settings.retention.purge.batch_size,
+            dry_run=args.dry_run, use_lock=True, lock_ttl_s=settings.retention.purge.lock_ttl_s,
+            pause_s=settings.retention.purge.pause_s,
+            progress=_progress_bar if tty else None)
+    if tty:
+        sys.stderr.write("\n")
+    print(json.dumps(report.to_dict()))
+    return 3 if report.skipped else 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete expired values and shred emptied records; JSON summary on stdout."""
+    return asyncio.run(_purge(_settings(args), args))
+
+
+async def _optout(settings: Settings, args: argparse.Namespace) -> int:
+    from redact_gw.policy.optout import OptOutRegistry, check_subject_id, optout_dict
+    operator = _operator(args.tenant)
+    async with open_vault(settings) as vault:
+        reg = OptOutRegistry(vault.store, _audit_log(settings, vault.store), time.time)
+        if args.optout_command == "import":
+            return await _optout_import(reg, operator, args.file)
+        subject = check_subject_id(args.subject)
+        if args.optout_command == "get":
+            row = await reg.get(args.tenant, subject)
+            print(json.dumps(optout_dict(row) if row else None))
+            return 0 if row else 1
+        if args.optout_command == "clear":
+            await reg.clear(operator, subject)
+            print(json.dumps({"subject_id": subject, "cleared": True}))
+            return 0
+        row, receipt = await reg.set(operator, subject, no_ai_processing=args.no_ai,
+                                     no_retention=args.no_retention, reason=args.reason)
+        out = optout_dict(row)
+        if receipt:
+            out["shredded"] = receipt.to_dict()
+        print(json.dumps(out))
+        return 0
+
+
+def _csv_flag(value: str | None, line: int, name: str) -> bool:
+    text = (value or "").strip().lower()
+    if text in ("1", "true", "yes", "y"):
+        return True
+    if text in ("", "0", "false", "no", "n"):
+        return False
+    raise ConfigError(f"line {line}: {name} must be true or false")
+
+
+async def _optout_import(reg: Any, operator: Any, path: str) -> int:
+    """CSV with header subject_id,no_ai_processing,no_retention[,reason]."""
+    import csv
+    import io
+
+    from redact_gw.policy.optout import check_subject_id
+    raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(raw))
+    if not reader.fieldnames or "subject_id" not in reader.fieldnames:
+        raise ConfigError("CSV needs a header with subject_id, no_ai_processing, no_retention")
+    rows = []
+    for n, rec in enumerate(reader, start=2):
+        try:
+            subject = check_subject_id(rec.get("subject_id"))
+        except RedactGwError:
+            raise ConfigError(f"line {n}: subject_id is not a valid id") from None
+        rows.append((subject, _csv_flag(rec.get("no_ai_processing"), n, "no_ai_processing"),
+                     _csv_flag(rec.get("no_retention"), n, "no_retention"),
+                     (rec.get("reason") or None)))
+    shredded = 0
+    for subject, no_ai, no_ret, reason in rows:
+        _row, receipt = await reg.set(operator, subject, no_ai_processing=no_ai,
+                                      no_retention=no_ret, reason=reason)
+        shredded += receipt.records if receipt else 0
+    print(json.dumps({"imported": len(rows), "records_shredded": shredded}))
+    return 0
+
+
+def cmd_optout(args: argparse.Namespace) -> int:
+    """Manage subject opt-outs."""
+    return asyncio.run(_optout(_settings(args), args))
+
+
+async def _legal_hold(settings: Settings, args: argparse.Namespace) -> int:
+    hold = args.hold_command == "set"
+    async with open_vault(settings) as vault:
+        if not await vault.store.set_legal_hold(args.tenant, args.record, hold):
+            raise ConfigError("unknown record")
+        await _audit_log(settings, vault.store).record(
+            "legal_hold.set" if hold else "legal_hold.clear",
+            principal=_operator(args.tenant), record_id=args.record)
+    print(json.dumps({"record_id": args.record, "legal_hold": hold}))
+    return 0
+
+
+def cmd_legal_hold(args: argparse.Namespace) -> int:
+    """Set or lift a legal hold on a record."""
+    return asyncio.run(_legal_hold(_settings(args), args))
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from redact_gw.audit import verify
+    from redact_gw.vault.base import AuditQuery
+    async with open_vault(settings) as vault:
+        if args.audit_command == "verify":
+            mirror = settings.audit.mirror_jsonl
+            result = await verify(vault.store, settings.resolve(mirror) if mirror else None)
+            print(json.dumps(result.to_dict()))
+            return 0 if result.ok else 1
+        rows = await vault.store.audit_events(AuditQuery(
+            tenant=args.tenant, action=args.action, record_id=args.record,
+            after_seq=args.after_seq, limit=args.limit))
+        for r in rows:
+            _write(sys.stdout, {"seq": r.seq, "hash": r.hash, **json.loads(r.payload)})
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Verify or list the audit chain."""
+    return asyncio.run(_audit(_settings(args), args))
+
+
+def _add_governance(sub: Any) -> None:
+    s = sub.add_parser("purge", help="delete expired values, shred emptied records")
+    s.add_argument("--dry-run", action="store_true", help="count only")
+    s.add_argument("--tenant")
+    s.add_argument("--batch-size", type=int)
+    s.set_defaults(fn=cmd_purge)
+    opt = sub.add_parser("opt-out", help="subject opt-outs").add_subparsers(
+        dest="optout_command", required=True)
+    s = opt.add_parser("set", help="set flags (no_retention shreds existing data)")
+    s.add_argument("subject")
+    s.add_argument("--no-ai", action="store_true", help="no automated (AI) processing")
+    s.add_argument("--no-retention", action="store_true", help="keep nothing reversible")
+    s.add_argument("--reason")
+    for name in ("get", "clear"):
+        opt.add_parser(name).add_argument("subject")
+    s = opt.add_parser("import", help="CSV: subject_id,no_ai_processing,no_retention,reason")
+    s.add_argument("file")
+    for p in opt.choices.values():
+        p.add_argument("--tenant", required=True)
+        p.set_defaults(fn=cmd_optout)
+    hold = sub.add_parser("legal-hold", help="legal holds").add_subparsers(
+        dest="hold_command", required=True)
+    for name in ("set", "clear"):
+        s = hold.add_parser(name)
+        s.add_argument("--tenant", required=True)
+        s.add_argument("--record", required=True)
+        s.set_defaults(fn=cmd_legal_hold)
+    aud = sub.add_parser("audit", help="audit trail").add_subparsers(
+        dest="audit_command", required=True)
+    aud.add_parser("verify", help="check the hash chain").set_defaults(fn=cmd_audit)
+    s = aud.add_parser("list", help="print events as JSONL")
+    s.add_argument("--tenant")
+    s.add_argument("--action")
+    s.add_argument("--record")
+    s.add_argument("--after-seq", type=int, default=0)
+    s.add_argument("--limit", type=int, default=1000)
+    s.set_defaults(fn=cmd_audit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="redact-gw", description=__doc__.splitlines()[0])
@@ -270,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_detokenize)
     s = sub.add_parser("check-config", help="validate config, keys and principals")
     s.set_defaults(fn=cmd_check_config)
+    s = sub.add_parser("migrate", help="apply pending vault schema migrations (pre-deploy)")
+    s.set_defaults(fn=cmd_migrate)
     keys = sub.add_parser("keys", help="key file management").add_subparsers(
         dest="keys_command", required=True)
     s = keys.add_parser("generate", help="write a new key file")
@@ -277,7 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_keys_generate)
     s = keys.add_parser("rotate", help="new primary key; re-wrap all data keys")
     s.add_argument("--batch-size", type=int, default=500)
+    s.add_argument("--no-rewrap", action="store_true",
+                   help="only add the new primary (mounted secrets: rewrap once every"
+                        " replica has the new file)")
     s.set_defaults(fn=cmd_keys_rotate)
+    s = keys.add_parser("rewrap", help="re-wrap all data keys under the current primary")
+    s.add_argument("--batch-size", type=int, default=500)
+    s.set_defaults(fn=cmd_keys_rewrap)
     apikey = sub.add_parser("apikey", help="API keys").add_subparsers(
         dest="apikey_command", required=True)
     s = apikey.add_parser("create", help="create a principal; print its key once")
@@ -285,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--role", action="append", default=[])
     s.add_argument("--name")
     s.set_defaults(fn=cmd_apikey_create)
+    _add_governance(sub)
     return p
 
 

@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
+from redact_gw.audit import AuditLog
 from redact_gw.detection import Detector
-from redact_gw.errors import DetectionFailed, RedactGwError, VaultUnavailable
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.errors import DetectionFailed, RedactGwError, SubjectRequired, VaultUnavailable
+from redact_gw.model import KnownValue, Principal, Segment, Span
+from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.redaction import Redacted, apply_tokens, pending_values
 from redact_gw.tokens import TOKEN_RE
 from redact_gw.vault.service import Vault
@@ -43,11 +45,17 @@ class Redactor:
     """Tokenizes segments of one record, failing closed at every step."""
 
     def __init__(self, detector: Detector, vault: Vault, executor: Executor,
-                 timeout_s: float) -> None:
+                 timeout_s: float, *, optouts: OptOutRegistry | None = None,
+                 audit: AuditLog | None = None, require_subject: bool = False,
+                 redact_allowed_for_no_ai: bool = True) -> None:
         self.detector = detector
         self.vault = vault
         self.executor = executor
         self.timeout_s = timeout_s
+        self.optouts = optouts
+        self.audit = audit
+        self.require_subject = require_subject
+        self.redact_allowed_for_no_ai = redact_allowed_for_no_ai
 
     async def detect(self, segments: Sequence[Segment],
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
@@ -78,20 +86,59 @@ class Redactor:
 
     async def redact(self, tenant: str, record_id: str, subject_id: str | None,
                      segments: Sequence[Segment],
-                     locations: Sequence[Mapping[str, Any]] | None = None) -> Redacted:
-        """Detect, seal and tokenize; returns tokenized texts and entity reports."""
-        known = await self._known(tenant, record_id)
+                     locations: Sequence[Mapping[str, Any]] | None = None, *,
+                     principal: Principal | None = None, for_ai: bool = True,
+                     channel: str | None = None) -> Redacted:
+        """Enforce opt-outs, detect, seal and tokenize; audit a summary.
+
+        Args:
+            tenant: Tenant owning the record.
+            record_id: Record the values belong to.
+            subject_id: Opaque customer id, for opt-outs and erasure.
+            segments: Texts to tokenize, in document order.
+            locations: Location fields per segment for the entity report.
+            principal: Caller, for the audit trail.
+            for_ai: The result goes to an AI service (the default, failing closed):
+                subjects who opted out of automated processing are refused (451).
+            channel: Channel name for retention periods (chat, voice...).
+        """
+        if for_ai and self.require_subject and subject_id is None:
+            raise SubjectRequired()
+        no_retention = await self._optout(tenant, principal, subject_id, record_id,
+                                          for_ai=for_ai or not self.redact_allowed_for_no_ai)
+        known = [] if no_retention else await self._known(tenant, record_id)
         spans = await self.detect(segments, known)
         texts = [s.text for s in segments]
         values = pending_values(texts, spans)
         try:
-            tokens = await self.vault.tokenize(tenant, record_id, subject_id, values)
+            tokens = await self.vault.tokenize(tenant, record_id, subject_id, values,
+                                               channel=channel, no_retention=no_retention)
         except RedactGwError:
             raise
         except Exception as exc:
             log.error("vault write failed: %s", type(exc).__name__)
             raise VaultUnavailable() from None
-        return apply_tokens(texts, spans, tokens, locations)
+        result = apply_tokens(texts, spans, tokens, locations)
+        result.no_retention = no_retention
+        if self.audit is not None:
+            await self.audit.record("proxy" if for_ai else "redact", principal=principal,
+                                    tenant=tenant, record_id=record_id, subject_id=subject_id,
+                                    counts=result.counts(),
+                                    reason="no_retention" if no_retention else None)
+        return result
+
+    async def _optout(self, tenant: str, principal: Principal | None, subject_id: str | None,
+                      record_id: str, *, for_ai: bool) -> bool:
+        if self.optouts is None:
+            return False
+        try:
+            return await self.optouts.enforce(tenant, principal, subject_id, record_id,
+                                              for_ai=for_ai)
+        except RedactGwError:
+            raise
+        except Exception as exc:
+            log.error("opt-out lookup failed: %s", type(exc).__name__)
+            raise VaultUnavailable() from None
 
     async def _known(self, tenant: str, record_id: str) -> list[KnownValue]:
         try:

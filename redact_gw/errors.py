@@ -137,3 +137,51 @@ class ConfigError(RedactGwError):
     status = 500
     code = "config_error"
     default_message = "invalid configuration"
+
+
+class UpstreamError(RedactGwError):
+    """The AI service behind the gateway could not give a usable answer."""
+
+    status = 502
+    code = "upstream_error"
+    default_message = "the upstream service did not give a usable answer"
+
+
+class UpstreamUnreachable(UpstreamError):
+    """The upstream refused the connection or could not be resolved."""
+
+    code = "upstream_unreachable"
+    default_message = "the upstream service could not be reached"
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not connect or answer in time."""
+
+    status = 504
+    code = "upstream_timeout"
+    default_message = "the upstream service did not answer in time"
+
+
+class OptedOut(RedactGwError):
+    """The subject opted out of automated processing: nothing goes to an AI service."""
+
+    status = 451
+    code = "subject_opted_out"
+    default_message = ("the customer opted out of automated processing; nothing was"
+                       " forwarded")
+
+
+class SubjectRequired(RedactGwError):
+    """Policy requires a subject id on every proxied request."""
+
+    status = 400
+    code = "subject_required"
+    default_message = "a subject id is required (X-Subject-Id header or subject_id field)"
+
+
+class RiskRefused(RedactGwError):
+    """The route's risk policy refuses transcripts of this tier."""
+
+    status = 422
+    code = "risk_refused"
+    default_message = "this transcript's risk tier may not be sent to this service"

@@ -69,11 +69,13 @@ class Principal:
         name: Stable principal name (never the API key).
         tenant: Tenant whose records the principal may touch.
         roles: Role names granted in config.
+        permissions: Permission names the roles grant (resolved at authentication).
     """
 
     name: str
     tenant: str
     roles: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

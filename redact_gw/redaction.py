@@ -70,6 +70,7 @@ class Redacted:
 
     texts: list[str]
     entities: list[Entity] = field(default_factory=list)
+    no_retention: bool = False
 
     def counts(self) -> dict[str, int]:
         """Number of tokenized spans per entity type."""

@@ -9,12 +9,21 @@ nothing falls back silently to a default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from redact_gw.errors import ConfigError
 
@@ -50,8 +59,19 @@ class ServerSettings(_Frozen):
 class VaultSettings(_Frozen):
     """Vault backend: a SQLite path or a ``postgresql://`` DSN."""
 
-    url: str = "var/vault.db"
+    url: str = Field("var/vault.db", repr=False)  # a DSN may hold a password
     secure_delete: bool = True
+    migrate_on_start: bool = True
+    pool_min_size: int = Field(1, ge=0, le=100)
+    pool_max_size: int = Field(10, ge=1, le=500)
+    statement_timeout_s: float = Field(10.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _pool_sizes(self) -> VaultSettings:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
+        return self
 
     @property
     def is_postgres(self) -> bool:
@@ -102,6 +122,211 @@ class UpstreamSettings(_Frozen):
     read_timeout_s: float = Field(120.0, gt=0)
 
 
+#: A restore rule: every entity type, none, or only the listed entity types.
+RestoreRule = Literal["all", "none"] | list[str]
+_ENTITY_TYPE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+
+
+def _check_rule(rule: RestoreRule) -> RestoreRule:
+    if isinstance(rule, list):
+        for entity_type in rule:
+            if not _ENTITY_TYPE_RE.fullmatch(entity_type):
+                raise ValueError(f"{entity_type!r} is not an entity type name")
+    return rule
+
+
+class RestoreSettings(_Frozen):
+    """Which tokens of the caller's own record the proxy restores in answers."""
+
+    default: RestoreRule = "all"
+    principals: dict[str, RestoreRule] = Field(default_factory=dict)
+
+    @field_validator("default")
+    @classmethod
+    def _default_ok(cls, v: RestoreRule) -> RestoreRule:
+        return _check_rule(v)
+
+    @field_validator("principals")
+    @classmethod
+    def _principals_ok(cls, v: dict[str, RestoreRule]) -> dict[str, RestoreRule]:
+        for rule in v.values():
+            _check_rule(rule)
+        return v
+
+    def allows(self, principal: str, entity_type: str) -> bool:
+        """True when ``principal`` gets originals of ``entity_type`` back."""
+        rule = self.principals.get(principal, self.default)
+        if isinstance(rule, list):
+            return entity_type in rule
+        return rule == "all"
+
+
+class ProxySettings(_Frozen):
+    """The OpenAI-compatible proxy: limits, answer scanning, restore policy."""
+
+    max_messages: int = Field(500, ge=1)
+    max_stream_seconds: float = Field(600.0, gt=0)
+    max_response_bytes: int = Field(8_388_608, ge=1024)
+    scan_answers: bool = True
+    scan_context_chars: int = Field(160, ge=0, le=4096)
+    max_hold_chars: int = Field(256, ge=64, le=65536)
+    restore: RestoreSettings = Field(default_factory=RestoreSettings)
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class RouteSettings(_Frozen):
+    """A generic JSON route in front of a non-OpenAI AI service."""
+
+    path: str
+    upstream_url: str
+    methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"])
+    tokenize: list[str] = Field(default_factory=lambda: ["$..*"])
+    restore: list[str] = Field(default_factory=lambda: ["$..*"])
+    scan_answers: bool = True
+
+    @field_validator("path")
+    @classmethod
+    def _path_ok(cls, v: str) -> str:
+        if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", v):
+            raise ValueError("must be an absolute path of letters, digits and ._~-")
+        return v
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _url_ok(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+    @field_validator("tokenize", "restore")
+    @classmethod
+    def _selectors_ok(cls, v: list[str]) -> list[str]:
+        from redact_gw.jsonpaths import parse_selector
+        for selector in v:
+            parse_selector(selector)
+        return v
+
+
+Duration = Annotated[float, BeforeValidator(lambda v: parse_duration(v))]
+RevealModeName = Literal["full", "masked", "none"]
+PermissionName = Literal["proxy", "redact", "detokenize", "manage_optout", "purge",
+                         "read_audit", "manage_keys", "legal_hold"]
+
+
+def parse_duration(value: Any) -> float:
+    """``"30d"``, ``"12h"``, ``"15m"``, ``"45s"`` or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 30d, 12h, 15m or seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value))
+        if not m:
+            raise ValueError("must be a duration such as 30d, 12h, 15m or seconds")
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError("must be a positive duration")
+    return seconds
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class RoleSettings(_Frozen):
+    """What one role may do and reveal."""
+
+    permissions: list[PermissionName] = Field(default_factory=list)
+    reveal: dict[str, RevealModeName] = Field(default_factory=dict)
+    reveal_quota_per_hour: int | None = Field(None, ge=0)
+
+
+def _default_roles() -> dict[str, RoleSettings]:
+    every: list[PermissionName] = ["proxy", "redact", "detokenize", "manage_optout", "purge",
+                                   "read_audit", "manage_keys", "legal_hold"]
+    return {
+        "ai-service": RoleSettings(permissions=["proxy", "redact"]),
+        "agent": RoleSettings(permissions=["redact", "detokenize"],
+                              reveal={"*": "masked", "PERSON": "full"}),
+        "supervisor": RoleSettings(permissions=["redact", "detokenize", "read_audit"],
+                                   reveal={"*": "masked", "PERSON": "full",
+                                           "PHONE_NUMBER": "full", "EMAIL_ADDRESS": "full",
+                                           "CREDIT_CARD": "masked", "US_SSN": "none",
+                                           "CREDENTIAL": "none"}),
+        "compliance": RoleSettings(permissions=["detokenize", "read_audit"],
+                                   reveal={"*": "full"}),
+        "admin": RoleSettings(permissions=every, reveal={"*": "full"}),
+    }
+
+
+class AccessSettings(_Frozen):
+    """Roles, reveal purposes and the reveal quota."""
+
+    roles: dict[str, RoleSettings] = Field(default_factory=_default_roles)
+    purposes: list[str] = Field(default_factory=lambda: [
+        "customer_request", "quality_review", "fraud_investigation", "legal_request",
+        "compliance_audit"])
+    reveal_quota_per_hour: int = Field(500, ge=0)
+
+
+class AuditSettings(_Frozen):
+    """Audit trail: always in the vault database; optionally mirrored as JSONL."""
+
+    mirror_jsonl: str | None = None
+
+
+class TenantRetention(_Frozen):
+    """Per-tenant overrides."""
+
+    default: Duration | None = None
+    entity_types: dict[str, Duration] = Field(default_factory=dict)
+    channels: dict[str, Duration] = Field(default_factory=dict)
+
+
+class PurgeSettings(_Frozen):
+    """The purge scheduled inside ``redact-gw serve``."""
+
+    schedule: str | None = None
+    batch_size: int = Field(500, ge=1, le=100_000)
+    pause_s: float = Field(0.01, ge=0, le=10)
+    lock_ttl_s: float = Field(120.0, gt=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if v.startswith("every "):
+            parse_duration(v.removeprefix("every "))
+            return v
+        from croniter import croniter
+        if not croniter.is_valid(v):
+            raise ValueError("must be 'every <duration>' or a 5-field cron expression")
+        return v
+
+
+class RetentionSettings(_Frozen):
+    """How long sealed values are kept; the expiry is fixed when a value is written.
+
+    The shortest applicable period wins: a per-type cap (cards a day) is never
+    lengthened by a channel or tenant rule.
+    """
+
+    default: Duration = Field(default=30 * 86400)
+    entity_types: dict[str, Duration] = Field(default_factory=dict)
+    channels: dict[str, Duration] = Field(default_factory=dict)
+    tenants: dict[str, TenantRetention] = Field(default_factory=dict)
+    purge: PurgeSettings = Field(default_factory=PurgeSettings)
+
+
+class OptOutSettings(_Frozen):
+    """How opt-outs are enforced."""
+
+    redact_allowed_for_no_ai: bool = True
+    require_subject_id: bool = False
+
+
 class AuthSettings(_Frozen):
     """Where principals (API key hashes -> tenant, roles) live."""
 
@@ -117,6 +342,12 @@ class Settings(_Frozen):
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    optout: OptOutSettings = Field(default_factory=OptOutSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    routes: list[RouteSettings] = Field(default_factory=list)
     base_dir: str = Field(default=".", exclude=True)
     mode: Literal["production", "development"] = "production"
 

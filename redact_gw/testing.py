@@ -5,10 +5,15 @@ Nothing here is used by the gateway itself.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
 
 from redact_gw.model import KnownValue, Segment, Span
 
@@ -17,6 +22,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("US_SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
     ("CREDIT_CARD", re.compile(r"\b(?:\d{4}[ -]?){3}\d{4}\b")),
     ("PHONE_NUMBER", re.compile(r"\b\d{3}[ -]\d{3}[ -]\d{4}\b")),
+    ("IBAN_CODE", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    ("IP_ADDRESS", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}"
+                              r"(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")),
+    ("DATE_OF_BIRTH", re.compile(r"\b(?:19|20)\d{2}-[01]\d-[0-3]\d\b")),
+    ("ADDRESS", re.compile(r"\b\d{1,5} [A-Z][a-z]+ (?:Street|Avenue|Road|Lane)\b")),
+    ("LOCATION", re.compile(r"\b(?:Springfield|Chicago|Boston)\b")),
 ]
 
 
@@ -100,3 +111,140 @@ class FakeClock:
         """Move time forward."""
         self.history.append(self.now)
         self.now += seconds
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as the fake upstream got it: request line, headers, raw body."""
+
+    method: str
+    path_qs: str
+    version: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def request_line(self) -> str:
+        """``POST /v1/chat/completions HTTP/1.1``."""
+        return f"{self.method} {self.path_qs} HTTP/{self.version}"
+
+    def header(self, name: str) -> str | None:
+        """First value of a header (case-insensitive)."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+@dataclass
+class Scripted:
+    """One scripted answer of the fake upstream.
+
+    Attributes:
+        status: HTTP status.
+        json_body: Answer as JSON (ignored when ``body`` or ``events`` is set).
+        body: Raw answer bytes.
+        events: SSE events to stream: dicts are JSON-encoded, strings sent as data
+            (``"[DONE]"``), bytes written verbatim (to cut events anywhere).
+        headers: Extra response headers.
+        gates: Event index -> ``asyncio.Event`` awaited before writing that event.
+        hang: Never answer (timeout tests).
+    """
+
+    status: int = 200
+    json_body: Any = None
+    body: bytes | None = None
+    events: list[Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    gates: dict[int, asyncio.Event] = field(default_factory=dict)
+    hang: bool = False
+
+
+class FakeUpstream:
+    """An OpenAI-compatible fake AI service recording exactly what it receives.
+
+    Scripted answers are served in order (``script``); with none left it behaves like
+    the demo model (quotes the last user message back, streaming when asked).
+    ``disconnected`` is set when a streaming answer's client went away.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.script: list[Scripted] = []
+        self.disconnected = asyncio.Event()
+        self.streaming = asyncio.Event()
+
+    def app(self) -> web.Application:
+        """The aiohttp app (serve it with ``aiohttp_server``)."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    def then(self, answer: Scripted | None = None, **kwargs: Any) -> FakeUpstream:
+        """Queue a scripted answer; returns self."""
+        self.script.append(answer if answer is not None else Scripted(**kwargs))
+        return self
+
+    def then_stream(self, chunks: Sequence[Any], *, done: bool = True,
+                    **kwargs: Any) -> FakeUpstream:
+        """Queue an SSE answer from chat chunks (``[DONE]`` appended when ``done``)."""
+        events = [*chunks, "[DONE]"] if done else list(chunks)
+        return self.then(Scripted(events=events, **kwargs))
+
+    @property
+    def last(self) -> Received:
+        """The most recent request."""
+        return self.received[-1]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.received.append(Received(request.method, request.path_qs,
+                                      f"{request.version.major}.{request.version.minor}",
+                                      list(request.headers.items()), body))
+        answer = self.script.pop(0) if self.script else self._echo(request.path, body)
+        if answer.hang:
+            await asyncio.Event().wait()
+        if answer.events is not None:
+            return await self._stream(request, answer)
+        if answer.body is not None:
+            return web.Response(body=answer.body, status=answer.status,
+                                headers=answer.headers)
+        return web.json_response(answer.json_body, status=answer.status,
+                                 headers=answer.headers)
+
+    def _echo(self, path: str, body: bytes) -> Scripted:
+        from redact_gw import demo
+        try:
+            doc = json.loads(body) if body else {}
+        except json.JSONDecodeError:
+            return Scripted(status=400, json_body={"error": {"message": "bad json"}})
+        if path.endswith("/models"):
+            return Scripted(json_body=demo.models_answer())
+        if path.endswith("/embeddings") and isinstance(doc, dict):
+            return Scripted(json_body=demo.embeddings_answer(doc))
+        text = demo.echo_text(doc) if isinstance(doc, dict) else ""
+        if isinstance(doc, dict) and doc.get("stream"):
+            return Scripted(events=[*demo.chat_chunks(demo.words(text)), "[DONE]"])
+        return Scripted(json_body=demo.completion(text))
+
+    async def _stream(self, request: web.Request, answer: Scripted) -> web.StreamResponse:
+        resp = web.StreamResponse(status=answer.status, headers={
+            "Content-Type": "text/event-stream", **answer.headers})
+        await resp.prepare(request)
+        self.streaming.set()
+        try:
+            for i, event in enumerate(answer.events or []):
+                gate = answer.gates.get(i)
+                if gate is not None:
+                    await gate.wait()
+                if isinstance(event, bytes):
+                    await resp.write(event)
+                else:
+                    payload = event if isinstance(event, str) else json.dumps(event)
+                    await resp.write(f"data: {payload}\n\n".encode())
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.disconnected.set()
+            raise
+        return resp

@@ -69,6 +69,10 @@ def env(tmp_path: Path) -> Env:
                                 ["ai-service"]),
         "norole": create_api_key(tmp_path / "principals.yaml", "norole", "acme", []),
     }
+    for role in ("agent", "supervisor", "compliance"):
+        keys[role] = create_api_key(tmp_path / "principals.yaml", role, "acme", [role])
+    keys["other-admin"] = create_api_key(tmp_path / "principals.yaml", "other-admin", "globex",
+                                         ["admin"])
     return Env(tmp_path, config, keys)
 
 
@@ -90,4 +94,62 @@ def make_client(aiohttp_client: Any, env: Env, clock: FakeClock) -> MakeClient:
                          clock=clock, **kwargs)
         client: TestClient = await aiohttp_client(app)
         return client
+    return make
+
+
+# -- proxy: a fake upstream AI service and the gateway in front of it on real ports --------
+@dataclass
+class Gateway:
+    """The gateway on a real port in front of a recording fake upstream."""
+
+    server: Any
+    upstream_server: Any
+    fake: Any
+    client: TestClient
+    env: Env
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("/v1"))
+
+    def openai(self, key: str = "ai", **kwargs: Any) -> Any:
+        import openai
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key=self.env.keys[key],
+                                  max_retries=0, timeout=10, **kwargs)
+
+
+MakeGateway = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture
+def make_gateway(aiohttp_server: Any, aiohttp_client: Any, env: Env,
+                 clock: FakeClock) -> MakeGateway:
+    """Start a FakeUpstream and the gateway (fast fake detector unless one is given).
+
+    ``config`` is merged into the test config (sections are merged one level deep,
+    ``routes`` replaced); ``upstream_url`` overrides where the gateway forwards to.
+    """
+    from redact_gw.testing import FakeUpstream
+
+    async def make(detector: Detector | None = None, config: dict[str, Any] | None = None,
+                   upstream_url: str | None = None,
+                   fake: FakeUpstream | None = None) -> Gateway:
+        fake = fake or FakeUpstream()
+        up = await aiohttp_server(fake.app())  # TestServer cancels handlers on disconnect
+        cfg = yaml.safe_load(env.config_path.read_text())
+        for section, values in (config or {}).items():
+            if isinstance(values, dict):
+                cfg.setdefault(section, {}).update(values)
+            else:
+                cfg[section] = values
+        path = env.root / "gateway.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        settings = load_settings(path, {
+            "REDACT_GW_UPSTREAM_URL": upstream_url or str(up.make_url("/v1")),
+            "REDACT_GW_UPSTREAM_API_KEY": "sk-upstream-secret"})
+        det = detector if detector is not None else FakeDetector()
+        app = create_app(settings, detector_factory=lambda: det, clock=clock)
+        server = await aiohttp_server(app)
+        client: TestClient = await aiohttp_client(server)
+        return Gateway(server, up, fake, client, env)
     return make

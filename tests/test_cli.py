@@ -38,7 +38,7 @@ def test_keys_generate_then_refuse_overwrite(tmp_path: Path,
 
 def test_check_config_reports_and_refuses(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--config", str(env.config_path), "check-config")
-    assert code == 0 and json.loads(out)["principals"] == 4
+    assert code == 0 and json.loads(out)["principals"] == len(env.keys)
     os.chmod(env.root / "keys.yaml", 0o644)
     code, _, err = run(capsys, "--config", str(env.config_path), "check-config")
     assert code == 2 and "group or others" in err
@@ -101,3 +101,17 @@ def test_keys_rotate_rewraps_and_values_still_open(env: Env, tmp_path: Path,
     code, out, _ = run(capsys, "--config", str(env.config_path), "detokenize", "--tenant",
                        "acme", "--record", "r1", str(tmp_path / "t.txt"))
     assert out == TEXT
+
+
+def test_two_step_rotation_for_mounted_secrets(env: Env, tmp_path: Path, fake_detection: None,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps({"text": TEXT, "record_id": "r1"}))
+    run(capsys, "--config", str(env.config_path), "redact", "--tenant", "acme", str(src))
+    code, out, _ = run(capsys, "--config", str(env.config_path), "keys", "rotate",
+                       "--no-rewrap")
+    step1 = json.loads(out)
+    assert code == 0 and step1["rewrapped"] == 0
+    code, out, _ = run(capsys, "--config", str(env.config_path), "keys", "rewrap")
+    step2 = json.loads(out)
+    assert code == 0 and step2 == {**step2, "primary": step1["primary"], "rewrapped": 1}

@@ -16,7 +16,8 @@ def test_normalize_groups_spellings_of_one_value() -> None:
 @given(st.text(min_size=1, max_size=60), st.data())
 def test_apply_tokens_replaces_exactly_the_spans(text: str, data: st.DataObject) -> None:
     cuts = sorted(data.draw(st.sets(st.integers(0, len(text)), max_size=6)))
-    spans = [Span(a, b, "PERSON", 0.9, "t") for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    pairs = zip(cuts[::2], cuts[1::2], strict=False)
+    spans = [Span(a, b, "PERSON", 0.9, "t") for a, b in pairs if a < b]
     values = pending_values([text], [spans])
     tokens = {(v.entity_type, v.key): format_token("PERSON") for v in values}
     out = apply_tokens([text], [spans], tokens)

@@ -65,3 +65,31 @@ def test_settings_are_frozen() -> None:
     s = load_settings(None, {})
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
         s.server.port = 1  # type: ignore[misc]
+
+
+def test_example_config_ships_the_named_roles() -> None:
+    s = load_settings(REPO / "config" / "redact-gw.yaml", {})
+    roles = s.access.roles
+    assert {"ai-service", "agent", "supervisor", "compliance", "admin"} <= set(roles)
+    assert "detokenize" not in roles["ai-service"].permissions
+    assert roles["ai-service"].reveal == {}
+    assert roles["compliance"].reveal == {"*": "full"}
+    assert set(roles["admin"].permissions) >= {"manage_optout", "purge", "manage_keys",
+                                               "read_audit", "detokenize", "legal_hold"}
+    defaults = load_settings(None, {}).access.roles
+    assert {n: r.permissions for n, r in roles.items()} == {
+        n: r.permissions for n, r in defaults.items()}
+
+
+def test_bad_policy_values_are_refused(tmp_path: Path) -> None:
+    for text, needle in [
+        ("access: {roles: {x: {permissions: [fly]}}}", "access.roles.x.permissions"),
+        ("access: {roles: {x: {reveal: {PERSON: sometimes}}}}", "access.roles.x.reveal"),
+        ("retention: {default: forever}", "retention.default"),
+        ("retention: {purge: {schedule: 'every now'}}", "retention.purge.schedule"),
+    ]:
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(text)
+        with pytest.raises(ConfigError) as info:
+            load_settings(cfg, {})
+        assert needle in info.value.message, (text, info.value.message)

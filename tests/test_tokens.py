@@ -4,7 +4,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redact_gw.tokens import (
-    ID_ALPHABET, ID_LENGTH, TOKEN_RE, find_tokens, format_token, parse_token,
+    ID_ALPHABET,
+    ID_LENGTH,
+    TOKEN_RE,
+    find_tokens,
+    format_token,
+    parse_token,
     token_prefix_start,
 )
 

@@ -15,13 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from redact_gw.audit import AuditLog
 from redact_gw.crypto.keyring import KeyringSource
 from redact_gw.detection import Detector
 from redact_gw.engine import Redactor
+from redact_gw.jobs.purge import purge_task_ctx, run_purge
 from redact_gw.metrics import Metrics
 from redact_gw.model import Clock
+from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.policy.principals import PrincipalDirectory
-from redact_gw.proxy import appkeys, handlers
+from redact_gw.policy.retention import RetentionPolicy
+from redact_gw.policy.roles import RolePolicy
+from redact_gw.proxy import appkeys, governance, handlers, openai, routes, upstream
 from redact_gw.proxy.middlewares import auth_middleware, error_middleware
 from redact_gw.settings import Settings
 from redact_gw.vault.base import VaultStore
@@ -31,14 +36,22 @@ log = logging.getLogger(__name__)
 DetectorFactory = Callable[[], Detector]
 
 
-def open_store(settings: Settings) -> VaultStore:
-    """The configured vault backend (not yet opened)."""
-    if settings.vault.is_postgres:
-        from redact_gw.errors import ConfigError
-        raise ConfigError("vault.url: PostgreSQL is not supported by this build yet")
+def open_store(settings: Settings, *, migrate: bool | None = None) -> VaultStore:
+    """The configured vault backend (not yet opened).
+
+    Args:
+        settings: Parsed configuration (``vault.url`` picks the backend).
+        migrate: Apply pending migrations in ``open()``; default ``vault.migrate_on_start``.
+    """
+    v = settings.vault
+    auto = v.migrate_on_start if migrate is None else migrate
+    if v.is_postgres:
+        from redact_gw.vault.postgres import PostgresStore
+        return PostgresStore(v.url, min_size=v.pool_min_size, max_size=v.pool_max_size,
+                             statement_timeout_s=v.statement_timeout_s,
+                             connect_timeout_s=v.connect_timeout_s, migrate=auto)
     from redact_gw.vault.sqlite import SqliteStore
-    return SqliteStore(settings.resolve(settings.vault.url),
-                       secure_delete=settings.vault.secure_delete)
+    return SqliteStore(settings.resolve(v.url), secure_delete=v.secure_delete, migrate=auto)
 
 
 async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -52,7 +65,12 @@ async def _vault_ctx(app: web.Application) -> AsyncIterator[None]:
     store = open_store(app[appkeys.SETTINGS])
     await store.open()
     app[appkeys.STORE] = store
-    app[appkeys.VAULT] = Vault(store, app[appkeys.KEYS], clock=app[appkeys.CLOCK])
+    settings, clock = app[appkeys.SETTINGS], app[appkeys.CLOCK]
+    app[appkeys.VAULT] = Vault(store, app[appkeys.KEYS], clock=clock,
+                               expiry=RetentionPolicy(settings.retention).expiry)
+    mirror = settings.audit.mirror_jsonl
+    app[appkeys.AUDIT] = AuditLog(store, clock, settings.resolve(mirror) if mirror else None)
+    app[appkeys.OPTOUTS] = OptOutRegistry(store, app[appkeys.AUDIT], clock)
     try:
         yield
     finally:
@@ -73,12 +91,29 @@ def _detection_ctx(factory: DetectorFactory | None):  # type: ignore[no-untyped-
                 detector = factory()
             await loop.run_in_executor(executor, detector.warm_up)
             app[appkeys.DETECTOR] = detector
-            app[appkeys.REDACTOR] = Redactor(detector, app[appkeys.VAULT], executor,
-                                             s.timeout_s)
+            optout = app[appkeys.SETTINGS].optout
+            app[appkeys.REDACTOR] = Redactor(
+                detector, app[appkeys.VAULT], executor, s.timeout_s,
+                optouts=app[appkeys.OPTOUTS], audit=app[appkeys.AUDIT],
+                require_subject=optout.require_subject_id,
+                redact_allowed_for_no_ai=optout.redact_allowed_for_no_ai)
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
     return ctx
+
+
+async def _scheduled_purge_ctx(app: web.Application) -> AsyncIterator[None]:
+    s = app[appkeys.SETTINGS]
+    purge = s.retention.purge
+    assert purge.schedule is not None
+
+    async def run_once() -> object:
+        return await run_purge(app[appkeys.STORE], app[appkeys.AUDIT], app[appkeys.CLOCK],
+                               batch_size=purge.batch_size, lock_ttl_s=purge.lock_ttl_s,
+                               pause_s=purge.pause_s)
+    async for _ in purge_task_ctx(run_once, purge.schedule, app[appkeys.CLOCK])(app):
+        yield
 
 
 def create_app(settings: Settings, *, detector_factory: DetectorFactory | None = None,
@@ -99,8 +134,15 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app.cleanup_ctx.append(_keys_ctx)
     app.cleanup_ctx.append(_vault_ctx)
     app.cleanup_ctx.append(_detection_ctx(detector_factory))
+    app[appkeys.ROLES] = RolePolicy(settings.access)
+    if settings.retention.purge.schedule:
+        app.cleanup_ctx.append(_scheduled_purge_ctx)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_post("/v1/redact", handlers.redact)
+    governance.add_routes(app)
+    app.cleanup_ctx.append(upstream.session_ctx)
+    openai.add_routes(app)
+    routes.add_routes(app, settings.routes)
     return app

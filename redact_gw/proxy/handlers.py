@@ -61,10 +61,12 @@ async def redact(request: web.Request) -> web.Response:
     redactor = request.app.get(appkeys.REDACTOR)
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
+    channel = doc.get("channel") if isinstance(doc.get("channel"), str) else None
     redacted = await redactor.redact(
         principal.tenant, record_id, transcript.subject_id,
         [ref.segment for ref in transcript.segments],
-        [ref.location for ref in transcript.segments])
+        [ref.location for ref in transcript.segments],
+        principal=principal, for_ai=False, channel=channel)
     metrics = request.app[appkeys.METRICS]
     counts = redacted.counts()
     for entity_type, n in counts.items():
@@ -72,10 +74,18 @@ async def redact(request: web.Request) -> web.Response:
     body: dict[str, Any] = transcript.with_texts(redacted.texts)
     body["record_id"] = record_id
     body["entities"] = [e.to_dict() for e in redacted.entities]
-    return json_response(body, headers=transparency_headers(record_id, counts))
+    if redacted.no_retention:
+        body["no_retention"] = True
+    return json_response(body, headers=transparency_headers(record_id, counts,
+                                                            redacted.no_retention))
 
 
-def transparency_headers(record_id: str, counts: dict[str, int]) -> dict[str, str]:
-    """``X-Record-Id`` and ``X-Redact-Counts: PERSON=2,PHONE_NUMBER=1``."""
-    return {"X-Record-Id": record_id,
-            "X-Redact-Counts": ",".join(f"{k}={v}" for k, v in sorted(counts.items()))}
+def transparency_headers(record_id: str, counts: dict[str, int],
+                         no_retention: bool = False) -> dict[str, str]:
+    """``X-Record-Id``, ``X-Redact-Counts: PERSON=2,PHONE_NUMBER=1`` and, when nothing
+    reversible was kept, ``X-Redact-No-Retention: true``."""
+    headers = {"X-Record-Id": record_id,
+               "X-Redact-Counts": ",".join(f"{k}={v}" for k, v in sorted(counts.items()))}
+    if no_retention:
+        headers["X-Redact-No-Retention"] = "true"
+    return headers

@@ -86,5 +86,5 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     principal = request.app[appkeys.PRINCIPALS].authenticate(key) if key else None
     if principal is None:
         raise Unauthorized()
-    request[appkeys.PRINCIPAL] = principal
+    request[appkeys.PRINCIPAL] = request.app[appkeys.ROLES].resolve(principal)
     return await handler(request)

@@ -67,14 +67,22 @@ def set_path(doc: Any, path: tuple[PathPart, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _optional_id(doc: dict[str, Any], name: str) -> str | None:
-    value = doc.get(name)
-    if value is None:
+def check_id(value: Any, name: str, *, required: bool = False) -> str | None:
+    """A record or subject id of the accepted form (or ``None`` when optional and absent).
+
+    Raises:
+        InvalidInput: wrong type or characters, naming the field.
+    """
+    if value is None and not required:
         return None
     if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise InvalidInput(f"{name} must be a string of 1-128 letters, digits or ._:@-",
                            details={"field": name})
     return value
+
+
+def _optional_id(doc: dict[str, Any], name: str) -> str | None:
+    return check_id(doc.get(name), name)
 
 
 def _need(cond: bool, field_name: str, what: str) -> None:

@@ -6,7 +6,11 @@ import pytest
 
 from redact_gw.crypto import aead
 from redact_gw.crypto.keyring import (
-    KeyringSource, add_primary, generate_key_file, load_keyring, parse_keyring,
+    KeyringSource,
+    add_primary,
+    generate_key_file,
+    load_keyring,
+    parse_keyring,
 )
 from redact_gw.errors import ConfigError, IntegrityError
 
