@@ -327,6 +327,34 @@ class OptOutSettings(_Frozen):
     require_subject_id: bool = False
 
 
+TierName = Literal["low", "medium", "high"]
+ActionName = Literal["forward", "flag", "refuse"]
+
+
+class TierRule(_Frozen):
+    """What puts a transcript in a tier: any listed type, or enough values."""
+
+    entity_types: list[str] = Field(default_factory=list)
+    min_values: int | None = Field(None, ge=1)
+    min_low_confidence: int | None = Field(None, ge=1)
+
+
+class RiskSettings(_Frozen):
+    """Risk tiers from what was found, and what each route does per tier.
+
+    The tier is the highest whose rule matches (high, then medium); otherwise low.
+    """
+
+    low_confidence_below: float = Field(0.6, ge=0, le=1)
+    high: TierRule = Field(default_factory=lambda: TierRule(entity_types=[
+        "CREDIT_CARD", "US_SSN", "US_ITIN", "IBAN_CODE", "US_BANK_NUMBER", "ACCOUNT_NUMBER",
+        "ROUTING_NUMBER", "CREDENTIAL"]))
+    medium: TierRule = Field(default_factory=lambda: TierRule(min_values=1))
+    default_actions: dict[TierName, ActionName] = Field(default_factory=lambda: {
+        "low": "forward", "medium": "forward", "high": "forward"})
+    routes: dict[str, dict[TierName, ActionName]] = Field(default_factory=dict)
+
+
 class AuthSettings(_Frozen):
     """Where principals (API key hashes -> tenant, roles) live."""
 
@@ -346,6 +374,7 @@ class Settings(_Frozen):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     optout: OptOutSettings = Field(default_factory=OptOutSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     routes: list[RouteSettings] = Field(default_factory=list)
     base_dir: str = Field(default=".", exclude=True)

@@ -25,6 +25,7 @@ from redact_gw.model import Clock
 from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.policy.principals import PrincipalDirectory
 from redact_gw.policy.retention import RetentionPolicy
+from redact_gw.policy.risk import RiskPolicy
 from redact_gw.policy.roles import RolePolicy
 from redact_gw.proxy import appkeys, governance, handlers, openai, routes, upstream
 from redact_gw.proxy.middlewares import auth_middleware, error_middleware
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app.cleanup_ctx.append(_vault_ctx)
     app.cleanup_ctx.append(_detection_ctx(detector_factory))
     app[appkeys.ROLES] = RolePolicy(settings.access)
+    app[appkeys.RISK] = RiskPolicy(settings.risk)
     if settings.retention.purge.schedule:
         app.cleanup_ctx.append(_scheduled_purge_ctx)
     app.router.add_get("/healthz", handlers.healthz)

@@ -14,6 +14,7 @@ from redact_gw.metrics import Metrics
 from redact_gw.model import Clock, Principal
 from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.policy.principals import PrincipalDirectory
+from redact_gw.policy.risk import RiskPolicy
 from redact_gw.policy.roles import RolePolicy
 from redact_gw.settings import Settings
 from redact_gw.vault.base import VaultStore
@@ -30,6 +31,7 @@ DETECTION_EXECUTOR = web.AppKey("detection_executor", ThreadPoolExecutor)
 REDACTOR = web.AppKey("redactor", Redactor)
 PRINCIPALS = web.AppKey("principals", PrincipalDirectory)
 ROLES = web.AppKey("roles", RolePolicy)
+RISK = web.AppKey("risk", RiskPolicy)
 AUDIT = web.AppKey("audit", AuditLog)
 OPTOUTS = web.AppKey("optouts", OptOutRegistry)
 

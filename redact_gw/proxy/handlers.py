@@ -76,8 +76,11 @@ async def redact(request: web.Request) -> web.Response:
     body["entities"] = [e.to_dict() for e in redacted.entities]
     if redacted.no_retention:
         body["no_retention"] = True
-    return json_response(body, headers=transparency_headers(record_id, counts,
-                                                            redacted.no_retention))
+    tier = request.app[appkeys.RISK].tier(redacted.entities)
+    body["risk_tier"] = tier
+    headers = transparency_headers(record_id, counts, redacted.no_retention)
+    headers["X-Redact-Risk-Tier"] = tier
+    return json_response(body, headers=headers)
 
 
 def transparency_headers(record_id: str, counts: dict[str, int],

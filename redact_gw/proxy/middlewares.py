@@ -25,8 +25,8 @@ _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
 
 def route_name(request: web.Request) -> str:
     """The route template (``/v1/records/{record_id}``), never the concrete path."""
-    info = request.match_info
-    resource = info.route.resource if info and info.route else None
+    info = request.match_info  # a dict: empty (falsy) for routes without parameters
+    resource = info.route.resource if info is not None and info.route else None
     return resource.canonical if resource is not None else "unmatched"
 
 

@@ -26,6 +26,7 @@ from redact_gw.errors import (
     InvalidInput,
     PayloadTooLarge,
     RedactGwError,
+    RiskRefused,
     Unavailable,
     UpstreamError,
     UpstreamTimeout,
@@ -37,6 +38,8 @@ from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.proxy.handlers import new_record_id, transparency_headers
+from redact_gw.proxy.middlewares import route_name
+from redact_gw.redaction import Entity
 from redact_gw.settings import Settings
 from redact_gw.streaming import (
     AnswerGuard,
@@ -199,6 +202,8 @@ class ProxyCall:
     subject_id: str | None
     counts: dict[str, int] = field(default_factory=dict)
     no_retention: bool = False
+    tier: str | None = None
+    flagged: bool = False
 
     @classmethod
     def begin(cls, request: web.Request) -> ProxyCall:
@@ -231,9 +236,29 @@ class ProxyCall:
         for (path, _), text in zip(items, redacted.texts, strict=True):
             set_at(doc, path, text)
         self.counts = redacted.counts()
+        await self._apply_risk(redacted.entities)
         metrics = self.request.app[appkeys.METRICS]
         for entity_type, n in self.counts.items():
             metrics.tokenized.labels(entity_type).inc(n)
+
+    async def _apply_risk(self, entities: Sequence[Entity]) -> None:
+        """Classify what was found; refuse (422) or flag for review per the route."""
+        app = self.request.app
+        risk = app[appkeys.RISK]
+        tier = risk.tier(entities)
+        self.tier = tier
+        action = risk.action(route_name(self.request), tier)
+        if action == "forward":
+            return
+        await app[appkeys.AUDIT].record(
+            "review.flagged", principal=self.principal, record_id=self.record_id,
+            subject_id=self.subject_id, counts=self.counts,
+            outcome="refused" if action == "refuse" else "flagged", reason=f"tier_{tier}")
+        if action == "refuse":
+            raise RiskRefused(f"transcripts of risk tier {tier!r} may not be sent to this"
+                              " service; nothing was forwarded",
+                              details={"tier": tier, "counts": self.counts})
+        self.flagged = True
 
     def guard(self, scan: bool) -> AnswerGuard:
         """The answer guard of this call, with the caller's restore policy."""
@@ -245,7 +270,12 @@ class ProxyCall:
 
     def headers(self) -> dict[str, str]:
         """Transparency headers: ``X-Record-Id`` and ``X-Redact-Counts``."""
-        return transparency_headers(self.record_id, self.counts, self.no_retention)
+        headers = transparency_headers(self.record_id, self.counts, self.no_retention)
+        if self.tier is not None:
+            headers["X-Redact-Risk-Tier"] = self.tier
+        if self.flagged:
+            headers["X-Redact-Review"] = "required"
+        return headers
 
     def send(self, method: str, url: str, doc: Any | None
              ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:

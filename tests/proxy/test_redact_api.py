@@ -60,6 +60,7 @@ async def test_round_trip_is_byte_exact_for_every_shape(make_client: MakeClient,
     if "record_id" in doc:
         assert record_id == doc["record_id"]
     entities = body.pop("entities")
+    assert body.pop("risk_tier") in ("medium", "high")
     assert entities and {"token", "entity_type", "score", "recognizer", "location"} <= set(
         entities[0])
     # every location points at its token in the output
@@ -263,3 +264,13 @@ async def test_existing_tokens_are_not_tokenized_again(make_client: MakeClient,
     r2 = await client.post("/v1/redact", json={"text": tokenized, "record_id": "r1"},
                            headers=env.auth())
     assert (await r2.json())["text"] == tokenized
+
+
+async def test_metrics_label_routes_by_template(make_client: MakeClient, env: Env) -> None:
+    client = await make_client()
+    await client.post("/v1/redact", json={"text": TEXT}, headers=env.auth())
+    await client.get("/v1/records/secret-record-42", headers=env.auth("admin"))
+    metrics = await (await client.get("/metrics")).text()
+    assert 'route="/v1/redact"' in metrics
+    assert 'route="/v1/records/{record_id}"' in metrics
+    assert "secret-record-42" not in metrics
