@@ -1,0 +1,62 @@
+"""Personal-data detection: the ``Detector`` protocol and ``build_detector``.
+
+``build_detector(settings)`` returns a ``PresidioDetector``: Presidio's
+``AnalyzerEngine`` on a spaCy model with an explicit recognizer registry, plus
+transcript recognizers that read a normalized view of each segment (digits and letters
+read aloud, spoken emails, spelled and introduced names, street addresses, dates of
+birth, passwords) and find recurrences of every value across the transcript. Importing
+this package loads nothing: the model is loaded by ``build_detector``.
+
+Entity types (``[A-Z][A-Z0-9_]*``; Presidio's names where they exist):
+
+==================  =====================================================================
+PERSON              person name (NER, "my name is ...", spelled, recurrences)
+LOCATION            city, state, country (NER, "i live in ...")
+ADDRESS             street address: house number, street name and suffix, unit
+NRP                 nationality, religious or political group (NER)
+DATE_OF_BIRTH       a date, written or spoken, in a birth-date context
+DATE_TIME           other dates and times; scored 0.3, under the default threshold
+PHONE_NUMBER        phone number, written or spoken
+EMAIL_ADDRESS       email address, written or spoken ("john dot smith at gmail dot com")
+CREDIT_CARD         card number, Luhn-valid or in card context (also misheard, partial)
+US_SSN              US social security number
+US_ITIN             US taxpayer id (9xx-xx-xxxx) or other tax id
+US_PASSPORT         US passport number
+IBAN_CODE           IBAN, written or spoken
+US_BANK_NUMBER      bank account number in an account context
+ROUTING_NUMBER      ABA routing number
+ACCOUNT_NUMBER      other identifier-shaped number (member, policy, customer id)
+ZIP_CODE            US zip code in a zip context
+IP_ADDRESS          IPv4 / IPv6 address
+MAC_ADDRESS         MAC address
+CRYPTO              crypto wallet address
+URL                 URL; scored 0.3, under the default threshold
+CREDENTIAL          cloud access key, GitHub/GitLab/Slack token, private key block, JWT,
+                    API key, password after "my password is"
+==================  =====================================================================
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from redact_gw.detection.base import Detector
+
+if TYPE_CHECKING:
+    from redact_gw.settings import DetectionSettings
+
+__all__ = ["Detector", "build_detector"]
+
+
+def build_detector(settings: DetectionSettings) -> Detector:
+    """Build the configured detector; loads the spaCy model (call off the event loop).
+
+    Args:
+        settings: Detection settings (model name, thresholds, lists).
+
+    Raises:
+        ConfigError: the spaCy model is not installed (it is never downloaded).
+    """
+    from redact_gw.detection.presidio_detector import PresidioDetector
+
+    return PresidioDetector(settings)

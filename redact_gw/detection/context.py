@@ -1,0 +1,99 @@
+"""Context words around a position, across segment boundaries.
+
+An agent's question ("can i have your card number") in one segment is context for the
+customer's answer at the start of the next. ``TranscriptContext`` keeps the lowercase
+words of every segment and answers "which kind of value was asked for just before
+this position?".
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redact_gw.detection.labels import label_ranges
+from redact_gw.detection.lexicon import CONTEXT_FAMILIES, TRAILING_NEGATIVE
+from redact_gw.detection.view import Tok
+
+#: Words looked at before a value (crossing into the previous segment).
+WINDOW = 10
+#: A quantity word ("order", "ticket") counts only this close: "order number is".
+NEGATIVE_WINDOW = 3
+
+_FAMILY_OF: dict[str, str] = {
+    word: family for family, words in CONTEXT_FAMILIES.items() for word in words
+}
+
+
+def _without_labels(text: str, toks: Sequence[Tok]) -> list[Tok]:
+    labels = label_ranges(text)
+    return [t for t in toks if not any(a <= t.start < b for a, b in labels)]
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """The nearest context family before a value and the word that raised it."""
+
+    family: str
+    word: str
+
+
+class TranscriptContext:
+    """Lowercase words of every segment, with their offsets."""
+
+    def __init__(self, texts: Sequence[str], tokens: Sequence[Sequence[Tok]]) -> None:
+        """Index the tokens of each segment, leaving speaker labels out.
+
+        Args:
+            texts: The segments' texts.
+            tokens: For each segment, its tokens in order.
+        """
+        tokens = [_without_labels(text, toks) for text, toks in zip(texts, tokens, strict=True)]
+        self._words = [[t.lower for t in seg] for seg in tokens]
+        self._ends = [[t.end for t in seg] for seg in tokens]
+        self._starts = [[t.start for t in seg] for seg in tokens]
+
+    def words_before(self, seg: int, pos: int, n: int = WINDOW) -> list[str]:
+        """Up to ``n`` words ending before ``pos``, nearest last, crossing segments."""
+        k = bisect.bisect_right(self._ends[seg], pos)
+        words = self._words[seg][max(0, k - n):k]
+        prev = seg - 1
+        while len(words) < n and prev >= 0:
+            need = n - len(words)
+            words = self._words[prev][-need:] + words
+            prev -= 1
+        return words
+
+    def segment_words(self, seg: int) -> list[str]:
+        """The lowercase words of segment ``seg`` (speaker labels left out)."""
+        return list(self._words[seg])
+
+    def words_after(self, seg: int, pos: int, n: int = 2) -> list[str]:
+        """Up to ``n`` words starting at or after ``pos`` in the same segment."""
+        k = bisect.bisect_left(self._starts[seg], pos)
+        return self._words[seg][k:k + n]
+
+    def hint(self, seg: int, start: int, end: int) -> Hint | None:
+        """The context family for a value at ``[start, end)``, nearest word first.
+
+        A quantity word right after the value ("twenty five dollars") wins over
+        everything before it.
+        """
+        for word in self.words_after(seg, end):
+            if word in TRAILING_NEGATIVE:
+                return Hint("negative", word)
+        for distance, word in enumerate(reversed(self.words_before(seg, start)), 1):
+            family = _FAMILY_OF.get(word)
+            if family == "negative" and distance > NEGATIVE_WINDOW:
+                continue
+            if family:
+                return Hint(family, word)
+        return None
+
+    def mentions(self, seg: int, start: int, words: frozenset[str], n: int = WINDOW) -> str:
+        """The nearest of ``words`` before ``start`` within ``n`` words, or ``""``."""
+        for word in reversed(self.words_before(seg, start, n)):
+            if word in words:
+                return word
+        return ""

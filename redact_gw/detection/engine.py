@@ -1,0 +1,186 @@
+"""The Presidio side: an explicit recognizer registry on a spaCy NLP engine, offline.
+
+Nothing here touches the network: the spaCy model must already be installed (Presidio
+would otherwise try to download it), and email validation uses tldextract's bundled
+public-suffix snapshot instead of ``tldextract.extract`` (which downloads the list and
+writes a cache under ``~/.cache``). Presidio's decision-process logging stays off:
+explanations are built here from ``analysis_explanation``, without the matched text.
+Presidio's context enhancer logs the words around each hit at DEBUG, so Presidio's
+DEBUG records are dropped by a filter on its logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import spacy
+from presidio_analyzer import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    CryptoRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    MacAddressRecognizer,
+    PhoneRecognizer,
+    SpacyRecognizer,
+    UrlRecognizer,
+    UsBankRecognizer,
+    UsItinRecognizer,
+    UsPassportRecognizer,
+    UsSsnRecognizer,
+)
+
+from redact_gw.detection import entities as E
+from redact_gw.detection.spoken_email import has_public_suffix
+from redact_gw.errors import ConfigError
+
+#: spaCy labels mapped to Presidio entity types; everything else is ignored.
+NER_MAPPING: dict[str, str] = {
+    "PERSON": E.PERSON, "PER": E.PERSON, "GPE": E.LOCATION, "LOC": E.LOCATION,
+    "FAC": E.LOCATION, "NORP": E.NRP, "DATE": E.DATE_TIME, "TIME": E.DATE_TIME,
+}
+
+CREDENTIAL_PATTERNS: tuple[Pattern, ...] = (
+    Pattern("aws access key id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b",
+            0.95),
+    Pattern("github token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_\w{22,255})\b",
+            0.95),
+    Pattern("gitlab token", r"\bglpat-[A-Za-z0-9_\-]{20,}", 0.95),
+    Pattern("slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0.95),
+    Pattern("slack webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+", 0.95),
+    Pattern("private key block",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*"
+            r"PRIVATE KEY-----", 1.0),
+    Pattern("jwt", r"\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}", 0.95),
+    Pattern("openai or anthropic key", r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}", 0.9),
+    Pattern("google api key", r"\bAIza[0-9A-Za-z_\-]{35}\b", 0.95),
+    Pattern("stripe key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}\b", 0.95),
+    Pattern("aws secret assignment",
+            r"(?<=aws_secret_access_key)\s*[=:]\s*[A-Za-z0-9/+=]{40}\b", 0.95),
+)
+
+
+PRESIDIO_LOGGER = "presidio-analyzer"
+CREDENTIAL_RECOGNIZER = "CredentialRecognizer"
+
+
+class DropPresidioDebug(logging.Filter):
+    """Drops Presidio's DEBUG records: some carry transcript words ("Context list is ...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep INFO and above."""
+        return record.levelno >= logging.INFO
+
+
+def silence_presidio_debug() -> None:
+    """Install ``DropPresidioDebug`` on Presidio's logger once (idempotent)."""
+    logger = logging.getLogger(PRESIDIO_LOGGER)
+    if not any(isinstance(f, DropPresidioDebug) for f in logger.filters):
+        logger.addFilter(DropPresidioDebug())
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's email recognizer validating domains against the bundled suffix list."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """Accept an address whose domain ends in a known public suffix (offline)."""
+        return has_public_suffix(pattern_text.rsplit("@", 1)[-1])
+
+
+def credential_recognizer(language: str) -> PatternRecognizer:
+    """Cloud keys, tokens, private key blocks and JWTs as ``CREDENTIAL``."""
+    return PatternRecognizer(supported_entity=E.CREDENTIAL, name=CREDENTIAL_RECOGNIZER,
+                             patterns=list(CREDENTIAL_PATTERNS),
+                             context=["key", "token", "secret", "password"],
+                             supported_language=language)
+
+
+def transcript_registry(language: str) -> list[EntityRecognizer]:
+    """The explicit recognizer list run per line (NER added separately).
+
+    The credential recognizer is not in it: private key blocks span lines, so it runs
+    over whole segments (see ``credential_recognizer``).
+    """
+    return [
+        CreditCardRecognizer(supported_language=language),
+        UsSsnRecognizer(supported_language=language),
+        UsItinRecognizer(supported_language=language),
+        UsBankRecognizer(supported_language=language),
+        UsPassportRecognizer(supported_language=language),
+        IbanRecognizer(supported_language=language),
+        IpRecognizer(supported_language=language),
+        MacAddressRecognizer(supported_language=language),
+        CryptoRecognizer(supported_language=language),
+        PhoneRecognizer(supported_language=language),
+        UrlRecognizer(supported_language=language),
+        OfflineEmailRecognizer(supported_language=language),
+    ]
+
+
+def require_model(model: str) -> None:
+    """Refuse to start when the spaCy model is not installed (never download it).
+
+    Raises:
+        ConfigError: the model is neither an installed package nor a path.
+    """
+    if not (spacy.util.is_package(model) or Path(model).exists()):
+        raise ConfigError(f"detection.spacy_model: spaCy model {model!r} is not installed")
+
+
+def build_analyzer(model: str, language: str,
+                   recognizers: list[EntityRecognizer] | None = None) -> AnalyzerEngine:
+    """An ``AnalyzerEngine`` on ``model`` with exactly ``recognizers`` plus spaCy NER.
+
+    Args:
+        model: Installed spaCy model name or path.
+        language: Language code.
+        recognizers: Pattern recognizers; ``None`` means the transcript registry.
+    """
+    require_model(model)
+    silence_presidio_debug()
+    ner_config = NerModelConfiguration(model_to_presidio_entity_mapping=NER_MAPPING,
+                                       labels_to_ignore=["ORG", "CARDINAL", "ORDINAL"])
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": model}],
+                                ner_model_configuration=ner_config)
+    nlp_engine.load()
+    chosen = transcript_registry(language) if recognizers is None else recognizers
+    ner = SpacyRecognizer(supported_language=language,
+                          supported_entities=[E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME])
+    registry = RecognizerRegistry(recognizers=[*chosen, ner], supported_languages=[language])
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine,
+                          supported_languages=[language], log_decision_process=False,
+                          context_aware_enhancer=LemmaContextAwareEnhancer(
+                              context_prefix_count=8, context_suffix_count=2))
+
+
+def explain(result: RecognizerResult) -> str:
+    """A short reason for a Presidio result: recognizer, pattern, context word."""
+    exp = result.analysis_explanation
+    if exp is None:
+        return "presidio"
+    parts = [str(exp.recognizer)]
+    if exp.pattern_name:
+        parts.append(f"pattern '{exp.pattern_name}'")
+    if exp.validation_result is not None:
+        parts.append("checksum ok" if exp.validation_result else "checksum failed")
+    if exp.supportive_context_word:
+        parts.append(f"context '{exp.supportive_context_word}'")
+    return ", ".join(parts)
+
+
+def recognizer_name(result: RecognizerResult) -> str:
+    """The name of the recognizer that raised ``result``."""
+    meta = result.recognition_metadata or {}
+    name = meta.get(RecognizerResult.RECOGNIZER_NAME_KEY)
+    return str(name) if name else "Presidio"

@@ -1,0 +1,148 @@
+"""Word lists the transcript recognizers share: number words and context words.
+
+Nothing here is a list of personal values: only the vocabulary people use to read
+numbers aloud and the words agents use when they ask for a value.
+"""
+
+from __future__ import annotations
+
+UNITS: dict[str, int] = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "niner": 9,
+}
+TEENS: dict[str, int] = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+TENS: dict[str, int] = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}
+REPEATERS: dict[str, int] = {"double": 2, "triple": 3}
+SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000}
+#: Words spoken between the characters of one value, producing no character.
+SPOKEN_SEPARATORS: frozenset[str] = frozenset({"dash", "hyphen"})
+
+ORDINALS: dict[str, int] = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
+    "thirteenth": 13, "fourteenth": 14, "fifteenth": 15, "sixteenth": 16,
+    "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
+    "thirtieth": 30,
+}
+MONTHS: tuple[str, ...] = (
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december",
+)
+
+#: Context families: words that say which kind of value is being read out.
+CONTEXT_FAMILIES: dict[str, frozenset[str]] = {
+    "card": frozenset({"card", "credit", "debit", "visa", "mastercard", "amex", "discover",
+                       "cc", "cvv", "expiration", "expiry"}),
+    "ssn": frozenset({"social", "ssn", "socials"}),
+    "tax": frozenset({"itin", "taxpayer", "tin", "ein", "tax"}),
+    "phone": frozenset({"phone", "telephone", "cell", "mobile", "callback", "reach",
+                        "fax", "landline", "text", "dial", "reached", "contact", "call",
+                        "cellphone"}),
+    "routing": frozenset({"routing", "aba", "transit"}),
+    "account": frozenset({"account", "acct", "checking", "savings", "bank"}),
+    "iban": frozenset({"iban"}),
+    "zip": frozenset({"zip", "zipcode", "postal", "postcode"}),
+    "dob": frozenset({"birth", "born", "dob", "birthday", "birthdate"}),
+    "member": frozenset({"member", "policy", "passport", "license", "licence", "medicare",
+                         "insurance", "patient", "employee", "student", "membership"}),
+    "negative": frozenset({"order", "ticket", "case", "confirmation", "tracking",
+                           "reference", "ref", "invoice", "model", "serial", "sku",
+                           "product", "part", "item", "flight", "room", "extension",
+                           "ext", "version", "amount", "total", "price", "fee", "step",
+                           "page", "gate", "seat", "aisle", "build", "error", "promo",
+                           "coupon", "voucher", "shipment", "package", "batch",
+                           "transaction", "store", "floor", "suite", "apartment", "apt"}),
+}
+#: Words after a number that make it a quantity, not an identifier.
+TRAILING_NEGATIVE: frozenset[str] = frozenset({
+    "dollars", "bucks", "cents", "minutes", "hours", "days", "weeks", "months", "years",
+    "seconds", "percent", "pm", "am", "items", "units", "miles", "points", "times",
+    "gb", "mb", "kb", "people", "euros", "pounds",
+})
+
+#: Words that introduce the person's own name.
+NAME_TRIGGERS: tuple[str, ...] = (
+    "my name is", "my name's", "name is", "name's", "this is", "it's", "it is",
+    "speaking with", "speaking to", "am i speaking with", "i'm", "i am", "call me",
+    "first name is", "last name is", "surname is", "full name is", "mr", "mrs", "ms",
+    "miss", "dr", "ask for", "talk to", "speak with", "speak to", "under the name",
+    "account holder is", "spelled", "spell", "named", "hey", "hi", "hello", "thanks",
+    "thank you", "dear", "bye", "is",
+)
+#: Triggers that introduce a name only when the surrounding turn is about names.
+WEAK_NAME_TRIGGERS: frozenset[str] = frozenset({
+    "this is", "it's", "it is", "i'm", "i am", "hey", "hi", "hello", "thanks", "thank you",
+    "dear", "bye", "is",
+})
+#: Name particles that do not count toward the three words of a name.
+NAME_PARTICLES: frozenset[str] = frozenset({
+    "van", "von", "der", "den", "de", "la", "le", "del", "della", "da", "di", "du", "bin",
+    "ibn", "al", "el", "st", "mac", "ter",
+})
+#: Words that mark a turn as being about someone's name.
+NAME_CONTEXT: frozenset[str] = frozenset({
+    "name", "names", "surname", "spell", "spelled", "spelling", "who", "speaking",
+    "holder", "called", "mr", "mrs", "ms", "miss", "dr",
+})
+#: Words that follow name triggers but are never names.
+NOT_NAMES: frozenset[str] = frozenset({
+    "calling", "fine", "good", "great", "okay", "ok", "sorry", "here", "there", "not",
+    "just", "having", "wondering", "going", "happy", "glad", "interested", "from",
+    "looking", "trying", "still", "also", "really", "actually", "correct", "right",
+    "wrong", "yes", "yeah", "yep", "no", "nope", "sure", "thanks", "thank", "hello",
+    "hi", "hey", "the", "a", "an", "speaking", "customer", "agent", "support", "service",
+    "team", "regarding", "about", "well", "sir", "madam", "maam", "ma'am",
+    "sounds", "perfect", "awesome", "alright", "it", "that", "what", "with", "please",
+    "help", "helping", "afraid", "new", "done", "ready", "back", "currently", "unable",
+    "able", "hoping", "confused", "frustrated", "upset", "worried", "aware", "unsure",
+    "waiting", "hold", "available", "listening", "today", "now", "again", "busy", "in",
+    "on", "at", "for", "to", "of", "and", "or", "but", "so", "is", "was",
+    "account", "card", "phone", "email", "number", "address", "last", "first", "full",
+    "middle", "name", "spelled", "spell", "like", "as", "s", "letter", "letters", "bank",
+    "reaching", "following", "up", "checking", "verifying", "representative", "manager",
+    "assistant", "gonna", "concerned", "locked", "charged", "billed",
+    "moving", "closing", "opening", "wanting", "needing", "asking",
+})
+#: Words that introduce a place where the customer lives.
+LOCATION_TRIGGERS: tuple[str, ...] = (
+    "i live in", "live in", "living in", "located in", "moved to", "based in",
+    "i'm from", "im from", "i am from", "city is", "town is", "state is", "reside in",
+    "resident of", "calling from", "live near", "lives in", "located at", "near",
+    "i'm in", "we're in", "i am in", "we are in", "over in", "down in", "up in",
+)
+#: Place triggers that also precede ordinary words ("i'm in trouble").
+WEAK_LOCATION_TRIGGERS: frozenset[str] = frozenset({
+    "near", "i'm in", "we're in", "i am in", "we are in", "over in", "down in",
+    "up in", "i'm from", "im from", "i am from",
+})
+STREET_SUFFIXES: frozenset[str] = frozenset({
+    "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln",
+    "drive", "dr", "court", "ct", "way", "place", "pl", "terrace", "circle", "parkway",
+    "pkwy", "highway", "hwy", "trail", "square", "loop", "row", "pike", "crescent",
+})
+UNIT_WORDS: frozenset[str] = frozenset({"apartment", "apt", "unit", "suite", "ste"})
+EMAIL_CONNECTORS: dict[str, str] = {
+    "dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-",
+    "minus": "-", "plus": "+",
+}
+#: Words that end a spoken email's local part when read leftwards.
+EMAIL_STOPS: frozenset[str] = frozenset({
+    "is", "it's", "its", "email", "e-mail", "mail", "address", "my", "the", "and", "was",
+    "that's", "thats", "use", "send", "to", "me", "it", "yes", "yeah", "sure", "ok",
+    "okay", "so", "um", "uh", "of", "on", "file", "be", "should", "try", "at", "or",
+    "please", "new", "old", "contact", "reach", "write", "your", "our", "just",
+})
+EMAIL_CONTEXT: frozenset[str] = frozenset({"email", "e-mail", "mail", "address", "inbox"})
+#: Labels at the start of a line that name a role, never a person.
+SPEAKER_LABELS: frozenset[str] = frozenset({
+    "agent", "customer", "caller", "user", "assistant", "system", "rep",
+    "representative", "operator", "speaker", "client", "support", "bot", "human", "ai",
+    "interviewer", "interviewee", "advisor", "associate", "member", "patient", "doctor",
+    "nurse", "q", "a",
+})

@@ -1,0 +1,136 @@
+"""Recognizers that run on the normalized view of one segment.
+
+Numbers (cards, SSNs, phones, accounts, zip codes...), spoken IBANs, dates of birth,
+street addresses, and passwords after "my password is". Every span found in the view
+is mapped back to the original characters through ``SpokenView.to_original``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from redact_gw.detection import entities as E
+from redact_gw.detection import numbers
+from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.context import TranscriptContext
+from redact_gw.detection.lexicon import MONTHS, ORDINALS, STREET_SUFFIXES, UNIT_WORDS
+from redact_gw.detection.view import Run, SpokenView
+
+DATE_RECOGNIZER = "SpokenDateRecognizer"
+ADDRESS_RECOGNIZER = "StreetAddressRecognizer"
+PASSWORD_RECOGNIZER = "PasswordRecognizer"
+IBAN_RECOGNIZER = "SpokenIbanRecognizer"
+
+_MONTH = "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+_ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
+_DAY = rf"(?:\d{{1,2}}\s+(?:{_ORD})|\d{{1,2}}(?:st|nd|rd|th)?|{_ORD})"
+_YEAR = r"(?:\d{4}|\d{2})\d?"
+DATE_RE = re.compile(
+    rf"\b(?:(?:{_MONTH})\.?\s+{_DAY},?\s+(?:of\s+)?{_YEAR}"
+    rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?(?:{_MONTH}),?\s+{_YEAR}"
+    rf"|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}})\b", re.IGNORECASE)
+_SUFFIX = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
+_UNIT = "|".join(sorted(UNIT_WORDS, key=len, reverse=True))
+ADDRESS_RE = re.compile(
+    rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z]+\.?\s+){{1,3}}?(?:{_SUFFIX})\b\.?"
+    rf"(?:,?\s+(?:(?:{_UNIT})\.?|\#)\s*[a-z]?\d+[a-z]?\b)?", re.IGNORECASE)
+PASSWORD_RE = re.compile(
+    r"\b(?:password|passcode|passphrase|pass\s+word|pwd|pin|api[ _-]?key|secret|"
+    r"access[ _-]?token)\b(?:\s+(?:is|was|would\s+be|will\s+be|should\s+be)\s*[:=]?|\s*[:=])"
+    r"\s*(?P<value>[^\s\"']{3,})", re.IGNORECASE)
+#: Words announcing the last digits of an identifier ("ending in 4471", "last four").
+PARTIAL_CUES = frozenset({"ending", "ends", "last", "final", "trailing"})
+_IBAN_RE = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
+
+
+def number_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
+    """Identifier-shaped digit pieces of every run, classified by shape and context."""
+    out: list[Candidate] = []
+    for run in view.runs:
+        for chars, start, end in run.chunks():
+            if not chars.isdigit() or len(chars) < 3 or _is_amount(view.original, start, end):
+                continue
+            hint = ctx.hint(seg, start, end)
+            partial = bool(ctx.mentions(seg, start, PARTIAL_CUES, 3))
+            verdict = numbers.classify(chars, view.original[start:end], hint, partial)
+            if verdict is not None:
+                out.append(Candidate(seg, start, end, verdict.entity_type, verdict.score,
+                                     numbers.RECOGNIZER, chars, verdict.reason))
+        out.extend(_alphanumeric_id(seg, view, run, ctx))
+    return out
+
+
+def _alphanumeric_id(seg: int, view: SpokenView, run: Run,
+                     ctx: TranscriptContext) -> list[Candidate]:
+    """A run mixing letters and digits ("a b c one two three") after "member id" etc."""
+    chars = run.chars
+    if len(chars) < 5 or chars.isdigit() or chars.isalpha():
+        return []
+    hint = ctx.hint(seg, run.start, run.end)
+    if hint is None or hint.family not in ("member", "account", "card", "tax", "ssn"):
+        return []
+    return [Candidate(seg, run.start, run.end, E.ACCOUNT_NUMBER, 0.75, numbers.RECOGNIZER,
+                      chars, f"letters and digits, identifier context ('{hint.word}')")]
+
+
+def _is_amount(text: str, start: int, end: int) -> bool:
+    """A money amount or percentage: "$737.78", "15%"."""
+    return text[max(0, start - 1):start] in ("$", "€", "£") or text[end:end + 1] == "%"
+
+
+def iban_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
+    """IBANs read out letter by letter and digit by digit."""
+    out: list[Candidate] = []
+    for run in view.runs:
+        m = _IBAN_RE.search(run.chars)
+        if m is None:
+            continue
+        valid = numbers.iban_ok(m.group())
+        asked = ctx.mentions(seg, run.start, frozenset({"iban"}), 14)
+        if not (valid or asked):
+            continue
+        a, b = view.to_original(run.view_start + m.start(), run.view_start + m.end())
+        why = "IBAN checksum ok" if valid else "IBAN context"
+        out.append(Candidate(seg, a, b, E.IBAN_CODE, 0.95 if valid else 0.8,
+                             IBAN_RECOGNIZER, m.group().upper(), why))
+    return out
+
+
+def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
+    """Dates; a birth-date context makes them ``DATE_OF_BIRTH``."""
+    out: list[Candidate] = []
+    for m in DATE_RE.finditer(view.text):
+        a, b = view.to_original(m.start(), m.end())
+        hint = ctx.hint(seg, a, b)
+        if hint is not None and hint.family == "dob":
+            out.append(Candidate(seg, a, b, E.DATE_OF_BIRTH, 0.9, DATE_RECOGNIZER,
+                                 None, f"date, birth context ('{hint.word}')"))
+        else:
+            out.append(Candidate(seg, a, b, E.DATE_TIME, 0.3, DATE_RECOGNIZER, None, "date"))
+    return out
+
+
+def address_candidates(seg: int, view: SpokenView) -> list[Candidate]:
+    """Street addresses: house number, one to three words, a street suffix, a unit."""
+    out: list[Candidate] = []
+    for m in ADDRESS_RE.finditer(view.text):
+        a, b = view.to_original(m.start(), m.end())
+        out.append(Candidate(seg, a, b, E.ADDRESS, 0.85, ADDRESS_RECOGNIZER, None,
+                             "house number and street suffix"))
+    return out
+
+
+def password_candidates(seg: int, view: SpokenView) -> list[Candidate]:
+    """The value after "my password is", "pin:", "api key =" and similar."""
+    out: list[Candidate] = []
+    text = view.original
+    for m in PASSWORD_RE.finditer(text):
+        a, b = m.span("value")
+        if text[a:b].lower() in {"is", "was", "for", "and", "the", "reset", "please"}:
+            continue
+        for run in view.runs:
+            if a <= run.start <= b + 1 < run.end:
+                b = run.end
+        out.append(Candidate(seg, a, b, E.CREDENTIAL, 0.85, PASSWORD_RECOGNIZER, None,
+                             "value after a password keyword"))
+    return out

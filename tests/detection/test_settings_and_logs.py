@@ -1,0 +1,60 @@
+"""Thresholds, allow and deny lists, enabled entities; no values in logs; no import effects."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from redact_gw.detection.presidio_detector import PresidioDetector
+from redact_gw.model import Segment
+from redact_gw.settings import DetectionSettings
+
+TEXT = "my name is rebecca okonkwo, card 4111 1111 1111 1111, zip is nine oh two one oh"
+
+
+def _with(detector: object, **changes: object) -> PresidioDetector:
+    base = DetectionSettings().model_copy(update=changes)
+    return PresidioDetector(base, analyzer=detector.analyzer)  # type: ignore[attr-defined]
+
+
+def _types(det: PresidioDetector, text: str = TEXT) -> list[str]:
+    return [s.entity_type for s in det.detect([Segment(text)])[0]]
+
+
+def test_threshold_per_entity(detector: object) -> None:
+    assert "ZIP_CODE" in _types(_with(detector))
+    assert "ZIP_CODE" not in _types(_with(detector, thresholds={"ZIP_CODE": 0.99}))
+
+
+def test_enabled_entities(detector: object) -> None:
+    assert _types(_with(detector, entities=["CREDIT_CARD"])) == ["CREDIT_CARD"]
+
+
+def test_allow_list(detector: object) -> None:
+    assert "PERSON" not in _types(_with(detector, allow_list=["Rebecca Okonkwo"]))
+
+
+def test_deny_list(detector: object) -> None:
+    det = _with(detector, deny_list={"PROJECT": ["bluebird"]})
+    spans = det.detect([Segment("the Bluebird rollout is late")])[0]
+    assert [(s.entity_type, s.start, s.end) for s in spans] == [("PROJECT", 4, 12)]
+
+
+def test_no_values_in_logs(detector: object, caplog: pytest.LogCaptureFixture) -> None:
+    planted = ["rebecca", "okonkwo", "4111", "1111 1111", "nine oh two", "hunter22"]
+    with caplog.at_level(logging.DEBUG):
+        detector.detect([Segment(TEXT + " my password is hunter22"),  # type: ignore[attr-defined]
+                         Segment("Customer: rebecca okonkwo")])
+    logged = "\n".join(r.getMessage() for r in caplog.records).lower()
+    assert not any(p in logged for p in planted)
+
+
+def test_import_has_no_side_effects() -> None:
+    code = ("import sys, redact_gw.detection as d; "
+            "assert hasattr(d, 'build_detector') and hasattr(d, 'Detector'); "
+            "heavy = ('spacy', 'presidio', 'tldextract'); "
+            "assert not any(m.startswith(heavy) for m in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
