@@ -170,6 +170,8 @@ class ProxySettings(_Frozen):
     scan_answers: bool = True
     scan_context_chars: int = Field(160, ge=0, le=4096)
     max_hold_chars: int = Field(256, ge=64, le=65536)
+    min_emit_chars: int = Field(24, ge=0, le=4096)
+    max_emit_delay_s: float = Field(0.25, ge=0, le=10)
     restore: RestoreSettings = Field(default_factory=RestoreSettings)
 
 

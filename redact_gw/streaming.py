@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -379,10 +380,18 @@ class _Channel:
 
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
-    """How much text may be held back and how much context detection sees."""
+    """How much text may be held back and how much context detection sees.
+
+    ``min_emit_chars`` batches detection: while less than that much text is ready to
+    go out and no choice is finishing, the text waits for more (at most
+    ``max_delay_s`` since the last emission, checked as events arrive). One detector
+    call then covers several words instead of one.
+    """
 
     max_hold: int = 256
     context_chars: int = 160
+    min_emit_chars: int = 0
+    max_delay_s: float = 0.25
 
 
 class SseRewriter:
@@ -398,6 +407,8 @@ class SseRewriter:
         self.limits = limits
         self._channels: dict[Path, _Channel] = {}
         self._template: dict[str, Any] | None = None
+        self._last_emit = time.monotonic()
+        self._batched = False
 
     async def feed(self, event: SseEvent) -> list[SseEvent]:
         """Process one upstream event."""
@@ -424,6 +435,25 @@ class SseRewriter:
             return []
         chunk = self._blank_chunk()
         await self._emit(chunk, channels, final=set(map(id, channels)), whole=[])
+        return [SseEvent([], json.dumps(chunk, ensure_ascii=False))]
+
+    def flush_in(self) -> float | None:
+        """Seconds until text held back for batching must go out (``None``: none held)."""
+        if not self._batched:
+            return None
+        return max(0.0, self._last_emit + self.limits.max_delay_s - time.monotonic())
+
+    async def tick(self) -> list[SseEvent]:
+        """Send text held back for batching once ``flush_in`` has run out (upstream
+        went quiet): a stalled upstream never keeps ready words from the client."""
+        channels = [c for c in self._channels.values() if c.pending]
+        self._batched = False
+        if not channels:
+            return []
+        chunk = self._blank_chunk()
+        await self._emit(chunk, channels, final=set(), whole=[], force=True)
+        if not _has_signal(chunk):
+            return []
         return [SseEvent([], json.dumps(chunk, ensure_ascii=False))]
 
     def _blank_chunk(self) -> dict[str, Any]:
@@ -472,12 +502,18 @@ class SseRewriter:
         return touched, whole
 
     async def _emit(self, chunk: dict[str, Any], channels: list[_Channel], final: set[int],
-                    whole: list[tuple[Path, str]]) -> None:
+                    whole: list[tuple[Path, str]], *, force: bool = False) -> None:
         cuts = [len(c.pending) if id(c) in final
                 else hold_start(c.pending, self.limits.max_hold) for c in channels]
         live = [(c, cut) for c, cut in zip(channels, cuts, strict=True) if cut > 0]
         if not live and not whole:
             return
+        if (not force and not whole and not final and sum(cuts) < self.limits.min_emit_chars
+                and time.monotonic() - self._last_emit < self.limits.max_delay_s):
+            self._batched = True  # wait for a few more words: one detection for them all
+            return
+        self._last_emit = time.monotonic()
+        self._batched = False
         scan_texts = [c.context + c.pending for c, _ in live] + [t for _, t in whole]
         spans = await self.guard.detect(scan_texts)
         pieces: list[Piece] = []

@@ -334,7 +334,8 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *,
     guard = call.guard(scan)
     await guard.start()  # vault trouble is still a clean 503 here
     proxy = call.settings.proxy
-    rewriter = SseRewriter(guard, StreamLimits(proxy.max_hold_chars, proxy.scan_context_chars))
+    rewriter = SseRewriter(guard, StreamLimits(proxy.max_hold_chars, proxy.scan_context_chars,
+                                                proxy.min_emit_chars, proxy.max_emit_delay_s))
     out = web.StreamResponse(status=resp.status, headers={
         **client_headers(resp.headers), **call.headers(),
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -375,13 +376,43 @@ async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
 
 async def _pump(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
                 out: web.StreamResponse) -> None:
-    decoder = SseDecoder()
-    async for line in resp.content:
-        event = decoder.feed(line.decode("utf-8", errors="replace"))
-        if event is not None:
+    """Read events in an owned task; rewrite and send them, flushing batched text when
+    the upstream goes quiet."""
+    queue: asyncio.Queue[SseEvent | None] = asyncio.Queue()
+    reader = asyncio.create_task(_read_events(resp, queue), name="sse-reader")
+    try:
+        while True:
+            wait = rewriter.flush_in()
+            try:
+                event = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                for item in await rewriter.tick():
+                    await out.write(item.encode())
+                continue
+            if event is None:
+                break
             for item in await rewriter.feed(event):
                 await out.write(item.encode())
-    last = decoder.flush()
-    pending = await rewriter.feed(last) if last is not None else []
-    for item in [*pending, *await rewriter.finish()]:
-        await out.write(item.encode())
+        await reader  # re-raises a broken upstream stream
+        for item in await rewriter.finish():
+            await out.write(item.encode())
+    finally:
+        if not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+async def _read_events(resp: aiohttp.ClientResponse,
+                       queue: asyncio.Queue[SseEvent | None]) -> None:
+    decoder = SseDecoder()
+    try:
+        async for line in resp.content:
+            event = decoder.feed(line.decode("utf-8", errors="replace"))
+            if event is not None:
+                queue.put_nowait(event)
+        last = decoder.flush()
+        if last is not None:
+            queue.put_nowait(last)
+    finally:
+        queue.put_nowait(None)
