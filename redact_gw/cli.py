@@ -28,6 +28,8 @@ log = logging.getLogger("redact_gw")
 def _setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Presidio announces every recognizer it loads at INFO: keep startup readable.
+    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
 
 
 def _settings(args: argparse.Namespace) -> Settings:

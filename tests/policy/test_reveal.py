@@ -199,6 +199,7 @@ async def test_whole_audit_trail_and_mirror_hold_no_planted_value(
                                     .AuditQuery(limit=1000))
     dump = json.dumps(events) + "".join(r.payload for r in rows)
     dump += (env.root / "audit.jsonl").read_text()
+    assert (env.root / "audit.jsonl").stat().st_mode & 0o077 == 0
     for value in VALUES.values():
         assert value not in dump
         for part in re.split(r"[ @.-]", value):
