@@ -23,6 +23,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check redact_gw tests bench
+	$(BIN)/mypy redact_gw
 	$(BIN)/hadolint Dockerfile
 
 bench: $(STAMP)

@@ -183,7 +183,7 @@ class RouteSettings(_Frozen):
 
     path: str
     upstream_url: str
-    methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"])
+    methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"])  # type: ignore[arg-type]
     tokenize: list[str] = Field(default_factory=lambda: ["$..*"])
     restore: list[str] = Field(default_factory=lambda: ["$..*"])
     scan_answers: bool = True
@@ -341,6 +341,10 @@ class TierRule(_Frozen):
     min_low_confidence: int | None = Field(None, ge=1)
 
 
+def _forward_all() -> dict[TierName, ActionName]:
+    return {"low": "forward", "medium": "forward", "high": "forward"}
+
+
 class RiskSettings(_Frozen):
     """Risk tiers from what was found, and what each route does per tier.
 
@@ -352,8 +356,7 @@ class RiskSettings(_Frozen):
         "CREDIT_CARD", "US_SSN", "US_ITIN", "IBAN_CODE", "US_BANK_NUMBER", "ACCOUNT_NUMBER",
         "ROUTING_NUMBER", "CREDENTIAL"]))
     medium: TierRule = Field(default_factory=lambda: TierRule(min_values=1))
-    default_actions: dict[TierName, ActionName] = Field(default_factory=lambda: {
-        "low": "forward", "medium": "forward", "high": "forward"})
+    default_actions: dict[TierName, ActionName] = Field(default_factory=_forward_all)
     routes: dict[str, dict[TierName, ActionName]] = Field(default_factory=dict)
 
 

@@ -229,7 +229,7 @@ class AnswerGuard:
 
     def _plan(self, piece: Piece) -> list[tuple[Span, str, PendingValue | None]]:
         """Per span: its decoded value and the pending vault value (None: keep raw)."""
-        plan = []
+        plan: list[tuple[Span, str, PendingValue | None]] = []
         for s in piece.spans:
             value = decode_view(piece.text[s.start:s.end]).text
             key = normalize(s.entity_type, value, s.normalized)

@@ -166,7 +166,8 @@ def _dump(keys: list[Kek]) -> str:
         {"id": k.kid, "created": k.created.strftime("%Y-%m-%dT%H:%M:%SZ"), "status": k.status,
          "key": base64.b64encode(k.key).decode("ascii")} for k in keys]}
     header = "# redact_gw key file: keep it secret (mode 0600), never commit it.\n"
-    return header + yaml.safe_dump(doc, sort_keys=False)
+    dumped: str = yaml.safe_dump(doc, sort_keys=False)
+    return header + dumped
 
 
 def _write_private(path: Path, text: str, *, replace: bool) -> None:

@@ -21,7 +21,7 @@ from redact_gw.vault.base import VaultStore
 from redact_gw.vault.service import Vault
 
 SETTINGS = web.AppKey("settings", Settings)
-CLOCK = web.AppKey("clock", Clock)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 METRICS = web.AppKey("metrics", Metrics)
 KEYS = web.AppKey("keys", KeyringSource)
 STORE = web.AppKey("store", VaultStore)

@@ -147,7 +147,7 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
         result = restore(" ".join(tokens), values, mode)
         body = {"record_id": record_id, "values": [_one(values[t], mode) for t in tokens]}
     body.update(revealed=result.revealed, masked=result.masked, withheld=result.withheld)
-    counts = {}
+    counts: dict[str, int] = {}
     for v in values.values():
         counts[v.entity_type] = counts.get(v.entity_type, 0) + 1
     await audit.record("reveal", principal=principal, record_id=record_id, purpose=purpose,

@@ -187,7 +187,8 @@ class Vault:
         rows = await self.store.records_not_under(ring.primary_kid, batch_size)
         rewraps = []
         for row in rows:
-            dek = self._unwrap(row)
+            dek = self._unwrap(row)  # Gone unless dek_id and kek_id are set
+            assert row.dek_id is not None and row.kek_id is not None
             kid, wrapped = ring.wrap(dek, _dek_context(row.tenant, row.record_id, row.dek_id))
             rewraps.append(Rewrap(row.tenant, row.record_id, row.kek_id, kid, wrapped))
         return await self.store.apply_rewraps(rewraps) if rewraps else 0

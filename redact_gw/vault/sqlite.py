@@ -447,7 +447,8 @@ class SqliteStore:
 
     async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
         """Events matching the filters."""
-        where, args = ["seq > ?"], [query.after_seq]
+        where: list[str] = ["seq > ?"]
+        args: list[object] = [query.after_seq]
         for column, value in (("tenant", query.tenant), ("principal", query.principal),
                               ("record_id", query.record_id), ("action", query.action)):
             if value is not None:
