@@ -322,6 +322,7 @@ async def _purge(settings: Settings, args: argparse.Namespace) -> int:
             batch_size=args.batch_size or settings.retention.purge.batch_size,
             dry_run=args.dry_run, use_lock=True, lock_ttl_s=settings.retention.purge.lock_ttl_s,
             pause_s=settings.retention.purge.pause_s,
+            tombstone_ttl_s=settings.retention.tombstones,
             progress=_progress_bar if tty else None)
     if tty:
         sys.stderr.write("\n")

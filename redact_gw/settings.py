@@ -319,6 +319,7 @@ class RetentionSettings(_Frozen):
     entity_types: dict[str, Duration] = Field(default_factory=dict)
     channels: dict[str, Duration] = Field(default_factory=dict)
     tenants: dict[str, TenantRetention] = Field(default_factory=dict)
+    tombstones: Duration = Field(default=365 * 86400)
     purge: PurgeSettings = Field(default_factory=PurgeSettings)
 
 

@@ -39,6 +39,7 @@ class PurgeReport:
     tenant: str | None
     values: dict[str, int] = field(default_factory=dict)
     records_shredded: int = 0
+    tombstones_removed: int = 0
     batches: int = 0
     seconds: float = 0.0
     skipped: str | None = None
@@ -49,18 +50,22 @@ class PurgeReport:
                 "dry_run": self.dry_run, "tenant": self.tenant,
                 "values_removed": sum(self.values.values()),
                 "values_by_type": dict(sorted(self.values.items())),
-                "records_shredded": self.records_shredded, "batches": self.batches,
+                "records_shredded": self.records_shredded,
+                "tombstones_removed": self.tombstones_removed, "batches": self.batches,
                 "seconds": round(self.seconds, 3), "skipped": self.skipped}
 
 
 async def run_purge(store: VaultStore, audit: AuditLog, clock: Clock, *,
                     tenant: str | None = None, batch_size: int = 1000, dry_run: bool = False,
                     use_lock: bool = True, lock_ttl_s: float = 120.0, pause_s: float = 0.0,
+                    tombstone_ttl_s: float | None = None,
                     progress: Progress | None = None) -> PurgeReport:
     """Run one purge to completion (or until no expired value is left).
 
     ``pause_s`` between batches leaves the vault to live requests: a purge inside a
-    serving gateway trades throughput for request latency.
+    serving gateway trades throughput for request latency. Tombstones older than
+    ``tombstone_ttl_s`` are forgotten (a reveal of such a token then answers 404, not
+    410), so the tombstone table does not grow without bound.
     """
     cutoff = clock()
     report = PurgeReport(cutoff, dry_run, tenant)
@@ -88,6 +93,10 @@ async def run_purge(store: VaultStore, audit: AuditLog, clock: Clock, *,
             await asyncio.sleep(pause_s)  # let requests in between batches
         while (n := await store.shred_emptied_records(cutoff, tenant, batch_size)):
             report.records_shredded += n
+        if tombstone_ttl_s is not None:
+            while (n := await store.purge_tombstones(cutoff - tombstone_ttl_s, tenant,
+                                                     batch_size)):
+                report.tombstones_removed += n
         vacuum = getattr(store, "vacuum", None)
         if vacuum is not None:
             await vacuum()
@@ -97,7 +106,9 @@ async def run_purge(store: VaultStore, audit: AuditLog, clock: Clock, *,
             await store.release_lock(LOCK_NAME, holder)
     report.seconds = time.monotonic() - started
     await audit.record("purge", tenant=tenant, counts=report.values, outcome="ok",
-                       extra_counts={"records": {"shredded": report.records_shredded},
+                       extra_counts={"records": {"shredded": report.records_shredded,
+                                                 "tombstones_removed":
+                                                     report.tombstones_removed},
                                      "run": {"cutoff": int(cutoff),
                                              "duration_ms": int(report.seconds * 1000)}})
     return report

@@ -112,7 +112,7 @@ async def _scheduled_purge_ctx(app: web.Application) -> AsyncIterator[None]:
     async def run_once() -> object:
         return await run_purge(app[appkeys.STORE], app[appkeys.AUDIT], app[appkeys.CLOCK],
                                batch_size=purge.batch_size, lock_ttl_s=purge.lock_ttl_s,
-                               pause_s=purge.pause_s)
+                               pause_s=purge.pause_s, tombstone_ttl_s=s.retention.tombstones)
     async for _ in purge_task_ctx(run_once, purge.schedule, app[appkeys.CLOCK])(app):
         yield
 

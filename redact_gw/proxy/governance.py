@@ -298,7 +298,8 @@ async def purge(request: web.Request) -> web.Response:
     report = await run_purge(app[appkeys.STORE], app[appkeys.AUDIT], app[appkeys.CLOCK],
                              tenant=principal.tenant, batch_size=s.batch_size,
                              dry_run=_flag(doc, "dry_run"), lock_ttl_s=s.lock_ttl_s,
-                             pause_s=s.pause_s)
+                             pause_s=s.pause_s,
+                             tombstone_ttl_s=app[appkeys.SETTINGS].retention.tombstones)
     return json_response(report.to_dict())
 
 

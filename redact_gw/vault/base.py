@@ -229,6 +229,11 @@ class VaultStore(Protocol):
         """Delete every value of the record and its data key now (erasure)."""
         ...
 
+    async def purge_tombstones(self, before: float, tenant: str | None, limit: int) -> int:
+        """Forget up to ``limit`` tombstones older than ``before`` (their tokens then
+        answer like unknown ones); returns how many."""
+        ...
+
     async def records_of_subject(self, tenant: str, subject_id: str) -> list[RecordRow]:
         """Records of a subject in a tenant."""
         ...

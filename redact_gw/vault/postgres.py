@@ -472,6 +472,16 @@ class PostgresStore:
                                              [k[1] for k in keys]))
         return await self._write(q)
 
+    async def purge_tombstones(self, before: float, tenant: str | None, limit: int) -> int:
+        """Forget old tombstones (SKIP LOCKED: concurrent purges split the work)."""
+        clause, args = _tenant_clause(tenant, "", 3)
+        sql = ("DELETE FROM tombstones WHERE (tenant, record_id, token) IN (SELECT tenant,"
+               f" record_id, token FROM tombstones WHERE removed_at < $1{clause}"
+               " LIMIT $2 FOR UPDATE SKIP LOCKED)")
+        async def q(c: Conn) -> int:
+            return _affected(await c.execute(sql, before, limit, *args))
+        return await self._write(q)
+
     async def shred_record(self, tenant: str, record_id: str, now: float, reason: str,
                            forget_subject: bool) -> Removed:
         """Delete every value and the data key of one record now."""

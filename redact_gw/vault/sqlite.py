@@ -391,6 +391,14 @@ class SqliteStore:
             return removed
         return await self._write(q)
 
+    async def purge_tombstones(self, before: float, tenant: str | None, limit: int) -> int:
+        """Forget old tombstones."""
+        clause, args = _tenant_clause(tenant)
+        return await self._write(lambda c: c.execute(
+            "DELETE FROM tombstones WHERE (tenant, record_id, token) IN (SELECT tenant,"
+            f" record_id, token FROM tombstones WHERE removed_at < ?{clause} LIMIT ?)",
+            (before, *args, limit)).rowcount)
+
     async def records_of_subject(self, tenant: str, subject_id: str) -> list[RecordRow]:
         """Records of a subject."""
         return await self._read(lambda c: [_record(r) for r in c.execute(

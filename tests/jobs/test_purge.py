@@ -207,3 +207,22 @@ async def test_purge_reclaims_space(env: Env) -> None:
     after = (env.root / "vault.db").stat().st_size
     assert sum(report.values.values()) == 3000
     assert after < before * 0.6, (before, after)
+
+
+async def test_purged_token_is_410_then_404_after_tombstone_period(
+        make_client: MakeClient, env: Env, clock: FakeClock) -> None:
+    _configure(env, {"default": "1d", "tombstones": "7d"})
+    client = await make_client(settings=load_settings(env.config_path, {}))
+    r = await client.post("/v1/redact", json={"text": TEXT, "record_id": "r"},
+                          headers=env.auth("ai"))
+    token = (await r.json())["entities"][0]["token"]
+    body = {"record_id": "r", "tokens": [token], "purpose": "legal_request"}
+    clock.advance(2 * DAY)
+    await client.post("/v1/purge", json={}, headers=env.auth("admin"))
+    assert (await client.post("/v1/detokenize", json=body,
+                              headers=env.auth("admin"))).status == 410
+    clock.advance(8 * DAY)
+    report = await (await client.post("/v1/purge", json={}, headers=env.auth("admin"))).json()
+    assert report["tombstones_removed"] == 3
+    r = await client.post("/v1/detokenize", json=body, headers=env.auth("admin"))
+    assert r.status == 404 and (await r.json())["error"]["code"] == "token_not_found"

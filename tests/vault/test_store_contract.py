@@ -178,3 +178,20 @@ async def test_stale_writer_cannot_revive_a_shredded_key(store: VaultStore, keys
     again = await vault.tokenize("acme", "r", None, _values(1, base=50))
     assert len(await vault.reveal("acme", "r", list(again.values()))) == 1
     assert (await store.get_record("acme", "r")).dek_id != stale.dek_id
+
+
+async def test_old_tombstones_are_forgotten(store: VaultStore, keys) -> None:
+    clock = FakeClock()
+    vault = _vault(store, keys, clock, {})
+    tokens = list((await vault.tokenize("acme", "r", None, _values(5))).values())
+    await vault.tokenize("globex", "r", None, _values(2))
+    clock.advance(31 * DAY)
+    while (await store.purge_expired_batch(clock(), None, 100)).total:
+        pass
+    assert await store.removed_tokens("acme", "r", tokens) == set(tokens)
+    assert await store.purge_tombstones(clock() - 1, "acme", 2) == 0  # not old enough
+    clock.advance(10)
+    assert await store.purge_tombstones(clock() - 1, "acme", 3) == 3
+    assert await store.purge_tombstones(clock() - 1, "acme", 3) == 2
+    assert await store.removed_tokens("acme", "r", tokens) == set()
+    assert await store.purge_tombstones(clock() - 1, None, 10) == 2  # globex's
