@@ -15,6 +15,7 @@ data key has been re-wrapped (``redact-gw keys rotate``), then may be removed.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import os
@@ -22,7 +23,6 @@ import re
 import secrets
 import stat
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,12 +209,13 @@ def add_primary(path: Path, now: datetime | None = None) -> Keyring:
 
 
 class KeyringSource:
-    """The live keyring of a running gateway, reloaded when the key file changes.
+    """The live keyring of a running gateway, re-read when the key file changes.
 
-    A rotation run by ``redact-gw keys rotate`` rewrites the file and re-wraps data
-    keys under the new primary; the serving gateway picks the new file up on its next
-    check (at most ``interval_s`` later) or at once when it meets an unknown key id.
-    A key file that became invalid is refused and the last good keyring is kept.
+    A rotation rewrites the file and re-wraps data keys under the new primary. The
+    serving gateway picks the new file up from its file watcher (every
+    ``interval_s``) or at once when it meets an unknown key id (``ensure``). Reading
+    the file happens in a worker thread, never on the event loop. A key file that
+    became invalid is refused and the last good keyring is kept.
     """
 
     def __init__(self, path: Path, interval_s: float = 5.0) -> None:
@@ -223,7 +224,6 @@ class KeyringSource:
         self._lock = threading.Lock()
         self._ring = load_keyring(path)
         self._mtime = self._stat_mtime()
-        self._checked = time.monotonic()
 
     def _stat_mtime(self) -> float:
         try:
@@ -232,15 +232,12 @@ class KeyringSource:
             return -1.0
 
     def current(self) -> Keyring:
-        """The keyring, re-read when the file changed and the interval has passed."""
-        if time.monotonic() - self._checked >= self.interval_s:
-            self.reload_if_changed()
+        """The keyring as last loaded (no I/O)."""
         return self._ring
 
     def reload_if_changed(self) -> bool:
-        """Re-read the file if its mtime changed; returns whether a new ring was loaded."""
+        """Re-read the file if its mtime changed (blocking; call off the event loop)."""
         with self._lock:
-            self._checked = time.monotonic()
             mtime = self._stat_mtime()
             if mtime == self._mtime:
                 return False
@@ -251,10 +248,12 @@ class KeyringSource:
             self._ring, self._mtime = ring, mtime
             return True
 
-    def for_kid(self, kid: str) -> Keyring:
-        """A keyring that holds ``kid`` if the file has it (reloading on a miss)."""
-        ring = self.current()
-        if kid not in ring.keys:
-            self.reload_if_changed()
-            ring = self._ring
-        return ring
+    async def refresh(self) -> bool:
+        """``reload_if_changed`` in a worker thread."""
+        return await asyncio.to_thread(self.reload_if_changed)
+
+    async def ensure(self, kid: str) -> Keyring:
+        """A keyring holding ``kid`` if the file has it (re-reading the file on a miss)."""
+        if kid not in self._ring.keys:
+            await self.refresh()
+        return self._ring

@@ -16,6 +16,7 @@ File format (YAML, mode 0600)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -23,7 +24,6 @@ import os
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,20 +77,28 @@ def _parse(path: Path, text: str) -> list[_Entry]:
 
 
 class PrincipalDirectory:
-    """Authenticates API keys against the principals file, re-read when it changes."""
+    """Authenticates API keys against the principals file.
 
-    def __init__(self, path: Path, *, check_interval_s: float = 2.0) -> None:
+    ``authenticate`` does no I/O; the app's file watcher calls ``refresh`` so keys
+    created with ``redact-gw apikey create`` work without a restart.
+    """
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.check_interval_s = check_interval_s
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
         self._mtime = -2.0
-        self._checked = 0.0
         self._reload(force=True)
+
+    async def refresh(self) -> None:
+        """Re-read the file in a worker thread if it changed; keep the last good one."""
+        def reload() -> None:
+            with contextlib.suppress(ConfigError):
+                self._reload()
+        await asyncio.to_thread(reload)
 
     def _reload(self, *, force: bool = False) -> None:
         with self._lock:
-            self._checked = time.monotonic()
             try:
                 mtime = self.path.stat().st_mtime_ns / 1e9
             except FileNotFoundError:
@@ -109,9 +117,6 @@ class PrincipalDirectory:
 
     def authenticate(self, key: str) -> Principal | None:
         """The principal owning ``key``, or ``None``; compares in constant time."""
-        if time.monotonic() - self._checked >= self.check_interval_s:
-            with contextlib.suppress(ConfigError):
-                self._reload()  # on error keep the last good directory
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
         found: Principal | None = None
         for entry in self._entries:

@@ -8,6 +8,7 @@ in reverse order, also when startup fails halfway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -60,6 +61,30 @@ async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.KEYS] = KeyringSource(s.resolve(s.keys.path), s.keys.reload_interval_s)
     app[appkeys.PRINCIPALS] = PrincipalDirectory(s.resolve(s.auth.principals_file))
     yield
+
+
+async def _file_watch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Owns the task that re-reads the key and principals files when they change
+    (in worker threads): rotations and new API keys apply without a restart."""
+    keys, principals = app[appkeys.KEYS], app[appkeys.PRINCIPALS]
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(keys.interval_s)
+            try:
+                if await keys.refresh():
+                    log.info("key file reloaded; primary %s", keys.current().primary_kid)
+                await principals.refresh()
+            except Exception as exc:
+                log.error("file watch failed: %s", type(exc).__name__)
+
+    task = asyncio.create_task(watch(), name="file-watch")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _vault_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -133,6 +158,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app[appkeys.CLOCK] = clock
     app[appkeys.METRICS] = Metrics()
     app.cleanup_ctx.append(_keys_ctx)
+    app.cleanup_ctx.append(_file_watch_ctx)
     app.cleanup_ctx.append(_vault_ctx)
     app.cleanup_ctx.append(_detection_ctx(detector_factory))
     app[appkeys.ROLES] = RolePolicy(settings.access)

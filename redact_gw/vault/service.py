@@ -53,10 +53,10 @@ class Vault:
                         channel=channel)
         return row, dek
 
-    def _unwrap(self, row: RecordRow) -> bytes:
+    async def _unwrap(self, row: RecordRow) -> bytes:
         if row.wrapped_dek is None or row.kek_id is None or row.dek_id is None:
             raise Gone("the record's data key has been shredded", code="record_shredded")
-        ring = self.keys.for_kid(row.kek_id)
+        ring = await self.keys.ensure(row.kek_id)
         return ring.unwrap(row.kek_id, row.wrapped_dek,
                            _dek_context(row.tenant, row.record_id, row.dek_id))
 
@@ -106,7 +106,7 @@ class Vault:
                 record.legal_hold, record.channel)
             fps = self._fingerprints(dek, unique)
         else:
-            dek = self._unwrap(record)
+            dek = await self._unwrap(record)
             fps = self._fingerprints(dek, unique)
             found = await self.store.find_by_fingerprints(tenant, record_id, list(fps.values()))
             existing = {e.fingerprint: e.token for e in found}
@@ -157,7 +157,7 @@ class Vault:
         entries = await self.store.get_entries(tenant, record_id, tokens)
         if not entries:
             return {}
-        dek = self._unwrap(row)
+        dek = await self._unwrap(row)
         return {e.token: self._open(row, dek, e) for e in entries}
 
     async def removed_tokens(self, tenant: str, record_id: str,
@@ -173,7 +173,7 @@ class Vault:
         entries = await self.store.record_entries(tenant, record_id)
         if not entries:
             return []
-        dek = self._unwrap(row)
+        dek = await self._unwrap(row)
         return [KnownValue(r.entity_type, r.value)
                 for r in (self._open(row, dek, e) for e in entries)]
 
@@ -187,7 +187,7 @@ class Vault:
         rows = await self.store.records_not_under(ring.primary_kid, batch_size)
         rewraps = []
         for row in rows:
-            dek = self._unwrap(row)  # Gone unless dek_id and kek_id are set
+            dek = await self._unwrap(row)  # Gone unless dek_id and kek_id are set
             assert row.dek_id is not None and row.kek_id is not None
             kid, wrapped = ring.wrap(dek, _dek_context(row.tenant, row.record_id, row.dek_id))
             rewraps.append(Rewrap(row.tenant, row.record_id, row.kek_id, kid, wrapped))

@@ -113,7 +113,7 @@ def test_wrap_unwrap_binds_context_and_kid(tmp_path: Path) -> None:
         other.unwrap(other.primary_kid, wrapped, b"ctx")
 
 
-def test_add_primary_retires_old_and_source_reloads(tmp_path: Path) -> None:
+async def test_add_primary_retires_old_and_source_reloads(tmp_path: Path) -> None:
     path = tmp_path / "keys.yaml"
     first = generate_key_file(path)
     source = KeyringSource(path, interval_s=1000)
@@ -121,10 +121,12 @@ def test_add_primary_retires_old_and_source_reloads(tmp_path: Path) -> None:
     assert second.primary_kid != first.primary_kid
     assert second.keys[first.primary_kid].status == "retired"
     assert (path.stat().st_mode & 0o777) == 0o600
-    # an unknown kid forces a reload even before the interval passes
+    # nothing is read until asked: current() does no I/O
     assert source.current().primary_kid == first.primary_kid
-    assert second.primary_kid in source.for_kid(second.primary_kid).keys
+    # an unknown kid forces a reload (in a worker thread)
+    assert second.primary_kid in (await source.ensure(second.primary_kid)).keys
     assert source.current().primary_kid == second.primary_kid
+    assert not await source.refresh()  # unchanged file: nothing to do
 
 
 def test_seal_open_and_tamper() -> None:

@@ -99,7 +99,7 @@ async def test_shredded_record_is_revived_with_new_key(store: VaultStore, keys) 
     row = await store.get_record("acme", "r")
     assert row.wrapped_dek is None and row.subject_id is None and row.shredded_at
     with pytest.raises(Gone):
-        vault._unwrap(row)
+        await vault._unwrap(row)
     again = await vault.tokenize("acme", "r", None, _values(1))
     assert again != first  # old token stays dead, the value gets a fresh one
     assert len(await vault.reveal("acme", "r", list(again.values()))) == 1
