@@ -15,7 +15,7 @@ from typing import Any
 
 from redact_gw.audit import AuditLog
 from redact_gw.detection import Detector
-from redact_gw.errors import DetectionFailed, RedactGwError, SubjectRequired, VaultUnavailable
+from redact_gw.errors import DetectionFailed, SubjectRequired, VaultUnavailable, fail_closed
 from redact_gw.model import KnownValue, Principal, Segment, Span
 from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.redaction import Redacted, apply_tokens, pending_values
@@ -61,20 +61,15 @@ class Redactor:
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
         """Run the detector in its executor; any failure or timeout is ``DetectionFailed``."""
         loop = asyncio.get_running_loop()
-        try:
+        with fail_closed(DetectionFailed, "detection"):
             fut = loop.run_in_executor(self.executor, self.detector.detect, list(segments),
                                        list(known))
-            spans = await asyncio.wait_for(fut, self.timeout_s)
-        except TimeoutError:
-            log.error("detection timed out after %.1fs", self.timeout_s)
-            raise DetectionFailed("personal-data detection timed out; nothing was forwarded",
-                                  code="detection_timeout") from None
-        except RedactGwError:
-            raise
-        except Exception as exc:
-            # Log only the exception type: messages of NLP libraries may quote the text.
-            log.error("detection failed: %s", type(exc).__name__)
-            raise DetectionFailed() from None
+            try:
+                spans = await asyncio.wait_for(fut, self.timeout_s)
+            except TimeoutError:
+                log.error("detection timed out after %.1fs", self.timeout_s)
+                raise DetectionFailed("personal-data detection timed out; nothing was"
+                                      " forwarded", code="detection_timeout") from None
         if len(spans) != len(segments):
             raise DetectionFailed()
         out = []
@@ -110,14 +105,9 @@ class Redactor:
         spans = await self.detect(segments, known)
         texts = [s.text for s in segments]
         values = pending_values(texts, spans)
-        try:
+        with fail_closed(VaultUnavailable, "vault write"):
             tokens = await self.vault.tokenize(tenant, record_id, subject_id, values,
                                                channel=channel, no_retention=no_retention)
-        except RedactGwError:
-            raise
-        except Exception as exc:
-            log.error("vault write failed: %s", type(exc).__name__)
-            raise VaultUnavailable() from None
         result = apply_tokens(texts, spans, tokens, locations)
         result.no_retention = no_retention
         if self.audit is not None:
@@ -131,20 +121,10 @@ class Redactor:
                       record_id: str, *, for_ai: bool) -> bool:
         if self.optouts is None:
             return False
-        try:
+        with fail_closed(VaultUnavailable, "opt-out lookup"):
             return await self.optouts.enforce(tenant, principal, subject_id, record_id,
                                               for_ai=for_ai)
-        except RedactGwError:
-            raise
-        except Exception as exc:
-            log.error("opt-out lookup failed: %s", type(exc).__name__)
-            raise VaultUnavailable() from None
 
     async def _known(self, tenant: str, record_id: str) -> list[KnownValue]:
-        try:
+        with fail_closed(VaultUnavailable, "vault read"):
             return await self.vault.known_values(tenant, record_id)
-        except RedactGwError:
-            raise
-        except Exception as exc:
-            log.error("vault read failed: %s", type(exc).__name__)
-            raise VaultUnavailable() from None

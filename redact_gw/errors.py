@@ -7,7 +7,12 @@ them (see ``proxy/middlewares.py``); the CLI prints the same code and message.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
 
 
 class RedactGwError(Exception):
@@ -185,3 +190,19 @@ class RiskRefused(RedactGwError):
     status = 422
     code = "risk_refused"
     default_message = "this transcript's risk tier may not be sent to this service"
+
+
+@contextlib.contextmanager
+def fail_closed(error: Callable[[], RedactGwError], what: str) -> Iterator[None]:
+    """Let gateway errors through; turn any other exception into ``error()``.
+
+    Only the exception's type is logged: messages of NLP or database libraries can
+    quote the text they were given.
+    """
+    try:
+        yield
+    except RedactGwError:
+        raise
+    except Exception as exc:
+        log.error("%s failed: %s", what, type(exc).__name__)
+        raise error() from None

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from redact_gw.engine import Redactor
-from redact_gw.errors import NotFound, RedactGwError, VaultUnavailable
+from redact_gw.errors import NotFound, VaultUnavailable, fail_closed
 from redact_gw.jsonpaths import Path, Selector, any_match, walk_strings
 from redact_gw.model import KnownValue, PendingValue, Revealed, Segment, Span
 from redact_gw.redaction import normalize, restore
@@ -197,12 +197,8 @@ class AnswerGuard:
         """Load the caller's values of the record (to tell them from new finds)."""
         if not self.scan:
             return
-        try:
+        with fail_closed(VaultUnavailable, "vault read"):
             self._known = await self.redactor.vault.known_values(self.tenant, self.record_id)
-        except RedactGwError:
-            raise
-        except Exception:
-            raise VaultUnavailable() from None
         self._known_keys = {(k.entity_type, normalize(k.entity_type, k.value))
                             for k in self._known}
 
@@ -243,28 +239,21 @@ class AnswerGuard:
     async def _tokenize(self, pending: list[PendingValue]) -> dict[tuple[str, str], str]:
         if not pending:
             return {}
-        try:
+        with fail_closed(VaultUnavailable, "vault write"):
             return await self.redactor.vault.tokenize(
                 self.tenant, answer_record_id(self.record_id), self.subject_id, pending,
                 no_retention=self.no_retention)
-        except RedactGwError:
-            raise
-        except Exception:
-            raise VaultUnavailable() from None
 
     async def _reveal(self, texts: Sequence[str]) -> None:
         wanted = [m.group(0) for t in texts for m in TOKEN_RE.finditer(t)]
         new = sorted({t for t in wanted if t not in self._revealed and t not in self._missing})
         if not new:
             return
-        try:
-            values = await self.redactor.vault.reveal(self.tenant, self.record_id, new)
-        except NotFound:
-            values = {}
-        except RedactGwError:
-            raise
-        except Exception:
-            raise VaultUnavailable() from None
+        with fail_closed(VaultUnavailable, "vault read"):
+            try:
+                values = await self.redactor.vault.reveal(self.tenant, self.record_id, new)
+            except NotFound:
+                values = {}
         self._revealed.update(values)
         self._missing.update(t for t in new if t not in values)
 

@@ -10,19 +10,17 @@ run appends a receipt to the audit log: cutoff, counts by entity type, duration.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
-
 from redact_gw.audit import AuditLog
 from redact_gw.model import Clock
+from redact_gw.tasks import CleanupCtx, periodic_ctx
 from redact_gw.vault.base import Removed, VaultStore
 
 log = logging.getLogger(__name__)
@@ -124,27 +122,11 @@ def next_delay(schedule: str, now: float) -> float:
     return max(0.0, float(nxt) - now)
 
 
-def purge_task_ctx(run_once: Callable[[], Any], schedule: str,
-                   clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
+def purge_task_ctx(run_once: Callable[[], Awaitable[PurgeReport]], schedule: str,
+                   clock: Clock) -> CleanupCtx:
     """A cleanup context owning the scheduled purge task: started with the app,
     cancelled and awaited on shutdown."""
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(next_delay(schedule, clock()))
-            try:
-                report = await run_once()
-                log.info("scheduled purge: %s", report.to_dict() if report else "-")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.error("scheduled purge failed: %s", type(exc).__name__)
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(loop(), name="retention-purge")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    return ctx
+    async def work() -> None:
+        report = await run_once()
+        log.info("scheduled purge: %s", report.to_dict())
+    return periodic_ctx("retention-purge", lambda: next_delay(schedule, clock()), work)

@@ -8,7 +8,6 @@ in reverse order, also when startup fails halfway.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +19,7 @@ from redact_gw.audit import AuditLog
 from redact_gw.crypto.keyring import KeyringSource
 from redact_gw.detection import Detector
 from redact_gw.engine import Redactor
-from redact_gw.jobs.purge import purge_task_ctx, run_purge
+from redact_gw.jobs.purge import PurgeReport, purge_task_ctx, run_purge
 from redact_gw.metrics import Metrics
 from redact_gw.model import Clock
 from redact_gw.policy.optout import OptOutRegistry
@@ -31,6 +30,7 @@ from redact_gw.policy.roles import RolePolicy
 from redact_gw.proxy import appkeys, governance, handlers, openai, routes, upstream
 from redact_gw.proxy.middlewares import auth_middleware, error_middleware
 from redact_gw.settings import Settings
+from redact_gw.tasks import periodic_ctx
 from redact_gw.vault.base import VaultStore
 from redact_gw.vault.service import Vault
 
@@ -63,28 +63,16 @@ async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def _file_watch_ctx(app: web.Application) -> AsyncIterator[None]:
+def _file_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Owns the task that re-reads the key and principals files when they change
     (in worker threads): rotations and new API keys apply without a restart."""
     keys, principals = app[appkeys.KEYS], app[appkeys.PRINCIPALS]
 
-    async def watch() -> None:
-        while True:
-            await asyncio.sleep(keys.interval_s)
-            try:
-                if await keys.refresh():
-                    log.info("key file reloaded; primary %s", keys.current().primary_kid)
-                await principals.refresh()
-            except Exception as exc:
-                log.error("file watch failed: %s", type(exc).__name__)
-
-    task = asyncio.create_task(watch(), name="file-watch")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def work() -> None:
+        if await keys.refresh():
+            log.info("key file reloaded; primary %s", keys.current().primary_kid)
+        await principals.refresh()
+    return periodic_ctx("file-watch", lambda: keys.interval_s, work)(app)
 
 
 async def _vault_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -129,17 +117,16 @@ def _detection_ctx(factory: DetectorFactory | None):  # type: ignore[no-untyped-
     return ctx
 
 
-async def _scheduled_purge_ctx(app: web.Application) -> AsyncIterator[None]:
+def _scheduled_purge_ctx(app: web.Application) -> AsyncIterator[None]:
     s = app[appkeys.SETTINGS]
     purge = s.retention.purge
     assert purge.schedule is not None
 
-    async def run_once() -> object:
+    async def run_once() -> PurgeReport:
         return await run_purge(app[appkeys.STORE], app[appkeys.AUDIT], app[appkeys.CLOCK],
                                batch_size=purge.batch_size, lock_ttl_s=purge.lock_ttl_s,
                                pause_s=purge.pause_s, tombstone_ttl_s=s.retention.tombstones)
-    async for _ in purge_task_ctx(run_once, purge.schedule, app[appkeys.CLOCK])(app):
-        yield
+    return purge_task_ctx(run_once, purge.schedule, app[appkeys.CLOCK])(app)
 
 
 def create_app(settings: Settings, *, detector_factory: DetectorFactory | None = None,
