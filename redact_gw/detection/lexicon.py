@@ -21,7 +21,10 @@ TENS: dict[str, int] = {
 REPEATERS: dict[str, int] = {"double": 2, "triple": 3}
 SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000}
 #: Words spoken between the characters of one value, producing no character.
-SPOKEN_SEPARATORS: frozenset[str] = frozenset({"dash", "hyphen"})
+#: Words that join two spoken numbers without adding a character: separators, and the
+#: hesitations speech recognition writes out ("five five five uh two three four").
+SPOKEN_SEPARATORS: frozenset[str] = frozenset({
+    "dash", "hyphen", "uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm"})
 
 ORDINALS: dict[str, int] = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,

@@ -37,6 +37,8 @@ def test_checksums() -> None:
     ("my card is 4111 1111 1111 1111", "CREDIT_CARD", "4111 1111 1111 1111"),
     ("the card is 4111 one one one 1111 one one one one", "CREDIT_CARD",
      "4111 one one one 1111 one one one one"),
+    ("best number is five five five uh two three four um nine nine eight seven",
+     "PHONE_NUMBER", "five five five uh two three four um nine nine eight seven"),
 ])
 def test_spoken_and_mixed_numbers(one: One, text: str, entity: str, value: str) -> None:
     assert (entity, value) in one(text)
