@@ -106,8 +106,9 @@ class Redactor:
         texts = [s.text for s in segments]
         values = pending_values(texts, spans)
         with fail_closed(VaultUnavailable, "vault write"):
-            tokens = await self.vault.tokenize(tenant, record_id, subject_id, values,
-                                               channel=channel, no_retention=no_retention)
+            tokens = await self.vault.tokenize(
+                tenant, record_id, subject_id, values, channel=channel,
+                no_retention=no_retention, sent_by=principal.name if principal else None)
         result = apply_tokens(texts, spans, tokens, locations)
         result.no_retention = no_retention
         if self.audit is not None:

@@ -93,11 +93,16 @@ class RecordInfo:
 
 @dataclass(frozen=True, slots=True)
 class Revealed:
-    """One token resolved from the vault."""
+    """One token resolved from the vault.
+
+    ``sent_by`` is the principal that first sent the value: its proxied answers may
+    restore the token; nobody else's may.
+    """
 
     token: str
     entity_type: str
     value: str = field(repr=False)
+    sent_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -175,11 +175,18 @@ class AnswerGuard:
         scan: Whether answers are scanned for personal data at all.
         no_retention: The subject opted out of retention: values found in answers
             get fresh tokens and nothing reversible is stored.
+        restorable: Tokens this request's values were tokenized to.
+        caller: The calling principal's name. Besides ``restorable``, only tokens of
+            values this principal itself sent (in any request) are restored: a token
+            it merely passes along (it could have it from anywhere) stays a token, or
+            proxying would be a reveal without purpose, role or audit.
     """
 
     def __init__(self, redactor: Redactor, tenant: str, record_id: str,
                  subject_id: str | None, allows: Callable[[str], bool], *,
-                 scan: bool = True, no_retention: bool = False) -> None:
+                 scan: bool = True, no_retention: bool = False,
+                 restorable: Collection[str] = frozenset(), caller: str | None = None
+                 ) -> None:
         self.redactor = redactor
         self.tenant = tenant
         self.record_id = record_id
@@ -187,20 +194,28 @@ class AnswerGuard:
         self.allows = allows
         self.scan = scan
         self.no_retention = no_retention
+        self.restorable = frozenset(restorable)
+        self.caller = caller
+        self._missing: set[str] = set()
         self.found: dict[str, int] = {}
         self._known: list[KnownValue] = []
         self._known_keys: set[tuple[str, str]] = set()
         self._revealed: dict[str, Revealed] = {}
-        self._missing: set[str] = set()
 
     async def start(self) -> None:
-        """Load the caller's values of the record (to tell them from new finds)."""
-        if not self.scan:
-            return
+        """Open the restorable values; load the record's values as detection context."""
         with fail_closed(VaultUnavailable, "vault read"):
-            self._known = await self.redactor.vault.known_values(self.tenant, self.record_id)
-        self._known_keys = {(k.entity_type, normalize(k.entity_type, k.value))
-                            for k in self._known}
+            if self.restorable:
+                try:
+                    self._revealed = await self.redactor.vault.reveal(
+                        self.tenant, self.record_id, sorted(self.restorable))
+                except NotFound:
+                    self._revealed = {}
+            if self.scan:
+                self._known = await self.redactor.vault.known_values(self.tenant,
+                                                                     self.record_id)
+        self._known_keys = {(v.entity_type, normalize(v.entity_type, v.value))
+                            for v in self._revealed.values()}
 
     async def detect(self, texts: Sequence[str]) -> list[list[Span]]:
         """Spans of personal data in each text, in raw offsets (one detector call)."""
@@ -245,8 +260,11 @@ class AnswerGuard:
                 no_retention=self.no_retention)
 
     async def _reveal(self, texts: Sequence[str]) -> None:
-        wanted = [m.group(0) for t in texts for m in TOKEN_RE.finditer(t)]
-        new = sorted({t for t in wanted if t not in self._revealed and t not in self._missing})
+        """Open further tokens of the record that this caller itself sent earlier."""
+        if self.caller is None:
+            return
+        wanted = {m.group(0) for t in texts for m in TOKEN_RE.finditer(t)}
+        new = sorted(wanted - self._revealed.keys() - self._missing)
         if not new:
             return
         with fail_closed(VaultUnavailable, "vault read"):
@@ -254,8 +272,9 @@ class AnswerGuard:
                 values = await self.redactor.vault.reveal(self.tenant, self.record_id, new)
             except NotFound:
                 values = {}
-        self._revealed.update(values)
-        self._missing.update(t for t in new if t not in values)
+        mine = {t: v for t, v in values.items() if v.sent_by == self.caller}
+        self._revealed.update(mine)
+        self._missing.update(t for t in new if t not in mine)
 
     def _restore(self, text: str) -> str:
         return restore(text, self._revealed,

@@ -69,6 +69,7 @@ def env(tmp_path: Path) -> Env:
                                 ["ai-service"]),
         "norole": create_api_key(tmp_path / "principals.yaml", "norole", "acme", []),
     }
+    keys["ai2"] = create_api_key(tmp_path / "principals.yaml", "ai2", "acme", ["ai-service"])
     for role in ("agent", "supervisor", "compliance"):
         keys[role] = create_api_key(tmp_path / "principals.yaml", role, "acme", [role])
     keys["other-admin"] = create_api_key(tmp_path / "principals.yaml", "other-admin", "globex",

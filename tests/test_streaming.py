@@ -96,8 +96,10 @@ def expected_pattern() -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-async def run_stream(redactor: Redactor, pieces: list[str]) -> tuple[str, list[SseEvent]]:
-    guard = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True)
+async def run_stream(redactor: Redactor, pieces: list[str],
+                     restorable: set[str]) -> tuple[str, list[SseEvent]]:
+    guard = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True,
+                        restorable=restorable)
     await guard.start()
     rw = SseRewriter(guard)
     upstream = [chunk({"role": "assistant", "content": ""}),
@@ -129,7 +131,7 @@ async def test_two_way_cut_at_every_offset(setup: tuple[Redactor, dict[str, str]
     text = answer_text(tokens)
     pattern = expected_pattern()
     for i in range(len(text) + 1):
-        out, _ = await run_stream(redactor, [text[:i], text[i:]])
+        out, _ = await run_stream(redactor, [text[:i], text[i:]], set(tokens.values()))
         assert pattern.fullmatch(out), (i, out)
 
 
@@ -144,21 +146,23 @@ async def test_every_token_and_value_cut_three_ways(setup: tuple[Redactor, dict[
         end = start + len(target)
         for i in range(start, end + 1):
             for j in range(i, end + 1):
-                out, _ = await run_stream(redactor, [text[:i], text[i:j], text[j:]])
+                out, _ = await run_stream(redactor, [text[:i], text[i:j], text[j:]],
+                                          set(tokens.values()))
                 assert pattern.fullmatch(out), (target, i, j, out)
 
 
 async def test_one_character_per_event(setup: tuple[Redactor, dict[str, str]]) -> None:
     redactor, tokens = setup
     text = answer_text(tokens)
-    out, events = await run_stream(redactor, list(text))
+    out, events = await run_stream(redactor, list(text), set(tokens.values()))
     assert expected_pattern().fullmatch(out)
     assert len(events) < len(text)  # held pieces ride on later events, none invented
 
 
 async def test_unknown_side_field_is_scanned(setup: tuple[Redactor, dict[str, str]]) -> None:
     redactor, tokens = setup
-    guard = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True)
+    guard = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True,
+                        restorable=set(tokens.values()))
     await guard.start()
     rw = SseRewriter(guard)
     item = chunk({"content": "hi "}, x_debug=f"leak bob@evil.com for {tokens['PERSON']}")
@@ -171,7 +175,8 @@ async def test_unknown_side_field_is_scanned(setup: tuple[Redactor, dict[str, st
 async def test_restore_policy_none_keeps_tokens(setup: tuple[Redactor, dict[str, str]]
                                                 ) -> None:
     redactor, tokens = setup
-    guard = AnswerGuard(redactor, "acme", "rec-s", None, lambda t: t == "PHONE_NUMBER")
+    guard = AnswerGuard(redactor, "acme", "rec-s", None, lambda t: t == "PHONE_NUMBER",
+                        restorable=set(tokens.values()))
     await guard.start()
     rw = SseRewriter(guard)
     text = f"{tokens['PERSON']} at {tokens['PHONE_NUMBER']} "
@@ -183,14 +188,16 @@ async def test_restore_policy_none_keeps_tokens(setup: tuple[Redactor, dict[str,
 
 async def test_answer_finds_are_never_restored_later(setup: tuple[Redactor, dict[str, str]]
                                                      ) -> None:
-    redactor, _ = setup
-    first = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True)
+    redactor, tokens = setup
+    first = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True,
+                        restorable=set(tokens.values()))
     await first.start()
     spans = await first.detect(["leaked 415-555-0199 here"])
     [leaked] = await first.render([Piece("leaked 415-555-0199 here", spans[0])])
     token = TOKEN_RE.search(leaked)
     assert token is not None and "415-555-0199" not in leaked
-    second = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True)
+    second = AnswerGuard(redactor, "acme", "rec-s", None, lambda _t: True,
+                        restorable=set(tokens.values()))
     await second.start()
     [again] = await second.render([Piece(f"echo {token.group(0)}")])
     assert again == f"echo {token.group(0)}"

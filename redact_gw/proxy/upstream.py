@@ -204,6 +204,7 @@ class ProxyCall:
     no_retention: bool = False
     tier: str | None = None
     flagged: bool = False
+    restorable: frozenset[str] = frozenset()
 
     @classmethod
     def begin(cls, request: web.Request) -> ProxyCall:
@@ -236,6 +237,7 @@ class ProxyCall:
         for (path, _), text in zip(items, redacted.texts, strict=True):
             set_at(doc, path, text)
         self.counts = redacted.counts()
+        self.restorable = frozenset(e.token for e in redacted.entities)
         await self._apply_risk(redacted.entities)
         metrics = self.request.app[appkeys.METRICS]
         for entity_type, n in self.counts.items():
@@ -266,7 +268,8 @@ class ProxyCall:
         name = self.principal.name
         return AnswerGuard(self.redactor, self.principal.tenant, self.record_id,
                            self.subject_id, lambda t: policy.allows(name, t), scan=scan,
-                           no_retention=self.no_retention)
+                           no_retention=self.no_retention, restorable=self.restorable,
+                           caller=name)
 
     def headers(self) -> dict[str, str]:
         """Transparency headers: ``X-Record-Id`` and ``X-Redact-Counts``."""

@@ -41,6 +41,7 @@ class EntryRow:
     sealed: bytes = field(repr=False)
     created_at: float
     expires_at: float | None = None
+    sent_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ migrations are never edited.
 Tables:
   records       one row per record: wrapped data key (NULL once shredded), subject,
                 retention flags; survives shredding as a tombstone (410 vs 404)
-  entries       sealed values: token, entity type, keyed fingerprint, ciphertext, expiry
+  entries       sealed values: token, entity type, keyed fingerprint, ciphertext, expiry,
+                and the principal that first sent the value (whose answers may restore it)
   tombstones    tokens whose value was purged or shredded (410 on reveal)
   optouts       per-tenant subject opt-out flags
   audit_events  append-only hash-chained audit log (payload is canonical JSON)
@@ -46,6 +47,7 @@ CREATE TABLE entries (
     sealed       BLOB NOT NULL,
     created_at   REAL NOT NULL,
     expires_at   REAL,
+    sent_by      TEXT,
     UNIQUE (tenant, record_id, token),
     UNIQUE (tenant, record_id, fingerprint),
     FOREIGN KEY (tenant, record_id) REFERENCES records (tenant, record_id) ON DELETE CASCADE
@@ -125,6 +127,7 @@ CREATE TABLE entries (
     sealed       BYTEA            NOT NULL,
     created_at   DOUBLE PRECISION NOT NULL,
     expires_at   DOUBLE PRECISION,
+    sent_by      TEXT,
     PRIMARY KEY (tenant, record_id, token),
     UNIQUE (tenant, record_id, fingerprint),
     FOREIGN KEY (tenant, record_id) REFERENCES records (tenant, record_id) ON DELETE CASCADE

@@ -46,7 +46,8 @@ Conn = Any  # asyncpg.Connection (asyncpg ships no type stubs)
 
 _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrapped_dek,"
                 " no_retention, legal_hold, channel, shredded_at")
-_ENTRY_COLS = "tenant, record_id, token, entity_type, fingerprint, sealed, created_at, expires_at"
+_ENTRY_COLS = ("tenant, record_id, token, entity_type, fingerprint, sealed, created_at,"
+               " expires_at, sent_by")
 _AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
 _TX_ATTEMPTS = 4
 _MIGRATION_TIMEOUT_S = 3600.0
@@ -80,7 +81,7 @@ RETURNING dek_id, wrapped_dek IS NOT NULL AS live"""
 _INSERT_ENTRIES = f"""
 INSERT INTO entries ({_ENTRY_COLS})
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
-                     $6::bytea[], $7::float8[], $8::float8[])
+                     $6::bytea[], $7::float8[], $8::float8[], $9::text[])
 ON CONFLICT DO NOTHING"""
 _APPLY_REWRAPS = """
 UPDATE records r SET kek_id = u.new_kek, wrapped_dek = u.wrapped
@@ -135,7 +136,7 @@ def _record(r: Sequence[Any]) -> RecordRow:
 
 
 def _entry(r: Sequence[Any]) -> EntryRow:
-    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7])
+    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8])
 
 
 def _affected(status: str) -> int:
@@ -342,11 +343,11 @@ class PostgresStore:
                                       record.dek_id, record.kek_id, record.wrapped_dek)
             if stored["dek_id"] != record.dek_id or not stored["live"]:
                 raise RecordRaceLost()
-            columns: list[list[Any]] = [[] for _ in range(8)]
+            columns: list[list[Any]] = [[] for _ in range(9)]
             for e in rows:
                 for col, v in zip(columns, (e.tenant, e.record_id, e.token, e.entity_type,
                                             e.fingerprint, e.sealed, e.created_at,
-                                            e.expires_at), strict=True):
+                                            e.expires_at, e.sent_by), strict=True):
                     col.append(v)
             await c.execute(_INSERT_ENTRIES, *columns)
             found = await self._entries_where(c, record.tenant, record.record_id,

@@ -29,8 +29,10 @@ def _dek_context(tenant: str, record_id: str, dek_id: str) -> bytes:
     return aead.aad("redact_gw/dek/v1", tenant, record_id, dek_id)
 
 
-def _value_context(tenant: str, record_id: str, token: str, dek_id: str) -> bytes:
-    return aead.aad("redact_gw/value/v1", tenant, record_id, token, dek_id)
+def _value_context(tenant: str, record_id: str, token: str, dek_id: str,
+                   sent_by: str | None) -> bytes:
+    # sent_by is bound too: editing who sent a value (to restore it elsewhere) breaks it
+    return aead.aad("redact_gw/value/v1", tenant, record_id, token, dek_id, sent_by or "")
 
 
 class Vault:
@@ -69,7 +71,8 @@ class Vault:
     # -- tokenize -------------------------------------------------------------------------
     async def tokenize(self, tenant: str, record_id: str, subject_id: str | None,
                        values: Sequence[PendingValue], *, channel: str | None = None,
-                       no_retention: bool = False) -> dict[tuple[str, str], str]:
+                       no_retention: bool = False,
+                       sent_by: str | None = None) -> dict[tuple[str, str], str]:
         """Seal every value and return (entity_type, key) -> token.
 
         Values already in the record keep their token. Either every new value is
@@ -88,14 +91,14 @@ class Vault:
         for _attempt in range(3):
             try:
                 return await self._tokenize_once(tenant, record_id, subject_id, channel,
-                                                 unique)
+                                                 unique, sent_by)
             except RecordRaceLost:
                 continue
         raise RecordRaceLost()
 
     async def _tokenize_once(self, tenant: str, record_id: str, subject_id: str | None,
-                             channel: str | None, unique: dict[tuple[str, str], PendingValue]
-                             ) -> dict[tuple[str, str], str]:
+                             channel: str | None, unique: dict[tuple[str, str], PendingValue],
+                             sent_by: str | None) -> dict[tuple[str, str], str]:
         record = await self.store.get_record(tenant, record_id)
         existing: dict[bytes, str] = {}
         if record is None or record.wrapped_dek is None:
@@ -118,11 +121,11 @@ class Vault:
             token = format_token(v.entity_type)
             assert record.dek_id is not None
             sealed = aead.seal(dek, v.original.encode("utf-8"),
-                               _value_context(tenant, record_id, token, record.dek_id))
+                               _value_context(tenant, record_id, token, record.dek_id, sent_by))
             expires = (self.expiry(tenant, record.channel, v.entity_type, now)
                        if self.expiry else None)
             drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
-                                   now, expires))
+                                   now, expires, sent_by))
         if drafts:
             existing.update(await self.store.commit_entries(record, drafts))
         return {k: existing[fp] for k, fp in fps.items()}
@@ -138,12 +141,12 @@ class Vault:
     def _open(self, row: RecordRow, dek: bytes, entry: EntryRow) -> Revealed:
         assert row.dek_id is not None
         plain = aead.open_sealed(dek, entry.sealed, _value_context(
-            row.tenant, row.record_id, entry.token, row.dek_id))
+            row.tenant, row.record_id, entry.token, row.dek_id, entry.sent_by))
         try:
             value = plain.decode("utf-8")
         except UnicodeDecodeError:
             raise IntegrityError() from None
-        return Revealed(entry.token, entry.entity_type, value)
+        return Revealed(entry.token, entry.entity_type, value, entry.sent_by)
 
     async def reveal(self, tenant: str, record_id: str,
                      tokens: Sequence[str]) -> dict[str, Revealed]:

@@ -37,7 +37,8 @@ Conn = sqlite3.Connection
 
 _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrapped_dek,"
                 " no_retention, legal_hold, channel, shredded_at")
-_ENTRY_COLS = "tenant, record_id, token, entity_type, fingerprint, sealed, created_at, expires_at"
+_ENTRY_COLS = ("tenant, record_id, token, entity_type, fingerprint, sealed, created_at,"
+               " expires_at, sent_by")
 _AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
 _CHUNK = 500
 
@@ -49,7 +50,7 @@ def _record(r: Sequence[Any]) -> RecordRow:
 
 
 def _entry(r: Sequence[Any]) -> EntryRow:
-    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7])
+    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8])
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
@@ -246,9 +247,9 @@ class SqliteStore:
             if stored[0] != record.dek_id or not stored[1]:
                 raise RecordRaceLost()
             c.executemany(
-                f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+                f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
                 [(e.tenant, e.record_id, e.token, e.entity_type, e.fingerprint, e.sealed,
-                  e.created_at, e.expires_at) for e in rows])
+                  e.created_at, e.expires_at, e.sent_by) for e in rows])
             found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
                                         [e.fingerprint for e in rows])
             return {e.fingerprint: e.token for e in found}

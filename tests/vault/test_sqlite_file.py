@@ -181,3 +181,19 @@ async def test_rotation_while_serving_thousands_of_records(tmp_path: Path) -> No
     await serving.tokenize("acme", "after", None, [PendingValue("PERSON", "x y", "X Y")])
     assert (await store.get_record("acme", "after")).kek_id == ring.primary_kid
     await store.close()
+
+
+async def test_rewritten_sender_is_an_integrity_error(tmp_path: Path) -> None:
+    """Who sent a value decides whose answers may restore it: it is bound in the AAD."""
+    generate_key_file(tmp_path / "keys.yaml")
+    store = SqliteStore(tmp_path / "vault.db")
+    await store.open()
+    vault = Vault(store, KeyringSource(tmp_path / "keys.yaml"))
+    tokens = await vault.tokenize("acme", "r1", None, [PendingValue(*PLANTED[0])],
+                                  sent_by="qa-scorer")
+    token = next(iter(tokens.values()))
+    assert (await vault.reveal("acme", "r1", [token]))[token].sent_by == "qa-scorer"
+    _sql(tmp_path / "vault.db", f"UPDATE entries SET sent_by='attacker' WHERE token='{token}'")
+    with pytest.raises(IntegrityError):
+        await vault.reveal("acme", "r1", [token])
+    await store.close()
