@@ -17,6 +17,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     REDACT_GW_VAULT=/var/lib/redact-gw/vault.db \
     REDACT_GW_KEYS=/run/secrets/redact-gw-keys.yaml \
     REDACT_GW_PRINCIPALS=/run/secrets/redact-gw-principals.yaml \
+    REDACT_GW_AUDIT_MIRROR=/var/lib/redact-gw/audit.jsonl \
     HOME=/var/lib/redact-gw \
     XDG_CACHE_HOME=/var/lib/redact-gw/.cache
 COPY --from=build /opt/venv /opt/venv
