@@ -138,28 +138,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
     return asyncio.run(_redact(_settings(args), args))
 
 
-def _strings(doc: Any) -> Iterator[str]:
-    if isinstance(doc, str):
-        yield doc
-    elif isinstance(doc, dict):
-        for v in doc.values():
-            yield from _strings(v)
-    elif isinstance(doc, list):
-        for v in doc:
-            yield from _strings(v)
-
-
-def _map_strings(doc: Any, fn: Any) -> Any:
-    if isinstance(doc, str):
-        return fn(doc)
-    if isinstance(doc, dict):
-        return {k: _map_strings(v, fn) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_map_strings(v, fn) for v in doc]
-    return doc
-
-
 async def _detokenize(settings: Settings, args: argparse.Namespace) -> int:
+    from redact_gw.jsonpaths import set_at, walk_strings
     from redact_gw.redaction import restore, tokens_in
     raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     try:
@@ -171,15 +151,21 @@ async def _detokenize(settings: Settings, args: argparse.Namespace) -> int:
         is_json = True
     except json.JSONDecodeError:
         doc, is_json = text, False
+    strings = list(walk_strings(doc))
     async with open_vault(settings) as vault:
         await vault.get_record(args.tenant, args.record)
-        values = await vault.reveal(args.tenant, args.record, tokens_in(_strings(doc)))
+        values = await vault.reveal(args.tenant, args.record, tokens_in(t for _, t in strings))
     def fn(s: str) -> str:
         return restore(s, values, lambda _t: "full").text
-    if is_json:
-        _write(sys.stdout, _map_strings(doc, fn))
+    if isinstance(doc, str):
+        doc = fn(doc)
     else:
-        sys.stdout.write(fn(doc))
+        for path, text in strings:
+            set_at(doc, path, fn(text))
+    if is_json:
+        _write(sys.stdout, doc)
+    else:
+        sys.stdout.write(doc)
     return 0
 
 

@@ -9,24 +9,21 @@ audited by the caller-facing layer through ``AuditLog``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from redact_gw.audit import AuditLog
-from redact_gw.errors import InvalidInput, NotFound, OptedOut
+from redact_gw.errors import NotFound, OptedOut
 from redact_gw.model import Clock, Principal
+from redact_gw.transcripts.shapes import check_id
 from redact_gw.vault.base import OptOutRow, Removed, VaultStore
-
-_SUBJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 
 
 def check_subject_id(subject_id: object, field_name: str = "subject_id") -> str:
-    """A subject id of the accepted form, or 422 naming the field."""
-    if not isinstance(subject_id, str) or not _SUBJECT_RE.fullmatch(subject_id):
-        raise InvalidInput(f"{field_name} must be 1-128 letters, digits or ._:@-",
-                           details={"field": field_name})
-    return subject_id
+    """A subject id of the accepted form (the one id rule), or 422 naming the field."""
+    checked = check_id(subject_id, field_name, required=True)
+    assert checked is not None
+    return checked
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,7 +22,6 @@ from aiohttp import web
 
 from redact_gw.engine import Redactor
 from redact_gw.errors import (
-    InvalidInput,
     PayloadTooLarge,
     RedactGwError,
     RiskRefused,
@@ -49,6 +47,7 @@ from redact_gw.streaming import (
     StreamLimits,
     guard_document,
 )
+from redact_gw.transcripts.shapes import check_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -177,17 +176,8 @@ async def unless_disconnected(request: web.BaseRequest, work: Awaitable[T],
 
 
 # -- one proxied call -----------------------------------------------------------------------
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
-
-
 def _id_header(request: web.Request, name: str) -> str | None:
-    value = request.headers.get(name)
-    if value is None:
-        return None
-    if not _ID_RE.fullmatch(value):
-        raise InvalidInput(f"{name} must be 1-128 letters, digits or ._:@-",
-                           details={"field": name})
-    return value
+    return check_id(request.headers.get(name), name)
 
 
 @dataclass(slots=True)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from redact_gw.errors import InvalidInput, PayloadTooLarge
+from redact_gw.jsonpaths import Path, format_path, set_at
 from redact_gw.model import Segment
 
 Shape = Literal["text", "turns", "messages"]
-PathPart = str | int
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 
 
@@ -19,7 +19,7 @@ _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 class SegmentRef:
     """A segment and where it sits in the document."""
 
-    path: tuple[PathPart, ...]
+    path: Path
     segment: Segment
 
     @property
@@ -47,24 +47,8 @@ class Transcript:
         """A deep copy of the document with each segment's text replaced, in order."""
         out = copy.deepcopy(self.doc)
         for ref, text in zip(self.segments, texts, strict=True):
-            set_path(out, ref.path, text)
+            set_at(out, ref.path, text)
         return out
-
-
-def format_path(path: tuple[PathPart, ...]) -> str:
-    """``("turns", 2, "text")`` -> ``"turns[2].text"``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def set_path(doc: Any, path: tuple[PathPart, ...], value: Any) -> None:
-    """Set ``value`` at ``path`` inside ``doc`` (which must already have the parents)."""
-    node = doc
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
 
 
 def check_id(value: Any, name: str, *, required: bool = False) -> str | None:
