@@ -111,6 +111,8 @@ class Redactor:
                 no_retention=no_retention, sent_by=principal.name if principal else None)
         result = apply_tokens(texts, spans, tokens, locations)
         result.no_retention = no_retention
+        if not no_retention:
+            result.known = [*known, *(KnownValue(v.entity_type, v.original) for v in values)]
         if self.audit is not None:
             await self.audit.record("proxy" if for_ai else "redact", principal=principal,
                                     tenant=tenant, record_id=record_id, subject_id=subject_id,

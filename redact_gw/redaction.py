@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from redact_gw.model import PendingValue, Revealed, Span
+from redact_gw.model import KnownValue, PendingValue, Revealed, Span
 from redact_gw.tokens import TOKEN_RE
 
 RevealMode = Literal["full", "masked", "none"]
@@ -71,6 +71,9 @@ class Redacted:
     texts: list[str]
     entities: list[Entity] = field(default_factory=list)
     no_retention: bool = False
+    #: The record's values after this redaction (what was there plus what was added),
+    #: so the answer scan can use them without decrypting the record again.
+    known: list[KnownValue] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Number of tokenized spans per entity type."""

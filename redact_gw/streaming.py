@@ -180,13 +180,15 @@ class AnswerGuard:
             values this principal itself sent (in any request) are restored: a token
             it merely passes along (it could have it from anywhere) stays a token, or
             proxying would be a reveal without purpose, role or audit.
+        known: The record's values as the request's redaction left them (detection
+            context for recurrences); loaded from the vault when ``None``.
     """
 
     def __init__(self, redactor: Redactor, tenant: str, record_id: str,
                  subject_id: str | None, allows: Callable[[str], bool], *,
                  scan: bool = True, no_retention: bool = False,
-                 restorable: Collection[str] = frozenset(), caller: str | None = None
-                 ) -> None:
+                 restorable: Collection[str] = frozenset(), caller: str | None = None,
+                 known: Sequence[KnownValue] | None = None) -> None:
         self.redactor = redactor
         self.tenant = tenant
         self.record_id = record_id
@@ -198,7 +200,8 @@ class AnswerGuard:
         self.caller = caller
         self._missing: set[str] = set()
         self.found: dict[str, int] = {}
-        self._known: list[KnownValue] = []
+        self._known: list[KnownValue] = list(known or [])
+        self._load_known = known is None
         self._known_keys: set[tuple[str, str]] = set()
         self._revealed: dict[str, Revealed] = {}
 
@@ -211,7 +214,7 @@ class AnswerGuard:
                         self.tenant, self.record_id, sorted(self.restorable))
                 except NotFound:
                     self._revealed = {}
-            if self.scan:
+            if self.scan and self._load_known:
                 self._known = await self.redactor.vault.known_values(self.tenant,
                                                                      self.record_id)
         self._known_keys = {(v.entity_type, normalize(v.entity_type, v.value))

@@ -31,7 +31,7 @@ from redact_gw.errors import (
     UpstreamUnreachable,
 )
 from redact_gw.jsonpaths import Path, Selector, format_path, set_at, walk_strings
-from redact_gw.model import Principal, Segment
+from redact_gw.model import KnownValue, Principal, Segment
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
@@ -195,6 +195,7 @@ class ProxyCall:
     tier: str | None = None
     flagged: bool = False
     restorable: frozenset[str] = frozenset()
+    known: list[KnownValue] | None = None
 
     @classmethod
     def begin(cls, request: web.Request) -> ProxyCall:
@@ -228,6 +229,7 @@ class ProxyCall:
             set_at(doc, path, text)
         self.counts = redacted.counts()
         self.restorable = frozenset(e.token for e in redacted.entities)
+        self.known = redacted.known
         await self._apply_risk(redacted.entities)
         metrics = self.request.app[appkeys.METRICS]
         for entity_type, n in self.counts.items():
@@ -259,7 +261,7 @@ class ProxyCall:
         return AnswerGuard(self.redactor, self.principal.tenant, self.record_id,
                            self.subject_id, lambda t: policy.allows(name, t), scan=scan,
                            no_retention=self.no_retention, restorable=self.restorable,
-                           caller=name)
+                           caller=name, known=self.known)
 
     def headers(self) -> dict[str, str]:
         """Transparency headers: ``X-Record-Id`` and ``X-Redact-Counts``."""

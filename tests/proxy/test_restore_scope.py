@@ -37,3 +37,22 @@ async def test_token_passed_along_by_another_principal_is_not_restored(
               "messages": [{"role": "user", "content": f"again {token}"}]})
     body = await r.text()
     assert VALUE not in body and "[[PERSON:" in body
+
+
+async def test_record_values_are_decrypted_once_per_proxied_request(
+        make_gateway: MakeGateway, monkeypatch: Any) -> None:
+    gw = await make_gateway()
+    from redact_gw.proxy import appkeys
+    vault = gw.client.app[appkeys.VAULT]
+    calls = 0
+    original = vault.known_values
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await original(*args, **kwargs)
+    monkeypatch.setattr(vault, "known_values", counting)
+    await _chat(gw, "ai", f"I am {VALUE}")
+    assert calls == 1
+    assert await _chat(gw, "ai", f"hello {VALUE}") == f"You said: hello {VALUE}"
+    assert calls == 2
