@@ -153,7 +153,6 @@ async def _detokenize(settings: Settings, args: argparse.Namespace) -> int:
         doc, is_json = text, False
     strings = list(walk_strings(doc))
     async with open_vault(settings) as vault:
-        await vault.get_record(args.tenant, args.record)
         values = await vault.reveal(args.tenant, args.record, tokens_in(t for _, t in strings))
     def fn(s: str) -> str:
         return restore(s, values, lambda _t: "full").text

@@ -127,7 +127,6 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
                   text: str | None, tokens: list[str]) -> web.Response:
     app = request.app
     vault, roles, audit = app[appkeys.VAULT], app[appkeys.ROLES], app[appkeys.AUDIT]
-    await vault.get_record(principal.tenant, record_id)
     values = await vault.reveal(principal.tenant, record_id, tokens)
     missing = [t for t in tokens if t not in values]
     if missing:
