@@ -95,7 +95,41 @@ def resolve(text: str, cands: Iterable[Candidate],
         if cand.score < settings.threshold_for(cand.entity_type):
             continue
         pool.extend(p for p in _clean(text, cand, labels) if not is_allowed(text, p, allowed))
-    return [c.to_span(text) for c in _non_overlapping(text, pool)]
+    return attach_id_parts(text, [c.to_span(text) for c in _non_overlapping(text, pool)])
+
+
+#: Number-like types whose value can carry letters glued to its digits ("XK4471229",
+#: "PL-88213-7734", passport "A12345678"); birth dates excluded.
+_ID_TYPES = (DIGIT_ENTITIES - {"DATE_OF_BIRTH"}) | {"US_PASSPORT", "IBAN_CODE"}
+_JOINERS = "-/"
+
+
+def attach_id_parts(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Grow number-like spans over letters and digits glued to them.
+
+    Recognizers find the digits of an identifier; a prefix such as "XK" in
+    "XK4471229" would otherwise stay in the clear next to the token. A span grows
+    over adjacent letters and digits, and over a single ``-`` or ``/`` between them,
+    never into a neighbouring span.
+    """
+    out: list[Span] = []
+    for i, span in enumerate(spans):
+        if span.entity_type not in _ID_TYPES:
+            out.append(span)
+            continue
+        low = out[-1].end if out else 0
+        high = spans[i + 1].start if i + 1 < len(spans) else len(text)
+        a, b = span.start, span.end
+        while a > low and (text[a - 1].isalnum() or (
+                text[a - 1] in _JOINERS and a - 1 > low and text[a - 2].isalnum())):
+            a -= 1
+        while b < high and (text[b].isalnum() or (
+                text[b] in _JOINERS and b + 1 < high and text[b + 1].isalnum())):
+            b += 1
+        if a > low and text[a - 1] == "(" and ")" in text[a:b]:  # "(503) 555-0147"
+            a -= 1
+        out.append(span if (a, b) == (span.start, span.end) else replace(span, start=a, end=b))
+    return out
 
 
 def allowed_values(settings: DetectionSettings) -> frozenset[str]:

@@ -50,6 +50,7 @@ class TranscriptContext:
             tokens: For each segment, its tokens in order.
         """
         tokens = [_without_labels(text, toks) for text, toks in zip(texts, tokens, strict=True)]
+        self._texts = list(texts)
         self._words = [[t.lower for t in seg] for seg in tokens]
         self._ends = [[t.end for t in seg] for seg in tokens]
         self._starts = [[t.start for t in seg] for seg in tokens]
@@ -69,20 +70,24 @@ class TranscriptContext:
         """The lowercase words of segment ``seg`` (speaker labels left out)."""
         return list(self._words[seg])
 
-    def words_after(self, seg: int, pos: int, n: int = 2) -> list[str]:
-        """Up to ``n`` words starting at or after ``pos`` in the same segment."""
+    def _next_word(self, seg: int, pos: int) -> str | None:
+        """The word right after ``pos`` when only spaces or tabs separate them."""
         k = bisect.bisect_left(self._starts[seg], pos)
-        return self._words[seg][k:k + n]
+        if k >= len(self._starts[seg]):
+            return None
+        gap = self._texts[seg][pos:self._starts[seg][k]]
+        return self._words[seg][k] if gap.strip(" \t") == "" else None
 
     def hint(self, seg: int, start: int, end: int) -> Hint | None:
         """The context family for a value at ``[start, end)``, nearest word first.
 
-        A quantity word right after the value ("twenty five dollars") wins over
-        everything before it.
+        A quantity word right after the value ("twenty five dollars", "16 gb") wins
+        over everything before it; only the very next word counts, and not across a
+        sentence end or line break ("... 4481.\nIBAN GB29 ..." is no quantity).
         """
-        for word in self.words_after(seg, end):
-            if word in TRAILING_NEGATIVE:
-                return Hint("negative", word)
+        trailing = self._next_word(seg, end)
+        if trailing in TRAILING_NEGATIVE:
+            return Hint("negative", trailing)
         for distance, word in enumerate(reversed(self.words_before(seg, start)), 1):
             family = _FAMILY_OF.get(word)
             if family == "negative" and distance > NEGATIVE_WINDOW:

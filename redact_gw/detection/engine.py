@@ -24,7 +24,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     CryptoRecognizer,
@@ -42,6 +42,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from redact_gw.detection import entities as E
+from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.spoken_email import has_public_suffix
 from redact_gw.errors import ConfigError
 
@@ -139,20 +140,23 @@ def require_model(model: str) -> None:
 
 
 def build_analyzer(model: str, language: str,
-                   recognizers: list[EntityRecognizer] | None = None) -> AnalyzerEngine:
+                   recognizers: list[EntityRecognizer] | None = None, *,
+                   batch_size: int = 64) -> AnalyzerEngine:
     """An ``AnalyzerEngine`` on ``model`` with exactly ``recognizers`` plus spaCy NER.
+
+    The spaCy pipeline keeps only what its NER needs (see ``TranscriptNlpEngine``).
 
     Args:
         model: Installed spaCy model name or path.
         language: Language code.
         recognizers: Pattern recognizers; ``None`` means the transcript registry.
+        batch_size: Texts per ``nlp.pipe`` minibatch.
     """
     require_model(model)
     silence_presidio_debug()
     ner_config = NerModelConfiguration(model_to_presidio_entity_mapping=NER_MAPPING,
                                        labels_to_ignore=["ORG", "CARDINAL", "ORDINAL"])
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": model}],
-                                ner_model_configuration=ner_config)
+    nlp_engine = TranscriptNlpEngine(model, language, ner_config, batch_size)
     nlp_engine.load()
     chosen = transcript_registry(language) if recognizers is None else recognizers
     ner = SpacyRecognizer(supported_language=language,
@@ -162,6 +166,19 @@ def build_analyzer(model: str, language: str,
                           supported_languages=[language], log_decision_process=False,
                           context_aware_enhancer=LemmaContextAwareEnhancer(
                               context_prefix_count=8, context_suffix_count=2))
+
+
+def shortest_phone_number(regions: tuple[str, ...] = PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS,
+                          ) -> int:
+    """Digits in the shortest valid phone number of ``regions`` (libphonenumber data)."""
+    from phonenumbers import PhoneMetadata
+    lengths = []
+    for region in regions:
+        meta = PhoneMetadata.metadata_for_region(region)
+        if meta is None or meta.general_desc is None or not meta.general_desc.possible_length:
+            return 1
+        lengths.append(min(meta.general_desc.possible_length))
+    return min(lengths, default=1)
 
 
 def explain(result: RecognizerResult) -> str:

@@ -1,0 +1,106 @@
+"""spaCy for detection: only the components detection uses, batched, bounded memory.
+
+Detection uses two things from spaCy: tokens (for Presidio's context words) and named
+entities. ``TranscriptNlpEngine`` loads the configured model and removes every
+component the NER does not need (in ``en_core_web_sm`` that is the shared tok2vec,
+the tagger, the parser, the attribute ruler and the lemmatizer: about half of the
+pipeline's cost). A component stays when the NER listens to it (a ``tok2vec`` or
+``transformer`` whose ``listening_components`` name it), so ``en_core_web_lg`` and
+transformer pipelines keep working.
+
+Without a lemmatizer a token's lemma is empty; Presidio matches context words by
+substring against lemmas, so the lower-cased token stands in ("cards" still
+contains "card").
+
+Detection runs ``nlp.pipe`` with a real batch size (Presidio's ``process_batch``
+defaults to 1, which forfeits spaCy's batching), and ``memory_zone()`` frees the strings a batch
+added to the vocabulary: a long-running worker otherwise grows with every new name,
+number and address it has seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import spacy
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from spacy.language import Language
+from spacy.tokens import Doc
+
+
+def components_for_ner(nlp: Language) -> set[str]:
+    """Names of the pipeline components the ``ner`` component needs (itself included).
+
+    Returns every component when the pipeline has no ``ner``: nothing is removed from
+    a pipeline whose entity recognition is shaped differently.
+    """
+    if "ner" not in nlp.pipe_names:
+        return set(nlp.pipe_names)
+    keep = {"ner"}
+    for name in nlp.pipe_names:
+        listeners = getattr(nlp.get_pipe(name), "listening_components", None)
+        if listeners and "ner" in listeners:
+            keep.add(name)
+    return keep
+
+
+class TranscriptNlpEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine with an NER-only pipeline and batched ``pipe`` calls."""
+
+    def __init__(self, model: str, language: str, ner_config: NerModelConfiguration,
+                 batch_size: int = 64) -> None:
+        """Configure (nothing is loaded until ``load``).
+
+        Args:
+            model: Installed spaCy model name or path.
+            language: Language code.
+            ner_config: Label mapping and ignored labels.
+            batch_size: Texts per ``nlp.pipe`` minibatch.
+        """
+        super().__init__(models=[{"lang_code": language, "model_name": model}],
+                         ner_model_configuration=ner_config)
+        self._model = model
+        self._language = language
+        self.batch_size = batch_size
+        self.removed: list[str] = []
+
+    def load(self) -> None:
+        """Load the model and remove the components detection does not use."""
+        nlp = spacy.load(self._model)
+        keep = components_for_ner(nlp)
+        self.removed = [name for name in nlp.pipe_names if name not in keep]
+        for name in self.removed:
+            nlp.remove_pipe(name)
+        if "ner" in nlp.pipe_names:  # unmapped labels are ignored, not warned about per line
+            config = self.ner_model_configuration
+            mapping = config.model_to_presidio_entity_mapping or {}
+            labels: tuple[str, ...] = getattr(nlp.get_pipe("ner"), "labels", ())
+            ignored = set(config.labels_to_ignore or [])
+            config.labels_to_ignore = sorted(ignored | {x for x in labels if x not in mapping})
+        self.nlp = {self._language: nlp}  # type: ignore[assignment]
+
+    @property
+    def pipeline(self) -> Language:
+        """The loaded spaCy pipeline."""
+        assert self.nlp is not None, "call load() first"
+        nlp: Language = self.nlp[self._language]
+        return nlp
+
+    def memory_zone(self) -> contextlib.AbstractContextManager[Any]:
+        """Strings added to the vocabulary inside the zone are freed when it ends.
+
+        No ``Doc`` or ``Token`` made inside may be used after it.
+        """
+        return self.pipeline.memory_zone()
+
+    def artifacts(self, doc: Doc) -> NlpArtifacts:
+        """Presidio's view of one processed line (call once per ``Doc``)."""
+        return self._doc_to_nlp_artifact(doc, self._language)
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        art = super()._doc_to_nlp_artifact(doc, language)
+        if any(not lemma for lemma in art.lemmas):
+            art.lemmas = [t.lemma_ or t.lower_ for t in doc]
+            art.keywords = art.set_keywords(self, art.lemmas, language)
+        return art
