@@ -20,16 +20,15 @@ from typing import Any, TextIO
 
 from redact_gw.crypto import keyring
 from redact_gw.errors import ConfigError, RedactGwError
+from redact_gw.logs import LogFormat, setup_logging
 from redact_gw.settings import Settings, load_settings
 
 log = logging.getLogger("redact_gw")
 
 
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Presidio announces every recognizer it loads at INFO: keep startup readable.
-    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
+def _setup_logging(fmt: LogFormat = "text", level: str = "INFO") -> None:
+    """Logs to stderr: JSON lines (``serve``'s default) or text (operator commands)."""
+    setup_logging(fmt, level)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -54,21 +53,34 @@ def _init_dev(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the gateway until interrupted."""
-    from aiohttp import web
-
-    from redact_gw.proxy.accesslog import AccessLogger
+    """Run the gateway until SIGTERM or SIGINT, then shut down gracefully."""
+    from redact_gw.proxy import runner
     from redact_gw.proxy.app import create_app
     settings = _settings(args)
+    _setup_logging(args.log_format or settings.server.log_format)
     if args.init_dev:
         _init_dev(settings)
     keyring.load_keyring(settings.resolve(settings.keys.path))  # refuse bad keys up front
-    app = create_app(settings)
-    web.run_app(app, host=settings.server.host, port=settings.server.port,
-                access_log_class=AccessLogger, handler_cancellation=True,
-                access_log=logging.getLogger("redact_gw.access") if settings.server.access_log
-                else None, print=lambda msg: log.info("%s", msg))
+    server = settings.server
+    runner.run(create_app(settings), server.host, server.port,
+               shutdown_timeout_s=server.shutdown_timeout_s, access_log=server.access_log)
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the deployment: one line per check; exit 1 when any check fails."""
+    from redact_gw import doctor
+    logging.disable(logging.CRITICAL)  # the findings are the output, not the stores' logs
+    try:
+        checks = asyncio.run(doctor.run_checks(args.config, timeout_s=args.timeout))
+    finally:
+        logging.disable(logging.NOTSET)
+    for check in checks:
+        print(check.line())
+    failed = sum(c.status == "FAIL" for c in checks)
+    warned = sum(c.status == "warn" for c in checks)
+    print(f"doctor: {len(checks)} checks, {failed} failed, {warned} warning(s)")
+    return 1 if failed else 0
 
 
 # -- vault-backed commands ----------------------------------------------------------------
@@ -110,6 +122,7 @@ async def _redact(settings: Settings, args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from redact_gw.detection import build_detector
+    from redact_gw.detection.inline import InlineDetection
     from redact_gw.engine import Redactor
     from redact_gw.proxy.handlers import new_record_id
     from redact_gw.transcripts import parse_transcript
@@ -118,7 +131,8 @@ async def _redact(settings: Settings, args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect") as executor:
         detector = await loop.run_in_executor(executor, build_detector, settings.detection)
         async with open_vault(settings) as vault:
-            redactor = Redactor(detector, vault, executor, settings.detection.timeout_s)
+            redactor = Redactor(InlineDetection(detector, executor), vault,
+                                settings.detection.timeout_s)
             for _jsonl, doc in docs:
                 t = parse_transcript(doc, max_segments=settings.server.max_segments,
                                      max_text_chars=settings.server.max_text_chars)
@@ -469,11 +483,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="redact-gw", description=__doc__.splitlines()[0])
     p.add_argument("--config", help="config file (default: $REDACT_GW_CONFIG or defaults)")
+    p.add_argument("--log-format", choices=["json", "text"],
+                   help="log lines on stderr (default: server.log_format for serve, which"
+                        " defaults to json; text for the other commands)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the gateway")
     s.add_argument("--init-dev", action="store_true",
                    help="generate dev keys and demo API keys when absent")
     s.set_defaults(fn=cmd_serve)
+    s = sub.add_parser("doctor", help="check keys, principals, model, vault, upstream")
+    s.add_argument("--timeout", type=float, default=3.0,
+                   help="seconds to wait for the upstream (default 3)")
+    s.set_defaults(fn=cmd_doctor)
     s = sub.add_parser("redact", help="tokenize JSON or JSONL transcripts into the vault")
     s.add_argument("file", nargs="?", default="-")
     s.add_argument("--tenant", default="default")
@@ -515,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``redact-gw`` script."""
     args = build_parser().parse_args(argv)
-    _setup_logging()
+    _setup_logging(args.log_format or "text")
     try:
         return int(args.fn(args))
     except RedactGwError as exc:

@@ -173,7 +173,8 @@ async def serve_model(host: str, port: int) -> None:
 def _gateway(config: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c",  # noqa: S603 (fixed argv, no shell)
                              "from redact_gw.cli import main; raise SystemExit(main())",
-                             "--config", config, "serve", "--init-dev"])
+                             "--config", config, "--log-format", "text", "serve",
+                             "--init-dev"])
 
 
 def main(argv: list[str] | None = None) -> int:

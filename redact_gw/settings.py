@@ -38,6 +38,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "REDACT_GW_PRINCIPALS": "auth.principals_file",
     "REDACT_GW_SPACY_MODEL": "detection.spacy_model",
     "REDACT_GW_AUDIT_MIRROR": "audit.mirror_jsonl",
+    "REDACT_GW_LOG_FORMAT": "server.log_format",
 }
 CONFIG_ENV = "REDACT_GW_CONFIG"
 
@@ -55,6 +56,10 @@ class ServerSettings(_Frozen):
     max_segments: int = Field(2_000, ge=1)
     max_text_chars: int = Field(200_000, ge=1)
     access_log: bool = True
+    #: ``json`` (one object per line) or ``text``; ``--log-format`` overrides it.
+    log_format: Literal["json", "text"] = "json"
+    #: After SIGTERM, how long in-flight requests and streams get to finish.
+    shutdown_timeout_s: float = Field(30.0, gt=0, le=3600)
 
 
 class VaultSettings(_Frozen):
@@ -98,7 +103,22 @@ class DetectionSettings(_Frozen):
     allow_list: list[str] = Field(default_factory=list)
     deny_list: dict[str, list[str]] = Field(default_factory=dict)
     transcript_recognizers: bool = True
-    workers: int = Field(1, ge=1, le=32)
+    #: Detection worker processes; 0 means one per CPU core the gateway may use.
+    workers: int = Field(0, ge=0, le=64)
+    #: Run detection in a thread of the gateway process instead (small deployments,
+    #: tests); the event loop still never runs it, but it shares the GIL with it.
+    in_process: bool = False
+    #: Transcripts waiting for a worker beyond which requests get 503 + Retry-After.
+    queue_size: int = Field(256, ge=1, le=100_000)
+    #: Transcripts (and characters) one worker call takes at most.
+    batch_size: int = Field(16, ge=1, le=1024)
+    batch_chars: int = Field(50_000, ge=1)
+    #: How long an idle worker waits for more transcripts to fill a batch.
+    batch_wait_ms: float = Field(2.0, ge=0, le=1000)
+    #: Lines per spaCy ``nlp.pipe`` minibatch inside a worker.
+    nlp_batch_size: int = Field(64, ge=1, le=4096)
+    #: Seconds a worker may take to load the model and warm up.
+    start_timeout_s: float = Field(120.0, gt=0)
     timeout_s: float = Field(15.0, gt=0)
 
     @field_validator("thresholds")

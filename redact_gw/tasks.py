@@ -39,4 +39,5 @@ def periodic_ctx(name: str, delay: Callable[[], float],
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            log.info("%s task stopped", name, extra={"event": "task_stopped", "task": name})
     return ctx

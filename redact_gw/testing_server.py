@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import socket
@@ -30,20 +29,21 @@ from redact_gw.testing import FakeDetector
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve until interrupted (SIGINT/SIGTERM shut down cleanly)."""
-    from aiohttp import web
-
+    """Serve until SIGTERM or SIGINT, then shut down gracefully (as ``redact-gw serve``)."""
+    from redact_gw.logs import setup_logging
+    from redact_gw.proxy import runner
     from redact_gw.proxy.app import create_app
     p = argparse.ArgumentParser(prog="python -m redact_gw.testing_server")
     p.add_argument("--config", required=True)
+    p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
-    logging.basicConfig(level="WARNING", stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings(args.config)
+    setup_logging(settings.server.log_format, args.log_level)
     keyring.load_keyring(settings.resolve(settings.keys.path))
     app = create_app(settings, detector_factory=FakeDetector)
-    web.run_app(app, host=settings.server.host, port=settings.server.port,
-                access_log=None, print=None)
+    server = settings.server
+    runner.run(app, server.host, server.port, shutdown_timeout_s=server.shutdown_timeout_s,
+               access_log=server.access_log)
     return 0
 
 
@@ -102,10 +102,12 @@ class GatewayProcess:
         env: Extra environment for the child.
     """
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.config = config
         self.port = free_port()
         self.env = env or {}
+        self.args = args
         self.proc: asyncio.subprocess.Process | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
 
@@ -124,7 +126,7 @@ class GatewayProcess:
         env = {**os.environ, **self.env, "REDACT_GW_PORT": str(self.port)}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "redact_gw.testing_server", "--config", str(self.config),
-            env=env, stdout=self._log, stderr=self._log)
+            *self.args, env=env, stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline and self.proc.returncode is None:
@@ -136,10 +138,12 @@ class GatewayProcess:
         await self.stop()
         raise RuntimeError(f"gateway on port {self.port} did not start:\n{self.log()}")
 
-    def log(self) -> str:
-        """What the child wrote to stdout and stderr so far."""
+    def log(self, tail: int | None = 4000) -> str:
+        """What the child wrote to stdout and stderr so far (the last ``tail`` characters;
+        all of it for ``None``)."""
         self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-4000:]
+        text = self._log.read().decode("utf-8", "replace")
+        return text if tail is None else text[-tail:]
 
     async def stop(self) -> None:
         """SIGTERM (clean shutdown), then SIGKILL after 10 s."""

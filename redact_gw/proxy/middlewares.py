@@ -1,4 +1,5 @@
-"""Middlewares: one renders every error as JSON, one authenticates the caller.
+"""Middlewares: one names the request, one renders every error as JSON, one
+authenticates the caller.
 
 No response ever carries a stack trace or echoes the request; unexpected exceptions
 are logged by type only (their messages can quote the input) and answered 500.
@@ -13,11 +14,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from redact_gw.errors import RedactGwError, Unauthorized
+from redact_gw.logs import accept_request_id, request_id_var
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 
 log = logging.getLogger(__name__)
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                413: "payload_too_large", 415: "unsupported_media_type"}
@@ -31,8 +33,44 @@ def route_name(request: web.Request) -> str:
 
 
 def error_response(exc: RedactGwError) -> web.Response:
-    """Render a gateway error as its JSON body and status."""
-    return json_response(exc.to_dict(), status=exc.status)
+    """Render a gateway error as its JSON body and status (and ``Retry-After``)."""
+    headers = ({"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None
+               else None)
+    return json_response(exc.to_dict(), status=exc.status, headers=headers)
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request,
+                                handler: Handler) -> web.StreamResponse:
+    """Outermost: give the request an id and answer it in ``X-Request-Id``.
+
+    A well-formed incoming ``X-Request-Id`` (``[A-Za-z0-9._-]{1,64}``) is kept, anything
+    else replaced by a new id. The id is set in ``request_id_var`` for the request's own
+    task (and the tasks and executor calls it starts), so every log line of its handling,
+    the access log's included, carries it. Streamed answers get the header from
+    ``request_id_header`` (``on_response_prepare``), before their first byte.
+    """
+    rid = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
+    request[appkeys.REQUEST_ID] = rid
+    request_id_var.set(rid)  # the request runs in its own task: no reset needed
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers[REQUEST_ID_HEADER] = rid
+        raise
+    if not response.prepared:
+        response.headers[REQUEST_ID_HEADER] = rid
+    return response
+
+
+async def request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare`` hook: every answer, streamed or not, names its request."""
+    rid = request.get(appkeys.REQUEST_ID)
+    if rid is not None:
+        response.headers[REQUEST_ID_HEADER] = rid
 
 
 @web.middleware

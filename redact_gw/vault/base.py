@@ -140,6 +140,10 @@ class VaultStore(Protocol):
         """Apply pending migrations; returns the versions applied."""
         ...
 
+    async def schema_versions(self) -> list[int]:
+        """Migration versions applied so far, ascending (empty on a new database)."""
+        ...
+
     # -- records and entries -------------------------------------------------------------
     async def get_record(self, tenant: str, record_id: str) -> RecordRow | None:
         """The record, or ``None`` when unknown in this tenant."""

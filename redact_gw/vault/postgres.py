@@ -235,6 +235,15 @@ class PostgresStore:
         """
         return await self._call(self._migrate)
 
+    async def schema_versions(self) -> list[int]:
+        """Migration versions applied so far, ascending (empty on a new schema)."""
+        async def q(c: Conn) -> list[int]:
+            if await c.fetchval("SELECT to_regclass('schema_migrations')") is None:
+                return []
+            rows = await c.fetch("SELECT version FROM schema_migrations ORDER BY version")
+            return [int(r[0]) for r in rows]
+        return await self._read(q)
+
     async def _migrate(self, c: Conn) -> list[int]:
         applied = []
         for version, sql in migrations.POSTGRES:

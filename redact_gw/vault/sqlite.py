@@ -145,6 +145,16 @@ class SqliteStore:
             return self._migrate(self._conn)
         return await self._run(run)
 
+    async def schema_versions(self) -> list[int]:
+        """Migration versions applied so far, ascending (empty on a new file)."""
+        def q(c: Conn) -> list[int]:
+            if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                         " AND name = 'schema_migrations'").fetchone() is None:
+                return []
+            rows = c.execute("SELECT version FROM schema_migrations ORDER BY version")
+            return [int(r[0]) for r in rows]
+        return await self._read(q)
+
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._executor is None:
             raise VaultUnavailable()
