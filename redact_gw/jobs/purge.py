@@ -5,6 +5,10 @@ idempotent, resumes after being killed (every finished batch is durable), and tw
 purges at once never double count (each batch counts the rows it actually deleted).
 A lease lock keeps scheduled purges of several replicas from running at once. Each
 run appends a receipt to the audit log: cutoff, counts by entity type, duration.
+
+Given the app's ``Metrics`` (optional: the CLI runs purges without an app), each run
+is counted by outcome (``ok``, ``dry_run``, ``skipped``, ``error``) and timed, with the
+values removed by entity type, the records shredded and the tombstones forgotten.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redact_gw.audit import AuditLog
+from redact_gw.metrics import Metrics
 from redact_gw.model import Clock
 from redact_gw.tasks import CleanupCtx, periodic_ctx
 from redact_gw.vault.base import Removed, VaultStore
@@ -57,14 +62,38 @@ async def run_purge(store: VaultStore, audit: AuditLog, clock: Clock, *,
                     tenant: str | None = None, batch_size: int = 1000, dry_run: bool = False,
                     use_lock: bool = True, lock_ttl_s: float = 120.0, pause_s: float = 0.0,
                     tombstone_ttl_s: float | None = None,
-                    progress: Progress | None = None) -> PurgeReport:
+                    progress: Progress | None = None,
+                    metrics: Metrics | None = None) -> PurgeReport:
     """Run one purge to completion (or until no expired value is left).
 
     ``pause_s`` between batches leaves the vault to live requests: a purge inside a
     serving gateway trades throughput for request latency. Tombstones older than
     ``tombstone_ttl_s`` are forgotten (a reveal of such a token then answers 404, not
-    410), so the tombstone table does not grow without bound.
+    410), so the tombstone table does not grow without bound. ``metrics``, when given,
+    counts the run (see the module docstring); a failing run counts as ``error``.
     """
+    started = time.monotonic()
+    try:
+        report = await _purge(store, audit, clock, tenant=tenant, batch_size=batch_size,
+                              dry_run=dry_run, use_lock=use_lock, lock_ttl_s=lock_ttl_s,
+                              pause_s=pause_s, tombstone_ttl_s=tombstone_ttl_s,
+                              progress=progress)
+    except Exception:
+        if metrics is not None:
+            metrics.purged("error", time.monotonic() - started)
+        raise
+    if metrics is not None:
+        outcome = "dry_run" if dry_run else "skipped" if report.skipped else "ok"
+        metrics.purged(outcome, time.monotonic() - started,
+                       None if dry_run else report.values, report.records_shredded,
+                       report.tombstones_removed)
+    return report
+
+
+async def _purge(store: VaultStore, audit: AuditLog, clock: Clock, *, tenant: str | None,
+                 batch_size: int, dry_run: bool, use_lock: bool, lock_ttl_s: float,
+                 pause_s: float, tombstone_ttl_s: float | None,
+                 progress: Progress | None) -> PurgeReport:
     cutoff = clock()
     report = PurgeReport(cutoff, dry_run, tenant)
     started = time.monotonic()

@@ -48,6 +48,13 @@ class RolePolicy:
                 perms.update(role.permissions)
         return dataclasses.replace(principal, permissions=frozenset(perms))
 
+    def label(self, principal: Principal) -> str:
+        """A metric label for the principal's roles, never its name: the configured
+        role names it holds, sorted and joined by ``+`` (``agent+supervisor``), or
+        ``none``. Roles unknown to the config are left out (they grant nothing)."""
+        known = sorted(r for r in principal.roles if r in self.access.roles)
+        return "+".join(known) if known else "none"
+
     def reveal_mode(self, principal: Principal, entity_type: str) -> RevealMode:
         """Most revealing mode any of the principal's roles grants for the type."""
         best: RevealMode = "none"

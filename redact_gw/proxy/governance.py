@@ -2,12 +2,18 @@
 
 Every reveal (granted or denied) and every opt-out or erasure decision is audited.
 Another tenant's record answers exactly like a record that does not exist (404).
+
+Metrics: reveals by role label (``RolePolicy.label``, never the principal's name) and
+outcome, revealed values by outcome, purge runs (through ``run_purge``), and vault
+failures of each handler as a ``read`` or ``write``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +34,7 @@ from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json
 from redact_gw.proxy.handlers import principal_of
-from redact_gw.redaction import restore
+from redact_gw.redaction import Restored, restore
 from redact_gw.streaming import answer_record_id
 from redact_gw.tokens import TOKEN_RE, find_tokens
 from redact_gw.transcripts.shapes import check_id as _check_id
@@ -36,6 +42,29 @@ from redact_gw.vault.base import AuditQuery
 
 MAX_REVEAL_TOKENS = 1000
 ANSWERS_SUFFIX = answer_record_id("")
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+#: Error code of a refused reveal -> its ``redact_gw_reveals_total`` outcome.
+_REVEAL_REFUSALS = {
+    "forbidden": "forbidden", "purpose_required": "purpose_required",
+    "unknown_purpose": "unknown_purpose", "quota_exceeded": "quota_exceeded",
+    "not_found": "not_found", "record_not_found": "not_found",
+    "token_not_found": "not_found", "purged": "purged", "record_shredded": "purged",
+    "invalid_input": "invalid", "malformed_token": "invalid", "bad_request": "invalid",
+    "malformed_json": "invalid", "invalid_utf8": "invalid", "empty_body": "invalid",
+    "payload_too_large": "invalid",
+}
+
+
+def _vault_op(operation: str) -> Callable[[Handler], Handler]:
+    """Count the handler's ``VaultUnavailable`` as a failed vault ``operation``."""
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def counted(request: web.Request) -> web.Response:
+            with request.app[appkeys.METRICS].vault_operation(operation):
+                return await handler(request)
+        return counted
+    return wrap
 
 
 def add_routes(app: web.Application) -> None:
@@ -112,6 +141,9 @@ async def detokenize(request: web.Request) -> web.Response:
         text, tokens = _requested_tokens(doc)
         return await _reveal(request, principal, record_id, purpose, text, tokens)
     except RedactGwError as exc:
+        outcome = "error" if exc.status >= 500 else _REVEAL_REFUSALS.get(exc.code, "denied")
+        app[appkeys.METRICS].reveals.labels(app[appkeys.ROLES].label(principal),
+                                            outcome).inc()
         if exc.code not in ("quota_exceeded",):  # quota refusals are audited in _reveal
             rid = doc.get("record_id") if isinstance(doc.get("record_id"), str) else None
             purpose_in = doc.get("purpose") if isinstance(doc.get("purpose"), str) else None
@@ -127,10 +159,13 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
                   text: str | None, tokens: list[str]) -> web.Response:
     app = request.app
     vault, roles, audit = app[appkeys.VAULT], app[appkeys.ROLES], app[appkeys.AUDIT]
-    values = await vault.reveal(principal.tenant, record_id, tokens)
+    metrics = app[appkeys.METRICS]
+    with metrics.vault_operation("read"):
+        values = await vault.reveal(principal.tenant, record_id, tokens)
     missing = [t for t in tokens if t not in values]
     if missing:
-        removed = await vault.removed_tokens(principal.tenant, record_id, missing)
+        with metrics.vault_operation("read"):
+            removed = await vault.removed_tokens(principal.tenant, record_id, missing)
         if len(removed) < len(missing):
             raise NotFound("a token does not belong to this record", code="token_not_found")
         raise Gone()
@@ -138,7 +173,8 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
         return roles.reveal_mode(principal, entity_type)
     shown = sum(1 for v in values.values() if mode(v.entity_type) != "none")
     if shown:
-        await _consume_quota(request, principal, record_id, purpose, shown)
+        with metrics.vault_operation("write"):
+            await _consume_quota(request, principal, record_id, purpose, shown)
     if text is not None:
         result = restore(text, values, mode)
         body: dict[str, Any] = {"record_id": record_id, "text": result.text}
@@ -149,11 +185,28 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
     counts: dict[str, int] = {}
     for v in values.values():
         counts[v.entity_type] = counts.get(v.entity_type, 0) + 1
-    await audit.record("reveal", principal=principal, record_id=record_id, purpose=purpose,
-                       outcome="granted" if shown else "withheld", counts=counts,
-                       extra_counts={"revealed": result.revealed, "masked": result.masked,
-                                     "withheld": result.withheld})
+    with metrics.vault_operation("write"):
+        await audit.record("reveal", principal=principal, record_id=record_id,
+                           purpose=purpose, outcome="granted" if shown else "withheld",
+                           counts=counts,
+                           extra_counts={"revealed": result.revealed, "masked": result.masked,
+                                         "withheld": result.withheld})
+    _count_reveal(request, principal, result)
     return json_response(body)
+
+
+def _count_reveal(request: web.Request, principal: Principal, result: Restored) -> None:
+    """A granted reveal: the request by its most revealing outcome, values by outcome."""
+    app = request.app
+    metrics, role = app[appkeys.METRICS], app[appkeys.ROLES].label(principal)
+    per_outcome = {"revealed": sum(result.revealed.values()),
+                   "masked": sum(result.masked.values()),
+                   "withheld": sum(result.withheld.values())}
+    for outcome, n in per_outcome.items():
+        if n:
+            metrics.reveal_values.labels(role, outcome).inc(n)
+    outcome = next((o for o, n in per_outcome.items() if n), "withheld")
+    metrics.reveals.labels(role, outcome).inc()
 
 
 def _one(value: Any, mode: Any) -> dict[str, Any]:
@@ -191,6 +244,7 @@ def _any_of(principal: Principal, *perms: Permission) -> None:
         raise Forbidden()
 
 
+@_vault_op("read")
 async def record_metadata(request: web.Request) -> web.Response:
     """``GET /v1/records/{record_id}``: metadata only, never a value."""
     principal = principal_of(request)
@@ -213,6 +267,7 @@ async def record_metadata(request: web.Request) -> web.Response:
     })
 
 
+@_vault_op("write")
 async def legal_hold(request: web.Request) -> web.Response:
     """``PUT`` sets, ``DELETE`` lifts a legal hold on a record."""
     principal = principal_of(request)
@@ -228,6 +283,7 @@ async def legal_hold(request: web.Request) -> web.Response:
 
 
 # -- opt-out and erasure ---------------------------------------------------------------------
+@_vault_op("read")
 async def get_optout(request: web.Request) -> web.Response:
     """``GET /v1/subjects/{subject_id}/opt-out``."""
     principal = principal_of(request)
@@ -246,6 +302,7 @@ def _flag(doc: dict[str, Any], name: str) -> bool:
     return value
 
 
+@_vault_op("write")
 async def put_optout(request: web.Request) -> web.Response:
     """``PUT /v1/subjects/{subject_id}/opt-out`` with the flags and a reason."""
     principal = principal_of(request)
@@ -268,6 +325,7 @@ async def put_optout(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+@_vault_op("write")
 async def clear_optout(request: web.Request) -> web.Response:
     """``DELETE /v1/subjects/{subject_id}/opt-out``."""
     principal = principal_of(request)
@@ -277,6 +335,7 @@ async def clear_optout(request: web.Request) -> web.Response:
     return json_response({"subject_id": subject, "cleared": True})
 
 
+@_vault_op("write")
 async def erase_subject(request: web.Request) -> web.Response:
     """``DELETE /v1/subjects/{subject_id}``: shred every record of the subject now."""
     principal = principal_of(request)
@@ -287,6 +346,7 @@ async def erase_subject(request: web.Request) -> web.Response:
 
 
 # -- purge and audit -------------------------------------------------------------------------
+@_vault_op("write")
 async def purge(request: web.Request) -> web.Response:
     """``POST /v1/purge`` (``{"dry_run": bool}``): run a retention purge for the tenant."""
     principal = principal_of(request)
@@ -298,7 +358,8 @@ async def purge(request: web.Request) -> web.Response:
                              tenant=principal.tenant, batch_size=s.batch_size,
                              dry_run=_flag(doc, "dry_run"), lock_ttl_s=s.lock_ttl_s,
                              pause_s=s.pause_s,
-                             tombstone_ttl_s=app[appkeys.SETTINGS].retention.tombstones)
+                             tombstone_ttl_s=app[appkeys.SETTINGS].retention.tombstones,
+                             metrics=app[appkeys.METRICS])
     return json_response(report.to_dict())
 
 
@@ -322,12 +383,14 @@ def _int_param(request: web.Request, name: str, default: int, hi: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 0 <= int(raw) <= hi:
+    # isascii: str.isdigit() also takes "²", which int() refuses (was a 500)
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= hi:
         raise InvalidInput(f"{name} must be an integer between 0 and {hi}",
                            details={"field": name})
     return int(raw)
 
 
+@_vault_op("read")
 async def audit_events(request: web.Request) -> web.Response:
     """``GET /v1/audit?since=&until=&principal=&record_id=&action=&after_seq=&limit=``."""
     principal = principal_of(request)

@@ -5,6 +5,13 @@ shutdown). ``open_upstream`` sends a fully tokenized body with a Content-Length 
 the gateway's own credential, never the caller's key, and maps transport failures to
 the error tree: refused or unresolvable -> 502 ``upstream_unreachable``, timeouts ->
 504 ``upstream_timeout``, anything else -> 502 ``upstream_error``.
+
+Metrics (labels: the route template, fixed outcome and kind words, entity types):
+``UpstreamMeter`` times each upstream call to its response headers and, for streams,
+to the last event, and counts upstream failures by kind; ``MeteredGuard`` counts the
+values restored into answers and the answer values sealed instead; ``ProxyCall``
+counts tokenized values, no-retention redactions, opt-out refusals, risk actions and
+vault failures of the request's tokenization.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,6 +30,7 @@ from aiohttp import web
 
 from redact_gw.engine import Redactor
 from redact_gw.errors import (
+    OptedOut,
     PayloadTooLarge,
     RedactGwError,
     RiskRefused,
@@ -31,13 +40,14 @@ from redact_gw.errors import (
     UpstreamUnreachable,
 )
 from redact_gw.jsonpaths import Path, Selector, format_path, set_at, walk_strings
-from redact_gw.model import KnownValue, Principal, Segment
+from redact_gw.metrics import Metrics
+from redact_gw.model import KnownValue, PendingValue, Principal, Segment
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.proxy.handlers import new_record_id, transparency_headers
 from redact_gw.proxy.middlewares import route_name
-from redact_gw.redaction import Entity
+from redact_gw.redaction import Entity, restore
 from redact_gw.settings import Settings
 from redact_gw.streaming import (
     AnswerGuard,
@@ -103,31 +113,97 @@ def join_url(base: str, tail: str) -> str:
     return base.rstrip("/") + "/" + tail.lstrip("/")
 
 
+@dataclass(slots=True)
+class UpstreamMeter:
+    """Upstream latency and failures of one proxied call, labelled by route template."""
+
+    metrics: Metrics
+    route: str
+    started: float = 0.0
+    answered_at: float | None = None
+
+    def start(self) -> None:
+        """The request is being sent now."""
+        self.started = time.perf_counter()
+        self.answered_at = None
+
+    def elapsed(self) -> float:
+        """Seconds since ``start``."""
+        return time.perf_counter() - self.started
+
+    def answered(self, status: int) -> None:
+        """Response headers arrived: observe the latency; 4xx/5xx count as errors."""
+        self.answered_at = time.perf_counter()
+        outcome = "error" if status >= 500 else "ok"
+        self.metrics.upstream_seconds.labels(self.route, outcome).observe(self.elapsed())
+        if status >= 400:
+            self.error("http_5xx" if status >= 500 else "http_4xx")
+
+    def failed(self, kind: str) -> None:
+        """A transport failure (``kind``); timed too when no headers had arrived."""
+        self.error(kind)
+        if self.answered_at is None:
+            outcome = "timeout" if kind == "timeout" else "error"
+            self.metrics.upstream_seconds.labels(self.route, outcome).observe(self.elapsed())
+
+    def error(self, kind: str) -> None:
+        """Count an upstream failure of ``kind`` (one of ``UPSTREAM_ERROR_KINDS``)."""
+        self.metrics.upstream_errors.labels(self.route, kind).inc()
+
+    def stream_ended(self, outcome: str) -> None:
+        """A streamed answer ended (``ok``, ``error``, ``timeout`` or ``cancelled``)."""
+        self.metrics.upstream_stream_seconds.labels(self.route, outcome).observe(
+            self.elapsed())
+
+
 @contextlib.asynccontextmanager
 async def open_upstream(session: aiohttp.ClientSession, method: str, url: str, *,
-                        headers: Mapping[str, str], body: bytes | None
+                        headers: Mapping[str, str], body: bytes | None,
+                        meter: UpstreamMeter | None = None
                         ) -> AsyncIterator[aiohttp.ClientResponse]:
     """Send one request upstream; yields the response (released on exit).
+
+    Args:
+        session: The app's upstream session.
+        method: HTTP method.
+        url: Upstream URL.
+        headers: Request headers (already cleaned).
+        body: Request body (already tokenized), if any.
+        meter: Times the call and counts its failures, when given.
 
     Raises:
         UpstreamUnreachable: connection refused, DNS failure.
         UpstreamTimeout: connect or read timeout.
         UpstreamError: any other transport failure.
     """
+    def failed(kind: str) -> None:
+        if meter is not None:
+            meter.failed(kind)
+    if meter is not None:
+        meter.start()
     try:
         async with session.request(method, url, headers=dict(headers), data=body,
                                    allow_redirects=False) as resp:
+            if meter is not None:
+                meter.answered(resp.status)
             yield resp
     except aiohttp.ClientConnectorError as exc:
         if isinstance(exc.os_error, TimeoutError):
+            failed("timeout")
             raise UpstreamTimeout() from None
+        failed("unreachable")
         log.warning("upstream unreachable: %s", type(exc).__name__)
         raise UpstreamUnreachable() from None
     except (aiohttp.ServerTimeoutError, TimeoutError):
+        failed("timeout")
         raise UpstreamTimeout() from None
     except aiohttp.ClientError as exc:
+        failed("transport")
         log.warning("upstream failed: %s", type(exc).__name__)
         raise UpstreamError() from None
+    except UpstreamError as exc:  # raised while reading the answer (too large)
+        failed("too_large" if exc.code == "upstream_answer_too_large" else "transport")
+        raise
 
 
 async def read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -196,6 +272,17 @@ class ProxyCall:
     flagged: bool = False
     restorable: frozenset[str] = frozenset()
     known: list[KnownValue] | None = None
+    meter: UpstreamMeter | None = None
+
+    @property
+    def metrics(self) -> Metrics:
+        """The app's metrics."""
+        return self.request.app[appkeys.METRICS]
+
+    @property
+    def route(self) -> str:
+        """The route template, the only route label of metrics."""
+        return route_name(self.request)
 
     @classmethod
     def begin(cls, request: web.Request) -> ProxyCall:
@@ -219,21 +306,27 @@ class ProxyCall:
             raise PayloadTooLarge(f"more than {limits.max_segments} text fields")
         if sum(len(s) for _, s in items) > limits.max_text_chars:
             raise PayloadTooLarge(f"more than {limits.max_text_chars} characters of text")
-        redacted = await self.redactor.redact(  # also with no text: opt-outs still apply
-            self.principal.tenant, self.record_id, self.subject_id,
-            [Segment(s, speaker(p)) for p, s in items],
-            [{"path": format_path(p)} for p, _ in items], principal=self.principal,
-            for_ai=True)
+        metrics = self.metrics
+        try:
+            # sealing the request's values is the write; the opt-out and known-value
+            # lookups it starts with are part of it
+            with metrics.vault_operation("write"):
+                redacted = await self.redactor.redact(  # also with no text: opt-outs apply
+                    self.principal.tenant, self.record_id, self.subject_id,
+                    [Segment(s, speaker(p)) for p, s in items],
+                    [{"path": format_path(p)} for p, _ in items], principal=self.principal,
+                    for_ai=True)
+        except OptedOut:
+            metrics.optout_refusals.labels(self.route).inc()
+            raise
         self.no_retention = redacted.no_retention
         for (path, _), text in zip(items, redacted.texts, strict=True):
             set_at(doc, path, text)
         self.counts = redacted.counts()
         self.restorable = frozenset(e.token for e in redacted.entities)
         self.known = redacted.known
+        metrics.redacted(self.route, self.counts, no_retention=redacted.no_retention)
         await self._apply_risk(redacted.entities)
-        metrics = self.request.app[appkeys.METRICS]
-        for entity_type, n in self.counts.items():
-            metrics.tokenized.labels(entity_type).inc(n)
 
     async def _apply_risk(self, entities: Sequence[Entity]) -> None:
         """Classify what was found; refuse (422) or flag for review per the route."""
@@ -241,7 +334,9 @@ class ProxyCall:
         risk = app[appkeys.RISK]
         tier = risk.tier(entities)
         self.tier = tier
-        action = risk.action(route_name(self.request), tier)
+        route = self.route
+        action = risk.action(route, tier)
+        self.metrics.risk_actions.labels(route, tier, action).inc()
         if action == "forward":
             return
         await app[appkeys.AUDIT].record(
@@ -258,10 +353,10 @@ class ProxyCall:
         """The answer guard of this call, with the caller's restore policy."""
         policy = self.settings.proxy.restore
         name = self.principal.name
-        return AnswerGuard(self.redactor, self.principal.tenant, self.record_id,
-                           self.subject_id, lambda t: policy.allows(name, t), scan=scan,
-                           no_retention=self.no_retention, restorable=self.restorable,
-                           caller=name, known=self.known)
+        return MeteredGuard(self.metrics, self.redactor, self.principal.tenant,
+                            self.record_id, self.subject_id, lambda t: policy.allows(name, t),
+                            scan=scan, no_retention=self.no_retention,
+                            restorable=self.restorable, caller=name, known=self.known)
 
     def headers(self) -> dict[str, str]:
         """Transparency headers: ``X-Record-Id`` and ``X-Redact-Counts``."""
@@ -278,8 +373,47 @@ class ProxyCall:
         body = None if doc is None else json.dumps(doc, ensure_ascii=False).encode("utf-8")
         headers = upstream_headers(self.request.headers, self.settings.upstream.api_key,
                                    "application/json" if body is not None else None)
+        self.meter = UpstreamMeter(self.metrics, self.route)
         return open_upstream(self.request.app[SESSION], method, url, headers=headers,
-                             body=body)
+                             body=body, meter=self.meter)
+
+
+class MeteredGuard(AnswerGuard):
+    """An ``AnswerGuard`` that counts what it does: values restored into the answer and
+    answer values sealed instead (by entity type), and vault failures (read/write).
+
+    It hooks the guard's vault and restore steps; ``tests/test_metrics.py`` fails if
+    those steps are renamed.
+    """
+
+    def __init__(self, metrics: Metrics, redactor: Redactor, tenant: str, record_id: str,
+                 subject_id: str | None, allows: Callable[[str], bool],
+                 **options: Any) -> None:
+        super().__init__(redactor, tenant, record_id, subject_id, allows, **options)
+        self.metrics = metrics
+
+    async def start(self) -> None:
+        """Open the restorable values (a vault read)."""
+        with self.metrics.vault_operation("read"):
+            await super().start()
+
+    async def _tokenize(self, pending: list[PendingValue]) -> dict[tuple[str, str], str]:
+        with self.metrics.vault_operation("write"):
+            tokens = await super()._tokenize(pending)
+        for value in pending:
+            self.metrics.answer_sealed.labels(value.entity_type).inc()
+        return tokens
+
+    async def _reveal(self, texts: Sequence[str]) -> None:
+        with self.metrics.vault_operation("read"):
+            await super()._reveal(texts)
+
+    def _restore(self, text: str) -> str:
+        result = restore(text, self._revealed,
+                         lambda t: "full" if self.allows(t) else "none")
+        for entity_type, n in result.revealed.items():
+            self.metrics.restored.labels(entity_type).inc(n)
+        return result.text
 
 
 def _counts_header(counts: dict[str, int]) -> str:
@@ -335,31 +469,48 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *,
         **client_headers(resp.headers), **call.headers(),
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await out.prepare(call.request)
-    gone, _ = await unless_disconnected(call.request, _relay(resp, rewriter, out,
-                                                             proxy.max_stream_seconds))
-    if gone:
-        log.info("client disconnected mid-stream; upstream request cancelled")
-        resp.close()
+    outcome = "cancelled"  # unless the relay says otherwise (handler cancelled too)
+    try:
+        gone, ended = await unless_disconnected(
+            call.request, _relay(resp, rewriter, out, proxy.max_stream_seconds, call.meter))
+        if gone:
+            log.info("client disconnected mid-stream; upstream request cancelled")
+            resp.close()
+        else:
+            outcome = ended or "error"
+    finally:
+        if call.meter is not None:
+            call.meter.stream_ended(outcome)
     return out
 
 
 async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
-                 out: web.StreamResponse, max_seconds: float) -> None:
+                 out: web.StreamResponse, max_seconds: float,
+                 meter: UpstreamMeter | None = None) -> str:
+    """Pump the stream to the caller; returns how it ended: ``ok``, ``error``,
+    ``timeout`` or ``cancelled`` (the caller went away)."""
     error: RedactGwError | None = None
+    outcome, kind = "ok", None
     try:
         async with asyncio.timeout(max_seconds):
             await _pump(resp, rewriter, out)
     except ConnectionResetError:
         resp.close()
-        return
-    except RedactGwError as exc:
-        error = exc
+        return "cancelled"
+    except RedactGwError as exc:  # the gateway's own trouble (vault, detection)
+        error, outcome = exc, "error"
     except aiohttp.ClientError as exc:
-        error = UpstreamTimeout() if isinstance(exc, aiohttp.ServerTimeoutError) else (
-            UpstreamError("the upstream stream broke off"))
+        if isinstance(exc, aiohttp.ServerTimeoutError):
+            error, outcome, kind = UpstreamTimeout(), "timeout", "timeout"
+        else:
+            error, outcome = UpstreamError("the upstream stream broke off"), "error"
+            kind = "stream_broken"
     except TimeoutError:
         error = PayloadTooLarge(f"the stream ran longer than {max_seconds:g} seconds",
                                 code="stream_too_long")
+        outcome, kind = "timeout", "stream_too_long"
+    if kind is not None and meter is not None:
+        meter.error(kind)
     if error is not None:
         resp.close()
         log.warning("stream ended early: %s", error.code)
@@ -367,6 +518,7 @@ async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
             await out.write(SseEvent([], json.dumps(error.to_dict())).encode())
     with contextlib.suppress(ConnectionResetError):
         await out.write_eof()
+    return outcome
 
 
 async def _pump(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
