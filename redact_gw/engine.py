@@ -1,20 +1,20 @@
 """The redaction pipeline: detect off the loop, seal in the vault, place tokens.
 
-``Redactor`` is what handlers and the CLI call. It owns no lifetimes: the detector,
-its executor and the vault are made and closed by the app's cleanup contexts (or
-the CLI's ``async with``), and handed in.
+``Redactor`` is what handlers and the CLI call. It owns no lifetimes: the detection
+service (worker pool or in-process thread) and the vault are made and closed by the
+app's cleanup contexts (or the CLI's ``async with``), and handed in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from redact_gw.audit import AuditLog
-from redact_gw.detection import Detector
+from redact_gw.detection.base import DetectionService
 from redact_gw.errors import DetectionFailed, SubjectRequired, VaultUnavailable, fail_closed
 from redact_gw.model import KnownValue, Principal, Segment, Span
 from redact_gw.policy.optout import OptOutRegistry
@@ -44,14 +44,14 @@ def _check_spans(text: str, spans: Sequence[Span]) -> None:
 class Redactor:
     """Tokenizes segments of one record, failing closed at every step."""
 
-    def __init__(self, detector: Detector, vault: Vault, executor: Executor,
-                 timeout_s: float, *, optouts: OptOutRegistry | None = None,
-                 audit: AuditLog | None = None, require_subject: bool = False,
-                 redact_allowed_for_no_ai: bool = True) -> None:
-        self.detector = detector
+    def __init__(self, detection: DetectionService, vault: Vault, timeout_s: float, *,
+                 optouts: OptOutRegistry | None = None, audit: AuditLog | None = None,
+                 require_subject: bool = False, redact_allowed_for_no_ai: bool = True,
+                 observe: Callable[[float], None] | None = None) -> None:
+        self.detection = detection
         self.vault = vault
-        self.executor = executor
         self.timeout_s = timeout_s
+        self.observe = observe
         self.optouts = optouts
         self.audit = audit
         self.require_subject = require_subject
@@ -59,17 +59,22 @@ class Redactor:
 
     async def detect(self, segments: Sequence[Segment],
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
-        """Run the detector in its executor; any failure or timeout is ``DetectionFailed``."""
-        loop = asyncio.get_running_loop()
+        """Detect off the event loop; any failure or timeout is ``DetectionFailed``.
+
+        Overload (``DetectionOverloaded``) and a lost worker pass through as they are:
+        both are 503s that tell the caller to retry.
+        """
+        started = time.perf_counter()
         with fail_closed(DetectionFailed, "detection"):
-            fut = loop.run_in_executor(self.executor, self.detector.detect, list(segments),
-                                       list(known))
             try:
-                spans = await asyncio.wait_for(fut, self.timeout_s)
+                spans = await asyncio.wait_for(self.detection.detect(segments, known),
+                                               self.timeout_s)
             except TimeoutError:
                 log.error("detection timed out after %.1fs", self.timeout_s)
                 raise DetectionFailed("personal-data detection timed out; nothing was"
                                       " forwarded", code="detection_timeout") from None
+        if self.observe is not None:
+            self.observe(time.perf_counter() - started)
         if len(spans) != len(segments):
             raise DetectionFailed()
         out = []

@@ -23,11 +23,14 @@ class RedactGwError(Exception):
     default_message: ClassVar[str] = "internal error"
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+                 details: dict[str, Any] | None = None,
+                 retry_after_s: int | None = None) -> None:
         self.message = message or self.default_message
         if code is not None:
             self.code = code  # type: ignore[misc]
         self.details = details or {}
+        #: Seconds after which a retry may succeed (``Retry-After``), when known.
+        self.retry_after_s = retry_after_s
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +118,21 @@ class DetectionFailed(Unavailable):
 
     code = "detection_failed"
     default_message = "personal-data detection failed; nothing was forwarded"
+
+
+class DetectionOverloaded(Unavailable):
+    """Every detection worker is busy and the waiting queue is full (or warming up)."""
+
+    code = "detection_overloaded"
+    default_message = "personal-data detection is at capacity; nothing was forwarded, retry later"
+
+
+class DetectionWorkerLost(DetectionFailed):
+    """The worker process holding the request died; it is being replaced."""
+
+    code = "detection_worker_lost"
+    default_message = ("the personal-data detection worker handling this request stopped;"
+                       " nothing was forwarded, retry")
 
 
 class VaultUnavailable(Unavailable):

@@ -37,6 +37,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "REDACT_GW_KEYS": "keys.path",
     "REDACT_GW_PRINCIPALS": "auth.principals_file",
     "REDACT_GW_SPACY_MODEL": "detection.spacy_model",
+    "REDACT_GW_DETECTION_WORKERS": "detection.workers",
     "REDACT_GW_AUDIT_MIRROR": "audit.mirror_jsonl",
     "REDACT_GW_LOG_FORMAT": "server.log_format",
 }

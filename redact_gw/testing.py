@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -64,6 +65,49 @@ def _non_overlapping(spans: list[Span]) -> list[Span]:
         if not chosen or s.start >= chosen[-1].end:
             chosen.append(s)
     return chosen
+
+
+class ScriptedDetector(FakeDetector):
+    """``FakeDetector`` obeying markers in the text, for detection worker tests.
+
+    ``@@crash`` ends the process at once (as a segfault or OOM kill would),
+    ``@@spin=S`` burns CPU for S seconds holding the GIL, ``@@sleep=S`` sleeps and
+    ``@@fail`` raises (with a planted value in the message).
+    """
+
+    def detect(self, segments: Sequence[Segment],
+               known: Sequence[KnownValue] = ()) -> list[list[Span]]:
+        """Obey the markers, then find planted values."""
+        text = " ".join(s.text for s in segments)
+        if "@@crash" in text:
+            os._exit(3)
+        if (m := re.search(r"@@spin=([\d.]+)", text)) is not None:
+            end = time.perf_counter() + float(m.group(1))
+            while time.perf_counter() < end:
+                pass
+        if (m := re.search(r"@@sleep=([\d.]+)", text)) is not None:
+            time.sleep(float(m.group(1)))
+        if "@@fail" in text:
+            raise RuntimeError("scripted failure: John Smith 555-867-5309")
+        return super().detect(segments, known)
+
+
+class SlowStartDetector(ScriptedDetector):
+    """A ``ScriptedDetector`` whose warm-up takes ``REDACT_GW_TEST_WARM_S`` (1.5) s."""
+
+    def warm_up(self) -> None:
+        """Sleep like a large model loading."""
+        time.sleep(float(os.environ.get("REDACT_GW_TEST_WARM_S", "1.5")))
+
+
+def scripted_detector(settings: object = None) -> ScriptedDetector:
+    """Worker factory (``redact_gw.testing:scripted_detector``)."""
+    return ScriptedDetector()
+
+
+def slow_start_detector(settings: object = None) -> SlowStartDetector:
+    """Worker factory (``redact_gw.testing:slow_start_detector``)."""
+    return SlowStartDetector()
 
 
 @dataclass

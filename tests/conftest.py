@@ -128,13 +128,15 @@ def make_gateway(aiohttp_server: Any, aiohttp_client: Any, env: Env,
     """Start a FakeUpstream and the gateway (fast fake detector unless one is given).
 
     ``config`` is merged into the test config (sections are merged one level deep,
-    ``routes`` replaced); ``upstream_url`` overrides where the gateway forwards to.
+    ``routes`` replaced); ``upstream_url`` overrides where the gateway forwards to;
+    ``worker_factory`` runs detection in worker processes building that detector.
     """
     from redact_gw.testing import FakeUpstream
 
     async def make(detector: Detector | None = None, config: dict[str, Any] | None = None,
                    upstream_url: str | None = None,
-                   fake: FakeUpstream | None = None) -> Gateway:
+                   fake: FakeUpstream | None = None,
+                   worker_factory: str | None = None) -> Gateway:
         fake = fake or FakeUpstream()
         up = await aiohttp_server(fake.app())  # TestServer cancels handlers on disconnect
         cfg = yaml.safe_load(env.config_path.read_text())
@@ -148,8 +150,11 @@ def make_gateway(aiohttp_server: Any, aiohttp_client: Any, env: Env,
         settings = load_settings(path, {
             "REDACT_GW_UPSTREAM_URL": upstream_url or str(up.make_url("/v1")),
             "REDACT_GW_UPSTREAM_API_KEY": "sk-upstream-secret"})
-        det = detector if detector is not None else FakeDetector()
-        app = create_app(settings, detector_factory=lambda: det, clock=clock)
+        if worker_factory is not None:  # detection in real worker processes
+            app = create_app(settings, worker_factory=worker_factory, clock=clock)
+        else:
+            det = detector if detector is not None else FakeDetector()
+            app = create_app(settings, detector_factory=lambda: det, clock=clock)
         server = await aiohttp_server(app)
         client: TestClient = await aiohttp_client(server)
         return Gateway(server, up, fake, client, env)

@@ -308,3 +308,15 @@ async def test_the_upstream_request_id_header_does_not_replace_ours(
                   "messages": [{"role": "user", "content": "hello"}]})
         await resp.read()
         assert resp.status == 200 and resp.headers.getall("X-Request-Id") == ["mine"]
+
+
+async def test_the_request_id_is_passed_to_the_upstream(make_gateway: Any) -> None:
+    gw = await make_gateway()
+    body = {"model": "demo", "messages": [{"role": "user", "content": "hello"}]}
+    r = await gw.client.post("/v1/chat/completions", json=body, headers={
+        **gw.env.auth(), "X-Request-Id": "bad id with spaces"})
+    assert r.status == 200
+    ours = r.headers["X-Request-Id"]
+    assert ours != "bad id with spaces"
+    sent = dict((k.lower(), v) for k, v in gw.fake.received[-1].headers)
+    assert sent["x-request-id"] == ours

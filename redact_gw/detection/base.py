@@ -9,7 +9,7 @@ ever calls it inside the detection executor, never on the event loop.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from redact_gw.model import KnownValue, Segment, Span
 
@@ -34,4 +34,23 @@ class Detector(Protocol):
 
     def warm_up(self) -> None:
         """Load models and run one detection so the first request is not slow."""
+        ...
+
+
+class DetectionService(Protocol):
+    """How the gateway runs a detector: ``DetectionPool`` (worker processes, the
+    default) or ``InlineDetection`` (a thread of the gateway: CLI, tests)."""
+
+    @property
+    def ready(self) -> bool:
+        """Warm and able to take a transcript."""
+        ...
+
+    async def detect(self, segments: Sequence[Segment],
+                     known: Sequence[KnownValue] = ()) -> list[list[Span]]:
+        """``Detector.detect`` without blocking the event loop."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """Workers and queue, for readiness and benchmarks (never request data)."""
         ...

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from aiohttp import web
 
 from redact_gw.audit import AuditLog
 from redact_gw.crypto.keyring import KeyringSource
-from redact_gw.detection import Detector
+from redact_gw.detection.base import DetectionService
 from redact_gw.engine import Redactor
 from redact_gw.metrics import Metrics
 from redact_gw.model import Clock, Principal
@@ -26,8 +24,7 @@ METRICS = web.AppKey("metrics", Metrics)
 KEYS = web.AppKey("keys", KeyringSource)
 STORE = web.AppKey("store", VaultStore)
 VAULT = web.AppKey("vault", Vault)
-DETECTOR = web.AppKey("detector", Detector)
-DETECTION_EXECUTOR = web.AppKey("detection_executor", ThreadPoolExecutor)
+DETECTION: web.AppKey[DetectionService] = web.AppKey("detection")
 REDACTOR = web.AppKey("redactor", Redactor)
 PRINCIPALS = web.AppKey("principals", PrincipalDirectory)
 ROLES = web.AppKey("roles", RolePolicy)
@@ -37,3 +34,5 @@ OPTOUTS = web.AppKey("optouts", OptOutRegistry)
 
 #: Request-scoped: the authenticated caller.
 PRINCIPAL = web.RequestKey("principal", Principal)
+#: Request-scoped: the request id (also in ``redact_gw.logs.request_id_var``).
+REQUEST_ID = web.RequestKey("request_id", str)

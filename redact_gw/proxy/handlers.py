@@ -7,12 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from redact_gw.errors import Unavailable
+from redact_gw.errors import OptedOut, Unavailable
 from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json
+from redact_gw.proxy.middlewares import route_name
 from redact_gw.transcripts import parse_transcript
+from redact_gw.vault.base import VaultStore
+from redact_gw.vault.migrations import POSTGRES, SQLITE
 
 
 def new_record_id() -> str:
@@ -32,15 +35,47 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: detection loaded and the vault answering."""
+    """Readiness: detection warm, vault answering at the current schema, keys loaded.
+
+    The body names each check and how many detection workers are warm; it never
+    names hosts, paths or keys.
+    """
     app = request.app
+    detection = app.get(appkeys.DETECTION)
+    store = app[appkeys.STORE]
+    vault_ok = await store.ping()
     checks = {
-        "detector": appkeys.REDACTOR in app,
-        "vault": await app[appkeys.STORE].ping(),
+        "detection": detection is not None and detection.ready,
+        "vault": vault_ok,
+        "migrations": vault_ok and await _schema_current(
+            store, app[appkeys.SETTINGS].vault.is_postgres),
+        "keys": _keys_loaded(app),
     }
     ready = all(checks.values())
     app[appkeys.METRICS].ready.set(1 if ready else 0)
-    return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    body: dict[str, Any] = {"ready": ready, "checks": checks}
+    if detection is not None:
+        workers = detection.status()["workers"]
+        body["detection_workers"] = {"warm": sum(1 for w in workers if w["warm"]),
+                                     "configured": len(workers)}
+    return json_response(body, status=200 if ready else 503)
+
+
+async def _schema_current(store: VaultStore, is_postgres: bool) -> bool:
+    latest = max(v for v, _ in (POSTGRES if is_postgres else SQLITE))
+    try:
+        versions = await store.schema_versions()
+    except Exception:  # an unreachable or broken vault is simply not ready
+        return False
+    return bool(versions) and versions[-1] >= latest
+
+
+def _keys_loaded(app: web.Application) -> bool:
+    keys = app.get(appkeys.KEYS)
+    if keys is None:
+        return False
+    ring = keys.current()
+    return ring.primary_kid in ring.keys
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -62,18 +97,24 @@ async def redact(request: web.Request) -> web.Response:
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
     channel = doc.get("channel") if isinstance(doc.get("channel"), str) else None
-    redacted = await redactor.redact(
-        principal.tenant, record_id, transcript.subject_id,
-        [ref.segment for ref in transcript.segments],
-        [ref.location for ref in transcript.segments],
-        principal=principal, for_ai=False, channel=channel)
     metrics = request.app[appkeys.METRICS]
+    route = route_name(request)
+    try:
+        with metrics.vault_operation("write"):
+            redacted = await redactor.redact(
+                principal.tenant, record_id, transcript.subject_id,
+                [ref.segment for ref in transcript.segments],
+                [ref.location for ref in transcript.segments],
+                principal=principal, for_ai=False, channel=channel)
+    except OptedOut:
+        metrics.optout_refusals.labels(route).inc()
+        raise
     counts = redacted.counts()
-    for entity_type, n in counts.items():
-        metrics.tokenized.labels(entity_type).inc(n)
+    metrics.redacted(route, counts, no_retention=redacted.no_retention)
     body: dict[str, Any] = transcript.with_texts(redacted.texts)
     body["record_id"] = record_id
     body["entities"] = [e.to_dict() for e in redacted.entities]
+    body.pop("no_retention", None)  # the gateway's word, like record_id: never echoed
     if redacted.no_retention:
         body["no_retention"] = True
     tier = request.app[appkeys.RISK].tier(redacted.entities)

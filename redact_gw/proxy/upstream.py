@@ -40,6 +40,7 @@ from redact_gw.errors import (
     UpstreamUnreachable,
 )
 from redact_gw.jsonpaths import Path, Selector, format_path, set_at, walk_strings
+from redact_gw.logs import current_request_id
 from redact_gw.metrics import Metrics
 from redact_gw.model import KnownValue, PendingValue, Principal, Segment
 from redact_gw.policy.roles import Permission, require
@@ -92,10 +93,14 @@ async def session_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def upstream_headers(incoming: Mapping[str, str], api_key: str | None,
                      content_type: str | None = "application/json") -> dict[str, str]:
-    """Request headers for upstream: no hop-by-hop, no caller key, the gateway's key."""
+    """Request headers for upstream: no hop-by-hop, no caller key, the gateway's key,
+    and this request's id (as accepted or made by the gateway)."""
     out = {k: v for k, v in incoming.items() if k.lower() not in _DROP_REQUEST}
-    for k in [k for k in out if k.lower() == "content-type"]:
+    for k in [k for k in out if k.lower() in ("content-type", "x-request-id")]:
         del out[k]
+    request_id = current_request_id()
+    if request_id is not None:  # the upstream's logs can be matched with ours
+        out["X-Request-Id"] = request_id
     if content_type:
         out["Content-Type"] = content_type
     if api_key:

@@ -70,7 +70,7 @@ async def test_no_ai_processing_refuses_ai_use_and_is_audited(make_client: MakeC
     await client.put("/v1/subjects/cust-1/opt-out", json={"no_ai_processing": True},
                      headers=env.auth("admin"))
     redactor = client.app[appkeys.REDACTOR]
-    detector = redactor.detector
+    detector = redactor.detection.detector
     calls = detector.calls
     with pytest.raises(OptedOut):
         await redactor.redact("acme", "r1", "cust-1", [Segment(TEXT)],

