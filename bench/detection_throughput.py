@@ -262,6 +262,7 @@ class Run:
     latencies: list[float]
     chars: int
     errors: Counter[str]
+    health: list[float]
 
     @property
     def rate(self) -> float:
@@ -272,6 +273,10 @@ class Run:
         p50 = statistics.median(lat) * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
         errs = f"  errors {dict(self.errors)}" if self.errors else ""
+        if self.health:
+            h = sorted(self.health)
+            errs += (f"   /healthz p50 {statistics.median(h) * 1000:.1f} ms"
+                     f" max {h[-1] * 1000:.1f} ms")
         return (f"{self.route:22s} c={self.concurrency:<3d} {self.rate:8.1f} tr/s "
                 f"{self.chars / self.seconds:12,.0f} chars/s   p50 {p50:8.1f} ms"
                 f"   p99 {p99:8.1f} ms{errs}")
@@ -301,11 +306,23 @@ async def drive(gw: Gateway, route: str, items: Sequence[Item], concurrency: int
                     continue
             lat.append(time.perf_counter() - t0)
             chars += item.chars
+    health: list[float] = []
+
+    async def probe() -> None:  # is the event loop responsive while workers are busy?
+        async with aiohttp.ClientSession() as own:
+            while queue:
+                t0 = time.perf_counter()
+                async with own.get(gw.url + "/healthz") as r:
+                    await r.read()
+                health.append(time.perf_counter() - t0)
+                await asyncio.sleep(0.05)
     async with aiohttp.ClientSession(connector=conn) as http:
         t0 = time.perf_counter()
+        prober = asyncio.create_task(probe())
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
         seconds = time.perf_counter() - t0
-    return Run(route, concurrency, seconds, lat, chars, errors)
+        await prober
+    return Run(route, concurrency, seconds, lat, chars, errors, health)
 
 
 async def soak(gw: Gateway, seconds: float, seed: int, concurrency: int) -> None:

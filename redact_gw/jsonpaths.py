@@ -98,13 +98,42 @@ def _match(steps: Sequence[Step], i: int, path: Path, j: int) -> bool:
                for k in range(j, len(path)))
 
 
-def parse_selectors(texts: Iterable[str]) -> list[Selector]:
+class SelectorSet(tuple[Selector, ...]):
+    """Selectors used together, remembering the answer for each path seen.
+
+    A chat request's protocol selectors (forty of them, some with ``..``) are asked
+    about every string of every request, and the paths repeat from request to request
+    (``messages[3].content``): the cache makes that a dict lookup. It is bounded.
+    """
+
+    _cache: dict[Path, bool]
+    MAX_CACHED = 65_536
+
+    def __new__(cls, selectors: Iterable[Selector]) -> SelectorSet:
+        """Freeze ``selectors``."""
+        self = super().__new__(cls, selectors)
+        self._cache = {}
+        return self
+
+    def matches(self, path: Path) -> bool:
+        """True when one of the selectors selects ``path``."""
+        hit = self._cache.get(path)
+        if hit is None:
+            hit = any(s.matches(path) for s in self)
+            if len(self._cache) < self.MAX_CACHED:
+                self._cache[path] = hit
+        return hit
+
+
+def parse_selectors(texts: Iterable[str]) -> SelectorSet:
     """Parse several selectors (see ``parse_selector``)."""
-    return [parse_selector(t) for t in texts]
+    return SelectorSet(parse_selector(t) for t in texts)
 
 
 def any_match(selectors: Iterable[Selector], path: Path) -> bool:
     """True when one of the selectors selects ``path``."""
+    if isinstance(selectors, SelectorSet):
+        return selectors.matches(path)
     return any(s.matches(path) for s in selectors)
 
 

@@ -200,6 +200,8 @@ class AnswerGuard:
         self.caller = caller
         self._missing: set[str] = set()
         self.found: dict[str, int] = {}
+        #: Values put back into the answer so far, by entity type.
+        self.restored: dict[str, int] = {}
         self._known: list[KnownValue] = list(known or [])
         self._load_known = known is None
         self._known_keys: set[tuple[str, str]] = set()
@@ -280,8 +282,11 @@ class AnswerGuard:
         self._missing.update(t for t in new if t not in mine)
 
     def _restore(self, text: str) -> str:
-        return restore(text, self._revealed,
-                       lambda t: "full" if self.allows(t) else "none").text
+        result = restore(text, self._revealed,
+                         lambda t: "full" if self.allows(t) else "none")
+        for entity_type, n in result.revealed.items():
+            self.restored[entity_type] = self.restored.get(entity_type, 0) + n
+        return result.text
 
 
 def _raw_span(view: View, s: Span) -> Span:

@@ -159,7 +159,7 @@ class PresidioDetector:
             return out
 
     def _detect(self, segments: Sequence[Segment], known: Sequence[KnownValue],
-                lines: Sequence[Line], docs: Sequence[Doc | None]) -> list[list[Span]]:
+                lines: Sequence[Line], docs: Sequence[Doc]) -> list[list[Span]]:
         texts = [s.text for s in segments]
         views = [build_view(t) for t in texts]
         ctx = TranscriptContext(texts, [v.tokens for v in views])
@@ -172,11 +172,15 @@ class PresidioDetector:
         return [resolve(text, seg_cands, self._settings)
                 for text, seg_cands in zip(texts, by_seg, strict=True)]
 
-    def _nlp(self, lines: list[str]) -> list[Doc | None]:
-        """spaCy's NER over all lines in one ``pipe`` (``None`` each when NER is off)."""
-        if not lines or not self._ner_enabled:
-            return [None] * len(lines)
-        return list(self._engine.pipeline.pipe(lines, batch_size=self._engine.batch_size))
+    def _nlp(self, lines: list[str]) -> list[Doc]:
+        """A ``Doc`` per line: spaCy's NER over all lines in one ``pipe``, or only the
+        tokenizer when no NER entity type is enabled. Pattern recognizers need tokens
+        (for their context words), never the NER: a deployment that only redacts
+        numbers, emails and keys never runs it."""
+        nlp = self._engine.pipeline
+        if not self._ner_enabled:
+            return [nlp.make_doc(line) for line in lines]
+        return list(nlp.pipe(lines, batch_size=self._engine.batch_size))
 
     def _first_pass(self, segments: Sequence[Segment], views: Sequence[SpokenView],
                     ctx: TranscriptContext) -> list[Candidate]:
@@ -210,7 +214,7 @@ class PresidioDetector:
                                      CREDENTIAL_RECOGNIZER, None, explain(r)))
         return out
 
-    def _presidio(self, lines: Sequence[Line], docs: Sequence[Doc | None],
+    def _presidio(self, lines: Sequence[Line], docs: Sequence[Doc],
                   ctx: TranscriptContext) -> list[Candidate]:
         """Presidio's recognizers, per line, skipping those that cannot match it.
 
@@ -224,7 +228,7 @@ class PresidioDetector:
             entities = self._entities_for(line, doc)
             if not entities:
                 continue
-            art = self._engine.artifacts(doc) if doc is not None else None
+            art = self._engine.artifacts(doc)
             results = self._analyzer.analyze(
                 text=line, language=self._settings.language, nlp_artifacts=art,
                 entities=entities, return_decision_process=True,
@@ -232,10 +236,10 @@ class PresidioDetector:
             out.extend(_adjust(seg, offset, line, r, ctx) for r in results)
         return [c for c in out if c is not None]
 
-    def _entities_for(self, line: str, doc: Doc | None) -> list[str]:
+    def _entities_for(self, line: str, doc: Doc) -> list[str]:
         ndigits = len(_DIGIT_RE.findall(line))
         wanted = [e for e in self._pattern_entities if _NEEDS[e](line, ndigits)]
-        if doc is not None and any(ent.label_ in NER_MAPPING for ent in doc.ents):
+        if self._ner_enabled and any(ent.label_ in NER_MAPPING for ent in doc.ents):
             wanted.extend(self._ner_entities)
         return wanted
 

@@ -48,7 +48,7 @@ from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.proxy.handlers import new_record_id, transparency_headers
 from redact_gw.proxy.middlewares import route_name
-from redact_gw.redaction import Entity, restore
+from redact_gw.redaction import Entity
 from redact_gw.settings import Settings
 from redact_gw.streaming import (
     AnswerGuard,
@@ -414,11 +414,12 @@ class MeteredGuard(AnswerGuard):
             await super()._reveal(texts)
 
     def _restore(self, text: str) -> str:
-        result = restore(text, self._revealed,
-                         lambda t: "full" if self.allows(t) else "none")
-        for entity_type, n in result.revealed.items():
-            self.metrics.restored.labels(entity_type).inc(n)
-        return result.text
+        before = dict(self.restored)
+        text = super()._restore(text)
+        for entity_type, n in self.restored.items():
+            if n > before.get(entity_type, 0):
+                self.metrics.restored.labels(entity_type).inc(n - before.get(entity_type, 0))
+        return text
 
 
 def _counts_header(counts: dict[str, int]) -> str:

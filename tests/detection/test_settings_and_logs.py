@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from spacy.language import Language
 
 from redact_gw.detection.presidio_detector import PresidioDetector
 from redact_gw.model import Segment
@@ -31,6 +32,22 @@ def test_threshold_per_entity(detector: object) -> None:
 
 def test_enabled_entities(detector: object) -> None:
     assert _types(_with(detector, entities=["CREDIT_CARD"])) == ["CREDIT_CARD"]
+
+
+@Language.component("redact_gw_test_no_pipeline")
+def _no_pipeline(doc: object) -> object:
+    raise AssertionError("the spaCy pipeline ran")
+
+
+def test_pattern_only_entities_never_run_the_ner(detector: object) -> None:
+    det = _with(detector, entities=["CREDIT_CARD", "EMAIL_ADDRESS", "US_SSN"])
+    pipeline = det.analyzer.nlp_engine.pipeline  # type: ignore[attr-defined]
+    pipeline.add_pipe("redact_gw_test_no_pipeline", first=True)
+    try:
+        text = "John Smith, card 4111 1111 1111 1111, ssn 078-05-1120, mail js@example.com"
+        assert _types(det, text) == ["CREDIT_CARD", "US_SSN", "EMAIL_ADDRESS"]
+    finally:
+        pipeline.remove_pipe("redact_gw_test_no_pipeline")
 
 
 def test_allow_list(detector: object) -> None:
