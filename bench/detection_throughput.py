@@ -337,7 +337,9 @@ async def soak(gw: Gateway, seconds: float, seed: int, concurrency: int) -> None
         batch = make_mix(200, seed + 1000 + round_)
         run = await drive(gw, "/v1/redact", batch, concurrency, offset=10_000 * round_)
         n += len(run.latencies)
-        samples.append((time.perf_counter() - started, gw.worker_rss_mib()))
+        now = time.perf_counter() - started
+        if len(samples) < 2 or now - samples[-1][0] >= 10 or now >= seconds:
+            samples.append((now, gw.worker_rss_mib()))
     for t, rss in samples:
         print(f"  t={t:6.1f}s  " + "  ".join(f"{r:7.1f}" for r in rss))
     first, last = samples[1][1], samples[-1][1]
