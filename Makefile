@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean-state
+.PHONY: run test lint bench throughput clean-state
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/proxy_latency.py
+
+## throughput: detection end to end vs vanilla Presidio and raw spaCy NER (a few minutes)
+throughput: $(STAMP)
+	$(BIN)/python bench/detection_throughput.py
 
 ## clean-state: remove the dev vault, keys and API keys under var/
 clean-state:

@@ -324,26 +324,33 @@ class DetectionPool:
                 frame = await _read_frame(stdout)
                 if frame is None:
                     raise ConnectionError("worker exited")
-                self._finish(worker, frame)
+                if frame[0] == "job":
+                    self._answer(worker, frame[1], frame[2])
+                else:
+                    self._finish(worker, frame[2])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any channel failure loses the worker
             await self._lost(worker, worker.killed_for or type(exc).__name__)
 
-    def _finish(self, worker: _Worker, frame: tuple[int, list[Any], dict[str, int]]) -> None:
-        _, results, info = frame
+    def _answer(self, worker: _Worker, job_id: int, spans: list[list[Span]] | None) -> None:
+        """One job of the worker's batch is done (the rest may still be running)."""
+        job = (worker.batch or {}).get(job_id)
+        if job is None or job.future.done():
+            return
+        if spans is None:
+            job.future.set_exception(DetectionFailed())
+        else:
+            job.future.set_result(spans)
+
+    def _finish(self, worker: _Worker, info: dict[str, int]) -> None:
+        """The worker's batch is done: it takes work again."""
         batch = worker.batch or {}
         if batch:
             per_job = (time.perf_counter() - worker.batch_started) / len(batch)
             self._job_seconds = 0.8 * self._job_seconds + 0.2 * per_job
-        for job_id, spans in results:
-            job = batch.get(job_id)
-            if job is None or job.future.done():
-                continue
-            if spans is None:
-                job.future.set_exception(DetectionFailed())
-            else:
-                job.future.set_result(spans)
+        for job in batch.values():  # a worker answers every job; never leave one hanging
+            _fail(job, DetectionFailed())
         if worker.deadline is not None:
             worker.deadline.cancel()
         worker.batch, worker.deadline = None, None

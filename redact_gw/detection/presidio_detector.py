@@ -15,6 +15,7 @@ One ``detect`` call sees the whole transcript:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -33,6 +34,7 @@ from redact_gw.detection.candidates import (
 )
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.engine import (
+    CREDENTIAL_ANCHORS,
     CREDENTIAL_RECOGNIZER,
     NER_MAPPING,
     build_analyzer,
@@ -69,6 +71,20 @@ _MAC_HINT_RE = re.compile(r"[0-9a-f]{2}[:-][0-9a-f]{2}|[0-9a-f]{4}\.[0-9a-f]{4}"
 _DOMAIN_HINT_RE = re.compile(r"\.[a-z]", re.I)
 _IPV6_HINT_RE = re.compile(r"::|[0-9a-f]:[0-9a-f]", re.I)
 LineTest = Callable[[str, int], bool]
+#: A run of digits joined by what libphonenumber accepts inside a number (spaces,
+#: dashes of every width, dots, slashes, brackets, tildes, "x", "+").
+_DIGIT_RUN_RE = re.compile(r"\d(?:[\d\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff0f()\uff08\uff09"
+                           r"\uff3b\uff3d.\[\]/~\u2053\u223c\uff5ex+\uff0b]*\d)?")
+_PHONE_DIGITS = shortest_phone_number()
+
+
+def _phone_possible(line: str, ndigits: int) -> bool:
+    """A line can hold a phone number only if some run of digits (with the separators
+    libphonenumber allows) is as long as the shortest valid number."""
+    if ndigits < _PHONE_DIGITS:
+        return False
+    return any(sum(ch.isdigit() for ch in m.group()) >= _PHONE_DIGITS
+               for m in _DIGIT_RUN_RE.finditer(line))
 
 
 def _digits(n: int) -> LineTest:
@@ -76,15 +92,15 @@ def _digits(n: int) -> LineTest:
 
 
 #: What a line must hold for each of Presidio's pattern recognizers to possibly match
-#: it, read off their patterns: a number of digits (card 13+, SSN and ITIN 9,
-#: passport and bank account 8, phone as short as the shortest valid number of its
-#: regions), ``@`` for an email, ``.`` then a letter for a URL's domain, hex pairs
-#: with separators for a MAC address, four digits (IPv4) or ``::`` or a colon between
-#: hex digits (IPv6) for an IP address.
+#: it, read off their patterns: a number of digits (card 13+, SSN and ITIN 9, passport
+#: and bank account 8; a phone number as many as the shortest valid number of its
+#: regions, in one run of digits and separators), ``@`` for an email, ``.`` then a
+#: letter for a URL's domain, hex pairs with separators for a MAC address, four digits
+#: (IPv4) or ``::`` or a colon between hex digits (IPv6) for an IP address.
 _NEEDS: dict[str, LineTest] = {
     E.CREDIT_CARD: _digits(12), E.US_SSN: _digits(9), E.US_ITIN: _digits(9),
     E.US_BANK_NUMBER: _digits(8), E.US_PASSPORT: _digits(8), E.IBAN_CODE: _digits(2),
-    E.CRYPTO: _digits(1), E.PHONE_NUMBER: _digits(shortest_phone_number()),
+    E.CRYPTO: _digits(1), E.PHONE_NUMBER: _phone_possible,
     E.IP_ADDRESS: lambda line, ndigits: ndigits >= 4 or _IPV6_HINT_RE.search(line) is not None,
     E.MAC_ADDRESS: lambda line, ndigits: _MAC_HINT_RE.search(line) is not None,
     E.EMAIL_ADDRESS: lambda line, ndigits: "@" in line,
@@ -146,17 +162,28 @@ class PresidioDetector:
 
         spaCy is several times faster on a batch than line by line; everything after
         the NER is per transcript, so one transcript never sees another's values.
-        Strings the batch added to spaCy's vocabulary are freed at the end.
         """
+        out: list[list[list[Span]]] = [[] for _ in jobs]
+        for index, spans in self.detect_each(jobs):
+            out[index] = spans
+        return out
+
+    def detect_each(self, jobs: Sequence[Job]) -> Iterator[tuple[int, list[list[Span]]]]:
+        """``detect_many``, yielding ``(index, spans)`` as each transcript is done.
+
+        Shortest transcripts first, and the ``nlp.pipe`` is consumed lazily, one
+        minibatch at a time: a chat line batched with a ten-minute call is answered
+        after the first minibatch, not after the whole call's NER. Strings the batch
+        added to spaCy's vocabulary are freed when the iteration ends.
+        """
+        order = sorted(range(len(jobs)), key=lambda i: sum(len(s.text) for s in jobs[i][0]))
         with self._engine.memory_zone():
-            lines = [list(_lines([s.text for s in segments])) for segments, _ in jobs]
-            docs = self._nlp([line for job in lines for _, _, line in job])
-            out, at = [], 0
-            for (segments, known), job_lines in zip(jobs, lines, strict=True):
-                job_docs = docs[at:at + len(job_lines)]
-                at += len(job_lines)
-                out.append(self._detect(segments, known, job_lines, job_docs))
-            return out
+            lines = {i: list(_lines([s.text for s in jobs[i][0]])) for i in order}
+            docs = self._nlp([line for i in order for _, _, line in lines[i]])
+            for i in order:
+                job_docs = list(itertools.islice(docs, len(lines[i])))
+                segments, known = jobs[i]
+                yield i, self._detect(segments, known, lines[i], job_docs)
 
     def _detect(self, segments: Sequence[Segment], known: Sequence[KnownValue],
                 lines: Sequence[Line], docs: Sequence[Doc]) -> list[list[Span]]:
@@ -172,15 +199,15 @@ class PresidioDetector:
         return [resolve(text, seg_cands, self._settings)
                 for text, seg_cands in zip(texts, by_seg, strict=True)]
 
-    def _nlp(self, lines: list[str]) -> list[Doc]:
-        """A ``Doc`` per line: spaCy's NER over all lines in one ``pipe``, or only the
-        tokenizer when no NER entity type is enabled. Pattern recognizers need tokens
-        (for their context words), never the NER: a deployment that only redacts
-        numbers, emails and keys never runs it."""
+    def _nlp(self, lines: list[str]) -> Iterator[Doc]:
+        """A ``Doc`` per line, lazily: spaCy's NER over all lines in one ``pipe``, or only
+        the tokenizer when no NER entity type is enabled. Pattern recognizers need
+        tokens (for their context words), never the NER: a deployment that only
+        redacts numbers, emails and keys never runs it."""
         nlp = self._engine.pipeline
         if not self._ner_enabled:
-            return [nlp.make_doc(line) for line in lines]
-        return list(nlp.pipe(lines, batch_size=self._engine.batch_size))
+            return (nlp.make_doc(line) for line in lines)
+        return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
 
     def _first_pass(self, segments: Sequence[Segment], views: Sequence[SpokenView],
                     ctx: TranscriptContext) -> list[Candidate]:
@@ -209,6 +236,8 @@ class PresidioDetector:
         """Keys, tokens and private key blocks over whole segments (blocks span lines)."""
         out: list[Candidate] = []
         for seg, text in enumerate(texts):
+            if CREDENTIAL_ANCHORS.search(text) is None:
+                continue
             for r in self._credentials.analyze(text, [E.CREDENTIAL], None):
                 out.append(Candidate(seg, r.start, r.end, E.CREDENTIAL, r.score,
                                      CREDENTIAL_RECOGNIZER, None, explain(r)))

@@ -13,9 +13,10 @@ Frames:
     gateway -> worker: ``{"settings": DetectionSettings, "factory": "module:callable"
         | None, "log_format": "json" | "text"}`` once, then
         ``(batch_id, [(job_id, segments, known, request_id), ...])``.
-    worker -> gateway: ``("ready", info)`` or ``("failed", error_type)`` once, then
-        ``(batch_id, [(job_id, spans | None), ...], info)``; ``None`` marks a job that
-        failed on its own (logged here by exception type only: messages can quote text).
+    worker -> gateway: ``("ready", info)`` or ``("failed", error_type)`` once, then per
+        batch ``("job", job_id, spans | None)`` for each job as soon as it is done
+        (``None``: it failed on its own; logged here by exception type only, messages
+        can quote text) and ``("done", batch_id, info)``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pickle
 import signal
 import struct
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from redact_gw.detection.base import Detector
@@ -85,27 +86,35 @@ def load_factory(path: str | None) -> Callable[[DetectionSettings], Detector]:
 
 
 def run_batch(detector: Detector,
-              jobs: Sequence[Job]) -> list[tuple[int, list[list[Span]] | None]]:
-    """Detect every job; one failing transcript fails alone, never its batch."""
-    many = getattr(detector, "detect_many", None)
-    if many is not None:
+              jobs: Sequence[Job]) -> Iterator[tuple[int, list[list[Span]] | None]]:
+    """Yield ``(job_id, spans)`` for each job as soon as it is done (``None``: it failed).
+
+    A detector with ``detect_each`` (``PresidioDetector``) does the whole batch in one
+    ``nlp.pipe``, shortest transcripts first; if it fails, the jobs it had not
+    answered are retried one by one, so one failing transcript fails alone.
+    """
+    pending = {job[0]: job for job in jobs}
+    each = getattr(detector, "detect_each", None)
+    if each is not None:
         try:
-            results = many([(segments, known) for _, segments, known, _ in jobs])
-            return [(job[0], spans) for job, spans in zip(jobs, results, strict=True)]
+            for index, found in each([(segments, known) for _, segments, known, _ in jobs]):
+                job_id = jobs[index][0]
+                del pending[job_id]
+                yield job_id, found
         except Exception as exc:  # retried one by one below
             log.warning("batch detection failed (%s); retrying its jobs one by one",
                         type(exc).__name__)
-    out: list[tuple[int, list[list[Span]] | None]] = []
-    for job_id, segments, known, request_id in jobs:
+    for job_id, segments, known, request_id in sorted(
+            pending.values(), key=lambda job: sum(len(s.text) for s in job[1])):
         token = request_id_var.set(request_id)
         try:
-            out.append((job_id, detector.detect(segments, known)))
+            spans: list[list[Span]] | None = detector.detect(segments, known)
         except Exception as exc:  # reported to the gateway as failed
             log.error("detection failed: %s", type(exc).__name__)
-            out.append((job_id, None))
+            spans = None
         finally:
             request_id_var.reset(token)
-    return out
+        yield job_id, spans
 
 
 def serve(inp: BinaryIO, out: BinaryIO) -> int:
@@ -128,9 +137,11 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
     done = 0
     while (frame := read_frame(inp)) is not None:
         batch_id, jobs = frame
-        results = run_batch(detector, jobs)
+        for job_id, spans in run_batch(detector, jobs):
+            out.write(encode(("job", job_id, spans)))
+            out.flush()
         done += len(jobs)
-        out.write(encode((batch_id, results, {"rss": rss_bytes(), "jobs": done})))
+        out.write(encode(("done", batch_id, {"rss": rss_bytes(), "jobs": done})))
         out.flush()
     return 0
 

@@ -97,3 +97,12 @@ def test_a_quantity_word_right_after_a_number_still_counts(
 def test_letters_glued_to_an_identifier_are_inside_its_token(
         run: Callable[..., list[list[tuple[str, str]]]], text: str, value: str) -> None:
     assert value in [v for _, v in run(text)[0]]
+
+
+def test_detect_each_answers_the_shortest_transcripts_first(detector: Detector) -> None:
+    assert isinstance(detector, PresidioDetector)
+    jobs = [(t, []) for t in TRANSCRIPTS]
+    order = [i for i, _ in detector.detect_each(jobs)]
+    sizes = [sum(len(s.text) for s in t) for t in TRANSCRIPTS]
+    assert sorted(order) == list(range(len(TRANSCRIPTS)))
+    assert [sizes[i] for i in order] == sorted(sizes)

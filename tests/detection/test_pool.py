@@ -83,6 +83,16 @@ async def test_waiting_transcripts_are_shared_between_workers(make_pool: MakePoo
     assert sorted(w["jobs"] for w in pool.status()["workers"]) == [4, 4]
 
 
+async def test_a_short_transcript_is_answered_before_a_long_one_in_its_batch(
+        make_pool: MakePool) -> None:
+    pool = await make_pool(workers=1, batch_size=8, batch_wait_ms=50)
+    long = asyncio.create_task(pool.detect(seg("@@sleep=1.0 " + "word " * 400)))
+    short = asyncio.create_task(pool.detect(seg(TEXT)))
+    assert await short == FakeDetector().detect(seg(TEXT))
+    assert not long.done()  # same batch, still running: the short one did not wait
+    await long
+
+
 async def test_batches_are_bounded_by_characters(make_pool: MakePool) -> None:
     metrics = Metrics()
     pool = await make_pool(workers=1, metrics=metrics, batch_size=64, batch_chars=200,
@@ -151,7 +161,8 @@ async def test_a_worker_stuck_past_the_timeout_is_killed_and_replaced(
     assert await pool.detect(seg(TEXT)) == FakeDetector().detect(seg(TEXT))
 
 
-async def test_one_failing_transcript_does_not_fail_its_batch(make_pool: MakePool) -> None:
+async def test_one_failing_transcript_does_not_fail_its_batch(
+        make_pool: MakePool, capfd: pytest.CaptureFixture[str]) -> None:
     pool = await make_pool(workers=1, batch_size=8, batch_wait_ms=20)
     good = [asyncio.create_task(pool.detect(seg(f"{TEXT} #{i}"))) for i in range(3)]
     bad = asyncio.create_task(pool.detect(seg("@@fail")))
@@ -160,6 +171,10 @@ async def test_one_failing_transcript_does_not_fail_its_batch(make_pool: MakePoo
         await bad
     assert "John" not in info.value.message
     assert pool.status()["restarts"] == 0
+    # the worker process logged the failure by type only (its stderr is ours)
+    err = capfd.readouterr().err
+    assert "detection failed: RuntimeError" in err
+    assert "John Smith" not in err and "555-867-5309" not in err
 
 
 async def test_not_ready_and_overloaded_until_warm(make_pool: MakePool,
