@@ -134,6 +134,7 @@ class DetectionPool:
         self._failures: dict[int, int] = {}
         self._job_seconds = 0.05  # moving average per transcript, for Retry-After
         self.restarts = 0
+        #: The start-up warm-up is over (``wait_warm`` returned).
         self.started_warm = False
 
     # -- lifetime -----------------------------------------------------------------
@@ -144,15 +145,20 @@ class DetectionPool:
         self._dispatcher = asyncio.create_task(self._dispatch(), name="detection-dispatch")
 
     async def wait_warm(self, timeout_s: float | None = None) -> bool:
-        """Wait until every worker started by ``start`` is warm; ``False`` if one failed."""
+        """Wait until every worker started by ``start`` is warm (or failed, or the time
+        is up); ``True`` when all are warm. Either way the start-up is over: from then
+        on the pool is ready whenever at least one worker is warm (a worker that failed
+        to start keeps being retried in the background)."""
         futures = [w.ready for w in self._workers.values()]
-        try:
-            async with asyncio.timeout(timeout_s or self.settings.start_timeout_s):
-                results = await asyncio.gather(*futures)
-        except TimeoutError:
+        if not futures:  # every worker already failed to start
+            self.started_warm = True
             return False
-        self.started_warm = all(results)
-        return self.started_warm
+        try:  # asyncio.wait, not a timeout around gather: that would cancel the futures
+            done, pending = await asyncio.wait(
+                futures, timeout=timeout_s or self.settings.start_timeout_s)
+        finally:
+            self.started_warm = True
+        return not pending and all(f.result() for f in done)
 
     async def close(self, timeout_s: float = 5.0) -> None:
         """Stop the workers (stdin closed, then killed after ``timeout_s``)."""
@@ -189,7 +195,7 @@ class DetectionPool:
     # -- the public call ------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        """At least one worker is warm (and the first warm-up finished)."""
+        """The start-up warm-up is over and at least one worker is warm."""
         return self.started_warm and any(w.warm for w in self._workers.values())
 
     async def detect(self, segments: Sequence[Segment],
@@ -314,7 +320,8 @@ class DetectionPool:
             worker.rss = int(hello[1].get("rss", 0))
             worker.warm = True
             self._failures[worker.index] = 0
-            worker.ready.set_result(True)
+            if not worker.ready.done():
+                worker.ready.set_result(True)
             self._idle.append(worker)
             self._set_gauges()
             self._wakeup.set()

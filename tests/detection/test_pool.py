@@ -190,6 +190,19 @@ async def test_not_ready_and_overloaded_until_warm(make_pool: MakePool,
     assert await pool.detect(seg(TEXT)) == FakeDetector().detect(seg(TEXT))
 
 
+async def test_a_worker_that_cannot_start_is_retried_and_never_ready(
+        make_pool: MakePool) -> None:
+    metrics = Metrics()
+    pool = await make_pool(workers=1, factory="redact_gw.testing:no_such_factory",
+                           warm=False, metrics=metrics)
+    assert await pool.wait_warm(20) is False
+    assert not pool.ready
+    with pytest.raises(DetectionOverloaded):
+        await pool.detect(seg(TEXT))
+    await until(lambda: (metrics.registry.get_sample_value(
+        "redact_gw_detection_worker_restarts_total", {"reason": "start_failed"}) or 0) >= 1)
+
+
 async def test_close_stops_every_worker_process(make_pool: MakePool) -> None:
     pool = await make_pool(workers=2)
     pids = [w["pid"] for w in pool.status()["workers"]]
