@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -177,6 +178,10 @@ def _gateway(config: str) -> subprocess.Popen[bytes]:
                              "--init-dev"])
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m redact_gw.demo [model] [--config PATH] [--port 8099]``."""
     p = argparse.ArgumentParser(prog="python -m redact_gw.demo", description=__doc__)
@@ -186,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8099)
     args = p.parse_args(argv)
     gateway = _gateway(args.config) if args.what == "all" else None
+    # SIGTERM ends the demo like Ctrl+C does: the gateway child is stopped too
+    # (it drains, closes the vault and stops its detection workers).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         asyncio.run(serve_model(args.host, args.port))
     except KeyboardInterrupt:
