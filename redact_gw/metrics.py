@@ -122,11 +122,15 @@ class Metrics:
                                        "Detection workers restarted, by reason", ["reason"],
                                        registry=r)
         self.detection_batch = Histogram("redact_gw_detection_batch_size",
-                                         "Segments per detection batch",
+                                         "Transcripts per detection batch",
                                          buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
         self.detection_rejected = Counter("redact_gw_detection_rejected_total",
                                           "Detection jobs refused, by reason", ["reason"],
                                           registry=r)
+        self.detection_worker_rss = Gauge(
+            "redact_gw_detection_worker_rss_bytes",
+            "Resident memory of each detection worker process, by worker index",
+            ["worker"], registry=r)
 
     def render(self) -> bytes:
         """Text exposition format."""

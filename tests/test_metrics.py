@@ -445,6 +445,7 @@ def allowed_label_values(app: web.Application) -> dict[str, set[str]]:
         "tier": set(m.RISK_TIERS), "action": set(m.RISK_ACTIONS),
         "operation": set(m.VAULT_OPERATIONS),
         "reason": set(m.DETECTION_REJECT_REASONS) | set(m.WORKER_RESTART_REASONS),
+        "worker": {str(i) for i in range(64)},  # worker index, at most detection.workers
         "le": set(),  # histogram bounds: numbers, checked apart
     }
 
@@ -472,7 +473,7 @@ def check_labels(exposition: str, allowed: dict[str, set[str]]) -> int:
 def test_every_labelled_collector_uses_a_known_label() -> None:
     metrics = Metrics()
     names = {"route", "entity_type", "method", "status", "code", "outcome", "kind", "role",
-             "tier", "action", "operation", "reason"}
+             "tier", "action", "operation", "reason", "worker"}
     for collector in vars(metrics).values():
         for label in getattr(collector, "_labelnames", ()):
             assert label in names, (collector, label)

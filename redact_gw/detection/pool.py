@@ -429,6 +429,9 @@ class DetectionPool:
         self._metrics.detection_queue_depth.set(len(self._queue))
         self._metrics.detection_workers_alive.set(
             sum(1 for w in self._workers.values() if w.warm))
+        for w in self._workers.values():
+            if w.rss:
+                self._metrics.detection_worker_rss.labels(str(w.index)).set(w.rss)
 
 
 def _fail(job: _Job, error: Exception) -> None:

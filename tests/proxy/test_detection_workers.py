@@ -111,3 +111,6 @@ async def test_a_worker_crash_fails_closed_and_the_gateway_keeps_serving(
     assert "078-05-1120" not in sent and "John Smith" not in sent
     metrics = await (await gw.client.get("/metrics")).text()
     assert 'redact_gw_detection_worker_restarts_total{reason="worker_lost"} 1.0' in metrics
+    rss = [line for line in metrics.splitlines()
+           if line.startswith('redact_gw_detection_worker_rss_bytes{worker="0"}')]
+    assert rss and float(rss[0].split()[-1]) > 10 * 2**20
