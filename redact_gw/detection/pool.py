@@ -243,10 +243,16 @@ class DetectionPool:
                 if worker.index not in self._workers or not worker.warm:
                     continue
                 jobs = self._take(sharing)
-                if jobs:
-                    await self._send(worker, jobs)
-                else:
+                if not jobs:
                     self._idle.appendleft(worker)
+                    continue
+                try:
+                    await self._send(worker, jobs)
+                except Exception as exc:  # never let the dispatcher die: fail closed
+                    log.error("detection dispatch failed: %s", type(exc).__name__)
+                    for job in jobs:
+                        _fail(job, DetectionFailed())
+                    self._kill(worker, "worker_lost")
 
     def _take(self, sharing: int) -> list[_Job]:
         """Live jobs for one of ``sharing`` idle workers: at least one, at most

@@ -203,6 +203,22 @@ async def test_a_worker_that_cannot_start_is_retried_and_never_ready(
         "redact_gw_detection_worker_restarts_total", {"reason": "start_failed"}) or 0) >= 1)
 
 
+async def test_a_dispatch_failure_fails_closed_and_the_pool_recovers(
+        make_pool: MakePool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redact_gw.detection.pool as pool_module
+    pool = await make_pool(workers=1)
+    real = pool_module.encode
+
+    def broken(obj: object) -> bytes:
+        monkeypatch.setattr(pool_module, "encode", real)  # only the first frame fails
+        raise TypeError("cannot pickle")
+    monkeypatch.setattr(pool_module, "encode", broken)
+    with pytest.raises(DetectionFailed):
+        await pool.detect(seg(TEXT))
+    await until(lambda: pool.ready and pool.status()["restarts"] == 1)
+    assert await pool.detect(seg(TEXT)) == FakeDetector().detect(seg(TEXT))
+
+
 async def test_close_stops_every_worker_process(make_pool: MakePool) -> None:
     pool = await make_pool(workers=2)
     pids = [w["pid"] for w in pool.status()["workers"]]
