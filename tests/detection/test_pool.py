@@ -80,6 +80,8 @@ async def test_concurrent_transcripts_are_micro_batched(make_pool: MakePool) -> 
 async def test_waiting_transcripts_are_shared_between_workers(make_pool: MakePool) -> None:
     pool = await make_pool(workers=2, batch_size=16, batch_wait_ms=50)
     await asyncio.gather(*(pool.detect(seg(f"{TEXT} @@sleep=0.05 #{i}")) for i in range(8)))
+    # results come job by job; the per-worker counts with each batch's last frame
+    await until(lambda: sum(w["jobs"] for w in pool.status()["workers"]) == 8)
     assert sorted(w["jobs"] for w in pool.status()["workers"]) == [4, 4]
 
 
