@@ -69,6 +69,16 @@ TRAILING_NEGATIVE: frozenset[str] = frozenset({
     "gb", "mb", "kb", "people", "euros", "pounds",
 })
 
+#: People a caller names after "my": "my wife priscilla", "my brother dmitri".
+RELATION_WORDS: frozenset[str] = frozenset({
+    "wife", "husband", "spouse", "partner", "son", "daughter", "child", "kid", "mother",
+    "mom", "mum", "father", "dad", "brother", "sister", "stepson", "stepdaughter",
+    "stepmother", "stepfather", "grandmother", "grandma", "grandfather", "grandpa",
+    "grandson", "granddaughter", "aunt", "uncle", "cousin", "nephew", "niece", "fiance",
+    "fiancee", "boyfriend", "girlfriend", "friend", "roommate", "neighbor", "neighbour",
+    "colleague", "coworker", "boss", "manager", "caregiver", "guardian",
+})
+
 #: Words that introduce the person's own name.
 NAME_TRIGGERS: tuple[str, ...] = (
     "my name is", "my name's", "name is", "name's", "this is", "it's", "it is",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -27,6 +28,7 @@ from redact_gw.detection.lexicon import (
     NAME_TRIGGERS,
     NOT_NAMES,
     ORDINALS,
+    RELATION_WORDS,
     TEENS,
     TENS,
     UNITS,
@@ -153,6 +155,53 @@ def _looks_like_name(words: Sequence[Tok], sure: float, unsure: float) -> float:
     if len(lowered) >= 2 and not any(w.endswith(_WORD_ENDINGS) for w in lowered):
         return sure
     return unsure
+
+
+#: A relation word after "my" ("my wife", "my brother"), in any case.
+RELATION_RE = re.compile(r"\bmy\s+(" + "|".join(sorted(RELATION_WORDS)) + r")\b",
+                         re.IGNORECASE)
+#: Penn Treebank tags of proper nouns, and of common nouns (a proper noun followed by
+#: one names a thing: "my wife amazon account", "my son xbox subscription").
+_PROPER = frozenset({"NNP", "NNPS"})
+_COMMON = frozenset({"NN", "NNS"})
+#: Brands and things that speech recognition often glues to "my wife" when it drops
+#: the possessive ("my wife visa card was declined").
+_THINGS = frozenset({
+    "card", "account", "visa", "mastercard", "amex", "discover", "debit", "credit",
+    "iphone", "ipad", "android", "phone", "cell", "laptop", "computer", "tablet", "xbox",
+    "playstation", "amazon", "netflix", "spotify", "hulu", "paypal", "venmo", "zelle",
+    "apple", "google", "gmail", "yahoo", "outlook", "facebook", "instagram", "uber",
+    "lyft", "car", "truck", "checking", "savings", "insurance", "policy", "plan",
+    "subscription", "password", "email", "number", "prime", "plus", "live", "pro",
+})
+
+
+def related_names(seg: int, offset: int, words: Sequence[tuple[int, int, str, str]],
+                  relations: Sequence[tuple[int, str]]) -> list[Candidate]:
+    """Names right after "my wife", "my brother" and the like: up to three words the
+    tagger calls proper nouns ("my wife priscilla called", not "my wife called"), unless
+    they name a thing (a brand, a card, or a proper noun followed by a common noun).
+
+    Args:
+        seg: Segment index.
+        offset: Offset of the line in the segment.
+        words: The line's tokens as (start, end, text, tag), offsets in the line.
+        relations: (end offset, relation word) of each "my <relation>" in the line.
+    """
+    out: list[Candidate] = []
+    for end, relation in relations:
+        k = next((i for i, w in enumerate(words) if w[0] >= end), len(words))
+        j = k
+        while j < len(words) and j - k < 3 and words[j][3] in _PROPER and (
+                _could_be_name(words[j][2].lower())):
+            j += 1
+        named = [w[2].lower() for w in words[k:j]]
+        thing = any(w in _THINGS for w in named) or (j < len(words) and words[j][3] in _COMMON)
+        if j > k and not thing:
+            out.append(Candidate(seg, offset + words[k][0], offset + words[j - 1][1],
+                                 E.PERSON, 0.7, NAME_RECOGNIZER, None,
+                                 f"after 'my {relation.lower()}', tagged a proper noun"))
+    return out
 
 
 def answered(turn: Turn, text: str, toks: Sequence[Tok]) -> list[Candidate]:

@@ -1,14 +1,16 @@
 """spaCy for detection: only the components detection uses, batched, bounded memory.
 
-Detection uses two things from spaCy: tokens (for Presidio's context words) and named
-entities. ``TranscriptNlpEngine`` loads the configured model and removes every
+Detection uses two things from spaCy on every line: tokens (for Presidio's context
+words) and named entities; and part-of-speech tags on the rare line that asks (a name
+after "my wife"). ``TranscriptNlpEngine`` loads the configured model and removes every
 component the NER does not need (in ``en_core_web_sm`` that is the shared tok2vec,
 the tagger, the parser, the attribute ruler and the lemmatizer: about half of the
 pipeline's cost). A component stays when the NER listens to it (a ``tok2vec`` or
 ``transformer`` whose ``listening_components`` name it), so ``en_core_web_lg`` and
 transformer pipelines keep working.
 
-Without a lemmatizer a token's lemma is empty; Presidio matches context words by
+The tagger and its encoder are kept aside and run on demand (``tag``). Without a
+lemmatizer a token's lemma is empty; Presidio matches context words by
 substring against lemmas, so the lower-cased token stands in ("cards" still
 contains "card").
 
@@ -21,6 +23,7 @@ number and address it has seen.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import spacy
@@ -45,6 +48,16 @@ def components_for_ner(nlp: Language) -> set[str]:
     return keep
 
 
+def _tagging_steps(spare: dict[str, Any]) -> list[Callable[[Doc], Doc]]:
+    """The removed components needed to tag a ``Doc``: the encoders the tagger
+    listens to, then the tagger (empty when there is no tagger)."""
+    if "tagger" not in spare:
+        return []
+    encoders = [component for name, component in spare.items()
+                if "tagger" in (getattr(component, "listening_components", None) or ())]
+    return [*encoders, spare["tagger"]]
+
+
 class TranscriptNlpEngine(SpacyNlpEngine):
     """Presidio's spaCy engine with an NER-only pipeline and batched ``pipe`` calls."""
 
@@ -64,14 +77,15 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         self._language = language
         self.batch_size = batch_size
         self.removed: list[str] = []
+        self._tagging: list[Callable[[Doc], Doc]] = []
 
     def load(self) -> None:
         """Load the model and remove the components detection does not use."""
         nlp = spacy.load(self._model)
         keep = components_for_ner(nlp)
         self.removed = [name for name in nlp.pipe_names if name not in keep]
-        for name in self.removed:
-            nlp.remove_pipe(name)
+        spare = {name: nlp.remove_pipe(name)[1] for name in self.removed}
+        self._tagging = _tagging_steps(spare)
         if "ner" in nlp.pipe_names:  # unmapped labels are ignored, not warned about per line
             config = self.ner_model_configuration
             mapping = config.model_to_presidio_entity_mapping or {}
@@ -93,6 +107,22 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         No ``Doc`` or ``Token`` made inside may be used after it.
         """
         return self.pipeline.memory_zone()
+
+    @property
+    def can_tag(self) -> bool:
+        """Whether ``tag`` can set part-of-speech tags (the model has a tagger)."""
+        return bool(self._tagging)
+
+    def tag(self, doc: Doc) -> bool:
+        """Set ``token.tag_`` on one processed line, on demand (about a millisecond).
+
+        The tagger is kept out of the pipeline (most lines never need it) and run
+        here, after the encoder it listens to, only for the few lines a recognizer
+        asks about. Returns ``False`` when the model has no tagger.
+        """
+        for step in self._tagging:
+            step(doc)
+        return bool(self._tagging)
 
     def artifacts(self, doc: Doc) -> NlpArtifacts:
         """Presidio's view of one processed line (call once per ``Doc``)."""

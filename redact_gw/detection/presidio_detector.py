@@ -191,6 +191,7 @@ class PresidioDetector:
         views = [build_view(t) for t in texts]
         ctx = TranscriptContext(texts, [v.tokens for v in views])
         cands = self._presidio(lines, docs, ctx)
+        cands.extend(self._related_names(lines, docs))
         cands.extend(self._first_pass(segments, views, ctx))
         cands.extend(self._recurrences(texts, views, cands, known))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
@@ -208,6 +209,19 @@ class PresidioDetector:
         if not self._ner_enabled:
             return (nlp.make_doc(line) for line in lines)
         return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
+
+    def _related_names(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
+        """Names after "my wife", "my brother"...: the tagger runs on those lines only."""
+        if not (self._settings.transcript_recognizers and self._engine.can_tag
+                and (self._settings.entities is None or E.PERSON in self._settings.entities)):
+            return []
+        out: list[Candidate] = []
+        for (seg, offset, line), doc in zip(lines, docs, strict=True):
+            relations = [(m.end(), m.group(1)) for m in names.RELATION_RE.finditer(line)]
+            if relations and self._engine.tag(doc):
+                words = [(t.idx, t.idx + len(t.text), t.text, t.tag_) for t in doc]
+                out.extend(names.related_names(seg, offset, words, relations))
+        return out
 
     def _first_pass(self, segments: Sequence[Segment], views: Sequence[SpokenView],
                     ctx: TranscriptContext) -> list[Candidate]:

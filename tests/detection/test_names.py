@@ -68,3 +68,23 @@ def test_name_before_a_speaker_label_on_the_next_line(detector: object) -> None:
 def test_name_on_the_account(one: One) -> None:
     assert one("yeah so uh the name on the account is gonzalo ibarra") == [
         ("PERSON", "gonzalo ibarra")]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("my wife priscilla called about the bill", "priscilla"),
+    ("my husband john has the card", "john"),
+    ("My daughter Emma is on the account", "Emma"),
+    ("my brother dmitri okonkwo lives there", "dmitri okonkwo"),
+])
+def test_a_name_after_a_relation_word_is_found(run: Run, text: str, name: str) -> None:
+    assert ("PERSON", name) in run(text)[0]
+
+
+@pytest.mark.parametrize("text", [
+    "my wife wants to cancel", "my son just moved out", "my mom said it was fine",
+    "my partner paid it", "my husband thinks so", "my wife called yesterday",
+    "i need to add my wife to the account", "my son xbox live subscription",
+    "my daughter iphone is broken", "my husband amazon account got hacked",
+])
+def test_a_verb_or_a_thing_after_a_relation_word_is_not_a_name(run: Run, text: str) -> None:
+    assert [v for t, v in run(text)[0] if t == "PERSON"] == []
