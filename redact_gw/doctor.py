@@ -142,10 +142,13 @@ def check_principals(settings: Settings, config_hint: str) -> Check:
 
 def check_spacy(settings: Settings) -> Check:
     """The configured spaCy model is installed (not loaded: that takes seconds)."""
-    import spacy.util
+    from redact_gw.detection import require_model
     model = settings.detection.spacy_model
-    if spacy.util.is_package(model) or Path(model).is_dir():
+    try:
+        require_model(model)  # the gateway's own test, before it starts its workers
         return Check("spacy", "ok", f"model {model} installed")
+    except ConfigError:
+        pass
     return Check("spacy", "FAIL", f"spaCy model {model!r} is not installed (the gateway never"
                                   " downloads one)",
                  f"pip install the {model} package, or set detection.spacy_model"

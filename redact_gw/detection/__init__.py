@@ -38,14 +38,34 @@ CREDENTIAL          cloud access key, GitHub/GitLab/Slack token, private key blo
 
 from __future__ import annotations
 
+import importlib.metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redact_gw.detection.base import Detector
+from redact_gw.errors import ConfigError
 
 if TYPE_CHECKING:
     from redact_gw.settings import DetectionSettings
 
-__all__ = ["Detector", "build_detector"]
+__all__ = ["Detector", "build_detector", "require_model"]
+
+
+def require_model(model: str) -> None:
+    """Refuse to start when the spaCy model is not installed (never download it).
+
+    The same test as ``spacy.util.is_package``, without importing spaCy: the gateway
+    process checks the model before starting its workers, and only they load it.
+
+    Raises:
+        ConfigError: the model is neither an installed package nor a directory.
+    """
+    try:
+        importlib.metadata.distribution(model)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        if not Path(model).is_dir():  # a model given by path is a directory
+            raise ConfigError(
+                f"detection.spacy_model: spaCy model {model!r} is not installed") from None
 
 
 def build_detector(settings: DetectionSettings) -> Detector:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
-import spacy
 from presidio_analyzer import (
     AnalyzerEngine,
     EntityRecognizer,
@@ -43,9 +41,9 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from redact_gw.detection import entities as E
+from redact_gw.detection import require_model
 from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.spoken_email import has_public_suffix
-from redact_gw.errors import ConfigError
 
 #: spaCy labels mapped to Presidio entity types; everything else is ignored.
 NER_MAPPING: dict[str, str] = {
@@ -136,16 +134,6 @@ def transcript_registry(language: str) -> list[EntityRecognizer]:
         UrlRecognizer(supported_language=language),
         OfflineEmailRecognizer(supported_language=language),
     ]
-
-
-def require_model(model: str) -> None:
-    """Refuse to start when the spaCy model is not installed (never download it).
-
-    Raises:
-        ConfigError: the model is neither an installed package nor a path.
-    """
-    if not (spacy.util.is_package(model) or Path(model).exists()):
-        raise ConfigError(f"detection.spacy_model: spaCy model {model!r} is not installed")
 
 
 def build_analyzer(model: str, language: str,

