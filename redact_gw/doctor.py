@@ -235,9 +235,9 @@ async def check_vault(settings: Settings, config_hint: str) -> Check:
         return unreachable
     finally:
         await store.close()
-    known = {version for version, _ in (migrations.POSTGRES if v.is_postgres
-                                        else migrations.SQLITE)}
-    newer, pending = sorted(applied - known), sorted(known - applied)
+    known = migrations.known_versions(postgres=v.is_postgres)
+    newer = sorted(applied - known)
+    pending = migrations.pending(applied, postgres=v.is_postgres)
     if newer:
         return Check("vault", "FAIL", f"{where}: schema version {newer[-1]} is newer than this"
                                       f" gateway knows ({max(known)})",

@@ -14,8 +14,8 @@ from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json
 from redact_gw.proxy.middlewares import route_name
 from redact_gw.transcripts import parse_transcript
+from redact_gw.vault import migrations
 from redact_gw.vault.base import VaultStore
-from redact_gw.vault.migrations import POSTGRES, SQLITE
 
 
 def new_record_id() -> str:
@@ -62,12 +62,11 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _schema_current(store: VaultStore, is_postgres: bool) -> bool:
-    latest = max(v for v, _ in (POSTGRES if is_postgres else SQLITE))
     try:
-        versions = await store.schema_versions()
+        applied = await store.schema_versions()
     except Exception:  # an unreachable or broken vault is simply not ready
         return False
-    return bool(versions) and versions[-1] >= latest
+    return not migrations.pending(applied, postgres=is_postgres)
 
 
 def _keys_loaded(app: web.Application) -> bool:

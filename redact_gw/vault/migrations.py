@@ -20,6 +20,8 @@ Tables:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 SQLITE: list[tuple[int, str]] = [
     (1, """
 CREATE TABLE records (
@@ -187,3 +189,16 @@ CREATE TABLE locks (
 );
 """),
 ]
+
+
+def pending(applied: Iterable[int], *, postgres: bool) -> list[int]:
+    """Versions this gateway knows that ``applied`` lacks, ascending (``[]``: current).
+
+    The one answer to "is the schema current?", for ``/readyz`` and ``doctor``.
+    """
+    return sorted(known_versions(postgres=postgres) - set(applied))
+
+
+def known_versions(*, postgres: bool) -> set[int]:
+    """Every migration version this gateway knows for the backend."""
+    return {version for version, _ in (POSTGRES if postgres else SQLITE)}
