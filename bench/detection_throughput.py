@@ -211,18 +211,17 @@ class Gateway:
                     pass
                 await asyncio.sleep(0.1)
 
-    def worker_rss_mib(self) -> list[float]:
-        """Resident size of each detection worker (children of the gateway)."""
+    def worker_pids(self) -> list[int]:
+        """The detection workers: the gateway's child processes."""
         assert self.proc is not None
         pids: list[int] = []
         for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
             pids += [int(p) for p in (task / "children").read_text().split()]
-        out = []
-        for pid in sorted(pids):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    out.append(int(line.split()[1]) / 1024)
-        return out
+        return sorted(pids)
+
+    def worker_rss_mib(self) -> list[float]:
+        """Resident size of each detection worker."""
+        return [_rss_mib(pid) for pid in self.worker_pids()]
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time so far of the gateway process, its workers and this process."""
@@ -232,25 +231,25 @@ class Gateway:
         def cpu(pid: int | str) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / tick
-        out = {"gateway": cpu(self.proc.pid), "client+upstream": cpu("self")}
-        workers = 0.0
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                workers += cpu(child)
-        out["workers"] = workers
-        return out
+        return {"gateway": cpu(self.proc.pid), "client+upstream": cpu("self"),
+                "workers": sum(cpu(pid) for pid in self.worker_pids())}
 
     def gateway_rss_mib(self) -> float:
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return _rss_mib(self.proc.pid)
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
             await self.proc.wait()
+
+
+def _rss_mib(pid: int) -> float:
+    """A process's resident size (``VmRSS``), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _payload(route: str, item: Item, i: int) -> dict[str, Any]:
