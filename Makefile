@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench throughput clean-state
+.PHONY: run test test-db lint bench throughput shell clean-state
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,25 +13,37 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: start the demo AI model and the gateway on embedded defaults (dev keys on first run)
+## run: start the demo AI model and the gateway on embedded defaults (dev keys on first run);
+## ports: REDACT_GW_PORT (gateway, 8080) and REDACT_GW_DEMO_PORT (demo model, 8099)
 run: $(STAMP)
 	$(BIN)/python -m redact_gw.demo --config config/redact-gw.yaml
 
-## test: lint, Dockerfile check, then the whole test suite
-test: $(STAMP) lint
+## test: PostgreSQL test database, lint, Dockerfile check, then the whole test suite
+## (PostgreSQL: REDACT_GW_TEST_PG_DSN, default postgresql://postgres@127.0.0.1:5432/test;
+## the database is created when missing)
+test: $(STAMP) test-db lint
 	$(BIN)/pytest -q
+
+test-db: $(STAMP)
+	@$(BIN)/python -m tests.pg
 
 lint: $(STAMP)
 	$(BIN)/ruff check redact_gw tests bench
 	$(BIN)/mypy redact_gw
 	$(BIN)/hadolint Dockerfile
 
+## bench: the gateway's added latency; arguments pass through: make bench ARGS=--real
 bench: $(STAMP)
-	$(BIN)/python bench/proxy_latency.py
+	$(BIN)/python bench/proxy_latency.py $(ARGS)
 
 ## throughput: detection end to end vs vanilla Presidio and raw spaCy NER (a few minutes)
 throughput: $(STAMP)
 	$(BIN)/python bench/detection_throughput.py
+
+## shell: a shell with .venv activated (redact-gw on PATH); exit to leave
+shell: $(STAMP)
+	@echo "redact-gw is on PATH in this shell; 'exit' leaves it"
+	@. $(BIN)/activate && exec $${SHELL:-/bin/sh} -i
 
 ## clean-state: remove the dev vault, keys and API keys under var/
 clean-state:

@@ -19,6 +19,20 @@ from redact_gw.settings import DetectionSettings, Settings, load_settings
 from redact_gw.testing import FakeClock, FakeDetector
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """When collected tests use PostgreSQL, make sure its test database exists first
+    (created when missing); without a server, stop with one line, never skip."""
+    import asyncio
+    import sys
+    if "tests.pg" not in sys.modules or not items:
+        return
+    from tests.pg import ensure_database
+    problem = asyncio.run(ensure_database())
+    if problem:
+        pytest.exit(problem, returncode=1)
+
+
 @pytest.fixture(scope="session")
 def detector() -> Detector:
     """The real Presidio + spaCy detector, loaded once per test session."""
