@@ -322,7 +322,7 @@ async def _purge(settings: Settings, args: argparse.Namespace) -> int:
             dry_run=args.dry_run, use_lock=True, lock_ttl_s=settings.retention.purge.lock_ttl_s,
             pause_s=settings.retention.purge.pause_s,
             tombstone_ttl_s=settings.retention.tombstones,
-            progress=_progress_bar if tty else None)
+            progress=_progress_bar if tty else None, as_of=args.as_of)
     if tty:
         sys.stderr.write("\n")
     print(json.dumps(report.to_dict()))
@@ -440,11 +440,24 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return asyncio.run(_audit(_settings(args), args))
 
 
+def _as_of(value: str) -> float:
+    """``--as-of``: an ISO date or date-time (UTC unless it names an offset)."""
+    from datetime import UTC, datetime
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-01-01") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
 def _add_governance(sub: Any) -> None:
     s = sub.add_parser("purge", help="delete expired values, shred emptied records")
     s.add_argument("--dry-run", action="store_true", help="count only")
     s.add_argument("--tenant")
     s.add_argument("--batch-size", type=int)
+    s.add_argument("--as-of", type=_as_of, metavar="DATE",
+                   help="purge what will have expired by DATE (UTC, e.g. 2027-01-01);"
+                        " default: now")
     s.set_defaults(fn=cmd_purge)
     opt = sub.add_parser("opt-out", help="subject opt-outs").add_subparsers(
         dest="optout_command", required=True)

@@ -1,8 +1,11 @@
 """A local OpenAI-compatible demo model, and the quickstart that runs it beside the gateway.
 
-``python -m redact_gw.demo`` starts the demo model on 127.0.0.1:8099 and the gateway
-(``redact-gw serve --init-dev``) on its configured port, so the whole round trip runs on
-one machine without any AI account. The model answers by quoting the last user message
+``python -m redact_gw.demo`` starts the demo model on 127.0.0.1:8099 (``--port`` or
+``REDACT_GW_DEMO_PORT``) and then the gateway (``redact-gw serve --init-dev``) on its
+configured port (``REDACT_GW_PORT``), forwarding to the demo model unless
+``REDACT_GW_UPSTREAM_URL`` says otherwise, so the whole round trip runs on one machine
+without any AI account. A port already in use ends the demo with one line saying which
+variable moves it. The model answers by quoting the last user message
 back ("You said: ..."), streams word by word when asked to, and prints every request
 body it receives: that is what an AI service behind the gateway gets to see (tokens).
 
@@ -16,15 +19,20 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
+
+from redact_gw.errors import ConfigError
+from redact_gw.settings import Settings, load_settings
 
 MODEL = "demo-echo-1"
 _WORDS = re.compile(r"\S+\s*|\s+")
@@ -158,28 +166,91 @@ class DemoModel:
         return web.json_response(models_answer())
 
 
-async def serve_model(host: str, port: int) -> None:
+#: Environment variable moving the demo model's port (the gateway's is ``REDACT_GW_PORT``).
+DEMO_PORT_ENV = "REDACT_GW_DEMO_PORT"
+DEFAULT_DEMO_PORT = 8099
+
+
+class PortBusy(Exception):
+    """A port the demo needs is taken; the message is the one line the user sees."""
+
+
+def _busy(host: str, port: int, what: str, env_name: str, exc: OSError) -> PortBusy:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return PortBusy(f"demo: cannot listen on {host}:{port} for the {what} ({reason});"
+                    f" stop what uses it, or choose another port: {env_name}={port + 1}"
+                    " make run")
+
+
+def check_port(host: str, port: int, what: str, env_name: str) -> None:
+    """Raise ``PortBusy`` when ``host:port`` cannot be listened on (bind, then let go)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise _busy(host, port, what, env_name, exc) from None
+
+
+async def serve_model(host: str, port: int, started: asyncio.Event | None = None) -> None:
     """Run the demo model until cancelled."""
     runner = web.AppRunner(DemoModel().app())
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise _busy(host, port, "demo model", DEMO_PORT_ENV, exc) from None
         print(f"[demo model] OpenAI-compatible demo model on http://{host}:{port}/v1",
               flush=True)
+        if started is not None:
+            started.set()
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
-def _gateway(config: str) -> subprocess.Popen[bytes]:
+def _gateway(config: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c",  # noqa: S603 (fixed argv, no shell)
                              "from redact_gw.cli import main; raise SystemExit(main())",
                              "--config", config, "--log-format", "text", "serve",
-                             "--init-dev"])
+                             "--init-dev"], env=env)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def gateway_env(host: str, port: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """The gateway child's environment: its upstream is this demo model, unless the
+    user chose another one with ``REDACT_GW_UPSTREAM_URL``."""
+    env = dict(environ)
+    if not env.get("REDACT_GW_UPSTREAM_URL"):
+        env["REDACT_GW_UPSTREAM_URL"] = f"http://{host}:{port}/v1"
+    return env
+
+
+async def _run(args: argparse.Namespace, settings: Settings | None) -> None:
+    gateway: subprocess.Popen[bytes] | None = None
+    started = asyncio.Event()
+    model = asyncio.create_task(serve_model(args.host, args.port, started))
+    try:
+        done, _ = await asyncio.wait({model, asyncio.create_task(started.wait())},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if model in done:
+            model.result()  # PortBusy
+        if settings is not None:  # the model listens: start the gateway in front of it
+            gateway = _gateway(args.config, gateway_env(args.host, args.port, os.environ))
+        await model
+    finally:
+        model.cancel()
+        with contextlib.suppress(asyncio.CancelledError, PortBusy):
+            await model
+        if gateway is not None:
+            gateway.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                gateway.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,21 +259,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("what", nargs="?", choices=["all", "model"], default="all")
     p.add_argument("--config", default="config/redact-gw.yaml")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8099)
+    p.add_argument("--port", type=int, default=None,
+                   help=f"demo model port (default: ${DEMO_PORT_ENV} or {DEFAULT_DEMO_PORT})")
     args = p.parse_args(argv)
-    gateway = _gateway(args.config) if args.what == "all" else None
+    try:
+        if args.port is None:
+            raw = os.environ.get(DEMO_PORT_ENV) or str(DEFAULT_DEMO_PORT)
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise PortBusy(f"demo: {DEMO_PORT_ENV}={raw!r} is not a port number")
+            args.port = int(raw)
+        settings = None
+        if args.what == "all":
+            settings = load_settings(args.config)
+            check_port(settings.server.host, settings.server.port, "gateway", "REDACT_GW_PORT")
+        check_port(args.host, args.port, "demo model", DEMO_PORT_ENV)
+    except (PortBusy, ConfigError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
     # SIGTERM ends the demo like Ctrl+C does: the gateway child is stopped too
     # (it drains, closes the vault and stops its detection workers).
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        asyncio.run(serve_model(args.host, args.port))
+        asyncio.run(_run(args, settings))
     except KeyboardInterrupt:
         pass
-    finally:
-        if gateway is not None:
-            gateway.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                gateway.wait(10)
+    except PortBusy as exc:  # taken between the check and the start
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 

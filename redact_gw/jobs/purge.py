@@ -63,21 +63,24 @@ async def run_purge(store: VaultStore, audit: AuditLog, clock: Clock, *,
                     use_lock: bool = True, lock_ttl_s: float = 120.0, pause_s: float = 0.0,
                     tombstone_ttl_s: float | None = None,
                     progress: Progress | None = None,
-                    metrics: Metrics | None = None) -> PurgeReport:
+                    metrics: Metrics | None = None,
+                    as_of: float | None = None) -> PurgeReport:
     """Run one purge to completion (or until no expired value is left).
 
     ``pause_s`` between batches leaves the vault to live requests: a purge inside a
     serving gateway trades throughput for request latency. Tombstones older than
     ``tombstone_ttl_s`` are forgotten (a reveal of such a token then answers 404, not
-    410), so the tombstone table does not grow without bound. ``metrics``, when given,
-    counts the run (see the module docstring); a failing run counts as ``error``.
+    410), so the tombstone table does not grow without bound. ``as_of`` (a Unix time)
+    purges as if it were then: what will have expired by that date (leases still use
+    ``clock``). ``metrics``, when given, counts the run (see the module docstring); a
+    failing run counts as ``error``.
     """
     started = time.monotonic()
     try:
         report = await _purge(store, audit, clock, tenant=tenant, batch_size=batch_size,
                               dry_run=dry_run, use_lock=use_lock, lock_ttl_s=lock_ttl_s,
                               pause_s=pause_s, tombstone_ttl_s=tombstone_ttl_s,
-                              progress=progress)
+                              progress=progress, as_of=as_of)
     except Exception:
         if metrics is not None:
             metrics.purged("error", time.monotonic() - started)
@@ -93,8 +96,8 @@ async def run_purge(store: VaultStore, audit: AuditLog, clock: Clock, *,
 async def _purge(store: VaultStore, audit: AuditLog, clock: Clock, *, tenant: str | None,
                  batch_size: int, dry_run: bool, use_lock: bool, lock_ttl_s: float,
                  pause_s: float, tombstone_ttl_s: float | None,
-                 progress: Progress | None) -> PurgeReport:
-    cutoff = clock()
+                 progress: Progress | None, as_of: float | None) -> PurgeReport:
+    cutoff = clock() if as_of is None else as_of
     report = PurgeReport(cutoff, dry_run, tenant)
     started = time.monotonic()
     if dry_run:
