@@ -23,6 +23,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     REDACT_GW_PRINCIPALS=/run/secrets/redact-gw-principals.yaml \
     REDACT_GW_AUDIT_MIRROR=/var/lib/redact-gw/audit.jsonl \
     REDACT_GW_LOG_FORMAT=json \
+    REDACT_GW_MODE=production \
     HOME=/tmp \
     XDG_CACHE_HOME=/tmp/.cache \
     TLDEXTRACT_CACHE=/tmp/.cache/tldextract

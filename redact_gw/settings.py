@@ -40,8 +40,13 @@ ENV_OVERRIDES: dict[str, str] = {
     "REDACT_GW_DETECTION_WORKERS": "detection.workers",
     "REDACT_GW_AUDIT_MIRROR": "audit.mirror_jsonl",
     "REDACT_GW_LOG_FORMAT": "server.log_format",
+    "REDACT_GW_MODE": "mode",
 }
 CONFIG_ENV = "REDACT_GW_CONFIG"
+#: Overrides naming files: a relative value is taken from the working directory (where it
+#: was typed), not from the config file's folder like paths written in the file.
+PATH_ENV = frozenset({"REDACT_GW_VAULT", "REDACT_GW_KEYS", "REDACT_GW_PRINCIPALS",
+                      "REDACT_GW_AUDIT_MIRROR"})
 
 
 class _Frozen(BaseModel):
@@ -435,6 +440,12 @@ def _format_validation_error(exc: ValidationError) -> str:
     return "invalid configuration: " + "; ".join(parts)
 
 
+def _env_value(name: str, value: str) -> str:
+    if name in PATH_ENV and "://" not in value and not Path(value).expanduser().is_absolute():
+        return str(Path.cwd() / value)
+    return value
+
+
 def load_settings(path: str | os.PathLike[str] | None = None,
                   environ: Mapping[str, str] | None = None) -> Settings:
     """Read the config file and environment overrides into frozen ``Settings``.
@@ -472,7 +483,7 @@ def load_settings(path: str | os.PathLike[str] | None = None,
         base_dir = cfg.resolve().parent
     for name, dotted in ENV_OVERRIDES.items():
         if env.get(name):
-            _set_dotted(tree, dotted, env[name])
+            _set_dotted(tree, dotted, _env_value(name, env[name]))
     if "base_dir" in tree:
         raise ConfigError("invalid configuration: base_dir: unknown key")
     tree["base_dir"] = str(base_dir)
