@@ -85,6 +85,22 @@ def test_every_block_is_run_or_marked_on_purpose() -> None:
     assert len(ran) >= 8 and any(b.lang == "python" for b in ran)
 
 
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+@pytest.mark.parametrize("doc", ["README.md", *sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))])
+def test_relative_links_point_into_the_repository(doc: str) -> None:
+    path = ROOT / doc
+    targets = [m["target"].split("#")[0] for m in LINK.finditer(path.read_text())]
+    local = [t for t in targets if t and "://" not in t]
+    assert doc != "README.md" or "docs/README.md" in local
+    for target in local:
+        resolved = (path.parent / target).resolve()
+        assert resolved.is_relative_to(ROOT), f"{doc} links outside the repository: {target}"
+        assert resolved.exists(), f"{doc} links to a missing {target}"
+
+
 # -- the live run ---------------------------------------------------------------------------
 @dataclass
 class Demo:
