@@ -235,9 +235,10 @@ async def _run(args: argparse.Namespace, settings: Settings | None) -> None:
     gateway: subprocess.Popen[bytes] | None = None
     started = asyncio.Event()
     model = asyncio.create_task(serve_model(args.host, args.port, started))
+    listening = asyncio.create_task(started.wait())
     try:
-        done, _ = await asyncio.wait({model, asyncio.create_task(started.wait())},
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({model, listening}, return_when=asyncio.FIRST_COMPLETED)
+        listening.cancel()
         if model in done:
             model.result()  # PortBusy
         if settings is not None:  # the model listens: start the gateway in front of it
