@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
 from pathlib import Path
 
 from redact_gw.tokens import find_tokens
@@ -38,3 +39,14 @@ def test_the_personal_data_is_obviously_fake() -> None:
         assert email.rsplit("@", 1)[1] in ("example.com", "example.org"), email
     for phone in re.findall(r"\d{3}[ -]555[ -]\d{4}", text):
         assert re.search(r"555[ -]01\d\d$", phone), phone  # 555-0100..0199: fictional
+
+
+def test_jsonl_outside_examples_is_git_ignored() -> None:
+    root = EXAMPLES.parent
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", "--no-index", path],
+                              cwd=root).returncode == 0
+    assert not ignored("examples/transcripts.jsonl")
+    assert ignored("transcripts.jsonl") and ignored("bench/calls.jsonl")
+    assert ignored("deploy/secrets/redact-gw-keys.yaml")
