@@ -218,10 +218,6 @@ def _gateway(config: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
                              "--init-dev"], env=env)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def gateway_env(host: str, port: int, environ: Mapping[str, str]) -> dict[str, str]:
     """The gateway child's environment: its upstream is this demo model, unless the
     user chose another one with ``REDACT_GW_UPSTREAM_URL``."""
@@ -231,8 +227,21 @@ def gateway_env(host: str, port: int, environ: Mapping[str, str]) -> dict[str, s
     return env
 
 
+def lost_keys_hint(config: str) -> str:
+    """What ``make run`` says when the demo API keys were made (and shown) before."""
+    return ("demo: the demo API keys were shown when they were made; lost them? new key:"
+            f" .venv/bin/redact-gw --config {config} apikey create --tenant demo"
+            " --role ai-service --name me   (or start over: make clean-state)")
+
+
 async def _run(args: argparse.Namespace, settings: Settings | None) -> None:
     gateway: subprocess.Popen[bytes] | None = None
+    # SIGTERM ends the demo like Ctrl+C does, at an await (never halfway through starting
+    # the gateway child), and the gateway is stopped too: it drains, closes the vault and
+    # stops its detection workers.
+    me = asyncio.current_task()
+    assert me is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, me.cancel)
     started = asyncio.Event()
     model = asyncio.create_task(serve_model(args.host, args.port, started))
     listening = asyncio.create_task(started.wait())
@@ -242,6 +251,8 @@ async def _run(args: argparse.Namespace, settings: Settings | None) -> None:
         if model in done:
             model.result()  # PortBusy
         if settings is not None:  # the model listens: start the gateway in front of it
+            if settings.resolve(settings.auth.principals_file).exists():
+                print(lost_keys_hint(args.config), file=sys.stderr, flush=True)
             gateway = _gateway(args.config, gateway_env(args.host, args.port, os.environ))
         await model
     finally:
@@ -277,12 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     except (PortBusy, ConfigError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    # SIGTERM ends the demo like Ctrl+C does: the gateway child is stopped too
-    # (it drains, closes the vault and stops its detection workers).
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         asyncio.run(_run(args, settings))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl+C, SIGTERM
         pass
     except PortBusy as exc:  # taken between the check and the start
         print(exc, file=sys.stderr)

@@ -64,3 +64,29 @@ def test_gateway_forwards_to_the_moved_demo_model_unless_told_otherwise() -> Non
     mine = {"REDACT_GW_UPSTREAM_URL": "https://api.example.com/v1"}
     assert gateway_env("127.0.0.1", 9123, mine)["REDACT_GW_UPSTREAM_URL"] == (
         "https://api.example.com/v1")
+
+
+def test_a_second_make_run_says_how_to_get_a_key_again(tmp_path: Path) -> None:
+    """The keys are printed on the first run only: later runs say how to make one."""
+    import yaml
+
+    from redact_gw.policy.principals import create_api_key
+    create_api_key(tmp_path / "principals.yaml", "demo-ai", "demo", ["ai-service"])
+    config = tmp_path / "gw.yaml"
+    config.write_text(yaml.safe_dump({"auth": {"principals_file": "principals.yaml"},
+                                      "keys": {"path": "keys.yaml"},
+                                      "vault": {"url": "vault.db"}}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redact_gw.demo", "--config", str(config)], cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "REDACT_GW_PORT": str(free_port()),
+             "REDACT_GW_DEMO_PORT": str(free_port()), "REDACT_GW_DETECTION_WORKERS": "1"})
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert first.startswith("demo: the demo API keys were shown when they were made")
+    assert f"redact-gw --config {config} apikey create --tenant demo" in first
+    assert "make clean-state" in first
