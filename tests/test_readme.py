@@ -196,6 +196,7 @@ def _run(demo: Demo, block: Block, state: Path, base: str) -> subprocess.Complet
                           timeout=180)
 
 
+@pytest.mark.slow
 def test_readme_blocks_run_as_pasted(demo: Demo) -> None:
     state = demo.home / ".readme-shell-state"
     state.write_text("")
