@@ -3,11 +3,15 @@ settings, the Dockerfile and the CLI (no Docker needed to check it)."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
+import pytest
 import yaml
 
 from redact_gw.cli import build_parser
@@ -15,9 +19,33 @@ from redact_gw.demo import DEMO_PORT_ENV
 from redact_gw.settings import CONFIG_ENV, ENV_OVERRIDES, load_settings
 from tests.deploy.conftest import DEPLOY, ROOT, dockerfile_port
 
+SCHEMA = json.loads((ROOT / "tests" / "deploy" / "compose-spec.json").read_text())
+
 COMPOSE: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
 KNOWN_ENV = set(ENV_OVERRIDES) | {CONFIG_ENV, DEMO_PORT_ENV, "PGPASSWORD", "PGPASSFILE"}
+
+
+def _schema_errors(doc: dict[str, Any]) -> list[str]:
+    doc = copy.deepcopy(doc)
+    assert isinstance(doc.pop("name"), str)  # newer than the schema (compose-spec.NOTICE)
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def test_compose_file_is_valid_against_the_compose_spec_schema() -> None:
+    assert _schema_errors(COMPOSE) == []
+
+
+@pytest.mark.parametrize("mistake", ["depend_on", "replicas"])
+def test_the_schema_catches_mistakes(mistake: str) -> None:
+    bad = copy.deepcopy(COMPOSE)
+    gateway = bad["services"]["gateway"]
+    if mistake == "depend_on":
+        gateway["depend_on"] = gateway.pop("depends_on")
+    else:
+        gateway["deploy"]["replicas"] = "two"
+    assert _schema_errors(bad)
 
 
 def test_the_layout_of_the_readme() -> None:
