@@ -110,6 +110,35 @@ def models_answer() -> dict[str, Any]:
         {"id": MODEL, "object": "model", "created": 0, "owned_by": "redact-gw-demo"}]}
 
 
+def dialect_answer(path: str, body: dict[str, Any], *, check_model: bool = False
+                   ) -> tuple[int, Any, list[Any] | None] | None:
+    """The other dialects' answers (``demo_dialects``): ``(status, json, events)``
+    for ``path``, or ``None`` for chat completions and unknown paths."""
+    from redact_gw import demo_dialects as dd
+    model = body.get("model")
+    anthropic = path.endswith(("/messages", "/messages/count_tokens"))
+    if check_model and not dd.known_model(model) and (
+            anthropic or path.endswith(("/responses", "/completions"))):
+        if anthropic:
+            return 404, dd.anthropic_error(404, "not_found_error", f"model: {model}"), None
+        return 404, dd.openai_model_error(model), None
+    stream = body.get("stream") is True
+    if path.endswith("/messages/count_tokens"):
+        return 200, {"input_tokens": len(json.dumps(body.get("messages"))) // 4}, None
+    if path.endswith("/messages"):
+        message = dd.anthropic_message(body)
+        return (200, None, dd.anthropic_events(message)) if stream else (200, message, None)
+    if path.endswith("/responses"):
+        if stream:
+            return 200, None, dd.responses_events(body)
+        return 200, dd.response(body, dd.responses_output(body)), None
+    if path.endswith("/completions") and not path.endswith("/chat/completions"):
+        if stream:
+            return 200, None, dd.completion_events(body)
+        return 200, dd.text_completion(dd.completion_text(body), model or MODEL), None
+    return None
+
+
 class DemoModel:
     """The demo model's aiohttp app: echo chat completions, embeddings, models."""
 
@@ -123,7 +152,35 @@ class DemoModel:
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/embeddings", self.embeddings)
         app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/v1/models/{model}", self.model)
+        for path in ("/v1/messages", "/v1/messages/count_tokens", "/v1/responses",
+                     "/v1/completions"):
+            app.router.add_post(path, self.dialect)
         return app
+
+    async def dialect(self, request: web.Request) -> web.StreamResponse:
+        """Anthropic Messages, OpenAI Responses and completions (``demo_dialects``)."""
+        body = await request.json()
+        self._show(request, body)
+        status, doc, events = dialect_answer(request.path, body, check_model=True) or (
+            404, {"error": {"message": "not found"}}, None)
+        if events is None:
+            return web.json_response(doc, status=status)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for event in events:
+            await resp.write(event)
+            await asyncio.sleep(self.word_delay_s)
+        await resp.write_eof()
+        return resp
+
+    async def model(self, request: web.Request) -> web.Response:
+        """One model, or 404 like the real service."""
+        from redact_gw import demo_dialects as dd
+        model = request.match_info["model"]
+        if not dd.known_model(model):
+            return web.json_response(dd.openai_model_error(model), status=404)
+        return web.json_response(dd.model_info(model))
 
     def _show(self, request: web.Request, body: Any) -> None:
         if self.verbose:
