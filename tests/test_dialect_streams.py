@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -82,7 +83,7 @@ async def rewrite(dialect: StreamDialect, raw: Sequence[bytes]) -> list[SseEvent
 
 def split(text: str, cuts: Sequence[int]) -> list[str]:
     points = [0, *sorted(set(cuts)), len(text)]
-    return [text[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(points)]
 
 
 CUTS = st.one_of(st.just(None), st.lists(st.integers(0, len(TEXT)), max_size=12))
