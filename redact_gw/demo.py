@@ -2,9 +2,12 @@
 
 ``python -m redact_gw.demo`` starts the demo model on 127.0.0.1:8099 and the gateway
 (``redact-gw serve --init-dev``) on its configured port, so the whole round trip runs on
-one machine without any AI account. The model answers by quoting the last user message
-back ("You said: ..."), streams word by word when asked to, and prints every request
-body it receives: that is what an AI service behind the gateway gets to see (tokens).
+one machine without any AI account. The model speaks OpenAI chat, Responses and
+completions, and Anthropic Messages (``demo_dialects``). It answers by quoting the last
+user message back ("You said: ..."), calls the first tool offered when the prompt
+mentions a tool, rejects a model it does not serve with a 404 as the real services do,
+streams word by word when asked to, and prints every request body it receives: that
+is what an AI service behind the gateway gets to see (tokens).
 
 ``python -m redact_gw.demo model`` starts only the model. The chunk and completion
 builders are shared with ``redact_gw.testing.FakeUpstream``.
@@ -189,15 +192,30 @@ class DemoModel:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         """Quote the prompt back, streamed word by word when ``stream`` is set."""
+        from redact_gw import demo_dialects as dd
         body = await request.json()
         self._show(request, body)
-        text = echo_text(body)
         model = body.get("model") or MODEL
+        if not dd.known_model(model):
+            return web.json_response(dd.openai_model_error(model), status=404)
+        text = echo_text(body)
+        tool = dd.wants_tool(body, text)
+        function = tool.get("function") if tool is not None else None
+        if isinstance(function, dict):  # asked for a tool: call it, quoting the prompt
+            args = json.dumps({"text": text[len("You said: "):]})
+            name = str(function.get("name", "tool"))
+            call = {"id": "call_demo1", "type": "function",
+                    "function": {"name": name, "arguments": args}}
+            items = tool_call_chunks("call_demo1", name, words(args))
+            answer = completion("", model=model, tool_calls=[call])
+        else:
+            items = chat_chunks(words(text), model=model)
+            answer = completion(text, model=model)
         if not body.get("stream"):
-            return web.json_response(completion(text, model=model))
+            return web.json_response(answer)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        for item in chat_chunks(words(text), model=model):
+        for item in items:
             await resp.write(sse(item))
             await asyncio.sleep(self.word_delay_s)
         await resp.write(sse("[DONE]"))
