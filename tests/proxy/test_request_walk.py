@@ -3,6 +3,7 @@ object keys and numbers, content that cannot be redacted, on every dialect."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -113,6 +114,14 @@ async def test_content_that_cannot_be_redacted_is_refused_unless_allowed(
                                       "image_url": "data:image/png;base64,AAAA"}]}]})
     assert status == 422 and body["error"]["code"] == "unredactable_content"
     assert len(gw.fake.received) == n  # nothing was forwarded
+    text_uri = "data:text/plain;base64," + base64.b64encode(
+        b"call John Smith at 212-555-0123").decode()
+    status, _ = await post(gw, CHAT, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": text_uri}}]}]})
+    assert status == 200  # a text data: URI decodes: scanned as text, encoded again
+    url = gw.fake.last.json()["messages"][0]["content"][0]["image_url"]["url"]
+    sent = base64.b64decode(url.split(",", 1)[1]).decode()
+    assert sent.startswith("call [[PERSON:") and "212-555-0123" not in sent
     allowed = await make_gateway(config={"proxy": {"allow_unredactable": [CHAT]}})
     status, _ = await post(allowed, CHAT, {"model": "m", "messages": [
         {"role": "user", "content": [*cases[CHAT], *audio]}]})

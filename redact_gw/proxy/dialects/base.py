@@ -11,15 +11,19 @@ hold-back, metrics and audit (``proxy/upstream.py``, ``streaming.py``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 from aiohttp import web
 
 from redact_gw.errors import InvalidInput, PayloadTooLarge, RedactGwError
-from redact_gw.jsonpaths import Path, Selector, format_path
+from redact_gw.jsonpaths import Path, Selector, format_path, get_at, set_at, walk_strings
 from redact_gw.proxy.bodies import read_json
 from redact_gw.proxy.dialects.schema import KEYWORDS, schema_protocol
 from redact_gw.proxy.upstream import (
@@ -82,13 +86,39 @@ KNOWN_KEYS = KEYWORDS | frozenset({
 })
 
 
+_DATA_URI = re.compile(r"\s*data:(?P<type>[^;,]*)(?P<params>[^,]*?)(?P<b64>;base64)?,",
+                       re.IGNORECASE)
+_TEXT_TYPES = ("text/", "application/json", "application/xml")
+
+
+def text_data_uri(value: str) -> tuple[str, Callable[[str], str]] | None:
+    """A ``data:`` URI's text and how to encode a new text the same way, when it is a
+    text type that decodes as UTF-8; ``None`` otherwise (images, audio, garbage)."""
+    m = _DATA_URI.match(value)
+    media = (m.group("type").strip().lower() or "text/plain") if m else ""
+    if m is None or not media.startswith(_TEXT_TYPES):
+        return None
+    head, body, b64 = value[:m.end()], value[m.end():], m.group("b64") is not None
+    try:
+        raw = base64.b64decode(body, validate=True) if b64 else unquote_to_bytes(body)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+    def encode(new: str) -> str:
+        data = new.encode("utf-8")
+        return head + (base64.b64encode(data).decode("ascii") if b64 else quote(new))
+    return text, encode
+
+
 def _binary(doc: Any, path: Path, value: Any) -> bool:
-    """Content no scan can redact: audio, files, images, undecoded ``data:`` URIs."""
+    """Content no scan can redact: audio, files, images, ``data:`` URIs that do not
+    decode as text."""
     last = path[-1] if path else None
     if last == "file_data" or (last == "data" and "input_audio" in path):
         return True
     if isinstance(value, str) and value.lstrip()[:5].lower() == "data:":
-        return True
+        return text_data_uri(value) is None
     if last == "data" and len(path) >= 2 and path[-2] == "source":
         parent: Any = doc
         for part in path[:-1]:
@@ -169,9 +199,17 @@ async def proxy(request: web.Request, dialect: Dialect) -> web.StreamResponse:
     settings = call.settings
     doc = dialect.check(await read_json(request, settings.server.max_body_bytes), settings)
     allowed = _refuse_binary(doc, dialect, settings)
+    encoded: list[tuple[Path, Callable[[str], str]]] = []
+    for path, value in list(walk_strings(doc)):  # text data: URIs are scanned as text
+        decoded = text_data_uri(value) if value.lstrip()[:5].lower() == "data:" else None
+        if decoded is not None and path not in allowed:
+            set_at(doc, path, decoded[0])
+            encoded.append((path, decoded[1]))
     await call.tokenize(doc, lambda p: p not in allowed and not dialect.protocol(p),
                         dialect.speaker(doc),
                         lambda p: p[-1] not in KNOWN_KEYS)
+    for path, encode in encoded:
+        set_at(doc, path, encode(get_at(doc, path)))
     target = dialect.target(settings)
     scan = settings.proxy.scan_answers
     async with call.send("POST", join_url(target.url, dialect.upstream_path), doc,
