@@ -113,6 +113,9 @@ async def test_content_that_cannot_be_redacted_is_refused_unless_allowed(
         {"role": "user", "content": [{"type": "input_image",
                                       "image_url": "data:image/png;base64,AAAA"}]}]})
     assert status == 422 and body["error"]["code"] == "unredactable_content"
+    status, body = await post(gw, CHAT, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi", "john.smith@gmail.com": "data:image/png;base64,AA"}]}]})
+    assert status == 422 and "john.smith" not in json.dumps(body)
     assert len(gw.fake.received) == n  # nothing was forwarded
     text_uri = "data:text/plain;base64," + base64.b64encode(
         b"call John Smith at 212-555-0123").decode()

@@ -182,6 +182,14 @@ class Dialect:
     error: Callable[[RedactGwError], SseEvent] = error_event
 
 
+def _public_path(path: Path) -> str:
+    """The path for an error message, unless a key in it is the caller's own word (a
+    key can carry personal data; the API's vocabulary cannot)."""
+    if all(isinstance(p, int) or p in KNOWN_KEYS for p in path):
+        return format_path(path)
+    return "(a field under a key of the caller's)"
+
+
 def _refuse_binary(doc: Any, dialect: Dialect, settings: Settings) -> frozenset[Path]:
     found = unredactable(doc)
     if found and dialect.route not in settings.proxy.allow_unredactable:
@@ -189,7 +197,7 @@ def _refuse_binary(doc: Any, dialect: Dialect, settings: Settings) -> frozenset[
             "this request carries content the gateway cannot redact (audio, files,"
             " images or data: URIs); nothing was forwarded. An operator can allow it"
             " for this route with proxy.allow_unredactable",
-            code="unredactable_content", details={"field": format_path(found[0])})
+            code="unredactable_content", details={"field": _public_path(found[0])})
     return frozenset(found)
 
 
