@@ -29,7 +29,9 @@ async def test_protocol_fields_that_carry_text_are_scanned(make_gateway: MakeGat
             {"role": "user", "name": "John Smith", "content": [
                 {"type": "text", "text": "hi"},
                 {"type": "image_url", "image_url": {
-                    "url": "https://x.test/p.png?phone=212-555-0123", "detail": "auto"}}]},
+                    "url": "https://x.test/Maria%20Garcia/p.png?phone=212-555-0123&n=Maria"
+                           "%20Garcia", "detail": "auto"}},
+                {"type": "image_url", "image_url": {"url": "https://x.test/a.png?v=1+2"}}]},
             {"role": "assistant", "content": None, "tool_calls": [
                 {"id": "call_john.smith@gmail.com", "type": "function",
                  "function": {"name": "lookup", "arguments": "{}"}}]}],
@@ -52,8 +54,10 @@ async def test_protocol_fields_that_carry_text_are_scanned(make_gateway: MakeGat
     assert [p["type"] for p in props.values()] == ["string"] * 3  # keywords stay
     assert sent["tools"][0]["function"]["parameters"]["type"] == "object"
     assert sent["messages"][0]["name"].startswith("[[PERSON:")
-    assert sent["messages"][0]["content"][1]["image_url"]["url"].startswith(
-        "https://x.test/p.png?phone=[[PHONE_NUMBER:")
+    url = sent["messages"][0]["content"][1]["image_url"]["url"]
+    assert url.startswith("https://x.test/%5B%5BPERSON%3A") and "Garcia" not in url
+    assert "phone=%5B%5BPHONE_NUMBER%3A" in url and "&n=%5B%5BPERSON%3A" in url
+    assert sent["messages"][0]["content"][2]["image_url"]["url"] == "https://x.test/a.png?v=1+2"
     assert sent["messages"][0]["content"][1]["image_url"]["detail"] == "auto"
     assert sent["tool_choice"]["function"]["name"] == "lookup"
     assert sent["stream_options"]["include_usage"] is True

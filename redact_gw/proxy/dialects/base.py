@@ -18,7 +18,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    unquote,
+    unquote_to_bytes,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 from aiohttp import web
 
@@ -111,6 +119,38 @@ def text_data_uri(value: str) -> tuple[str, Callable[[str], str]] | None:
     return text, encode
 
 
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def url_parts(value: str) -> tuple[list[str], Callable[[list[str]], str]] | None:
+    """A URL's host, decoded path segments, query keys and values and fragment, and
+    how to build the URL again from new ones (``None`` when it is not an http URL).
+
+    ``?name=Maria%20Garcia`` is only found once decoded; parts that did not change
+    keep the URL exactly as it was.
+    """
+    if not _URL.fullmatch(value):
+        return None
+    try:
+        url = urlsplit(value)
+        query = parse_qsl(url.query, keep_blank_values=True)
+    except ValueError:
+        return None
+    segments = [unquote(s) for s in url.path.split("/")]
+    parts = [url.netloc, *segments, *(k for k, _ in query), *(v for _, v in query),
+             unquote(url.fragment)]
+
+    def build(new: list[str]) -> str:
+        if new == parts:
+            return value
+        n = len(segments)
+        path = "/".join(quote(s, safe="") for s in new[1:1 + n])
+        keys, values = new[1 + n:1 + n + len(query)], new[1 + n + len(query):-1]
+        return urlunsplit((url.scheme, new[0], path, urlencode(list(zip(
+            keys, values, strict=True))), quote(new[-1], safe="")))
+    return parts, build
+
+
 def _binary(doc: Any, path: Path, value: Any) -> bool:
     """Content no scan can redact: audio, files, images, ``data:`` URIs that do not
     decode as text."""
@@ -201,18 +241,32 @@ def _refuse_binary(doc: Any, dialect: Dialect, settings: Settings) -> frozenset[
     return frozenset(found)
 
 
+def _decode_in_place(doc: Any, select: Callable[[Path], bool]
+                     ) -> list[tuple[Path, Callable[[Any], str]]]:
+    """Put decoded text where detection can read it: a text ``data:`` URI becomes its
+    text, a URL the list of its decoded parts. Returns how to encode each back."""
+    encoded: list[tuple[Path, Callable[[Any], str]]] = []
+    for path, value in list(walk_strings(doc)):
+        if not select(path):
+            continue
+        if value.lstrip()[:5].lower() == "data:":
+            decoded = text_data_uri(value)
+            if decoded is not None:
+                set_at(doc, path, decoded[0])
+                encoded.append((path, decoded[1]))
+        elif (url := url_parts(value)) is not None:
+            set_at(doc, path, list(url[0]))  # tokenized in place; the original kept
+            encoded.append((path, url[1]))
+    return encoded
+
+
 async def proxy(request: web.Request, dialect: Dialect) -> web.StreamResponse:
     """Tokenize, forward, scan and restore one request of ``dialect``."""
     call = ProxyCall.begin(request)
     settings = call.settings
     doc = dialect.check(await read_json(request, settings.server.max_body_bytes), settings)
     allowed = _refuse_binary(doc, dialect, settings)
-    encoded: list[tuple[Path, Callable[[str], str]]] = []
-    for path, value in list(walk_strings(doc)):  # text data: URIs are scanned as text
-        decoded = text_data_uri(value) if value.lstrip()[:5].lower() == "data:" else None
-        if decoded is not None and path not in allowed:
-            set_at(doc, path, decoded[0])
-            encoded.append((path, decoded[1]))
+    encoded = _decode_in_place(doc, lambda p: p not in allowed and not dialect.protocol(p))
     await call.tokenize(doc, lambda p: p not in allowed and not dialect.protocol(p),
                         dialect.speaker(doc),
                         lambda p: p[-1] not in KNOWN_KEYS)
