@@ -4,6 +4,7 @@ the upstream sees only tokens and the caller gets its own values back."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -40,7 +41,8 @@ async def test_anthropic_text_round_trip(make_gateway: MakeGateway, stream: bool
         model="demo-echo-1", max_tokens=64, metadata={"user_id": "john.smith@gmail.com"},
         system=[{"type": "text", "text": "You help John Smith (john.smith@gmail.com)."}],
         messages=[{"role": "user", "content": USER_TEXT}],
-        extra_body={"x_notes": {"card": "4111 1111 1111 1111"}})
+        extra_body={"x_notes": {"card": "4111 1111 1111 1111"}},
+        extra_headers={"anthropic-beta": "tools-2099-01-01"})
     if stream:
         async with claude(gw).messages.stream(**kwargs) as s:
             text = "".join([t async for t in s.text_stream])
@@ -60,6 +62,7 @@ async def test_anthropic_text_round_trip(make_gateway: MakeGateway, stream: bool
     # the gateway's upstream key in x-api-key; the caller's key never goes upstream
     assert got.header("x-api-key") == "sk-upstream-secret"
     assert got.header("anthropic-version") is not None
+    assert got.header("anthropic-beta") == "tools-2099-01-01"
     assert gw.env.keys["ai"] not in json.dumps(got.headers)
     assert got.header("Authorization") is None
 
@@ -237,3 +240,35 @@ async def test_error_event_ends_an_anthropic_stream(make_gateway: MakeGateway) -
                 seen += text
     assert seen == "You "  # what came before the error, then the error
     assert "John Smith" not in str(err.value) and "[[PERSON:" in str(err.value)
+
+
+async def test_gateway_error_ends_an_anthropic_stream_as_its_sdk_expects(
+        make_gateway: MakeGateway) -> None:
+    gw = await make_gateway(config={"proxy": {"max_stream_seconds": 0.5}})
+    message = dd.anthropic_message({"messages": [{"role": "user", "content": "hi there"}]})
+    gw.fake.then(Scripted(events=dd.anthropic_events(message), gates={4: asyncio.Event()}))
+    with pytest.raises(anthropic.APIStatusError) as err:
+        async with claude(gw).messages.stream(
+                model="demo-echo-1", max_tokens=8,
+                messages=[{"role": "user", "content": "hi"}]) as s:
+            async for _ in s.text_stream:
+                pass
+    assert err.value.body == {"type": "error", "error": {
+        "type": "stream_too_long", "message": "the stream ran longer than 0.5 seconds"}}
+
+
+async def test_batched_text_goes_out_in_its_own_block_delta_when_upstream_stalls(
+        make_gateway: MakeGateway) -> None:
+    gw = await make_gateway(config={"proxy": {"min_emit_chars": 4096,
+                                              "max_emit_delay_s": 0.05}})
+    message = dd.anthropic_message({"messages": [{"role": "user", "content": "a b c d"}]})
+    gate = asyncio.Event()
+    gw.fake.then(Scripted(events=dd.anthropic_events(message), gates={8: gate}))
+    seen: list[str] = []
+    async with claude(gw).messages.stream(
+            model="demo-echo-1", max_tokens=8,
+            messages=[{"role": "user", "content": "a b c d"}]) as s:
+        async for text in s.text_stream:
+            seen.append(text)
+            gate.set()  # text arrived while the upstream was still stalled
+    assert "".join(seen) == "You said: a b c d"
