@@ -257,7 +257,7 @@ def _payload(route: str, item: Item, i: int) -> dict[str, Any]:
         return {"record_id": f"bench-{i}",
                 "turns": [{"speaker": s, "text": t} for s, t in item.turns]}
     role = {"agent": "assistant"}
-    return {"model": "demo", "messages": [{"role": role.get(s, "user"), "content": t}
+    return {"model": "demo-echo-1", "messages": [{"role": role.get(s, "user"), "content": t}
                                           for s, t in item.turns]}
 
 

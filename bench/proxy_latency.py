@@ -1,12 +1,14 @@
-"""Gateway overhead: added latency (p50/p99) and stream time-to-first-byte, same run.
+"""Gateway overhead per dialect: added latency (p50/p99) and stream time-to-first-byte.
 
 Starts the demo model (as fake upstream) and the gateway in-process on free ports,
-then calls the model directly and through the gateway, alternating, and prints both
-with the difference. Not a test: numbers depend on the machine.
+then, for each dialect (OpenAI chat, Responses, completions, Anthropic Messages),
+calls the model directly and through the gateway, alternating, and prints both with
+the difference. Not a test: numbers depend on the machine.
 
     .venv/bin/python bench/proxy_latency.py                 # fast fake detector
     .venv/bin/python bench/proxy_latency.py --real          # Presidio + spaCy detector
     .venv/bin/python bench/proxy_latency.py -n 300 --words 60
+    .venv/bin/python bench/proxy_latency.py --dialect messages --dialect responses
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def run(n: int, words: int, real: bool) -> None:
+async def run(n: int, words: int, real: bool, dialects: list[str]) -> None:
     if real:
         from redact_gw.detection import build_detector
         from redact_gw.settings import DetectionSettings
@@ -105,50 +107,64 @@ async def run(n: int, words: int, real: bool) -> None:
         app, key = _gateway_app(Path(tmp), upstream, detector)
         gw_runner, gateway = await _start(app)
         try:
-            await _measure(n, words, upstream, gateway, key, detector, real)
+            await _measure(n, words, upstream, gateway, key, detector, real, dialects)
         finally:
             await gw_runner.cleanup()
             await up_runner.cleanup()
 
 
+#: Per dialect: the path, the body for a prompt, extra headers for the gateway key.
+DIALECTS: dict[str, tuple[str, Any]] = {
+    "chat": ("/v1/chat/completions",
+             lambda t: {"model": MODEL, "messages": [{"role": "user", "content": t}]}),
+    "responses": ("/v1/responses", lambda t: {"model": MODEL, "input": t}),
+    "messages": ("/v1/messages", lambda t: {"model": MODEL, "max_tokens": 256,
+                                            "messages": [{"role": "user", "content": t}]}),
+    "completions": ("/v1/completions", lambda t: {"model": MODEL, "prompt": t}),
+}
+MODEL = "demo-echo-1"
+
+
 async def _measure(n: int, words: int, upstream: str, gateway: str, key: str,
-                   detector: CountingDetector, real: bool) -> None:
-    text = (PROMPT * (words // 16 + 1)).split(" ")[:words]
-    body = {"model": "m", "messages": [{"role": "user", "content": " ".join(text)}]}
+                   detector: CountingDetector, real: bool, dialects: list[str]) -> None:
+    text = " ".join((PROMPT * (words // 16 + 1)).split(" ")[:words])
     auth = {"Authorization": f"Bearer {key}"}
-    results: dict[str, list[tuple[float, float]]] = {k: [] for k in (
-        "direct", "gateway", "direct_stream", "gateway_stream")}
-    async with aiohttp.ClientSession() as session:
-        for _ in range(5):  # warm-up
-            await _call(session, gateway + "/v1/chat/completions", body, auth)
-        calls_before, secs_before = detector.calls, detector.seconds
-        for i in range(n):
-            rid = {"X-Record-Id": f"bench-{i}"}
-            results["direct"].append(await _call(
-                session, upstream + "/v1/chat/completions", body, {}))
-            results["gateway"].append(await _call(
-                session, gateway + "/v1/chat/completions", body, {**auth, **rid}))
-        stream_body = {**body, "stream": True}
-        stream_n = max(5, n // 5)
-        calls_mid, secs_mid = detector.calls, detector.seconds
-        for i in range(stream_n):
-            rid = {"X-Record-Id": f"bench-s-{i}"}
-            results["direct_stream"].append(await _call(
-                session, upstream + "/v1/chat/completions", stream_body, {}))
-            results["gateway_stream"].append(await _call(
-                session, gateway + "/v1/chat/completions", stream_body, {**auth, **rid}))
-    _report(results, words, real)
-    per_call = (detector.calls - calls_before - (detector.calls - calls_mid)) / n
-    per_stream = (detector.calls - calls_mid) / stream_n
-    print(f"\ndetector calls: {per_call:.1f} per non-streaming call (request + answer), "
-          f"{per_stream:.1f} per stream of ~{words + 3} words")
-    print(f"detector time:  {(secs_mid - secs_before) / n * 1000:.2f} ms per call, "
-          f"{(detector.seconds - secs_mid) / stream_n * 1000:.2f} ms per stream")
-
-
-def _report(results: dict[str, list[tuple[float, float]]], words: int, real: bool) -> None:
     print(f"detector: {'Presidio + spaCy' if real else 'FakeDetector (regex)'}; "
           f"prompt {words} words; answer streamed word by word (2 ms apart upstream)")
+    async with aiohttp.ClientSession() as session:
+        for name in dialects:
+            path, build = DIALECTS[name]
+            body = build(text)
+            results: dict[str, list[tuple[float, float]]] = {k: [] for k in (
+                "direct", "gateway", "direct_stream", "gateway_stream")}
+            for _ in range(5):  # warm-up
+                await _call(session, gateway + path, body, auth)
+            calls_before, secs_before = detector.calls, detector.seconds
+            for i in range(n):
+                rid = {"X-Record-Id": f"bench-{name}-{i}"}
+                results["direct"].append(await _call(session, upstream + path, body, {}))
+                results["gateway"].append(await _call(
+                    session, gateway + path, body, {**auth, **rid}))
+            stream_body = {**body, "stream": True}
+            stream_n = max(5, n // 5)
+            calls_mid, secs_mid = detector.calls, detector.seconds
+            for i in range(stream_n):
+                rid = {"X-Record-Id": f"bench-{name}-s-{i}"}
+                results["direct_stream"].append(await _call(
+                    session, upstream + path, stream_body, {}))
+                results["gateway_stream"].append(await _call(
+                    session, gateway + path, stream_body, {**auth, **rid}))
+            print(f"\n== {name} ({path})")
+            _report(results)
+            per_call = (calls_mid - calls_before) / n
+            per_stream = (detector.calls - calls_mid) / stream_n
+            print(f"detector calls: {per_call:.1f} per non-streaming call (request +"
+                  f" answer), {per_stream:.1f} per stream of ~{words + 3} words")
+            print(f"detector time:  {(secs_mid - secs_before) / n * 1000:.2f} ms per call,"
+                  f" {(detector.seconds - secs_mid) / stream_n * 1000:.2f} ms per stream")
+
+
+def _report(results: dict[str, list[tuple[float, float]]]) -> None:
     print(f"{'':34}{'p50 ms':>10}{'p99 ms':>10}")
     rows = [("non-streaming total", "direct", "gateway", 1),
             ("stream first byte", "direct_stream", "gateway_stream", 0),
@@ -170,8 +186,10 @@ def main() -> None:
     p.add_argument("-n", type=int, default=200, help="non-streaming calls per side")
     p.add_argument("--words", type=int, default=40, help="prompt length in words")
     p.add_argument("--real", action="store_true", help="use the Presidio + spaCy detector")
+    p.add_argument("--dialect", action="append", choices=list(DIALECTS),
+                   help="only these dialects (repeatable; default: all)")
     args = p.parse_args()
-    asyncio.run(run(args.n, args.words, args.real))
+    asyncio.run(run(args.n, args.words, args.real, args.dialect or list(DIALECTS)))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@
 configured port (``REDACT_GW_PORT``), forwarding to the demo model unless
 ``REDACT_GW_UPSTREAM_URL`` says otherwise, so the whole round trip runs on one machine
 without any AI account. A port already in use ends the demo with one line saying which
-variable moves it. The model answers by quoting the last user message
-back ("You said: ..."), streams word by word when asked to, and prints every request
-body it receives: that is what an AI service behind the gateway gets to see (tokens).
+variable moves it. The model speaks OpenAI chat, Responses and completions, and
+Anthropic Messages (``demo_dialects``). It answers by quoting the last user message back
+("You said: ..."), calls the first tool offered when the prompt mentions a tool, rejects
+a model it does not serve with a 404 as the real services do, streams word by word when
+asked to, and prints every request body it receives: that is what an AI service behind
+the gateway gets to see (tokens).
 
 ``python -m redact_gw.demo model`` starts only the model. The chunk and completion
 builders are shared with ``redact_gw.testing.FakeUpstream``.
@@ -118,6 +121,35 @@ def models_answer() -> dict[str, Any]:
         {"id": MODEL, "object": "model", "created": 0, "owned_by": "redact-gw-demo"}]}
 
 
+def dialect_answer(path: str, body: dict[str, Any], *, check_model: bool = False
+                   ) -> tuple[int, Any, list[Any] | None] | None:
+    """The other dialects' answers (``demo_dialects``): ``(status, json, events)``
+    for ``path``, or ``None`` for chat completions and unknown paths."""
+    from redact_gw import demo_dialects as dd
+    model = body.get("model")
+    anthropic = path.endswith(("/messages", "/messages/count_tokens"))
+    if check_model and not dd.known_model(model) and (
+            anthropic or path.endswith(("/responses", "/completions"))):
+        if anthropic:
+            return 404, dd.anthropic_error(404, "not_found_error", f"model: {model}"), None
+        return 404, dd.openai_model_error(model), None
+    stream = body.get("stream") is True
+    if path.endswith("/messages/count_tokens"):
+        return 200, {"input_tokens": len(json.dumps(body.get("messages"))) // 4}, None
+    if path.endswith("/messages"):
+        message = dd.anthropic_message(body)
+        return (200, None, dd.anthropic_events(message)) if stream else (200, message, None)
+    if path.endswith("/responses"):
+        if stream:
+            return 200, None, dd.responses_events(body)
+        return 200, dd.response(body, dd.responses_output(body)), None
+    if path.endswith("/completions") and not path.endswith("/chat/completions"):
+        if stream:
+            return 200, None, dd.completion_events(body)
+        return 200, dd.text_completion(dd.completion_text(body), model or MODEL), None
+    return None
+
+
 class DemoModel:
     """The demo model's aiohttp app: echo chat completions, embeddings, models."""
 
@@ -131,7 +163,35 @@ class DemoModel:
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/embeddings", self.embeddings)
         app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/v1/models/{model}", self.model)
+        for path in ("/v1/messages", "/v1/messages/count_tokens", "/v1/responses",
+                     "/v1/completions"):
+            app.router.add_post(path, self.dialect)
         return app
+
+    async def dialect(self, request: web.Request) -> web.StreamResponse:
+        """Anthropic Messages, OpenAI Responses and completions (``demo_dialects``)."""
+        body = await request.json()
+        self._show(request, body)
+        status, doc, events = dialect_answer(request.path, body, check_model=True) or (
+            404, {"error": {"message": "not found"}}, None)
+        if events is None:
+            return web.json_response(doc, status=status)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for event in events:
+            await resp.write(event)
+            await asyncio.sleep(self.word_delay_s)
+        await resp.write_eof()
+        return resp
+
+    async def model(self, request: web.Request) -> web.Response:
+        """One model, or 404 like the real service."""
+        from redact_gw import demo_dialects as dd
+        model = request.match_info["model"]
+        if not dd.known_model(model):
+            return web.json_response(dd.openai_model_error(model), status=404)
+        return web.json_response(dd.model_info(model))
 
     def _show(self, request: web.Request, body: Any) -> None:
         if self.verbose:
@@ -140,15 +200,30 @@ class DemoModel:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         """Quote the prompt back, streamed word by word when ``stream`` is set."""
+        from redact_gw import demo_dialects as dd
         body = await request.json()
         self._show(request, body)
-        text = echo_text(body)
         model = body.get("model") or MODEL
+        if not dd.known_model(model):
+            return web.json_response(dd.openai_model_error(model), status=404)
+        text = echo_text(body)
+        tool = dd.wants_tool(body, text)
+        function = tool.get("function") if tool is not None else None
+        if isinstance(function, dict):  # asked for a tool: call it, quoting the prompt
+            args = json.dumps({"text": text[len("You said: "):]})
+            name = str(function.get("name", "tool"))
+            call = {"id": "call_demo1", "type": "function",
+                    "function": {"name": name, "arguments": args}}
+            items = tool_call_chunks("call_demo1", name, words(args))
+            answer = completion("", model=model, tool_calls=[call])
+        else:
+            items = chat_chunks(words(text), model=model)
+            answer = completion(text, model=model)
         if not body.get("stream"):
-            return web.json_response(completion(text, model=model))
+            return web.json_response(answer)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        for item in chat_chunks(words(text), model=model):
+        for item in items:
             await resp.write(sse(item))
             await asyncio.sleep(self.word_delay_s)
         await resp.write(sse("[DONE]"))

@@ -17,8 +17,9 @@ A selector that matches an object or list selects every string below it, so
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -170,3 +171,65 @@ def format_path(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+# -- every leaf that can carry text: strings, numbers, object keys --------------------------
+#: Numbers with fewer digits than this are counts, limits and settings, not identifiers.
+MIN_SCANNED_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A text-carrying leaf: a string, a number (as digits) or an object key."""
+
+    path: Path
+    text: str
+    kind: Literal["string", "number", "key"] = "string"
+
+
+def walk_leaves(doc: Any, select: Callable[[Path], bool],
+                select_key: Callable[[Path], bool]) -> list[Leaf]:
+    """Selected strings, long numbers (rendered as digits) and object keys of ``doc``.
+
+    ``select(path)`` picks strings and numbers; ``select_key(path)`` picks the key
+    that ends ``path`` (the path of its value).
+    """
+    out: list[Leaf] = []
+    stack: list[tuple[Path, Any]] = [((), doc)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if node.strip() and select(path):
+                out.append(Leaf(path, node))
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int | float):
+            digits = json.dumps(node)
+            if sum(c.isdigit() for c in digits) >= MIN_SCANNED_DIGITS and select(path):
+                out.append(Leaf(path, digits, "number"))
+        elif isinstance(node, dict):
+            for key, value in reversed(node.items()):
+                child = (*path, key)
+                if key.strip() and select_key(child):
+                    out.append(Leaf(child, key, "key"))
+                stack.append((child, value))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
+    return out
+
+
+def apply_leaves(doc: Any, leaves: Sequence[Leaf], texts: Sequence[str]) -> None:
+    """Write redacted texts back: strings replaced, a changed number becomes its
+    redacted string, a changed key is renamed in place (its object keeps its order)."""
+    renames: list[tuple[Path, str]] = []
+    for leaf, text in zip(leaves, texts, strict=True):
+        if leaf.kind == "key":
+            if text != leaf.text:
+                renames.append((leaf.path, text))
+        elif leaf.kind == "string" or text != leaf.text:
+            set_at(doc, leaf.path, text)
+    for path, new in sorted(renames, key=lambda r: -len(r[0])):  # deepest first
+        parent = get_at(doc, path[:-1])
+        items = [(new if k == path[-1] else k, v) for k, v in parent.items()]
+        parent.clear()
+        parent.update(items)

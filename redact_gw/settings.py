@@ -140,11 +140,20 @@ class DetectionSettings(_Frozen):
         return self.thresholds.get(entity_type, self.default_threshold)
 
 
+class DialectUpstreamSettings(_Frozen):
+    """Where one dialect's requests go (``upstream.anthropic``): without a URL of its
+    own, to ``upstream.url`` (with ``upstream.api_key`` unless it names a key)."""
+
+    url: str | None = None
+    api_key: str | None = Field(default=None, repr=False)
+
+
 class UpstreamSettings(_Frozen):
     """The AI service the proxy forwards to."""
 
     url: str = "http://127.0.0.1:8099/v1"
     api_key: str | None = Field(default=None, repr=False)
+    anthropic: DialectUpstreamSettings = Field(default_factory=DialectUpstreamSettings)
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(120.0, gt=0)
 
@@ -200,6 +209,9 @@ class ProxySettings(_Frozen):
     min_emit_chars: int = Field(24, ge=0, le=4096)
     max_emit_delay_s: float = Field(0.25, ge=0, le=10)
     restore: RestoreSettings = Field(default_factory=RestoreSettings)
+    #: Routes (``/v1/chat/completions``...) that may forward content no scan can
+    #: redact (audio, files, images, ``data:`` URIs); refused with 422 elsewhere.
+    allow_unredactable: list[str] = Field(default_factory=list)
 
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

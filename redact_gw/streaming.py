@@ -11,11 +11,14 @@ Three layers, top-down:
   (through their views, one detector call per batch); ``render`` replaces new finds by
   tokens (one vault transaction per batch; those tokens are never restored) and
   restores the caller's own tokens as far as the restore policy allows.
-* ``SseRewriter``: incremental restore for OpenAI-style SSE streams. Text under
-  ``choices[*].delta`` is a per-choice (and per tool call) channel; each event's
-  channel text is appended to a buffer, the safe prefix is scanned, rendered and
-  re-wrapped in the event's JSON, and the rest waits for the next event. Half a token
-  or a prefix of a value that is later masked never leaves.
+* ``SseRewriter``: incremental restore for SSE streams of any API. A
+  ``StreamDialect`` (``proxy/dialects/``) says which strings of an event are streamed
+  text of which *channel* (a choice's content, a tool call's arguments, a content
+  block), which repeat a channel's whole text, and which event ends a channel. Each
+  event's channel text is appended to a buffer, the safe prefix is scanned, rendered
+  and re-wrapped in the event's JSON, and the rest waits for the next event. Half a
+  token or a prefix of a value that is later masked never leaves; a repeat carries
+  exactly what the caller got in the deltas.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from redact_gw.engine import Redactor
 from redact_gw.errors import NotFound, VaultUnavailable, fail_closed
-from redact_gw.jsonpaths import Path, Selector, any_match, walk_strings
+from redact_gw.jsonpaths import Path, Selector, any_match, get_at, set_at, walk_strings
 from redact_gw.model import KnownValue, PendingValue, Revealed, Segment, Span
 from redact_gw.redaction import normalize, restore
 from redact_gw.tokens import TOKEN_RE, find_tokens, token_prefix_start
@@ -382,16 +385,65 @@ class SseDecoder:
         return event
 
 
-#: Protocol strings of chat completion chunks: passed on untouched.
-_CHUNK_TOP = frozenset({"id", "object", "model", "system_fingerprint", "service_tier"})
-_DELTA_PROTOCOL = frozenset({"role", "id", "type", "name"})
+#: What a dialect says about one string of an answer event.
+PROTOCOL = "protocol"  # passed on untouched (ids, types, model names)
+WHOLE = "whole"  # scanned and restored as it is
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A piece of streamed text: appended to the channel ``key``'s buffer."""
+
+    key: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A repeat of channel ``key``'s whole text (``*.done`` events, a final response):
+    replaced by exactly what the caller got of that channel."""
+
+    key: tuple[Any, ...]
+
+
+Kind = str | Channel | Copy
+
+
+class StreamDialect(Protocol):
+    """Where the text is in one API's answer events (``proxy/dialects/*``).
+
+    The engine (``SseRewriter``) buffers channel text, holds back what may still grow,
+    scans, restores and re-wraps it; the dialect only reads and writes its events.
+    """
+
+    def prepare(self, doc: dict[str, Any], scan: bool) -> None:
+        """Drop what no scan can follow (logprob fragments); called first."""
+
+    def classify(self, doc: dict[str, Any], path: Path) -> Kind:
+        """``PROTOCOL``, ``WHOLE``, ``Channel(key)`` or ``Copy(key)`` for a string."""
+
+    def finishing(self, doc: dict[str, Any], key: tuple[Any, ...]) -> bool:
+        """Whether channel ``key`` ends with this event (flush all it holds first)."""
+
+    def put(self, doc: dict[str, Any], key: tuple[Any, ...], text: str) -> bool:
+        """Place text of channel ``key`` in an event that did not carry it; ``False``
+        when the dialect cannot (a new event is then made from the channel's last)."""
+
+    def blank(self, template: dict[str, Any] | None) -> dict[str, Any] | None:
+        """An empty event to carry flushed text (``None``: use per-channel events)."""
+
+    def empty(self, doc: dict[str, Any]) -> bool:
+        """Whether an event left with no text may be dropped."""
 
 
 @dataclass(slots=True)
 class _Channel:
-    path: Path
+    key: tuple[Any, ...]
     pending: str = ""
     context: str = ""
+    #: Everything the caller got of this channel (what ``Copy`` strings become).
+    emitted: str = ""
+    #: The last event that carried this channel: its fields, itself, the text's path.
+    template: tuple[list[str], dict[str, Any], Path] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,17 +463,23 @@ class StreamLimits:
 
 
 class SseRewriter:
-    """Rewrites an OpenAI chat-completion SSE stream, event by event.
+    """Rewrites an SSE answer stream event by event, for any ``StreamDialect``.
 
-    ``feed(event)`` returns the events to send now (zero or one); ``finish()`` returns
-    whatever is still held back, as one last chunk, when the stream ends. ``[DONE]``
-    flushes first, so the terminator stays last.
+    ``feed(event)`` returns the events to send now (the event itself, none when all
+    its text is held back, and before it any events made to flush channels it ends);
+    ``finish()`` returns whatever is still held back when the stream ends. ``[DONE]``
+    flushes first, so the terminator stays last. Without a dialect: OpenAI chat.
     """
 
-    def __init__(self, guard: AnswerGuard, limits: StreamLimits = StreamLimits()) -> None:
+    def __init__(self, guard: AnswerGuard, limits: StreamLimits = StreamLimits(),
+                 dialect: StreamDialect | None = None) -> None:
+        if dialect is None:  # the original dialect, for callers written before the seam
+            from redact_gw.proxy.dialects.openai_chat import ChatStream
+            dialect = ChatStream()
         self.guard = guard
         self.limits = limits
-        self._channels: dict[Path, _Channel] = {}
+        self.dialect = dialect
+        self._channels: dict[tuple[Any, ...], _Channel] = {}
         self._template: dict[str, Any] | None = None
         self._last_emit = time.monotonic()
         self._batched = False
@@ -439,19 +497,11 @@ class SseRewriter:
             return [SseEvent(event.fields, text)]
         if not isinstance(chunk, dict):
             return [SseEvent(event.fields, json.dumps(await guard_document(self.guard, chunk)))]
-        out = await self._rewrite(chunk)
-        if out is None:
-            return []
-        return [SseEvent(event.fields, json.dumps(out, ensure_ascii=False))]
+        return await self._rewrite(event.fields, chunk)
 
     async def finish(self) -> list[SseEvent]:
-        """Flush every channel into one last chunk (none when nothing is held)."""
-        channels = [c for c in self._channels.values() if c.pending]
-        if not channels:
-            return []
-        chunk = self._blank_chunk()
-        await self._emit(chunk, channels, final=set(map(id, channels)), whole=[])
-        return [SseEvent([], json.dumps(chunk, ensure_ascii=False))]
+        """Flush every channel (none when nothing is held)."""
+        return await self._flush(final=True)
 
     def flush_in(self) -> float | None:
         """Seconds until text held back for batching must go out (``None``: none held)."""
@@ -462,72 +512,81 @@ class SseRewriter:
     async def tick(self) -> list[SseEvent]:
         """Send text held back for batching once ``flush_in`` has run out (upstream
         went quiet): a stalled upstream never keeps ready words from the client."""
-        channels = [c for c in self._channels.values() if c.pending]
         self._batched = False
+        return await self._flush(final=False)
+
+    async def _flush(self, final: bool) -> list[SseEvent]:
+        channels = [c for c in self._channels.values() if c.pending]
         if not channels:
             return []
-        chunk = self._blank_chunk()
-        await self._emit(chunk, channels, final=set(), whole=[], force=True)
-        if not _has_signal(chunk):
-            return []
-        return [SseEvent([], json.dumps(chunk, ensure_ascii=False))]
+        doc = self.dialect.blank(self._template)
+        done = set(map(id, channels)) if final else set()
+        before = await self._emit(doc, {}, channels, done, [], force=not final)
+        if doc is not None and not self.dialect.empty(doc):
+            before.append(SseEvent([], json.dumps(doc, ensure_ascii=False)))
+        return before
 
-    def _blank_chunk(self) -> dict[str, Any]:
-        base = self._template or {"object": "chat.completion.chunk"}
-        return {**{k: v for k, v in base.items() if k in _CHUNK_TOP or k == "created"},
-                "choices": []}
-
-    async def _rewrite(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+    async def _rewrite(self, fields: list[str], chunk: dict[str, Any]) -> list[SseEvent]:
         self._template = chunk
-        if self.guard.scan:
-            self._drop_logprobs(chunk)
-        had_signal = _has_signal(chunk)
-        touched, whole = self._take_pieces(chunk)
-        finishing = _finishing_choices(chunk)
-        for key in [k for k in self._channels if k[1] in finishing]:
-            touched.setdefault(key, self._channels[key])
-        final = {id(c) for c in touched.values() if c.path[1] in finishing}
-        await self._emit(chunk, list(touched.values()), final, whole)
-        if had_signal and not _has_signal(chunk):
-            return None
-        return chunk
+        self.dialect.prepare(chunk, self.guard.scan)
+        placed, whole, copies = self._take_pieces(fields, chunk)
+        had_text = any(text for _, text in placed.values())
+        ending = {key for _, key in copies}
+        ending |= {k for k in self._channels if self.dialect.finishing(chunk, k)}
+        touched = {id(c): c for c, _ in placed.values()}
+        for key in ending:
+            touched.setdefault(id(self._channels[key]), self._channels[key])
+        final = {id(self._channels[k]) for k in ending}
+        paths = {id(c): p for p, (c, _) in placed.items()}
+        before = await self._emit(chunk, paths, list(touched.values()), final, whole)
+        for path, key in copies:
+            set_at(chunk, path, self._channels[key].emitted)
+        out = [*before]
+        if not (had_text and all(get_at(chunk, p) == "" for p in placed)
+                and self.dialect.empty(chunk)):
+            out.append(SseEvent(fields, json.dumps(chunk, ensure_ascii=False)))
+        return out
 
-    def _drop_logprobs(self, chunk: dict[str, Any]) -> None:
-        """Logprob tokens repeat the text in fragments no scan can follow: drop them."""
-        for choice in chunk.get("choices") or ():
-            if isinstance(choice, dict) and choice.get("logprobs") is not None:
-                choice["logprobs"] = None
-
-    def _take_pieces(self, chunk: dict[str, Any]
-                     ) -> tuple[dict[Path, _Channel], list[tuple[Path, str]]]:
-        """Move channel text into buffers (leaving ""), collect other scannable strings."""
-        touched: dict[Path, _Channel] = {}
+    def _take_pieces(self, fields: list[str], chunk: dict[str, Any]
+                     ) -> tuple[dict[Path, tuple[_Channel, str]], list[tuple[Path, str]],
+                                list[tuple[Path, tuple[Any, ...]]]]:
+        """Move channel text into buffers (leaving ""), collect the strings scanned as
+        they are and the copies of channels."""
+        placed: dict[Path, tuple[_Channel, str]] = {}
         whole: list[tuple[Path, str]] = []
+        copies: list[tuple[Path, tuple[Any, ...]]] = []
         for path, text in list(walk_strings(chunk)):
-            kind = _classify(path)
-            if kind == "protocol":
+            kind = self.dialect.classify(chunk, path)
+            if kind == PROTOCOL:
                 continue
-            if kind == "whole":
+            if isinstance(kind, Copy) and kind.key in self._channels:
+                copies.append((path, kind.key))
+            elif isinstance(kind, Channel):
+                channel = self._channels.setdefault(kind.key, _Channel(kind.key))
+                channel.pending += text
+                placed[path] = (channel, text)
+                set_at(chunk, path, "")
+            else:
                 whole.append((path, text))
-                continue
-            key = _channel_key(chunk, path)
-            channel = self._channels.setdefault(key, _Channel(key))
-            channel.pending += text
-            touched[key] = channel
-            _set(chunk, path, "")
-        return touched, whole
+        for path, (channel, _) in placed.items():
+            channel.template = (fields, chunk, path)
+        return placed, whole, copies
 
-    async def _emit(self, chunk: dict[str, Any], channels: list[_Channel], final: set[int],
-                    whole: list[tuple[Path, str]], *, force: bool = False) -> None:
+    async def _emit(self, chunk: dict[str, Any] | None, paths: dict[int, Path],
+                    channels: list[_Channel], final: set[int],
+                    whole: list[tuple[Path, str]], *, force: bool = False
+                    ) -> list[SseEvent]:
+        """Scan and render what may go out; place it in ``chunk`` (at the channel's own
+        path, or where the dialect puts it) or in new events, returned to go first."""
         cuts = [len(c.pending) if id(c) in final
                 else hold_start(c.pending, self.limits.max_hold) for c in channels]
         live = [(c, cut) for c, cut in zip(channels, cuts, strict=True) if cut > 0]
         if not live and not whole:
-            return
+            return []
         if (not force and not whole and not final and sum(cuts) < self.limits.min_emit_chars
                 and time.monotonic() - self._last_emit < self.limits.max_delay_s):
             self._batched = True  # wait for a few more words: one detection for them all
-            return
+            return []
         self._last_emit = time.monotonic()
         self._batched = False
         scan_texts = [c.context + c.pending for c, _ in live] + [t for _, t in whole]
@@ -538,13 +597,32 @@ class SseRewriter:
             pieces.append(piece)
         pieces += [Piece(t, sp) for (_, t), sp in zip(whole, spans[len(live):], strict=True)]
         rendered = await self.guard.render(pieces)
+        before: list[SseEvent] = []
         for (c, _), piece, text in zip(live, pieces, rendered, strict=False):
             c.context = (c.context + piece.text)[-self.limits.context_chars:]
             c.pending = c.pending[len(piece.text):]
-            if text:
-                _put(chunk, c.path, text)
+            c.emitted += text
+            if not text:
+                continue
+            if chunk is not None and id(c) in paths:
+                set_at(chunk, paths[id(c)], text)
+            elif chunk is None or not self.dialect.put(chunk, c.key, text):
+                before += self._carrier(c, text)
         for (path, _), text in zip(whole, rendered[len(live):], strict=True):
-            _set(chunk, path, text)
+            set_at(chunk, path, text)
+        return before
+
+    def _carrier(self, c: _Channel, text: str) -> list[SseEvent]:
+        """A copy of the channel's last event carrying only ``text`` (other text blanked)."""
+        if c.template is None:
+            return []
+        fields, template, path = c.template
+        doc: dict[str, Any] = json.loads(json.dumps(template))
+        for p, _ in list(walk_strings(doc)):
+            if self.dialect.classify(doc, p) != PROTOCOL:
+                set_at(doc, p, "")
+        set_at(doc, path, text)
+        return [SseEvent(list(fields), json.dumps(doc, ensure_ascii=False))]
 
 
 def _safe_piece(c: _Channel, cut: int, spans: Sequence[Span]) -> tuple[Piece, int]:
@@ -563,77 +641,3 @@ def _safe_piece(c: _Channel, cut: int, spans: Sequence[Span]) -> tuple[Piece, in
             inside.append(Span(start, end, s.entity_type, s.score, s.recognizer,
                                s.normalized, s.explanation))
     return Piece(c.pending[:cut], inside), cut
-
-
-def _classify(path: Path) -> str:
-    """``protocol`` (untouched), ``channel`` (streamed text) or ``whole`` (scan as is)."""
-    if len(path) == 1 and path[0] in _CHUNK_TOP:
-        return "protocol"
-    if len(path) >= 3 and path[0] == "choices" and path[2] == "finish_reason":
-        return "protocol"
-    if len(path) >= 4 and path[0] == "choices" and path[2] == "delta":
-        leaf = path[-1]
-        if leaf in _DELTA_PROTOCOL and not (leaf == "name" and "function" not in path):
-            return "protocol"
-        return "channel"
-    return "whole"
-
-
-def _channel_key(chunk: dict[str, Any], path: Path) -> Path:
-    """The path with list positions replaced by the elements' ``index`` fields."""
-    key: list[Any] = []
-    node: Any = chunk
-    for part in path:
-        child = node[part]
-        if isinstance(part, int) and isinstance(child, dict) and isinstance(
-                child.get("index"), int):
-            key.append(child["index"])
-        else:
-            key.append(part)
-        node = child
-    return tuple(key)
-
-
-def _put(chunk: dict[str, Any], key: Path, text: str) -> None:
-    """Set channel text in ``chunk``, creating the choice / tool call entry if absent."""
-    node: Any = chunk
-    for i, part in enumerate(key[:-1]):
-        nxt = key[i + 1]
-        if isinstance(part, int):
-            node = _indexed(node, part)
-            if i == 1 and key[0] == "choices":
-                node.setdefault("finish_reason", None)
-            continue
-        if part not in node or node[part] is None:
-            node[part] = [] if isinstance(nxt, int) else {}
-        node = node[part]
-    node[key[-1]] = text
-
-
-def _indexed(items: list[Any], index: int) -> dict[str, Any]:
-    for item in items:
-        if isinstance(item, dict) and item.get("index") == index:
-            return item
-    entry: dict[str, Any] = {"index": index}
-    items.append(entry)
-    return entry
-
-
-def _finishing_choices(chunk: dict[str, Any]) -> set[Any]:
-    choices = chunk.get("choices")
-    if not isinstance(choices, list):
-        return set()
-    return {c.get("index") for c in choices if isinstance(c, dict) and c.get("finish_reason")}
-
-
-def _has_signal(chunk: dict[str, Any]) -> bool:
-    """Whether a chunk carries anything beyond protocol fields and empty text."""
-    return any(_signal(v) for k, v in chunk.items() if k not in _CHUNK_TOP and k != "created")
-
-
-def _signal(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_signal(v) for k, v in value.items() if k != "index")
-    if isinstance(value, list):
-        return any(_signal(v) for v in value)
-    return value not in (None, "")

@@ -267,6 +267,10 @@ class FakeUpstream:
             return Scripted(json_body=demo.models_answer())
         if path.endswith("/embeddings") and isinstance(doc, dict):
             return Scripted(json_body=demo.embeddings_answer(doc))
+        if isinstance(doc, dict):
+            dialect = demo.dialect_answer(path, doc)
+            if dialect is not None:
+                return Scripted(status=dialect[0], json_body=dialect[1], events=dialect[2])
         text = demo.echo_text(doc) if isinstance(doc, dict) else ""
         if isinstance(doc, dict) and doc.get("stream"):
             return Scripted(events=[*demo.chat_chunks(demo.words(text)), "[DONE]"])

@@ -30,7 +30,7 @@ from redact_gw.policy.principals import PrincipalDirectory
 from redact_gw.policy.retention import RetentionPolicy
 from redact_gw.policy.risk import RiskPolicy
 from redact_gw.policy.roles import RolePolicy
-from redact_gw.proxy import appkeys, governance, handlers, openai, routes, spec, upstream
+from redact_gw.proxy import appkeys, dialects, governance, handlers, routes, spec, upstream
 from redact_gw.proxy.middlewares import (
     auth_middleware,
     error_middleware,
@@ -212,6 +212,6 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app.router.add_post("/v1/redact", handlers.redact)
     governance.add_routes(app)
     app.cleanup_ctx.append(upstream.session_ctx)
-    openai.add_routes(app)
+    dialects.add_routes(app)
     routes.add_routes(app, settings.routes)
     return app

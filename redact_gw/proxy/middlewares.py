@@ -93,7 +93,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
         metrics.errors.labels(code).inc()
-        return json_response({"error": {"code": code, "message": exc.reason.lower()}},
+        body: dict[str, object] = {"code": code, "message": exc.reason.lower()}
+        if exc.status == 404:  # never a bare "not found": say what is served
+            body["details"] = {"routes": served_routes(request.app)}
+        return json_response({"error": body},
                              status=exc.status, headers={
                                  k: v for k, v in exc.headers.items() if k == "Allow"})
     except Exception as exc:
@@ -104,6 +107,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         route = route_name(request)
         metrics.requests.labels(route, request.method, str(status)).inc()
         metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+
+
+def served_routes(app: web.Application) -> list[str]:
+    """``METHOD /path`` of every registered route (configured ones included)."""
+    return sorted({f"{r.method} {r.resource.canonical}" for r in app.router.routes()
+                   if r.method != "HEAD" and r.resource is not None})
+
+
+#: Routes where the gateway key may come as ``x-api-key`` (Anthropic's clients).
+X_API_KEY_ROUTES = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
 
 
 def bearer_key(request: web.Request) -> str | None:
@@ -118,9 +131,11 @@ def bearer_key(request: web.Request) -> str | None:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the authenticated principal; 401 for a missing or unknown key."""
-    if request.path in PUBLIC_PATHS:
-        return await handler(request)
+    if request.path in PUBLIC_PATHS or request.match_info.http_exception is not None:
+        return await handler(request)  # public, or a 404/405 naming the routes
     key = bearer_key(request)
+    if key is None and route_name(request) in X_API_KEY_ROUTES:
+        key = request.headers.get("x-api-key", "").strip() or None
     principal = request.app[appkeys.PRINCIPALS].authenticate(key) if key else None
     if principal is None:
         raise Unauthorized()

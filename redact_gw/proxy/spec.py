@@ -41,7 +41,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     410: ("purged", "record_shredded"),
     413: ("payload_too_large", "too_many_messages"),
     422: ("invalid_input", "purpose_required", "unknown_purpose", "malformed_token",
-          "risk_refused"),
+          "risk_refused", "unredactable_content"),
     429: ("quota_exceeded",),
     451: ("subject_opted_out",),
     502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large"),
@@ -408,7 +408,46 @@ def _proxy_errors(settings: Settings, *, tokenizes: bool = True, messages: bool 
         400: _BODY_CODES + subject,
         413: ("payload_too_large", "too_many_messages") if messages
         else ("payload_too_large",),
-        422: ("invalid_input", "risk_refused")})
+        422: ("invalid_input", "risk_refused", "unredactable_content")})
+
+
+def _dialect_operations(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The other AI APIs (``proxy/dialects``): tokenized like chat completions."""
+    def op(name: str, summary: str, required: str, example: dict[str, Any], *,
+           stream: bool = True, messages: bool = False) -> dict[str, Any]:
+        return {"post": _op(
+            name, summary, _upstream_answer(stream=stream), params=_proxy_params(settings),
+            body=_body({"type": "object", "required": [required], "properties": {
+                required: {"type": "array", "maxItems": settings.proxy.max_messages,
+                           "items": {"type": "object"}} if messages else {}}},
+                       description="Every string, long number and unknown key that can"
+                                   " carry personal data is tokenized before it is sent.",
+                       example=example),
+            tag="proxy", errors={**_proxy_errors(settings, messages=messages),
+                                 "default": _passed_on()})}
+    said = "I am Maria Garcia, call me at 212-555-0123"
+    anthropic = {"model": "demo-echo-1", "max_tokens": 256,
+                 "messages": [{"role": "user", "content": said}]}
+    return {
+        "/v1/messages": op("anthropic_messages", "Anthropic Messages, tokenized (streaming"
+                           " or not; the gateway key also as `x-api-key`)", "messages",
+                           anthropic, messages=True),
+        "/v1/messages/count_tokens": op(
+            "anthropic_count_tokens", "Anthropic token counting, tokenized like messages",
+            "messages", anthropic, stream=False, messages=True),
+        "/v1/responses": op("responses", "OpenAI Responses, tokenized (streaming or not)",
+                            "input", {"model": "demo-echo-1", "input": said}),
+        "/v1/completions": op("completions", "OpenAI legacy completions, tokenized",
+                              "prompt", {"model": "demo-echo-1", "prompt": said}),
+        "/v1/models/{model}": {"get": _op(
+            "model", "One upstream model, passed through", {
+                "description": "The upstream's answer as it is",
+                "headers": _redaction_headers(tier=False),
+                "content": {"application/json": {"schema": {}}}},
+            params=[_path_param("model", {"type": "string"}, "demo-echo-1"),
+                    *_proxy_params(settings)], tag="proxy",
+            errors={**_proxy_errors(settings, tokenizes=False), "default": _passed_on()})},
+    }
 
 
 def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -568,6 +607,7 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 "model": {"description": "Passed on as it is"}}},
                 example={"model": "demo-embed-1", "input": "Maria Garcia called"}),
             tag="proxy", errors={**_proxy_errors(settings), "default": _passed_on()})},
+        **_dialect_operations(settings),
         "/v1/models": {"get": _op(
             "models", "The upstream's model list, passed through", {
                 "description": "The upstream's answer as it is",

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -39,7 +39,7 @@ from redact_gw.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from redact_gw.jsonpaths import Path, Selector, format_path, set_at, walk_strings
+from redact_gw.jsonpaths import Path, Selector, apply_leaves, format_path, walk_leaves
 from redact_gw.logs import current_request_id
 from redact_gw.metrics import Metrics
 from redact_gw.model import KnownValue, PendingValue, Principal, Segment
@@ -55,6 +55,7 @@ from redact_gw.streaming import (
     SseDecoder,
     SseEvent,
     SseRewriter,
+    StreamDialect,
     StreamLimits,
     guard_document,
 )
@@ -70,7 +71,7 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate",
                         "proxy-authorization", "proxy-connection", "te", "trailer",
                         "transfer-encoding", "upgrade"})
 _DROP_REQUEST = HOP_BY_HOP | {"host", "authorization", "content-length", "content-encoding",
-                              "accept-encoding", "cookie", "expect", "x-record-id",
+                              "accept-encoding", "cookie", "expect", "x-record-id", "x-api-key",
                               "x-subject-id", "openai-organization", "openai-project"}
 _DROP_RESPONSE = HOP_BY_HOP | {"content-length", "content-encoding", "set-cookie",
                                "x-record-id", "x-redact-counts", "x-redact-answer-counts",
@@ -92,9 +93,11 @@ async def session_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def upstream_headers(incoming: Mapping[str, str], api_key: str | None,
-                     content_type: str | None = "application/json") -> dict[str, str]:
-    """Request headers for upstream: no hop-by-hop, no caller key, the gateway's key,
-    and this request's id (as accepted or made by the gateway)."""
+                     content_type: str | None = "application/json",
+                     key_header: str = "Authorization") -> dict[str, str]:
+    """Request headers for upstream: no hop-by-hop, no caller key, the gateway's key
+    (``Authorization: Bearer`` or, for ``key_header="x-api-key"``, that header), and
+    this request's id (as accepted or made by the gateway)."""
     out = {k: v for k, v in incoming.items() if k.lower() not in _DROP_REQUEST}
     for k in [k for k in out if k.lower() in ("content-type", "x-request-id")]:
         del out[k]
@@ -104,7 +107,10 @@ def upstream_headers(incoming: Mapping[str, str], api_key: str | None,
     if content_type:
         out["Content-Type"] = content_type
     if api_key:
-        out["Authorization"] = f"Bearer {api_key}"
+        if key_header.lower() == "authorization":
+            out["Authorization"] = f"Bearer {api_key}"
+        else:
+            out[key_header] = api_key
     return out
 
 
@@ -302,10 +308,14 @@ class ProxyCall:
                    _id_header(request, "X-Subject-Id"))
 
     async def tokenize(self, doc: Any, select: Callable[[Path], bool],
-                       speaker: Callable[[Path], str | None] = lambda _p: None) -> None:
-        """Tokenize every selected string of ``doc`` in place: one detection, one vault
-        transaction. Nothing is changed unless all of it succeeded."""
-        items = [(p, s) for p, s in walk_strings(doc) if s.strip() and select(p)]
+                       speaker: Callable[[Path], str | None] = lambda _p: None,
+                       select_key: Callable[[Path], bool] | None = None) -> None:
+        """Tokenize every selected string, long number and object key of ``doc`` in
+        place (keys: where ``select_key``, default ``select``, picks their value's path):
+        one detection, one vault transaction. Nothing is changed unless all of it
+        succeeded."""
+        leaves = walk_leaves(doc, select, select_key or select)
+        items = [(leaf.path, leaf.text) for leaf in leaves]
         limits = self.settings.server
         if len(items) > limits.max_segments:
             raise PayloadTooLarge(f"more than {limits.max_segments} text fields")
@@ -325,8 +335,7 @@ class ProxyCall:
             metrics.optout_refusals.labels(self.route).inc()
             raise
         self.no_retention = redacted.no_retention
-        for (path, _), text in zip(items, redacted.texts, strict=True):
-            set_at(doc, path, text)
+        apply_leaves(doc, leaves, redacted.texts)
         self.counts = redacted.counts()
         self.restorable = frozenset(e.token for e in redacted.entities)
         self.known = redacted.known
@@ -372,12 +381,17 @@ class ProxyCall:
             headers["X-Redact-Review"] = "required"
         return headers
 
-    def send(self, method: str, url: str, doc: Any | None
+    def send(self, method: str, url: str, doc: Any | None, *,
+             api_key: str | Literal[False] | None = False,
+             key_header: str = "Authorization"
              ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
-        """Forward ``doc`` (already tokenized) as JSON with the gateway's credential."""
+        """Forward ``doc`` (already tokenized) as JSON with the gateway's credential
+        (``upstream.api_key`` unless a dialect names its own)."""
         body = None if doc is None else json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        headers = upstream_headers(self.request.headers, self.settings.upstream.api_key,
-                                   "application/json" if body is not None else None)
+        key = self.settings.upstream.api_key if api_key is False else api_key
+        headers = upstream_headers(self.request.headers, key,
+                                   "application/json" if body is not None else None,
+                                   key_header)
         self.meter = UpstreamMeter(self.metrics, self.route)
         return open_upstream(self.request.app[SESSION], method, url, headers=headers,
                              body=body, meter=self.meter)
@@ -463,14 +477,23 @@ def is_event_stream(resp: aiohttp.ClientResponse) -> bool:
     return resp.status < 300 and resp.content_type == "text/event-stream"
 
 
-async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *,
-                        scan: bool) -> web.StreamResponse:
-    """Relay an SSE answer event by event through an ``SseRewriter``."""
+def error_event(error: RedactGwError) -> SseEvent:
+    """The gateway's own error, as the last event of an OpenAI-style stream."""
+    return SseEvent([], json.dumps(error.to_dict()))
+
+
+async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: bool,
+                        dialect: StreamDialect | None = None,
+                        error: Callable[[RedactGwError], SseEvent] = error_event
+                        ) -> web.StreamResponse:
+    """Relay an SSE answer event by event through an ``SseRewriter`` for ``dialect``
+    (OpenAI chat by default); a failure ends the stream with ``error(exc)``."""
     guard = call.guard(scan)
     await guard.start()  # vault trouble is still a clean 503 here
     proxy = call.settings.proxy
     rewriter = SseRewriter(guard, StreamLimits(proxy.max_hold_chars, proxy.scan_context_chars,
-                                                proxy.min_emit_chars, proxy.max_emit_delay_s))
+                                                proxy.min_emit_chars, proxy.max_emit_delay_s),
+                           dialect)
     out = web.StreamResponse(status=resp.status, headers={
         **client_headers(resp.headers), **call.headers(),
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -478,7 +501,8 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *,
     outcome = "cancelled"  # unless the relay says otherwise (handler cancelled too)
     try:
         gone, ended = await unless_disconnected(
-            call.request, _relay(resp, rewriter, out, proxy.max_stream_seconds, call.meter))
+            call.request, _relay(resp, rewriter, out, proxy.max_stream_seconds, call.meter,
+                                 error))
         if gone:
             log.info("client disconnected mid-stream; upstream request cancelled")
             resp.close()
@@ -492,7 +516,8 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *,
 
 async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
                  out: web.StreamResponse, max_seconds: float,
-                 meter: UpstreamMeter | None = None) -> str:
+                 meter: UpstreamMeter | None = None,
+                 error_to_event: Callable[[RedactGwError], SseEvent] = error_event) -> str:
     """Pump the stream to the caller; returns how it ended: ``ok``, ``error``,
     ``timeout`` or ``cancelled`` (the caller went away)."""
     error: RedactGwError | None = None
@@ -521,7 +546,7 @@ async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
         resp.close()
         log.warning("stream ended early: %s", error.code)
         with contextlib.suppress(ConnectionResetError):
-            await out.write(SseEvent([], json.dumps(error.to_dict())).encode())
+            await out.write(error_to_event(error).encode())
     with contextlib.suppress(ConnectionResetError):
         await out.write_eof()
     return outcome

@@ -280,6 +280,18 @@ async def run_scenario(client: TestClient, env: Env, clock: FakeClock, switch: S
                                      json=chat, headers=ids))
     streamed = await s.call("chat stream", "POST", CHAT, reveal=True, expect=200,
                             json={**chat, "stream": True}, headers=ids)
+    # the other dialects, streamed and not (issue 14)
+    claude = {"model": "demo-echo-1", "max_tokens": 64, "system": chat["messages"][0]["content"],
+              "messages": chat["messages"][1:]}
+    responses = {"model": "demo-echo-1", "instructions": chat["messages"][0]["content"],
+                 "input": TEXT}
+    for name, path, doc in [("messages", "/v1/messages", claude),
+                            ("responses", "/v1/responses", responses),
+                            ("completions", "/v1/completions",
+                             {"model": "demo-echo-1", "prompt": TEXT})]:
+        for stream in (False, True):
+            await s.call(f"{name}{' stream' if stream else ''}", "POST", path, reveal=True,
+                         expect=200, json={**doc, "stream": stream}, headers=ids)
     # 3. a reveal for a purpose
     revealed = json.loads(await s.call(
         "reveal", "POST", "/v1/detokenize", who="admin", reveal=True, expect=200,
@@ -367,7 +379,7 @@ async def test_no_planted_value_anywhere(aiohttp_server: Any, aiohttp_client: An
         assert not missing, f"not restored: {missing}"
     revealed = {v["value"] for v in result["revealed"]["values"]}
     assert {p.value for p in PLANTED} <= revealed
-    assert len(fake.received) == 3  # chat, stream, no-retention chat: nothing else
+    assert len(fake.received) == 9  # chat, stream, 3 dialects x 2, no-retention chat
     assert '"action": "optout.refused"' in audit and '"action": "erasure"' in audit
     assert '"action": "purge"' in audit
     assert len(seen.errors) >= 18 and caplog.records
