@@ -65,6 +65,22 @@ class PayloadTooLarge(RedactGwError):
     default_message = "the request body is larger than the configured limit"
 
 
+class UnsupportedMediaType(RedactGwError):
+    """A request body in an encoding or media type the gateway does not read."""
+
+    status = 415
+    code = "unsupported_media_type"
+    default_message = "the request body's encoding is not supported"
+
+
+class RequestTimeout(RedactGwError):
+    """The caller did not send its headers or body within the read deadline."""
+
+    status = 408
+    code = "request_timeout"
+    default_message = "the request was not received in time"
+
+
 class Unauthorized(RedactGwError):
     """Missing or unknown API key."""
 
@@ -168,6 +184,16 @@ class UpstreamError(RedactGwError):
     status = 502
     code = "upstream_error"
     default_message = "the upstream service did not give a usable answer"
+
+
+class AnswerScanFailed(RedactGwError):
+    """The request was forwarded, but its answer could not be checked: nothing of it
+    is returned."""
+
+    status = 502
+    code = "answer_scan_failed"
+    default_message = ("the request was forwarded, but its answer could not be checked"
+                       " for personal data; nothing of the answer is returned")
 
 
 class UpstreamUnreachable(UpstreamError):

@@ -19,7 +19,7 @@ from redact_gw.errors import VaultUnavailable
 UPSTREAM_OUTCOMES = ("ok", "error", "timeout", "cancelled")
 #: ``redact_gw_upstream_errors_total`` kinds.
 UPSTREAM_ERROR_KINDS = ("unreachable", "timeout", "transport", "too_large", "stream_broken",
-                        "stream_too_long", "http_4xx", "http_5xx")
+                        "stream_too_long", "http_4xx", "http_5xx", "not_json")
 #: ``redact_gw_reveals_total`` outcomes: the most revealing result of a granted request,
 #: or why it was refused.
 REVEAL_OUTCOMES = ("revealed", "masked", "withheld", "forbidden", "purpose_required",

@@ -66,6 +66,13 @@ class ServerSettings(_Frozen):
     log_format: Literal["json", "text"] = "json"
     #: After SIGTERM, how long in-flight requests and streams get to finish.
     shutdown_timeout_s: float = Field(30.0, gt=0, le=3600)
+    #: A connection whose request headers are not complete this long after it opened
+    #: (or after its previous answer) is closed; also the idle keep-alive timeout.
+    header_timeout_s: float = Field(10.0, gt=0, le=3600)
+    #: A request body not received within this many seconds is answered 408.
+    body_timeout_s: float = Field(30.0, gt=0, le=3600)
+    #: Open connections one client address may hold; more are closed at once (0: no cap).
+    max_connections_per_client: int = Field(256, ge=0, le=1_000_000)
 
 
 class VaultSettings(_Frozen):
@@ -208,6 +215,11 @@ class ProxySettings(_Frozen):
     max_hold_chars: int = Field(256, ge=64, le=65536)
     min_emit_chars: int = Field(24, ge=0, le=4096)
     max_emit_delay_s: float = Field(0.25, ge=0, le=10)
+    #: Bytes one upstream SSE event (and a line still without its end) may take, and
+    #: bytes one upstream stream may send in all: past either, the stream is ended with
+    #: an error event.
+    max_event_bytes: int = Field(1_048_576, ge=1024)
+    max_stream_bytes: int = Field(67_108_864, ge=1024)
     restore: RestoreSettings = Field(default_factory=RestoreSettings)
     #: Routes (``/v1/chat/completions``...) that may forward content no scan can
     #: redact (audio, files, images, ``data:`` URIs); refused with 422 elsewhere.

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
+from redact_gw.detection.lexicon import REPEATERS, SCALES, SPOKEN_SEPARATORS, TEENS, TENS, UNITS
 from redact_gw.engine import Redactor
 from redact_gw.errors import NotFound, VaultUnavailable, fail_closed
 from redact_gw.jsonpaths import Path, Selector, any_match, get_at, set_at, walk_strings
@@ -104,23 +105,38 @@ def decode_view(raw: str) -> View:
 _LAST_WORD = re.compile(r"\S*\Z")
 _PREV_WORD = re.compile(r"(\S+)\s+\Z")
 _MAX_CHAIN_WORDS = 8
+#: Spoken digits chain further: a card read aloud is 16 words or more.
+_MAX_SPOKEN_WORDS = 48
 _LOOKBACK = 200
+#: Words people read numbers aloud with ("four one five", "double five", "dash").
+SPOKEN_NUMBER_WORDS = frozenset({*UNITS, *TEENS, *TENS, *REPEATERS, *SCALES,
+                                 *SPOKEN_SEPARATORS})
 
 
 def _continuable(word: str) -> bool:
     """A word a value may go on after: number-like or capitalized, not sentence-final."""
     if word[-1] in ",;!?." or TOKEN_RE.fullmatch(word):
         return False
-    return any(c.isdigit() for c in word) or word[0].isupper() or "@" in word
+    return (any(c.isdigit() for c in word) or word[0].isupper() or "@" in word
+            or _spoken(word))
+
+
+def _spoken(word: str) -> bool:
+    return word.lower().strip(",-") in SPOKEN_NUMBER_WORDS
 
 
 def _value_start(text: str) -> int:
-    """Start of the trailing partial word and the continuable words chained before it."""
+    """Start of the trailing partial word and the continuable words chained before it
+    (up to ``_MAX_CHAIN_WORDS``, or ``_MAX_SPOKEN_WORDS`` of spoken digits)."""
     start = _LAST_WORD.search(text).start()  # type: ignore[union-attr]
-    for _ in range(_MAX_CHAIN_WORDS):
+    words = 0
+    while words < _MAX_SPOKEN_WORDS:
         window_start = max(0, start - _LOOKBACK)
         m = _PREV_WORD.search(text, window_start, start)
         if m is None or not _continuable(m.group(1)):
+            break
+        words += 1
+        if words > _MAX_CHAIN_WORDS and not _spoken(m.group(1)):
             break
         start = m.start(1)
     return start
@@ -226,15 +242,21 @@ class AnswerGuard:
                             for v in self._revealed.values()}
 
     async def detect(self, texts: Sequence[str]) -> list[list[Span]]:
-        """Spans of personal data in each text, in raw offsets (one detector call)."""
+        """Spans of personal data in each text, in raw offsets (one detector call).
+
+        A text longer than ``SCAN_WINDOW`` is scanned as overlapping windows (spaCy
+        refuses texts over a million characters); their spans are merged."""
         if not self.scan or not any(texts):
             return [[] for _ in texts]
         views = [decode_view(t) for t in texts]
-        found = await self.redactor.detect([Segment(v.text) for v in views], self._known)
-        out = []
-        for view, spans in zip(views, found, strict=True):
-            out.append([_raw_span(view, s) for s in spans])
-        return out
+        windows = [(i, start, v.text[start:start + SCAN_WINDOW])
+                   for i, v in enumerate(views) for start in window_starts(v.text)]
+        found = await self.redactor.detect([Segment(w) for _, _, w in windows], self._known)
+        per_text: list[list[Span]] = [[] for _ in texts]
+        for (i, start, _), spans in zip(windows, found, strict=True):
+            per_text[i].extend(_shift(s, start) for s in spans)
+        return [[_raw_span(view, s) for s in merge_spans(spans)]
+                for view, spans in zip(views, per_text, strict=True)]
 
     async def render(self, pieces: Sequence[Piece]) -> list[str]:
         """Tokenize new finds, keep or tokenize the caller's values, restore tokens."""
@@ -290,6 +312,46 @@ class AnswerGuard:
         for entity_type, n in result.revealed.items():
             self.restored[entity_type] = self.restored.get(entity_type, 0) + n
         return result.text
+
+
+#: Characters of answer text given to the detector at once, and how far consecutive
+#: windows overlap (a value shorter than that is whole in one of them).
+SCAN_WINDOW = 100_000
+SCAN_OVERLAP = 2_000
+
+
+def window_starts(text: str, size: int = SCAN_WINDOW, overlap: int = SCAN_OVERLAP
+                  ) -> list[int]:
+    """Offsets of the windows covering ``text``: each starts after whitespace when it
+    can, and overlaps the previous one by at least ``overlap`` characters."""
+    starts = [0]
+    while starts[-1] + size < len(text):
+        target = starts[-1] + size - overlap
+        space = text.rfind(" ", target - overlap // 2, target)
+        starts.append(space + 1 if space > starts[-1] else target)
+    return starts
+
+
+def merge_spans(spans: Sequence[Span]) -> list[Span]:
+    """Sorted, non-overlapping spans from overlapping windows: where two overlap the
+    earlier-starting (then the longer) one is kept, and grown to cover the other."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda x: (x.start, x.start - x.end)):
+        if out and s.start < out[-1].end:
+            last = out[-1]
+            if s.end > last.end:
+                out[-1] = Span(last.start, s.end, last.entity_type, last.score,
+                               last.recognizer, None, last.explanation)
+            continue
+        out.append(s)
+    return out
+
+
+def _shift(s: Span, by: int) -> Span:
+    if not by:
+        return s
+    return Span(s.start + by, s.end + by, s.entity_type, s.score, s.recognizer,
+                s.normalized, s.explanation)
 
 
 def _raw_span(view: View, s: Span) -> Span:

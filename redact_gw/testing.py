@@ -272,7 +272,7 @@ class FakeUpstream:
             if dialect is not None:
                 return Scripted(status=dialect[0], json_body=dialect[1], events=dialect[2])
         text = demo.echo_text(doc) if isinstance(doc, dict) else ""
-        if isinstance(doc, dict) and doc.get("stream"):
+        if isinstance(doc, dict) and doc.get("stream") is True:  # as OpenAI: a boolean
             return Scripted(events=[*demo.chat_chunks(demo.words(text)), "[DONE]"])
         return Scripted(json_body=demo.completion(text))
 

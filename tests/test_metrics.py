@@ -4,6 +4,7 @@ fixed sets (route templates, entity types, configured role names, outcome words)
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -354,7 +355,8 @@ async def test_answer_vault_read_failure_is_counted(make_gateway: MakeGateway,
     async def broken(*_a: Any, **_k: Any) -> Any:
         raise VaultUnavailable()
     monkeypatch.setattr(app[appkeys.STORE], "get_entries", broken)  # restore opens tokens
-    assert (await _chat(gw))[0] == 503
+    status, body = await _chat(gw)  # the request went out: the answer could not be checked
+    assert (status, json.loads(body)["error"]["code"]) == (502, "answer_scan_failed")
     assert value(app, "redact_gw_vault_errors_total", operation="read") == 1
     assert value(app, "redact_gw_vault_errors_total", operation="write") == 0
 

@@ -1,55 +1,142 @@
-"""Reading request bodies: size limit, strict UTF-8, JSON, no lone surrogates."""
+"""Reading request bodies: size limit, encodings, strict UTF-8, strict JSON.
+
+Everything a JSON parser or a database would choke on is a 4xx here, never a 500 or a
+503: nesting deeper than ``MAX_DEPTH``, integers of more than ``MAX_NUMBER_DIGITS``
+digits, ``NaN``/``Infinity`` and floats that overflow (``1e999``), unpaired UTF-16
+surrogate escapes, and content encodings other than ``identity``/``gzip``/``deflate``
+(415). ``reject_nul`` refuses U+0000 in the fields stored as plain text (PostgreSQL
+refuses NUL in text columns and would otherwise count a vault error).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
-from redact_gw.errors import BadRequest, PayloadTooLarge
+from redact_gw.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from redact_gw.proxy import appkeys
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+#: Containers nested deeper than this are refused (Python's own limit is near 1,000).
+MAX_DEPTH = 128
+#: Digits of a JSON number beyond which it is refused (a card number has 19 at most).
+MAX_NUMBER_DIGITS = 64
+#: Request ``Content-Encoding`` values the gateway decodes.
+ACCEPTED_ENCODINGS = frozenset({"identity", "gzip", "deflate"})
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
+def _bad_number(what: str) -> BadRequest:
+    return BadRequest(f"the request body holds {what}; only finite JSON numbers of at most"
+                      f" {MAX_NUMBER_DIGITS} digits are accepted", code="invalid_number")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _bad_number("an integer that is too long")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS + 16:
+        raise _bad_number("a number that is too long")
+    value = float(text)
+    if math.isinf(value):
+        raise _bad_number("a number out of range")
+    return value
+
+
+def _parse_constant(_name: str) -> Any:
+    raise _bad_number("NaN or Infinity")
+
+
+def _check_depth_and_surrogates(doc: Any, surrogates: bool) -> None:
+    """Iteratively (no recursion to exhaust): depth and lone surrogates."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+            for k, v in value.items():
+                if surrogates and not _utf8_ok(k):
+                    raise _surrogate()
+                stack.append((v, depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+            stack.extend((v, depth + 1) for v in value)
+        elif surrogates and isinstance(value, str) and not _utf8_ok(value):
+            raise _surrogate()
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
+    return True
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(f"the request body is nested deeper than {MAX_DEPTH} levels",
+                      code="too_deep")
+
+
+def _surrogate() -> BadRequest:
+    return BadRequest("the request body holds an unpaired UTF-16 surrogate escape",
+                      code="invalid_utf8")
 
 
 def decode_json(raw: bytes) -> Any:
-    """Strict UTF-8 then JSON; errors never echo the input."""
+    """Strict UTF-8 then strict JSON; errors never echo the input."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the request body is not valid UTF-8", code="invalid_utf8") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                         parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the request body is not valid JSON (line {exc.lineno},"
                          f" column {exc.colno})", code="malformed_json") from None
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
-        raise BadRequest("the request body holds an unpaired UTF-16 surrogate escape",
-                         code="invalid_utf8")
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:  # int() past Python's own digit limit, or another number quirk
+        raise _bad_number("a number that cannot be read") from None
+    _check_depth_and_surrogates(doc, bool(_SURROGATE_ESCAPE.search(text)))
     return doc
+
+
+def check_encoding(headers: Mapping[str, str]) -> None:
+    """415 for a ``Content-Encoding`` the gateway does not decode (``br``, ``zstd``...)."""
+    raw = headers.get("Content-Encoding")
+    if raw is None:
+        return
+    for part in raw.split(","):
+        if part.strip().lower() not in ACCEPTED_ENCODINGS:
+            raise UnsupportedMediaType(
+                "the request body's Content-Encoding is not supported; send it"
+                " uncompressed, gzip or deflate")
 
 
 async def read_json(request: web.Request, limit: int) -> Any:
     """Read and decode a JSON body of at most ``limit`` bytes."""
+    check_encoding(request.headers)
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    deadline = request.app[appkeys.SETTINGS].server.body_timeout_s
     try:
-        raw = await request.read()
+        async with asyncio.timeout(deadline):
+            raw = await request.read()
+    except TimeoutError:
+        raise RequestTimeout(f"the request body was not received within {deadline:g}"
+                             " seconds") from None
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes") from None
     if len(raw) > limit:
@@ -57,6 +144,14 @@ async def read_json(request: web.Request, limit: int) -> Any:
     if not raw:
         raise BadRequest("the request body is empty", code="empty_body")
     return decode_json(raw)
+
+
+def reject_nul(value: str | None, field: str) -> str | None:
+    """``value`` unless it holds U+0000 (a 400 naming ``field``, never the value)."""
+    if value is not None and "\x00" in value:
+        raise BadRequest(f"{field} must not contain NUL characters", code="nul_character",
+                         details={"field": field})
+    return value
 
 
 def json_response(data: Any, *, status: int = 200,

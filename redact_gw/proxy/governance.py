@@ -32,7 +32,7 @@ from redact_gw.model import Principal
 from redact_gw.policy.optout import check_subject_id, optout_dict
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
-from redact_gw.proxy.bodies import json_response, read_json
+from redact_gw.proxy.bodies import json_response, read_json, reject_nul
 from redact_gw.proxy.handlers import principal_of
 from redact_gw.redaction import Restored, restore
 from redact_gw.streaming import answer_record_id
@@ -313,6 +313,7 @@ async def put_optout(request: web.Request) -> web.Response:
     if unknown:
         raise InvalidInput("unknown field", details={"field": sorted(unknown)[0]})
     reason = doc.get("reason")
+    reject_nul(reason if isinstance(reason, str) else None, "reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 200):
         raise InvalidInput("reason must be a string of at most 200 characters",
                            details={"field": "reason"})

@@ -11,7 +11,7 @@ from redact_gw.errors import OptedOut, Unavailable
 from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
-from redact_gw.proxy.bodies import json_response, read_json
+from redact_gw.proxy.bodies import json_response, read_json, reject_nul
 from redact_gw.proxy.middlewares import route_name
 from redact_gw.transcripts import parse_transcript
 from redact_gw.vault import migrations
@@ -95,7 +95,8 @@ async def redact(request: web.Request) -> web.Response:
     redactor = request.app.get(appkeys.REDACTOR)
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
-    channel = doc.get("channel") if isinstance(doc.get("channel"), str) else None
+    channel = reject_nul(doc.get("channel") if isinstance(doc.get("channel"), str) else None,
+                         "channel")
     metrics = request.app[appkeys.METRICS]
     route = route_name(request)
     try:

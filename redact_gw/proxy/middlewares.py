@@ -13,10 +13,12 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from redact_gw.errors import RedactGwError, Unauthorized
-from redact_gw.logs import accept_request_id, request_id_var
+from redact_gw.errors import BadRequest, RedactGwError, Unauthorized
+from redact_gw.logs import request_id_var
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
+from redact_gw.proxy.connections import SERVER_NAME
+from redact_gw.proxy.headers import request_id
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
@@ -27,7 +29,10 @@ _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
 
 def route_name(request: web.Request) -> str:
     """The route template (``/v1/records/{record_id}``), never the concrete path."""
-    info = request.match_info  # a dict: empty (falsy) for routes without parameters
+    try:
+        info = request.match_info  # a dict: empty (falsy) for routes without parameters
+    except AssertionError:  # a request aiohttp could not parse has no match info
+        return "unmatched"
     resource = info.route.resource if info is not None and info.route else None
     return resource.canonical if resource is not None else "unmatched"
 
@@ -47,13 +52,14 @@ async def request_id_middleware(request: web.Request,
                                 handler: Handler) -> web.StreamResponse:
     """Outermost: give the request an id and answer it in ``X-Request-Id``.
 
-    A well-formed incoming ``X-Request-Id`` (``[A-Za-z0-9._-]{1,64}``) is kept, anything
-    else replaced by a new id. The id is set in ``request_id_var`` for the request's own
+    A well-formed incoming ``X-Request-Id`` (``[A-Za-z0-9._-]{1,64}``) that does not look
+    like personal data (``headers.request_id``) is kept, anything else replaced by a
+    new id. The id is set in ``request_id_var`` for the request's own
     task (and the tasks and executor calls it starts), so every log line of its handling,
     the access log's included, carries it. Streamed answers get the header from
     ``request_id_header`` (``on_response_prepare``), before their first byte.
     """
-    rid = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
+    rid = request_id(request.headers.get(REQUEST_ID_HEADER))
     request[appkeys.REQUEST_ID] = rid
     request_id_var.set(rid)  # the request runs in its own task: no reset needed
     try:
@@ -71,6 +77,16 @@ async def request_id_header(request: web.Request, response: web.StreamResponse) 
     rid = request.get(appkeys.REQUEST_ID)
     if rid is not None:
         response.headers[REQUEST_ID_HEADER] = rid
+    response.headers["Server"] = SERVER_NAME  # no version banner
+
+
+def check_target(request: web.Request) -> None:
+    """400 for U+0000 in the path or query (record ids, audit filters): PostgreSQL
+    refuses NUL in text and would answer as if the vault had failed."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v
+                                     for k, v in request.query.items()):
+        raise BadRequest("the request path or query must not contain NUL characters",
+                         code="nul_character")
 
 
 @web.middleware
@@ -80,13 +96,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     started = time.perf_counter()
     status = 500
     try:
+        check_target(request)
         response = await handler(request)
         status = response.status
         return response
     except RedactGwError as exc:
         status = exc.status
         metrics.errors.labels(exc.code).inc()
-        return error_response(exc)
+        response = error_response(exc)
+        if exc.status == 408:  # a slow sender gets no second chance on this connection
+            response.force_close()
+        return response
     except web.HTTPException as exc:
         status = exc.status
         if exc.status < 400:

@@ -18,6 +18,12 @@ signal, but keeps its signal handlers installed while draining: a second SIGTERM
 Ctrl+C raises ``GracefulExit`` inside the drain, cutting every stream, skipping the
 cleanup contexts (the vault is never closed) and printing tracebacks. Here the drain
 runs in a task of its own that no signal interrupts.
+
+Slow and half-open clients: a connection whose request headers are not complete within
+``server.header_timeout_s`` (also the idle keep-alive timeout) is closed, a body not
+received within ``server.body_timeout_s`` is answered 408 (``proxy/bodies.py``), and
+one client address holds at most ``server.max_connections_per_client`` connections
+(``proxy/connections.py``, which also answers malformed HTTP with a JSON error page).
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ from typing import Any
 from aiohttp import web
 
 from redact_gw.logs import ContextThreadPoolExecutor
+from redact_gw.proxy import appkeys
 from redact_gw.proxy.accesslog import AccessLogger
+from redact_gw.proxy.connections import GatewayRunner
+from redact_gw.settings import ServerSettings
 
 log = logging.getLogger("redact_gw.server")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -65,11 +74,20 @@ async def serve(app: web.Application, host: str, port: int, *,
 
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
+    settings = app.get(appkeys.SETTINGS)
+    limits = settings.server if settings is not None else ServerSettings()
     kwargs: dict[str, Any] = {"access_log_class": AccessLogger,
                               "access_log": logging.getLogger("redact_gw.access")
-                              if access_log else None}
-    runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True,
-                           shutdown_timeout=shutdown_timeout_s, **kwargs)
+                              if access_log else None,
+                              # unfinished headers and idle keep-alive: closed
+                              "keepalive_timeout": limits.header_timeout_s,
+                              # after an early answer (408, 413), unread body bytes are
+                              # drained for at most this long, then the connection closes
+                              "lingering_time": 1.0}
+    runner = GatewayRunner(app, handle_signals=False, handler_cancellation=True,
+                           shutdown_timeout=shutdown_timeout_s,
+                           max_connections_per_client=limits.max_connections_per_client,
+                           **kwargs)
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)

@@ -34,32 +34,38 @@ COUNTS_PATTERN = (r"^(" + TYPE_PATTERN + r"=[0-9]+(," + TYPE_PATTERN + r"=[0-9]+
 
 #: Every machine code the gateway can answer, by status (``redact_gw.errors``).
 ERROR_CODES: dict[int, tuple[str, ...]] = {
-    400: ("malformed_json", "invalid_utf8", "empty_body", "subject_required"),
+    400: ("malformed_json", "invalid_utf8", "empty_body", "too_deep", "invalid_number",
+          "nul_character", "subject_required"),
     401: ("unauthorized",),
     403: ("forbidden",),
     404: ("record_not_found", "token_not_found", "optout_not_found"),
+    408: ("request_timeout",),
     410: ("purged", "record_shredded"),
     413: ("payload_too_large", "too_many_messages"),
+    415: ("unsupported_media_type",),
     422: ("invalid_input", "purpose_required", "unknown_purpose", "malformed_token",
           "risk_refused", "unredactable_content"),
     429: ("quota_exceeded",),
     451: ("subject_opted_out",),
-    502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large"),
+    502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large",
+          "upstream_not_json", "answer_scan_failed"),
     503: ("not_ready", "detection_failed", "detection_timeout", "detection_overloaded",
           "detection_worker_lost", "shutting_down", "vault_unavailable", "integrity_error"),
     504: ("upstream_timeout",),
 }
 _STATUS_TEXT = {400: "The body could not be read", 401: "Missing or unknown API key",
                 403: "The API key lacks the permission", 404: "Not found (or another tenant's)",
+                408: "The body was not received within the read deadline",
                 410: "The value was purged or shredded",
                 413: "The body or a collection is over a configured limit",
+                415: "The body's Content-Encoding is not supported",
                 422: "The body or a parameter has the wrong shape",
                 429: "The reveal quota is exceeded",
                 451: "The subject opted out of AI processing; nothing was forwarded",
                 502: "The upstream could not be reached or gave no usable answer",
                 503: "A dependency on the fail-closed path failed; nothing was forwarded",
                 504: "The upstream did not answer in time"}
-_BODY_CODES = ("malformed_json", "invalid_utf8", "empty_body")
+_BODY_CODES = ("malformed_json", "invalid_utf8", "empty_body", "too_deep", "invalid_number")
 
 
 def _ref(name: str) -> Schema:
@@ -88,7 +94,7 @@ def _components(settings: Settings) -> dict[str, Any]:
     optout_props: dict[str, Schema] = {
         "subject_id": _ref("Id"), "no_ai_processing": {"type": "boolean"},
         "no_retention": {"type": "boolean"},
-        "reason": _nullable({"type": "string", "maxLength": 200}),
+        "reason": _nullable({"type": "string", "maxLength": 200, "pattern": NO_NUL}),
         "set_by": {"type": "string"}, "set_at": {"type": "number"},
     }
     receipt = _obj({"records_shredded": {"type": "integer", "minimum": 0},
@@ -258,7 +264,8 @@ def _transcript_schemas(settings: Settings) -> dict[str, Schema]:
                         text, {"type": "null"}, {"type": "array", "items": part}]}}}},
                 "record_id": _nullable(_ref("Id")),
                 "subject_id": _nullable(_ref("Id")),
-                "channel": {"description": "Channel for retention periods, when a string."},
+                "channel": {"description": "Channel for retention periods, when a string.",
+                            "pattern": NO_NUL},
                 **{key: {"description": "The gateway's own answer field: replaced (or, for"
                                         " `no_retention`, dropped) in the answer."}
                    for key in ("entities", "risk_tier", "no_retention")},
@@ -355,6 +362,14 @@ def _body(schema: Schema, required: bool = True, description: str | None = None,
     if description:
         body["description"] = description
     return body
+
+
+#: Strings stored as plain text (PostgreSQL refuses NUL in text): no U+0000.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _text() -> Schema:
+    return {"type": "string", "pattern": NO_NUL}
 
 
 def _path_param(name: str, schema: Schema, example: str) -> dict[str, Any]:
@@ -454,7 +469,7 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
     purposes = list(settings.access.purposes)
     record_param = _path_param("record_id", _ref("RecordRef"), "call-42")
     subject_param = _path_param("subject_id", _ref("Id"), "cust-981")
-    body_errors = {400: _BODY_CODES, 422: ("invalid_input",)}
+    body_errors = {400: (*_BODY_CODES, "nul_character"), 422: ("invalid_input",)}
     vault = ("vault_unavailable",)
     no_ai_redact = not settings.optout.redact_allowed_for_no_ai
     paths: dict[str, dict[str, Any]] = {
@@ -539,7 +554,8 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
                        body=_body(_obj({
                            "no_ai_processing": {"type": "boolean"},
                            "no_retention": {"type": "boolean"},
-                           "reason": _nullable({"type": "string", "maxLength": 200})}),
+                           "reason": _nullable({"type": "string", "maxLength": 200,
+                                                "pattern": NO_NUL})}),
                            example={"no_ai_processing": True, "no_retention": False,
                                     "reason": "asked on the phone"}),
                        errors=_errors(400, 403, 413, 422, 503, only={
@@ -576,15 +592,15 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
             params=[
                 _query("since", _ref("TimeParam"), "Events at or after this time"),
                 _query("until", _ref("TimeParam"), "Events before this time"),
-                _query("principal", {"type": "string"}, "Only this principal's events"),
-                _query("record_id", {"type": "string"}, "Only this record's events"),
-                _query("action", {"type": "string"}, "Only this action (`reveal`...)"),
+                _query("principal", _text(), "Only this principal's events"),
+                _query("record_id", _text(), "Only this record's events"),
+                _query("action", _text(), "Only this action (`reveal`...)"),
                 _query("after_seq", {"type": "integer", "minimum": 0, "maximum": 2**62},
                        "Events after this sequence number (paging)"),
                 _query("limit", {"type": "integer", "minimum": 0, "maximum": 1000},
                        "Page size (0 counts as 1)"),
-            ], tag="audit", errors=_errors(403, 422, 503, only={422: ("invalid_input",),
-                                                                503: vault}))},
+            ], tag="audit", errors=_errors(400, 403, 422, 503, only={
+                400: ("nul_character",), 422: ("invalid_input",), 503: vault}))},
         "/v1/chat/completions": {"post": _op(
             "chat_completions", "OpenAI chat completions, tokenized (streaming or not)",
             _upstream_answer(stream=True), params=_proxy_params(settings),

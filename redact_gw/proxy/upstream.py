@@ -20,8 +20,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from redact_gw.engine import Redactor
 from redact_gw.errors import (
+    AnswerScanFailed,
     OptedOut,
     PayloadTooLarge,
     RedactGwError,
@@ -47,6 +49,7 @@ from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.proxy.handlers import new_record_id, transparency_headers
+from redact_gw.proxy.headers import request_headers, response_headers
 from redact_gw.proxy.middlewares import route_name
 from redact_gw.redaction import Entity
 from redact_gw.settings import Settings
@@ -66,16 +69,8 @@ T = TypeVar("T")
 
 SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
 
-#: RFC 9110 7.6.1 hop-by-hop headers, plus the proxy-only ones.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate",
-                        "proxy-authorization", "proxy-connection", "te", "trailer",
-                        "transfer-encoding", "upgrade"})
-_DROP_REQUEST = HOP_BY_HOP | {"host", "authorization", "content-length", "content-encoding",
-                              "accept-encoding", "cookie", "expect", "x-record-id", "x-api-key",
-                              "x-subject-id", "openai-organization", "openai-project"}
-_DROP_RESPONSE = HOP_BY_HOP | {"content-length", "content-encoding", "set-cookie",
-                               "x-record-id", "x-redact-counts", "x-redact-answer-counts",
-                               "date", "server"}
+_MEDIA_TYPE = re.compile(
+    r"[A-Za-z0-9.+-]{1,64}/[A-Za-z0-9.+-]{1,64}(?:; ?charset=[A-Za-z0-9-]{1,32})?")
 
 
 async def session_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -95,12 +90,10 @@ async def session_ctx(app: web.Application) -> AsyncIterator[None]:
 def upstream_headers(incoming: Mapping[str, str], api_key: str | None,
                      content_type: str | None = "application/json",
                      key_header: str = "Authorization") -> dict[str, str]:
-    """Request headers for upstream: no hop-by-hop, no caller key, the gateway's key
-    (``Authorization: Bearer`` or, for ``key_header="x-api-key"``, that header), and
-    this request's id (as accepted or made by the gateway)."""
-    out = {k: v for k, v in incoming.items() if k.lower() not in _DROP_REQUEST}
-    for k in [k for k in out if k.lower() in ("content-type", "x-request-id")]:
-        del out[k]
+    """Request headers for upstream: the caller's allow-listed ones (``headers.py``),
+    the gateway's key (``Authorization: Bearer`` or, for ``key_header="x-api-key"``,
+    that header), and this request's id (as accepted or made by the gateway)."""
+    out = request_headers(incoming)
     request_id = current_request_id()
     if request_id is not None:  # the upstream's logs can be matched with ours
         out["X-Request-Id"] = request_id
@@ -115,8 +108,13 @@ def upstream_headers(incoming: Mapping[str, str], api_key: str | None,
 
 
 def client_headers(upstream: Mapping[str, str]) -> dict[str, str]:
-    """Response headers for the caller: upstream's, minus hop-by-hop and framing."""
-    return {k: v for k, v in upstream.items() if k.lower() not in _DROP_RESPONSE}
+    """Response headers for the caller: upstream's allow-listed ones (``headers.py``)
+    and a plain media type."""
+    out = response_headers(upstream)
+    content_type = upstream.get("Content-Type")
+    if content_type is not None and _MEDIA_TYPE.fullmatch(content_type):
+        out["Content-Type"] = content_type
+    return out
 
 
 def join_url(base: str, tail: str) -> str:
@@ -445,17 +443,23 @@ async def answer_json(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: bo
                       restore_only: Sequence[Selector] | None = None) -> web.Response:
     """Read a whole upstream answer (any status), scan and restore it, pass it on."""
     raw = await read_limited(resp, call.settings.proxy.max_response_bytes)
-    guard = call.guard(scan)
-    await guard.start()
     try:
         doc: Any = json.loads(raw.decode("utf-8"))
         is_json = True
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError):
         doc, is_json = raw.decode("utf-8", errors="replace"), False
+    if not is_json and resp.status < 400:
+        if call.meter is not None:
+            call.meter.error("not_json")
+        raise UpstreamError("the upstream answered with something that is not JSON;"
+                            " nothing of it is returned", code="upstream_not_json")
     if is_json and scan and isinstance(doc, dict):
         _drop_logprobs(doc)
-    doc = await guard_document(guard, doc, skip=skip if resp.status < 400 else (),
-                               restore_only=restore_only)
+    guard = call.guard(scan)
+    with answer_scan():
+        await guard.start()
+        doc = await guard_document(guard, doc, skip=skip if resp.status < 400 else (),
+                                   restore_only=restore_only)
     headers = {**client_headers(resp.headers), **call.headers(),
                "X-Redact-Answer-Counts": _counts_header(guard.found)}
     for name in [k for k in headers if k.lower() == "content-type"]:
@@ -489,7 +493,8 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: 
     """Relay an SSE answer event by event through an ``SseRewriter`` for ``dialect``
     (OpenAI chat by default); a failure ends the stream with ``error(exc)``."""
     guard = call.guard(scan)
-    await guard.start()  # vault trouble is still a clean 503 here
+    with answer_scan():
+        await guard.start()  # vault trouble is still a clean error answer here
     proxy = call.settings.proxy
     rewriter = SseRewriter(guard, StreamLimits(proxy.max_hold_chars, proxy.scan_context_chars,
                                                 proxy.min_emit_chars, proxy.max_emit_delay_s),
@@ -502,7 +507,7 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: 
     try:
         gone, ended = await unless_disconnected(
             call.request, _relay(resp, rewriter, out, proxy.max_stream_seconds, call.meter,
-                                 error))
+                                 error, (proxy.max_event_bytes, proxy.max_stream_bytes)))
         if gone:
             log.info("client disconnected mid-stream; upstream request cancelled")
             resp.close()
@@ -517,19 +522,24 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: 
 async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
                  out: web.StreamResponse, max_seconds: float,
                  meter: UpstreamMeter | None = None,
-                 error_to_event: Callable[[RedactGwError], SseEvent] = error_event) -> str:
+                 error_to_event: Callable[[RedactGwError], SseEvent] = error_event,
+                 caps: tuple[int, int] = (1_048_576, 67_108_864)) -> str:
     """Pump the stream to the caller; returns how it ended: ``ok``, ``error``,
-    ``timeout`` or ``cancelled`` (the caller went away)."""
+    ``timeout`` or ``cancelled`` (the caller went away). ``caps``: bytes per event and
+    per stream."""
     error: RedactGwError | None = None
     outcome, kind = "ok", None
     try:
         async with asyncio.timeout(max_seconds):
-            await _pump(resp, rewriter, out)
+            await _pump(resp, rewriter, out, caps)
     except ConnectionResetError:
         resp.close()
         return "cancelled"
+    except UpstreamError as exc:  # an event or the stream over its cap
+        error, outcome, kind = exc, "error", "too_large"
     except RedactGwError as exc:  # the gateway's own trouble (vault, detection)
-        error, outcome = exc, "error"
+        log.error("answer scan failed mid-stream: %s", exc.code)
+        error, outcome = AnswerScanFailed(details={"cause": exc.code}), "error"
     except aiohttp.ClientError as exc:
         if isinstance(exc, aiohttp.ServerTimeoutError):
             error, outcome, kind = UpstreamTimeout(), "timeout", "timeout"
@@ -553,11 +563,11 @@ async def _relay(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
 
 
 async def _pump(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
-                out: web.StreamResponse) -> None:
+                out: web.StreamResponse, caps: tuple[int, int]) -> None:
     """Read events in an owned task; rewrite and send them, flushing batched text when
     the upstream goes quiet."""
     queue: asyncio.Queue[SseEvent | None] = asyncio.Queue()
-    reader = asyncio.create_task(_read_events(resp, queue), name="sse-reader")
+    reader = asyncio.create_task(_read_events(resp, queue, *caps), name="sse-reader")
     try:
         while True:
             wait = rewriter.flush_in()
@@ -581,12 +591,35 @@ async def _pump(resp: aiohttp.ClientResponse, rewriter: SseRewriter,
                 await reader
 
 
-async def _read_events(resp: aiohttp.ClientResponse,
-                       queue: asyncio.Queue[SseEvent | None]) -> None:
+async def _read_events(resp: aiohttp.ClientResponse, queue: asyncio.Queue[SseEvent | None],
+                       max_event: int, max_stream: int) -> None:
+    """Split the body into lines and events, never holding more than ``max_event``
+    bytes of one event (a line without its end included) or reading more than
+    ``max_stream`` bytes: past either, ``UpstreamError`` (the relay ends the stream
+    with an error event)."""
     decoder = SseDecoder()
+    total = event_size = 0
+    tail = b""
     try:
-        async for line in resp.content:
-            event = decoder.feed(line.decode("utf-8", errors="replace"))
+        async for chunk in resp.content.iter_any():
+            total += len(chunk)
+            if total > max_stream:
+                raise UpstreamError(f"the upstream stream sent more than {max_stream} bytes",
+                                    code="upstream_stream_too_large")
+            *lines, tail = (tail + chunk).split(b"\n")
+            for line in lines:
+                event_size += len(line) + 1
+                if event_size > max_event:
+                    break
+                event = decoder.feed(line.decode("utf-8", errors="replace"))
+                if event is not None:
+                    queue.put_nowait(event)
+                    event_size = 0
+            if event_size + len(tail) > max_event:
+                raise UpstreamError(f"an upstream event was larger than {max_event} bytes",
+                                    code="upstream_event_too_large")
+        if tail:
+            event = decoder.feed(tail.decode("utf-8", errors="replace"))
             if event is not None:
                 queue.put_nowait(event)
         last = decoder.flush()
@@ -594,3 +627,16 @@ async def _read_events(resp: aiohttp.ClientResponse,
             queue.put_nowait(last)
     finally:
         queue.put_nowait(None)
+
+
+@contextlib.contextmanager
+def answer_scan() -> Iterator[None]:
+    """After the request was sent: a failure to check the answer (detection, vault) is
+    ``AnswerScanFailed``, naming its cause, and nothing of the answer is returned."""
+    try:
+        yield
+    except (UpstreamError, AnswerScanFailed):
+        raise
+    except RedactGwError as exc:
+        log.error("answer scan failed: %s", exc.code)
+        raise AnswerScanFailed(details={"cause": exc.code}) from None

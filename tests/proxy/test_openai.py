@@ -92,7 +92,7 @@ async def test_gateway_key_and_hop_by_hop_headers_never_go_upstream(
         "model": "m", "messages": [{"role": "user", "content": "hi"}]}, headers={
         **gw.env.auth(), "Keep-Alive": "timeout=5", "TE": "trailers",
         "Proxy-Authorization": "Basic x", "X-Record-Id": "call-7", "X-Subject-Id": "cust-1",
-        "X-Custom": "kept"})
+        "X-Custom": "dropped", "OpenAI-Beta": "assistants=v2"})
     assert resp.status == 200
     assert resp.headers["X-Record-Id"] == "call-7"
     got = gw.fake.last
@@ -102,7 +102,8 @@ async def test_gateway_key_and_hop_by_hop_headers_never_go_upstream(
     assert got.header("Authorization") == "Bearer sk-upstream-secret"
     assert gw.env.keys["ai"] not in json.dumps(got.headers)
     assert got.header("Content-Length") == str(len(got.body))
-    assert got.header("X-Custom") == "kept"
+    assert got.header("X-Custom") is None  # not on the allow-list (proxy/headers.py)
+    assert got.header("OpenAI-Beta") == "assistants=v2"
 
 
 async def test_streaming_round_trip_word_by_word(make_gateway: MakeGateway) -> None:

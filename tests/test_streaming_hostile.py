@@ -1,0 +1,65 @@
+"""Streamed and whole answers with values models make up (issue 16, items 5 and 6):
+spoken digits are held back like written ones; identifier-shaped numbers are sealed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from redact_gw.demo import chunk
+from redact_gw.detection import Detector
+from redact_gw.engine import Redactor
+from redact_gw.proxy import appkeys
+from redact_gw.streaming import AnswerGuard, SseEvent, SseRewriter, hold_start
+from tests.conftest import MakeClient
+
+SPOKEN = "four one five five five five five one two one two"
+
+
+@pytest.mark.parametrize(("text", "held"), [
+    ("the number on file is four one five five five", "four one five five five"),
+    ("is four one five double five dash", "four one five double five dash"),
+    ("call " + SPOKEN + " now ok", "ok"),  # not past a plain word
+    ("the one", "one"),
+])
+def test_spoken_digits_are_held_back(text: str, held: str) -> None:
+    assert text[hold_start(text, 256):] == held
+
+
+def test_spoken_hold_is_bounded_by_max_hold() -> None:
+    text = "x " + "five " * 200
+    assert len(text) - hold_start(text, 64) <= 64
+
+
+@pytest.fixture
+async def redactor(make_client: MakeClient, detector: Detector) -> Redactor:
+    client = await make_client(detector=detector)
+    return client.app[appkeys.REDACTOR]  # type: ignore[no-any-return]
+
+
+async def _stream(redactor: Redactor, words: list[str]) -> list[str]:
+    guard = AnswerGuard(redactor, "acme", "rec-spoken", None, lambda _t: True)
+    await guard.start()
+    rw = SseRewriter(guard)
+    sent: list[str] = []
+    for item in [*(chunk({"content": w}) for w in words), chunk({}, finish_reason="stop")]:
+        for ev in await rw.feed(SseEvent([], json.dumps(item))):
+            sent += [c["delta"].get("content") or "" for c in json.loads(ev.data or "")["choices"]]
+    for ev in await rw.feed(SseEvent([], "[DONE]")):
+        if ev.data != "[DONE]":
+            sent += [c["delta"].get("content") or "" for c in json.loads(ev.data or "")["choices"]]
+    return sent
+
+
+async def test_streamed_spoken_phone_number_never_leaks_a_prefix(redactor: Redactor) -> None:
+    text = f"Sure. The phone number on file is {SPOKEN}. Anything else?"
+    whole = await AnswerGuard(redactor, "acme", "rec-spoken", None,
+                              lambda _t: True).detect([text])
+    assert [s.entity_type for s in whole[0]] == ["PHONE_NUMBER"]  # masked when whole
+    words = [w + " " for w in text.split(" ")]
+    sent = await _stream(redactor, words)
+    out = "".join(sent)
+    assert "[[PHONE_NUMBER:" in out and out.endswith("Anything else? ")
+    for digit in ("four", "five", "one two"):
+        assert digit not in out, (digit, sent)
