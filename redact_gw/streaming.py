@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
+from redact_gw.answer_shapes import shape_spans
 from redact_gw.detection.lexicon import REPEATERS, SCALES, SPOKEN_SEPARATORS, TEENS, TENS, UNITS
 from redact_gw.engine import Redactor
 from redact_gw.errors import NotFound, VaultUnavailable, fail_closed
@@ -245,7 +246,8 @@ class AnswerGuard:
         """Spans of personal data in each text, in raw offsets (one detector call).
 
         A text longer than ``SCAN_WINDOW`` is scanned as overlapping windows (spaCy
-        refuses texts over a million characters); their spans are merged."""
+        refuses texts over a million characters); their spans are merged, with every
+        identifier-shaped number (``answer_shapes``) whatever its context."""
         if not self.scan or not any(texts):
             return [[] for _ in texts]
         views = [decode_view(t) for t in texts]
@@ -255,7 +257,7 @@ class AnswerGuard:
         per_text: list[list[Span]] = [[] for _ in texts]
         for (i, start, _), spans in zip(windows, found, strict=True):
             per_text[i].extend(_shift(s, start) for s in spans)
-        return [[_raw_span(view, s) for s in merge_spans(spans)]
+        return [[_raw_span(view, s) for s in merge_spans([*spans, *shape_spans(view.text)])]
                 for view, spans in zip(views, per_text, strict=True)]
 
     async def render(self, pieces: Sequence[Piece]) -> list[str]:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from redact_gw.answer_shapes import shape_spans
 from redact_gw.demo import chunk
 from redact_gw.detection import Detector
 from redact_gw.engine import Redactor
@@ -63,3 +64,28 @@ async def test_streamed_spoken_phone_number_never_leaks_a_prefix(redactor: Redac
     assert "[[PHONE_NUMBER:" in out and out.endswith("Anything else? ")
     for digit in ("four", "five", "one two"):
         assert digit not in out, (digit, sent)
+
+
+@pytest.mark.parametrize(("text", "value", "kind"), [
+    ("Your order number is 123-45-6789.", "123-45-6789", "US_SSN"),
+    ("Your confirmation code: 900-12-3456", "900-12-3456", "US_ITIN"),
+    ("Tracking 415-555-0100 shipped", "415-555-0100", "PHONE_NUMBER"),
+    ("case (212) 555-0142 closed", "(212) 555-0142", "PHONE_NUMBER"),
+    ("version 587 65 4321 of the form", "587 65 4321", "US_SSN"),
+])
+async def test_identifier_shaped_numbers_in_answers_are_sealed(
+        redactor: Redactor, text: str, value: str, kind: str) -> None:
+    guard = AnswerGuard(redactor, "acme", "rec-shapes", None, lambda _t: True)
+    await guard.start()
+    [spans] = await guard.detect([text])
+    assert [(text[s.start:s.end], s.entity_type) for s in spans] == [(value, kind)]
+    sent = "".join(await _stream(redactor, [w + " " for w in text.split(" ")]))
+    assert value not in sent and f"[[{kind}:" in sent
+
+
+@pytest.mark.parametrize("text", [
+    "It costs 1,234.56 dollars", "between 2021-2023 we grew", "call ext 1234",
+    "the ratio 123-456 is fine", "ISBN 978-3-16-148410-0", "v1.123-45-6789x",
+    "id 123-45-67890", "12-345-6789", "tel 212-555-01234"])
+def test_other_numbers_are_not_identifier_shaped(text: str) -> None:
+    assert shape_spans(text) == []
