@@ -77,6 +77,7 @@ def build_detector(settings: DetectionSettings) -> Detector:
     Raises:
         ConfigError: the spaCy model is not installed (it is never downloaded).
     """
-    from redact_gw.detection.presidio_detector import PresidioDetector
+    from redact_gw.detection.normalize import normalizing_presidio
 
-    return PresidioDetector(settings)
+    # invisible and look-alike characters cannot hide a value (normalize.py)
+    return normalizing_presidio(settings)
