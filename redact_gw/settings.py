@@ -133,6 +133,8 @@ class DetectionSettings(_Frozen):
     #: Seconds a worker may take to load the model and warm up.
     start_timeout_s: float = Field(120.0, gt=0)
     timeout_s: float = Field(15.0, gt=0)
+    #: Workers one tenant may hold while other tenants are active (0: all but one).
+    max_workers_per_tenant: int = Field(0, ge=0, le=64)
 
     @field_validator("thresholds")
     @classmethod
@@ -412,6 +414,20 @@ class RiskSettings(_Frozen):
     routes: dict[str, dict[TierName, ActionName]] = Field(default_factory=dict)
 
 
+class AdmissionSettings(_Frozen):
+    """Per principal and per tenant limits on work in flight (429 + Retry-After)."""
+
+    enabled: bool = True
+    max_requests_per_principal: int = Field(16, ge=1)
+    max_requests_per_tenant: int = Field(32, ge=1)
+    #: Request body bytes one tenant may have in flight (a request is always let in
+    #: when the tenant has none).
+    max_bytes_per_tenant: int = Field(8_388_608, ge=1024)
+    #: Runs of digits one request may hold (detection's cost grows with them): 413.
+    max_digit_runs: int = Field(2_000, ge=1)
+    retry_after_s: int = Field(1, ge=1, le=3600)
+
+
 class AuthSettings(_Frozen):
     """Where principals (API key hashes -> tenant, roles) live."""
 
@@ -433,6 +449,7 @@ class Settings(_Frozen):
     optout: OptOutSettings = Field(default_factory=OptOutSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     routes: list[RouteSettings] = Field(default_factory=list)
     base_dir: str = Field(default=".", exclude=True)
     mode: Literal["production", "development"] = "production"

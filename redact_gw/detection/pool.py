@@ -10,6 +10,12 @@ The gateway's event loop only queues transcripts and moves pickled frames over p
   queue is shorter than a batch it waits ``batch_wait_ms`` for more first. Under load
   the queue fills while workers are busy, so batches form without waiting; the
   worker runs one ``nlp.pipe`` over the whole batch.
+- **Tenants.** A batch holds one tenant's transcripts only (``tenant_var``, set by the
+  gateway for each authenticated request), so one tenant's transcript that crashes or
+  stalls a worker never fails another tenant's. Free workers go to the waiting tenant
+  holding the fewest workers; while two or more tenants were active in the last
+  ``_ACTIVE_S`` seconds, one tenant holds at most ``max_workers_per_tenant`` workers
+  (0: all but one), so a flooding tenant always leaves a worker for the others.
 - **Back-pressure.** Beyond ``queue_size`` waiting transcripts, ``detect`` raises
   ``DetectionOverloaded`` (503 with ``Retry-After`` from the measured pace), instead
   of letting latency grow without bound. While no worker is warm yet, the same.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import logging
 import math
@@ -49,6 +56,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _LEN = struct.Struct(">I")
+#: Seconds a tenant counts as active after its last transcript.
+_ACTIVE_S = 10.0
+#: The tenant of the current request (``None``: the CLI, benchmarks, tests): set by the
+#: gateway's admission middleware, copied into the tasks a request starts.
+tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "redact_gw_tenant", default=None)
 _RESTART_BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -81,6 +94,7 @@ class _Job:
     future: asyncio.Future[list[list[Span]]]
     request_id: str | None = None
     job_id: int = 0
+    tenant: str | None = None
 
 
 @dataclass(eq=False)
@@ -95,6 +109,7 @@ class _Worker:
     reader: asyncio.Task[None] | None = None
     killed_for: str | None = None
     batch_started: float = 0.0
+    tenant: str | None = None
     ready: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -133,6 +148,7 @@ class DetectionPool:
         self._closing = False
         self._failures: dict[int, int] = {}
         self._job_seconds = 0.05  # moving average per transcript, for Retry-After
+        self._seen: dict[str, float] = {}  # tenant -> when its last transcript came
         self.restarts = 0
         #: The start-up warm-up is over (``wait_warm`` returned).
         self.started_warm = False
@@ -211,8 +227,12 @@ class DetectionPool:
         if len(self._queue) >= self.settings.queue_size:
             self._reject("queue_full")
             raise DetectionOverloaded(retry_after_s=self._retry_after())
+        tenant = tenant_var.get()
         job = _Job(list(segments), list(known), sum(len(s.text) for s in segments),
-                   asyncio.get_running_loop().create_future(), current_request_id())
+                   asyncio.get_running_loop().create_future(), current_request_id(),
+                   tenant=tenant)
+        if tenant is not None:
+            self._seen[tenant] = time.monotonic()
         self._queue.append(job)
         self._set_gauges()
         self._wakeup.set()
@@ -243,9 +263,9 @@ class DetectionPool:
                 if worker.index not in self._workers or not worker.warm:
                     continue
                 jobs = self._take(sharing)
-                if not jobs:
+                if not jobs:  # nothing waiting, or only tenants at their cap
                     self._idle.appendleft(worker)
-                    continue
+                    break
                 try:
                     await self._send(worker, jobs)
                 except Exception as exc:  # never let the dispatcher die: fail closed
@@ -262,28 +282,55 @@ class DetectionPool:
         waiting transcript while another sits idle: with 16 requests waiting and two
         idle workers, each gets 8, not one 16 and the other none.
         """
+        for job in [j for j in self._queue if j.future.done()]:  # the caller gave up
+            self._queue.remove(job)
+        found, tenant = self._next_tenant()
+        if not found:
+            self._set_gauges()
+            return []
         share = max(1, math.ceil(len(self._queue) / max(1, sharing)))
         limit = min(self.settings.batch_size, share)
         jobs: list[_Job] = []
         chars = 0
-        while self._queue and len(jobs) < limit:
-            job = self._queue[0]
-            if job.future.done():  # the caller gave up (timeout, disconnect)
-                self._queue.popleft()
+        for job in list(self._queue):
+            if len(jobs) >= limit:
+                break
+            if job.tenant != tenant:
                 continue
             if jobs and chars + job.chars > self.settings.batch_chars:
                 break
-            self._queue.popleft()
+            self._queue.remove(job)
             jobs.append(job)
             chars += job.chars
         self._set_gauges()
         return jobs
+
+    def _next_tenant(self) -> tuple[bool, str | None]:
+        """The waiting tenant holding the fewest workers (the longest waiting first),
+        not counting tenants at their cap; ``(False, None)`` when none may take one."""
+        busy: dict[str | None, int] = {}
+        for w in self._workers.values():
+            if w.batch is not None:
+                busy[w.tenant] = busy.get(w.tenant, 0) + 1
+        now = time.monotonic()
+        self._seen = {t: seen for t, seen in self._seen.items() if now - seen < _ACTIVE_S}
+        active = len(self._seen)
+        cap = self.settings.max_workers_per_tenant or max(1, self.size - 1)
+        found, best, best_busy = False, None, 0
+        for job in self._queue:
+            held = busy.get(job.tenant, 0)
+            if job.tenant is not None and active >= 2 and held >= cap:
+                continue
+            if not found or held < best_busy:
+                found, best, best_busy = True, job.tenant, held
+        return found, best
 
     async def _send(self, worker: _Worker, jobs: list[_Job]) -> None:
         batch_id = next(self._ids)
         for job in jobs:
             job.job_id = next(self._ids)
         worker.batch = {job.job_id: job for job in jobs}
+        worker.tenant = jobs[0].tenant
         worker.batch_started = time.perf_counter()
         worker.deadline = asyncio.get_running_loop().call_later(
             self.settings.timeout_s + 1.0, self._kill, worker, "timeout")

@@ -31,6 +31,7 @@ from redact_gw.policy.retention import RetentionPolicy
 from redact_gw.policy.risk import RiskPolicy
 from redact_gw.policy.roles import RolePolicy
 from redact_gw.proxy import appkeys, dialects, governance, handlers, routes, spec, upstream
+from redact_gw.proxy.admission import ADMISSION, Admission, admission_middleware
 from redact_gw.proxy.middlewares import (
     auth_middleware,
     error_middleware,
@@ -191,8 +192,9 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
             process instead of the Presidio one (tests, benchmarks).
     """
     app = web.Application(middlewares=[request_id_middleware, error_middleware,
-                                       auth_middleware],
+                                       auth_middleware, admission_middleware],
                           client_max_size=settings.server.max_body_bytes)
+    app[ADMISSION] = Admission(settings.admission)
     app.on_response_prepare.append(request_id_header)
     app[appkeys.SETTINGS] = settings
     app[appkeys.CLOCK] = clock

@@ -11,6 +11,7 @@ from redact_gw.errors import OptedOut, Unavailable
 from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
+from redact_gw.proxy.admission import check_work
 from redact_gw.proxy.bodies import json_response, read_json, reject_nul
 from redact_gw.proxy.middlewares import route_name
 from redact_gw.transcripts import parse_transcript
@@ -91,6 +92,8 @@ async def redact(request: web.Request) -> web.Response:
     doc = await read_json(request, settings.server.max_body_bytes)
     transcript = parse_transcript(doc, max_segments=settings.server.max_segments,
                                   max_text_chars=settings.server.max_text_chars)
+    check_work((ref.segment.text for ref in transcript.segments),
+               settings.admission.max_digit_runs)
     record_id = transcript.record_id or new_record_id()
     redactor = request.app.get(appkeys.REDACTOR)
     if redactor is None:

@@ -41,11 +41,11 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     404: ("record_not_found", "token_not_found", "optout_not_found"),
     408: ("request_timeout",),
     410: ("purged", "record_shredded"),
-    413: ("payload_too_large", "too_many_messages"),
+    413: ("payload_too_large", "too_many_messages", "too_many_numbers"),
     415: ("unsupported_media_type",),
     422: ("invalid_input", "purpose_required", "unknown_purpose", "malformed_token",
           "risk_refused", "unredactable_content"),
-    429: ("quota_exceeded",),
+    429: ("quota_exceeded", "too_many_requests"),
     451: ("subject_opted_out",),
     502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large",
           "upstream_not_json", "answer_scan_failed"),
@@ -60,7 +60,7 @@ _STATUS_TEXT = {400: "The body could not be read", 401: "Missing or unknown API 
                 413: "The body or a collection is over a configured limit",
                 415: "The body's Content-Encoding is not supported",
                 422: "The body or a parameter has the wrong shape",
-                429: "The reveal quota is exceeded",
+                429: "A quota or an admission limit is exceeded (see Retry-After)",
                 451: "The subject opted out of AI processing; nothing was forwarded",
                 502: "The upstream could not be reached or gave no usable answer",
                 503: "A dependency on the fail-closed path failed; nothing was forwarded",
@@ -419,11 +419,12 @@ def _proxy_errors(settings: Settings, *, tokenizes: bool = True, messages: bool 
         return _errors(403, 422, 502, 503, 504, only={422: ("invalid_input",),
                                                       503: ("not_ready",)})
     subject = ("subject_required",) if settings.optout.require_subject_id else ()
-    return _errors(400, 403, 413, 422, 451, 502, 503, 504, only={
+    return _errors(400, 403, 413, 422, 429, 451, 502, 503, 504, only={
         400: _BODY_CODES + subject,
-        413: ("payload_too_large", "too_many_messages") if messages
-        else ("payload_too_large",),
-        422: ("invalid_input", "risk_refused", "unredactable_content")})
+        413: ("payload_too_large", "too_many_messages", "too_many_numbers") if messages
+        else ("payload_too_large", "too_many_numbers"),
+        422: ("invalid_input", "risk_refused", "unredactable_content"),
+        429: ("too_many_requests",)})
 
 
 def _dialect_operations(settings: Settings) -> dict[str, dict[str, Any]]:

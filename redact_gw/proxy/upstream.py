@@ -47,6 +47,7 @@ from redact_gw.metrics import Metrics
 from redact_gw.model import KnownValue, PendingValue, Principal, Segment
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
+from redact_gw.proxy.admission import check_work
 from redact_gw.proxy.bodies import json_response
 from redact_gw.proxy.handlers import new_record_id, transparency_headers
 from redact_gw.proxy.headers import request_headers, response_headers
@@ -319,6 +320,7 @@ class ProxyCall:
             raise PayloadTooLarge(f"more than {limits.max_segments} text fields")
         if sum(len(s) for _, s in items) > limits.max_text_chars:
             raise PayloadTooLarge(f"more than {limits.max_text_chars} characters of text")
+        check_work((s for _, s in items), self.settings.admission.max_digit_runs)
         metrics = self.metrics
         try:
             # sealing the request's values is the write; the opt-out and known-value
