@@ -30,7 +30,7 @@ from redact_gw.proxy.accesslog import AccessLogger
 from redact_gw.proxy.app import create_app
 from redact_gw.redaction import normalize
 from redact_gw.settings import load_settings
-from redact_gw.testing import FailingDetector, FakeClock, FakeUpstream
+from redact_gw.testing import FailingDetector, FakeClock, FakeUpstream, Scripted
 from redact_gw.tokens import TOKEN_RE
 from tests.conftest import Env
 
@@ -262,7 +262,7 @@ def stream_text(body: str) -> str:
 
 # -- the scenario ---------------------------------------------------------------------------
 async def run_scenario(client: TestClient, env: Env, clock: FakeClock, switch: Switch,
-                       seen: Seen) -> dict[str, Any]:
+                       seen: Seen, fake: FakeUpstream) -> dict[str, Any]:
     s = Scenario(client, env, seen)
     turns = [{"speaker": "customer" if i % 2 else "agent", "text": t}
              for i, (t, _) in enumerate(SENTENCES)]
@@ -275,7 +275,11 @@ async def run_scenario(client: TestClient, env: Env, clock: FakeClock, switch: S
     chat = {"model": "demo-echo-1", "messages": [
         {"role": "system", "content": "You help Rosalind Whitfield (503-555-0147)."},
         {"role": "user", "content": TEXT}]}
-    ids = {"X-Record-Id": RECORD, "X-Subject-Id": SUBJECT}
+    # caller headers carrying planted values never go upstream or into a log
+    ids = {"X-Record-Id": RECORD, "X-Subject-Id": SUBJECT,
+           "X-Customer-Email": "rosalind.whitfield@example.org",
+           "Referer": "https://crm.example/customers/Rosalind%20Whitfield",
+           "User-Agent": "crm-bot 503-555-0147", "X-Request-Id": "5035550147"}
     answer = json.loads(await s.call("chat", "POST", CHAT, reveal=True, expect=200,
                                      json=chat, headers=ids))
     streamed = await s.call("chat stream", "POST", CHAT, reveal=True, expect=200,
@@ -307,7 +311,7 @@ async def run_scenario(client: TestClient, env: Env, clock: FakeClock, switch: S
     await s.call("no-retention chat", "POST", CHAT, expect=200, json=chat,
                  headers={"X-Subject-Id": NO_RETENTION})
     # 5. error paths, each quoting planted values in its input
-    await error_paths(s, switch, tokens)
+    await error_paths(s, switch, tokens, fake)
     # 6. erasure, then a retention purge
     await s.call("erase", "DELETE", f"/v1/subjects/{SUBJECT}", who="admin", expect=200)
     clock.advance(31 * DAY)
@@ -316,7 +320,30 @@ async def run_scenario(client: TestClient, env: Env, clock: FakeClock, switch: S
             "streamed": stream_text(streamed), "revealed": revealed}
 
 
-async def error_paths(s: Scenario, switch: Switch, tokens: list[str]) -> None:
+async def hostile_paths(s: Scenario, fake: FakeUpstream) -> None:
+    """Issue 16: bad bodies and a hostile upstream, each quoting planted values."""
+    quoting = '{"text": "Rosalind Whitfield 536-22-8714", "x": '
+    await s.call("too deep", "POST", "/v1/redact", expect=400,
+                 data=(quoting + "[" * 200 + "]" * 200 + "}").encode())
+    await s.call("NaN", "POST", "/v1/redact", expect=400, data=(quoting + "NaN}").encode())
+    await s.call("huge integer", "POST", CHAT, expect=400,
+                 data=(quoting + "1" * 5000 + "}").encode())
+    await s.call("NUL channel", "POST", "/v1/redact", expect=400,
+                 json={"text": TEXT, "channel": "Rosalind\u0000Whitfield"})
+    await s.call("unsupported encoding", "POST", "/v1/redact", expect=415,
+                 data=json.dumps({"text": TEXT}).encode(),
+                 headers={"Content-Encoding": "x-custom", "Content-Type": "application/json"})
+    await s.call("too many numbers", "POST", "/v1/redact", expect=413,
+                 json={"text": " ".join(["536-22-8714"] * 700)})
+    fake.then(Scripted(body=b"<html>Rosalind Whitfield 536-22-8714</html>", headers={
+        "Content-Type": "text/html", "X-Customer": "Rosalind Whitfield 503-555-0147",
+        "Access-Control-Allow-Origin": "*"}))
+    await s.call("upstream not json", "POST", CHAT, expect=502,
+                 json={"model": "m", "messages": [{"role": "user", "content": "hello"}]})
+
+
+async def error_paths(s: Scenario, switch: Switch, tokens: list[str],
+                      fake: FakeUpstream) -> None:
     quoted = '{"text": "my ssn is 536-22-8714, Rosalind Whitfield", "record_id": 7,'
     await s.call("malformed json", "POST", "/v1/redact", expect=400, data=quoted.encode())
     await s.call("malformed json chat", "POST", CHAT, expect=400, data=quoted.encode())
@@ -347,6 +374,7 @@ async def error_paths(s: Scenario, switch: Switch, tokens: list[str]) -> None:
                  json={"model": "m", "messages": [{"role": "user", "content": big["text"]}]})
     bad_utf8 = '{"text": "Rosalind Whitfield 536-22-8714 \xff"}'.encode("latin-1")
     await s.call("invalid utf-8", "POST", "/v1/redact", expect=400, data=bad_utf8)
+    await hostile_paths(s, fake)
     await s.call("unauthorized", "POST", "/v1/redact", who=None, expect=401,
                  json={"text": TEXT}, headers={"Authorization": "Bearer 536-22-8714"})
     switch.fail = True
@@ -366,7 +394,7 @@ async def test_no_planted_value_anywhere(aiohttp_server: Any, aiohttp_client: An
     capture_every_logger(caplog)
     client, fake, switch = await start(aiohttp_server, aiohttp_client, env, clock, detector)
     seen = Seen()
-    result = await run_scenario(client, env, clock, switch, seen)
+    result = await run_scenario(client, env, clock, switch, seen, fake)
     audit = await (await client.get("/v1/audit", params={"limit": "1000"},
                                     headers=env.auth("admin"))).text()
     metrics = await (await client.get("/metrics")).text()
@@ -379,10 +407,11 @@ async def test_no_planted_value_anywhere(aiohttp_server: Any, aiohttp_client: An
         assert not missing, f"not restored: {missing}"
     revealed = {v["value"] for v in result["revealed"]["values"]}
     assert {p.value for p in PLANTED} <= revealed
-    assert len(fake.received) == 9  # chat, stream, 3 dialects x 2, no-retention chat
+    # chat, stream, 3 dialects x 2, no-retention chat, the hostile non-JSON answer
+    assert len(fake.received) == 10
     assert '"action": "optout.refused"' in audit and '"action": "erasure"' in audit
     assert '"action": "purge"' in audit
-    assert len(seen.errors) >= 18 and caplog.records
+    assert len(seen.errors) >= 25 and caplog.records
 
     mirror = (env.root / "audit.jsonl").read_text()
     vault = b"".join(p.read_bytes() for p in env.root.glob("vault.db*")).decode("latin-1")
