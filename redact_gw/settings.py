@@ -424,7 +424,7 @@ class AdmissionSettings(_Frozen):
     #: when the tenant has none).
     max_bytes_per_tenant: int = Field(8_388_608, ge=1024)
     #: Runs of digits one request may hold (detection's cost grows with them): 413.
-    max_digit_runs: int = Field(2_000, ge=1)
+    max_digit_runs: int = Field(1_000, ge=1)
     retry_after_s: int = Field(1, ge=1, le=3600)
 
 
