@@ -119,8 +119,10 @@ def _components(settings: Settings) -> dict[str, Any]:
         "parameters": {"X-Request-Id": {
             "name": "X-Request-Id", "in": "header", "required": False,
             "schema": {"type": "string"},
-            "description": "A request id to keep (`[A-Za-z0-9._-]{1,64}`); any other value"
-                           " is replaced by a new id."}},
+            "description": "A request id to keep (`[A-Za-z0-9._-]{1,64}`, not looking like"
+                           " personal data: only digits and separators, a run of 7+"
+                           " digits, dotted words); any other value is replaced by a"
+                           " new id."}},
         "headers": {"X-Request-Id": _header(
             "The request's id, as in the gateway's logs", {"type": "string",
                                                           "pattern": REQUEST_ID_PATTERN},

@@ -451,10 +451,7 @@ async def answer_json(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: bo
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError):
         doc, is_json = raw.decode("utf-8", errors="replace"), False
     if not is_json and resp.status < 400:
-        if call.meter is not None:
-            call.meter.error("not_json")
-        raise UpstreamError("the upstream answered with something that is not JSON;"
-                            " nothing of it is returned", code="upstream_not_json")
+        not_json(call.meter)
     if is_json and scan and isinstance(doc, dict):
         _drop_logprobs(doc)
     guard = call.guard(scan)
@@ -470,6 +467,23 @@ async def answer_json(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: bo
         return json_response(doc, status=resp.status, headers=headers)
     return web.Response(text=doc, status=resp.status, headers=headers,
                         content_type=resp.content_type or "text/plain")
+
+
+def not_json(meter: UpstreamMeter | None) -> None:
+    """A 2xx upstream answer that is not JSON: counted, and a 502 for the caller."""
+    if meter is not None:
+        meter.error("not_json")
+    raise UpstreamError("the upstream answered with something that is not JSON;"
+                        " nothing of it is returned", code="upstream_not_json")
+
+
+def is_json_body(raw: bytes) -> bool:
+    """True when ``raw`` is a UTF-8 JSON document."""
+    try:
+        json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _drop_logprobs(doc: dict[str, Any]) -> None:

@@ -111,6 +111,16 @@ async def test_a_non_json_200_is_a_502(make_gateway: MakeGateway, body: bytes,
     assert "Maria" not in json.dumps(got)
 
 
+async def test_a_non_json_model_list_is_a_502(make_gateway: MakeGateway) -> None:
+    gw = await make_gateway()
+    gw.fake.then(Scripted(body=b"<html>Maria Garcia</html>", headers={
+        "Content-Type": "text/html"}))
+    resp = await gw.client.get("/v1/models", headers=gw.env.auth())
+    got = await resp.json()
+    assert (resp.status, got["error"]["code"]) == (502, "upstream_not_json")
+    assert (await gw.client.get("/v1/models", headers=gw.env.auth())).status == 200
+
+
 async def test_a_non_json_200_to_a_stream_request_is_a_502(make_gateway: MakeGateway) -> None:
     gw = await make_gateway()
     gw.fake.then(Scripted(body=b"<html>oops</html>", headers={"Content-Type": "text/html"}))

@@ -10,7 +10,14 @@ from aiohttp import web
 
 from redact_gw.jsonpaths import parse_selectors
 from redact_gw.proxy.dialects.base import Dialect, Leaves
-from redact_gw.proxy.upstream import ProxyCall, client_headers, join_url, read_limited
+from redact_gw.proxy.upstream import (
+    ProxyCall,
+    client_headers,
+    is_json_body,
+    join_url,
+    not_json,
+    read_limited,
+)
 
 DIALECT = Dialect(
     "openai_embeddings", "/v1/embeddings", "embeddings",
@@ -29,5 +36,7 @@ async def models(request: web.Request) -> web.StreamResponse:
         tail += "/" + model
     async with call.send("GET", join_url(settings.upstream.url, tail), None) as resp:
         body = await read_limited(resp, settings.proxy.max_response_bytes)
+        if resp.status < 400 and not is_json_body(body):
+            not_json(call.meter)
         headers = {**client_headers(resp.headers), **call.headers()}
         return web.Response(body=body, status=resp.status, headers=headers)
