@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 _OBFUSCATED = re.compile(r"\s*[\[({](at|dot)[\])}]\s*|(?<=\w)\s+@\s*(?=\w)|(?<=\w)@\s+(?=\w)",
                          re.IGNORECASE)
-_SUSPECT_ASCII = re.compile(r"[\[({](?:at|dot)[\])}]|\w\s+@|@\s+\w", re.IGNORECASE)
+_SUSPECT_ASCII = re.compile(r"[\[({](?:at|dot)[\])}]|\s@|@\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +75,20 @@ def _characters(raw: str) -> tuple[list[str], list[int], list[int]]:
     ends: list[int] = []
     pending = 0  # raw start of the next kept character (after removed ones)
     i = 0
-    while i < len(raw):
+    n = len(raw)
+    while i < n:
         ch = raw[i]
+        if ch.isascii() and (i + 1 == n or raw[i + 1].isascii()):  # the common case
+            chars.append(ch)
+            starts.append(pending)
+            ends.append(i + 1)
+            pending = i = i + 1
+            continue
         if unicodedata.category(ch) == "Cf":
             i += 1
             continue
         j = i + 1
-        while j < len(raw) and unicodedata.combining(raw[j]):
+        while j < n and unicodedata.combining(raw[j]):
             j += 1
         cluster = raw[i:j]
         for c in _fold(cluster):
