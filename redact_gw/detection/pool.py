@@ -21,7 +21,9 @@ The gateway's event loop only queues transcripts and moves pickled frames over p
   of letting latency grow without bound. While no worker is warm yet, the same.
 - **Failure.** A worker that dies (crash, OOM kill) or holds a batch past the
   detection timeout (it is killed) fails the requests it held with
-  ``DetectionWorkerLost`` (503): nothing is forwarded raw. A replacement is started
+  ``DetectionWorkerLost`` (503): nothing is forwarded raw. When a crashed worker held
+  several transcripts, each unanswered one is first tried again alone, so the
+  innocent ones of the batch succeed and only the culprit fails. A replacement is started
   at once (with backoff if replacements keep failing) and the gateway keeps serving.
 - **Memory.** Each worker reports its resident size with every batch
   (``status()``, metrics); spaCy's vocabulary growth is bounded inside the worker.
@@ -95,6 +97,7 @@ class _Job:
     request_id: str | None = None
     job_id: int = 0
     tenant: str | None = None
+    solo: bool = False  # retried alone after its batch's worker died
 
 
 @dataclass(eq=False)
@@ -295,13 +298,15 @@ class DetectionPool:
         for job in list(self._queue):
             if len(jobs) >= limit:
                 break
-            if job.tenant != tenant:
+            if job.tenant != tenant or (job.solo and jobs):
                 continue
             if jobs and chars + job.chars > self.settings.batch_chars:
                 break
             self._queue.remove(job)
             jobs.append(job)
             chars += job.chars
+            if job.solo:
+                break
         self._set_gauges()
         return jobs
 
@@ -438,8 +443,8 @@ class DetectionPool:
             worker.ready.set_result(False)
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
-        for job in (worker.batch or {}).values():
-            _fail(job, DetectionWorkerLost())
+        self._retry_or_fail([j for j in (worker.batch or {}).values() if not j.future.done()],
+                            retry=reason != "timeout" and not self._closing)
         worker.batch = None
         if self._workers.get(worker.index) is worker:
             del self._workers[worker.index]
@@ -460,6 +465,20 @@ class DetectionPool:
                                    name=f"detection-respawn-{worker.index}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _retry_or_fail(self, jobs: list[_Job], *, retry: bool) -> None:
+        """A dead worker's unanswered jobs: when it held several, each is tried again
+        alone (the innocent ones succeed, the culprit fails alone); else they fail."""
+        retry = retry and len(jobs) > 1
+        for job in reversed(jobs):
+            if retry and not job.solo:
+                job.solo = True
+                self._queue.appendleft(job)
+            else:
+                _fail(job, DetectionWorkerLost())
+        if retry:
+            self._set_gauges()
+            self._wakeup.set()
 
     async def _respawn(self, index: int, delay: float) -> None:
         if delay:

@@ -120,19 +120,20 @@ async def test_a_full_queue_answers_overloaded_with_retry_after(make_pool: MakeP
     assert len(await asyncio.gather(*waiting)) == 3  # the queued ones were served
 
 
-async def test_a_crashed_worker_fails_what_it_held_and_is_replaced(
+async def test_a_crashed_worker_fails_only_the_culprit_and_is_replaced(
         make_pool: MakePool) -> None:
     metrics = Metrics()
     pool = await make_pool(workers=1, metrics=metrics, batch_size=8, batch_wait_ms=20)
     held = [asyncio.create_task(pool.detect(seg(f"{TEXT} #{i}"))) for i in range(3)]
     crash = asyncio.create_task(pool.detect(seg("@@crash")))
     results = await asyncio.gather(*held, crash, return_exceptions=True)
-    assert all(isinstance(r, DetectionWorkerLost) for r in results), results
-    assert all(r.status == 503 for r in results if isinstance(r, DetectionWorkerLost))
-    await until(lambda: pool.status()["restarts"] == 1 and pool.ready)
+    # the batch's jobs were tried again one by one: the innocent ones succeed
+    assert results[:3] == [FakeDetector().detect(seg(f"{TEXT} #{i}")) for i in range(3)]
+    assert isinstance(results[3], DetectionWorkerLost) and results[3].status == 503
+    await until(lambda: pool.status()["restarts"] == 2 and pool.ready)  # crashed twice
     assert await pool.detect(seg(TEXT)) == FakeDetector().detect(seg(TEXT))
     assert metrics.registry.get_sample_value("redact_gw_detection_worker_restarts_total",
-                                             {"reason": "worker_lost"}) == 1
+                                             {"reason": "worker_lost"}) == 2
 
 
 async def test_a_killed_worker_is_replaced_and_the_other_keeps_serving(
