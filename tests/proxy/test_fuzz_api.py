@@ -76,6 +76,10 @@ class LiveGateway:
         cfg = yaml.safe_load(self.home.config.read_text())
         cfg["routes"] = [{"path": GENERIC_ROUTE, "upstream_url": upstream + "/score",
                           "methods": ["POST", "GET"], "tokenize": ["$..*"]}]
+        # JSON Schema cannot say "at most N numbers in all the texts": 500 generated
+        # messages of the example ("call me at 212-555-0123") hold 1,500. The limit is
+        # tested in tests/integration/test_tenant_isolation.py.
+        cfg["admission"] = {"max_digit_runs": 1_000_000}
         self.home.config.write_text(yaml.safe_dump(cfg))
         settings = load_settings(self.home.config, {
             "REDACT_GW_UPSTREAM_URL": upstream + "/v1",
