@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -114,13 +114,26 @@ def _take_words(toks: Sequence[Tok], text: str, k: int, limit: int = 3) -> tuple
     return k, j
 
 
-def introduced_names(seg: int, text: str, toks: Sequence[Tok],
-                     ctx: TranscriptContext) -> list[Candidate]:
-    """Names after "my name is", "speaking with" and similar triggers."""
+#: Triggers after which any word is taken as a name ("my name is will").
+_NAMING_TRIGGERS = frozenset(t for t in NAME_TRIGGERS if "name" in t or t in (
+    "call me", "account holder is", "spelled", "spell"))
+
+
+def introduced_names(seg: int, text: str, toks: Sequence[Tok], ctx: TranscriptContext,
+                     name_like: Callable[[str], bool] | None = None) -> list[Candidate]:
+    """Names after "my name is", "speaking with" and similar triggers.
+
+    With ``name_like``, words after a trigger that does not say "name" ("speaking to",
+    "it's") must hold a capital or a word ``name_like`` accepts: "speaking to bots"
+    and "it's extend validity" are no names.
+    """
     out: list[Candidate] = []
     for k, trigger in _triggers_at(toks, text, _NAME_TABLE):
         a, b = _take_words(toks, text, k)
         if a == b:
+            continue
+        if name_like is not None and trigger not in _NAMING_TRIGGERS and not any(
+                t.text[:1].isupper() or name_like(t.lower) for t in toks[a:b]):
             continue
         score = 0.8
         if trigger in WEAK_NAME_TRIGGERS:

