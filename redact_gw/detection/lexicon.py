@@ -134,12 +134,6 @@ WEAK_LOCATION_TRIGGERS: frozenset[str] = frozenset({
     "near", "i'm in", "we're in", "i am in", "we are in", "over in", "down in",
     "up in", "i'm from", "im from", "i am from",
 })
-STREET_SUFFIXES: frozenset[str] = frozenset({
-    "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln",
-    "drive", "dr", "court", "ct", "way", "place", "pl", "terrace", "circle", "parkway",
-    "pkwy", "highway", "hwy", "trail", "square", "loop", "row", "pike", "crescent",
-})
-UNIT_WORDS: frozenset[str] = frozenset({"apartment", "apt", "unit", "suite", "ste"})
 EMAIL_CONNECTORS: dict[str, str] = {
     "dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-",
     "minus": "-", "plus": "+",

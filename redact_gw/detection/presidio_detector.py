@@ -23,8 +23,16 @@ from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
+from redact_gw.detection import (
+    addresses,
+    gazetteer,
+    names,
+    recurrence,
+    spoken,
+    spoken_email,
+    truecase,
+)
 from redact_gw.detection import entities as E
-from redact_gw.detection import gazetteer, names, recurrence, spoken, spoken_email, truecase
 from redact_gw.detection.candidates import (
     Candidate,
     allowed_values,
@@ -144,7 +152,8 @@ class PresidioDetector:
         self._credentials = credential_recognizer(settings.language)
         wanted = set(settings.entities or (E.PERSON, E.LOCATION))
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
-                           and wanted & {E.PERSON, E.LOCATION} else None)
+                           and wanted & {E.PERSON, E.LOCATION, E.ADDRESS, E.ZIP_CODE}
+                           else None)
 
     @property
     def analyzer(self) -> AnalyzerEngine:
@@ -247,9 +256,14 @@ class PresidioDetector:
         texts = [s.text for s in segments]
         cands = self._credential_candidates(texts)
         if self._settings.transcript_recognizers:
-            name_like = self._gazetteer.looks_like_name if self._gazetteer else None
+            gaz = self._gazetteer
+            name_like = gaz.looks_like_name if gaz else None
+            is_place = (lambda w: gaz.place_kind(w) > 0) if gaz else (lambda w: False)
+            is_common = ((lambda w: gaz.word_freq(w) >= gazetteer.COMMON_WORD) if gaz
+                         else (lambda w: False))
             for seg, view in enumerate(views):
                 cands.extend(_transcript(seg, view, ctx, name_like))
+                cands.extend(addresses.address_candidates(seg, view, ctx, is_place, is_common))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
@@ -409,7 +423,6 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
         *spoken.number_candidates(seg, view, ctx),
         *spoken.iban_candidates(seg, view, ctx),
         *spoken.date_candidates(seg, view, ctx),
-        *spoken.address_candidates(seg, view),
         *spoken.password_candidates(seg, view),
         *names.introduced_names(seg, text, toks, ctx, name_like),
         *names.introduced_places(seg, text, toks),

@@ -1,7 +1,7 @@
 """Recognizers that run on the normalized view of one segment.
 
 Numbers (cards, SSNs, phones, accounts, zip codes...), spoken IBANs, dates of birth,
-street addresses, and passwords after "my password is". Every span found in the view
+and passwords after "my password is". Every span found in the view
 is mapped back to the original characters through ``SpokenView.to_original``.
 """
 
@@ -13,11 +13,10 @@ from redact_gw.detection import entities as E
 from redact_gw.detection import numbers
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import MONTHS, ORDINALS, STREET_SUFFIXES, UNIT_WORDS
+from redact_gw.detection.lexicon import MONTHS, ORDINALS
 from redact_gw.detection.view import Run, SpokenView
 
 DATE_RECOGNIZER = "SpokenDateRecognizer"
-ADDRESS_RECOGNIZER = "StreetAddressRecognizer"
 PASSWORD_RECOGNIZER = "PasswordRecognizer"
 IBAN_RECOGNIZER = "SpokenIbanRecognizer"
 
@@ -29,11 +28,6 @@ DATE_RE = re.compile(
     rf"\b(?:(?:{_MONTH})\.?\s+{_DAY},?\s+(?:of\s+)?{_YEAR}"
     rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?(?:{_MONTH}),?\s+{_YEAR}"
     rf"|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}})\b", re.IGNORECASE)
-_SUFFIX = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
-_UNIT = "|".join(sorted(UNIT_WORDS, key=len, reverse=True))
-ADDRESS_RE = re.compile(
-    rf"\b\d{{1,6}}[a-z]?\s+(?:[a-z]+\.?\s+){{1,3}}?(?:{_SUFFIX})\b\.?"
-    rf"(?:,?\s+(?:(?:{_UNIT})\.?|\#)\s*[a-z]?\d+[a-z]?\b)?", re.IGNORECASE)
 PASSWORD_RE = re.compile(
     r"\b(?:password|passcode|passphrase|pass\s+word|pwd|pin|api[ _-]?key|secret|"
     r"access[ _-]?token)\b(?:\s+(?:is|was|would\s+be|will\s+be|should\s+be)\s*[:=]?|\s*[:=])"
@@ -107,16 +101,6 @@ def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
                                  None, f"date, birth context ('{hint.word}')"))
         else:
             out.append(Candidate(seg, a, b, E.DATE_TIME, 0.3, DATE_RECOGNIZER, None, "date"))
-    return out
-
-
-def address_candidates(seg: int, view: SpokenView) -> list[Candidate]:
-    """Street addresses: house number, one to three words, a street suffix, a unit."""
-    out: list[Candidate] = []
-    for m in ADDRESS_RE.finditer(view.text):
-        a, b = view.to_original(m.start(), m.end())
-        out.append(Candidate(seg, a, b, E.ADDRESS, 0.85, ADDRESS_RECOGNIZER, None,
-                             "house number and street suffix"))
     return out
 
 

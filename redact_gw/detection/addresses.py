@@ -1,0 +1,243 @@
+"""Street addresses and postcodes, written and spoken.
+
+Read on a segment's normalized view (spoken house numbers and ZIPs are digits there:
+"twelve thirty four main street" is "1234 main street"):
+
+* a street line: a house number, up to four name words, a USPS Publication 28 street
+  suffix in any of its spellings ("Street", "St", "Strm", "Xing"...), or, after an
+  address cue ("my address is", "lives at") or with capitalized name words, a street
+  without a suffix ("Broadway", "Norra Bäckebo 73"); then unit designators ("Apt 4B",
+  "Suite 453", "#12", "flat 3");
+* PO boxes and military addresses ("PO Box 12", "Unit 4166 Box 9977", "PSC 8952,
+  Box 6713", "USS Fujimura", "FPO AE 68206");
+* the rest of the address after a street line, on the same line or the next ones
+  (city, state, country, ZIP), up to its last ZIP, state code or known place: the
+  whole address is one span;
+* postcodes on their own: "Springfield, IL 62704", ZIP+4, UK ("SW1A 1AA") and
+  Canadian ("K1A 0B1") postcodes.
+
+The suffix, unit and state lists are Publication 28's, from ``usaddress-scourgify``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from scourgify.address_constants import (
+    OCCUPANCY_TYPE_ABBREVIATIONS,
+    STATE_ABBREVIATIONS,
+    STREET_TYPE_ABBREVIATIONS,
+)
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redact_gw.detection import entities as E
+from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.context import TranscriptContext
+from redact_gw.detection.view import SpokenView
+
+ADDRESS_RECOGNIZER = "StreetAddressRecognizer"
+POSTCODE_RECOGNIZER = "PostcodeRecognizer"
+
+
+def _alternation(words: set[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
+
+STREET_SUFFIXES: frozenset[str] = frozenset(
+    w.lower() for pair in STREET_TYPE_ABBREVIATIONS.items() for w in pair)
+#: Unit designators (Publication 28 C2) and their abbreviations, plus "flat" and "no".
+UNIT_TYPES: frozenset[str] = frozenset(
+    {w.lower() for pair in OCCUPANCY_TYPE_ABBREVIATIONS.items() for w in pair if w != "#"}
+    | {"flat", "apt", "ste", "bldg", "fl", "rm"})
+#: US state (Publication 28) and Canadian province codes.
+STATE_CODES: frozenset[str] = frozenset(STATE_ABBREVIATIONS.values()) | frozenset(
+    {"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
+STATE_NAMES: frozenset[str] = frozenset(
+    k.lower() for k in STATE_ABBREVIATIONS if len(k) > 2)
+#: Words before an address ("my address is", "lives at", "ship it to").
+ADDRESS_CUES: frozenset[str] = frozenset({
+    "address", "addresses", "live", "lives", "living", "located", "ship", "shipping",
+    "deliver", "delivery", "mail", "mailing", "send", "sent", "billing", "reside",
+    "residence", "moved", "street", "at", "on", "to", "meet",
+})
+#: Street suffixes that are also everyday words; they need an address cue or
+#: capitals ("5 people in the park" is no address, "12 Oak Park" is).
+_WEAK_SUFFIXES = frozenset({
+    "way", "place", "park", "center", "centre", "point", "view", "run", "walk", "mall",
+    "club", "key", "pass", "path", "rest", "spring", "springs", "square", "station",
+    "stream", "track", "trace", "turn", "union", "unions", "valley", "village", "well",
+    "wells", "mount", "mountain", "hill", "hills", "lake", "lakes", "field", "fields",
+    "ford", "fork", "forks", "forest", "garden", "gardens", "green", "grove", "harbor",
+    "haven", "heights", "island", "islands", "junction", "land", "light", "lights",
+    "lock", "locks", "manor", "meadow", "meadows", "mill", "mills", "mission", "motorway",
+    "neck", "orchard", "oval", "port", "ports", "prairie", "radial", "ranch", "ridge",
+    "river", "route", "row", "shoal", "shore", "shores", "sky", "spur", "summit",
+    "terrace", "trail", "tunnel", "vista", "cape", "common", "commons", "corner",
+    "corners", "course", "courts", "cove", "creek", "crest", "crossing", "dale", "dam",
+    "divide", "estate", "estates", "falls", "ferry", "flat", "flats", "fort", "freeway",
+    "gateway", "glen", "hollow", "inlet", "knoll", "loaf", "lodge", "loop", "mews",
+    "overpass", "parks", "pine", "pines", "plain", "plains", "plaza", "ramp", "rapid",
+    "rapids", "shoals", "skyway", "throughway", "trafficway", "underpass", "viaduct",
+    "views", "ville", "ways", "bottom", "branch", "bridge", "brook", "burg", "bypass",
+    "camp", "canyon", "causeway", "cliff", "cliffs", "crescent", "curve", "expressway",
+    "extension", "fall", "hwy", "alley", "annex", "arcade", "beach", "bend",
+    "bluff", "bluffs", "burgs", "circle", "court", "avenue", "drive",
+    "lane", "road", "street", "boulevard", "highway", "parkway", "pike",
+} & STREET_SUFFIXES) - {"street", "avenue", "road", "boulevard", "drive", "lane",
+                        "court", "highway", "parkway", "circle", "terrace", "trail"}
+
+_SUFFIX = _alternation(set(STREET_SUFFIXES))
+_UNIT = _alternation(set(UNIT_TYPES))
+_DIR = r"(?:n|s|e|w|ne|nw|se|sw|north|south|east|west|northeast|northwest|southeast|southwest)"
+_NAME_WORD = r"[^\W\d_][\w'\u2019.-]*"
+_HOUSE = r"(?<![\d.:/-])\d{1,6}[a-z]?(?:-\d{1,4})?"
+_UNITS = (rf"(?:[ \t]*,?[ \t]*(?:(?:{_UNIT})\.?[ \t]*\#?[ \t]*|\#[ \t]*)"
+          rf"[a-z]?\d{{1,5}}[a-z]?\b(?:-?[a-z]\b)?){{0,2}}")
+STREET_RE = re.compile(
+    rf"\b{_HOUSE}[ \t]+(?:{_DIR}\.?[ \t]+)?(?P<name>(?:{_NAME_WORD}[ \t]+){{0,3}}"
+    rf"{_NAME_WORD})[ \t]+(?P<suffix>{_SUFFIX})\b\.?(?:[ \t]+{_DIR}\b\.?)?{_UNITS}",
+    re.IGNORECASE)
+#: "393 Norra Bäckebo 73", "19 cours Jean Jaures", "12 Broadway": needs a cue or capitals.
+BARE_STREET_RE = re.compile(
+    rf"\b{_HOUSE}[ \t]+(?P<name>(?:{_NAME_WORD}[ \t]+){{0,3}}{_NAME_WORD})"
+    rf"(?:[ \t]+\d{{1,5}}[a-z]?\b|(?=[ \t]*(?:[,;]|\n|$))){_UNITS}", re.IGNORECASE)
+BOX_RE = re.compile(
+    r"\b(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box|(?:unit|psc|cmr)[ \t]+\d{1,5}"
+    r",?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,6}\b"
+    r"|\b(?:uss|usns|usnv)[ \t]+[^\W\d_][\w'-]*", re.IGNORECASE)
+UNIT_LINE_RE = re.compile(rf"(?<![\w])(?:{_UNIT})\.?[ \t]*\#?[ \t]*[a-z]?\d{{1,5}}[a-z]?\b",
+                          re.IGNORECASE)
+_ZIP = r"\d{5}(?:-\d{4})?"
+_UK = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
+_CA = r"[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
+POSTCODE_RE = re.compile(
+    rf"\b(?:(?:{'|'.join(sorted(STATE_CODES))})[ \t]+{_ZIP}|(?:APO|FPO|DPO)[ \t]+"
+    rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
+_POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|{_UK}|{_CA})", re.IGNORECASE)
+_SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA})\b")
+_NEXT = re.compile(r"[ \t,.]*(?P<nl>\n[ \t,.]*)?(?P<tok>[^\s,]+)")
+#: Tokens of the rest of an address looked at, and lines it may take.
+_MAX_TAIL = 10
+_MAX_LINES = 5
+
+WordTest = Callable[[str], bool]
+
+
+def address_candidates(seg: int, view: SpokenView, ctx: TranscriptContext,
+                       is_place: WordTest, is_common: WordTest) -> list[Candidate]:
+    """Street lines, boxes and unit lines with the rest of the address, and postcodes.
+
+    Read on the view (spoken numbers as digits) and, when it differs, on the original
+    text too (the view keeps only ASCII letters in words: "Ránargata").
+    """
+    def identity(a: int, b: int) -> tuple[int, int]:
+        return a, b
+
+    found = _find(view.text, view.to_original, ctx, seg, is_place, is_common)
+    if view.text != view.original:
+        found += _find(view.original, identity, ctx, seg, is_place, is_common)
+    out: list[Candidate] = []
+    for a, b, entity, score, why in sorted(found, key=lambda f: (f[0], -f[1])):
+        if any(c.start < b and a < c.end for c in out):
+            continue
+        recognizer = ADDRESS_RECOGNIZER if entity == E.ADDRESS else POSTCODE_RECOGNIZER
+        out.append(Candidate(seg, a, b, entity, score, recognizer, None, why))
+    return out
+
+
+Found = tuple[int, int, str, float, str]
+Mapper = Callable[[int, int], tuple[int, int]]
+
+
+def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
+          is_place: WordTest, is_common: WordTest) -> list[Found]:
+    out: list[Found] = []
+    taken: list[tuple[int, int]] = []
+
+    def cued(start: int) -> bool:
+        a = to_original(start, start + 1)[0]
+        return bool(ctx.mentions(seg, a, ADDRESS_CUES, 3)) or bool(
+            ctx.mentions(seg, a, frozenset({"address", "addresses", "live", "lives"}), 10))
+
+    def add(a: int, b: int, why: str, score: float) -> None:
+        b = _tail(text, b, is_place)
+        if any(x < b and a < y for x, y in taken):
+            return
+        taken.append((a, b))
+        out.append((*to_original(a, b), E.ADDRESS, score, why))
+
+    for m in BOX_RE.finditer(text):
+        if m.group().lower().startswith("box") and not cued(m.start()):
+            continue
+        add(m.start(), m.end(), "PO box or military address", 0.85)
+    for m in STREET_RE.finditer(text):
+        suffix = m.group("suffix").lower()
+        if not _name_ok(m.group("name")):
+            continue
+        if suffix in _WEAK_SUFFIXES and not (_capitalized(m.group("name")) or cued(m.start())):
+            continue
+        add(m.start(), m.end(), "house number, street name and suffix", 0.85)
+    for m in BARE_STREET_RE.finditer(text):
+        name = m.group("name")
+        if not _name_ok(name) or name.lower() in STREET_SUFFIXES:
+            continue
+        numbered = m.group().rstrip()[-1:].isdigit()
+        rare = not any(is_common(w) for w in name.lower().split())
+        if not (cued(m.start()) or (numbered and (_capitalized(name) or rare))):
+            continue
+        if all(is_common(w) for w in name.lower().split()):
+            continue  # "address 10.1.1.104 blocked", "i waited 20 minutes"
+        add(m.start(), m.end(), "house number and street name, address context", 0.7)
+    for m in UNIT_LINE_RE.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text[line_start:m.start()].strip(" \t,") == "" and any(
+                line_start - 1 <= y <= m.start() for _x, y in taken):
+            add(m.start(), m.end(), "unit line of an address", 0.8)
+    for m in POSTCODE_RE.finditer(text):
+        if not any(x < m.end() and m.start() < y for x, y in taken):
+            out.append((*to_original(m.start(), m.end()), E.ZIP_CODE, 0.8, "postcode shape"))
+    return out
+
+
+def _name_ok(name: str) -> bool:
+    """Street name words: no stop words ("3 of the ..."), not only short words."""
+    words = name.lower().replace(".", " ").split()
+    return bool(words) and not any(w in STOP_WORDS for w in words if len(w) > 1) and any(
+        len(w) > 1 for w in words)
+
+
+def _capitalized(name: str) -> bool:
+    return all(w[:1].isupper() for w in name.split())
+
+
+def _tail(text: str, end: int, is_place: WordTest) -> int:
+    """End of the address that starts before ``end``: over the city, state, country
+    and ZIP that follow (same line or the next few), up to the last of them."""
+    best, pos, lines = end, end, 0
+    spoken = not any(ch.isupper() for ch in text)
+    for _ in range(_MAX_TAIL):
+        m = _NEXT.match(text, pos)
+        if m is None:
+            break
+        if m.group("nl") is not None:
+            lines += m.group("nl").count("\n")
+            if lines > _MAX_LINES:
+                break
+        tok = m.group("tok").rstrip(".;:!?")
+        low = tok.lower()
+        if not tok or (low in STOP_WORDS and low not in ("de", "la", "du", "del")):
+            break
+        if not (spoken or tok[:1].isupper() or tok[:1].isdigit() or tok.startswith("#")):
+            break
+        split = _SPLIT_POSTCODE.match(text, m.start("tok"))
+        if split is not None:
+            best = pos = split.end()
+            continue
+        pos = m.end()
+        if (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
+                tok.isupper() or spoken))
+                or low in STATE_NAMES or is_place(low)
+                or UNIT_LINE_RE.fullmatch(tok)):
+            best = m.start("tok") + len(tok)
+    return best

@@ -1,0 +1,66 @@
+"""Street addresses and postcodes: Publication 28 suffixes, streets without a suffix,
+units, boxes, the rest of the address on following lines, spoken numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+One = Callable[[str], list[tuple[str, str]]]
+
+
+def _kinds(found: list[tuple[str, str]], entity: str) -> list[str]:
+    return [text for e, text in found if e == entity]
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("send it to 4410 Larkspur Xing please", "4410 Larkspur Xing"),
+    ("the office moved to 77 Quarry Hollow last year", "77 Quarry Hollow"),
+    ("it's 1190 N Cedar Trce, Unit 7", "1190 N Cedar Trce, Unit 7"),
+])
+def test_publication_28_suffixes_and_units(one: One, text: str, address: str) -> None:
+    assert ("ADDRESS", address) in one(text)
+
+
+def test_street_without_suffix_after_an_address_cue(one: One) -> None:
+    assert ("ADDRESS", "882 Vesterbrogade 31") in one("my address is 882 Vesterbrogade 31")
+
+
+def test_whole_address_block_is_covered(one: One) -> None:
+    text = "Ship to:\n58 Tamarack Crescent\n Suite 12\n Halifax, NS B3H 4R2"
+    got = one(text)
+    assert _kinds(got, "ADDRESS")[:2] == ["58 Tamarack Crescent", "Suite 12"]
+    covered = " ".join(t for _e, t in got)
+    assert all(part in covered for part in ("Halifax", "NS", "B3H 4R2"))
+
+
+def test_po_box_and_military_address(one: One) -> None:
+    assert ("ADDRESS", "PO Box 4417") in one("mail it to PO Box 4417 instead")
+    assert ("ADDRESS", "PSC 4120, Box 88, APO AE 09012") in one(
+        "forward to PSC 4120, Box 88, APO AE 09012 thanks")
+
+
+def test_spoken_house_number_street_and_zip_are_one_span(one: One) -> None:
+    text = "i live at twelve thirty four birchwood avenue denver co eight oh two one oh"
+    assert ("ADDRESS", "twelve thirty four birchwood avenue denver co eight oh two one oh") \
+        in one(text)
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("the postcode is SW1A 2AA", "SW1A 2AA"),
+    ("Ottawa, ON K1P 5J2", "K1P 5J2"),
+    ("Austin, TX 78701-4432", "TX 78701-4432"),
+])
+def test_postcodes(one: One, text: str, code: str) -> None:
+    assert code in " ".join(t for _e, t in one(text))
+
+
+@pytest.mark.parametrize("text", [
+    "there were 5 people in the park",
+    "i waited 20 minutes for the bus",
+    "we have 3 kids 2 dogs and a cat",
+    "I can't reach the host, keep getting address 10.20.30.40 blocked",
+])
+def test_numbers_before_words_are_not_addresses(one: One, text: str) -> None:
+    assert _kinds(one(text), "ADDRESS") == []
