@@ -30,6 +30,7 @@ from redact_gw.detection import (
     recurrence,
     spoken,
     spoken_email,
+    spoken_ids,
     truecase,
 )
 from redact_gw.detection import entities as E
@@ -422,6 +423,7 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
     out = [
         *spoken.number_candidates(seg, view, ctx),
         *spoken.iban_candidates(seg, view, ctx),
+        *spoken_ids.ip_candidates(seg, view),
         *spoken.date_candidates(seg, view, ctx),
         *spoken.password_candidates(seg, view),
         *names.introduced_names(seg, text, toks, ctx, name_like),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from redact_gw.detection import entities as E
-from redact_gw.detection import numbers
+from redact_gw.detection import numbers, spoken_ids
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.lexicon import MONTHS, ORDINALS
@@ -47,9 +47,12 @@ def number_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> lis
             hint = ctx.hint(seg, start, end)
             partial = bool(ctx.mentions(seg, start, PARTIAL_CUES, 3))
             verdict = numbers.classify(chars, view.original[start:end], hint, partial)
-            if verdict is not None:
-                out.append(Candidate(seg, start, end, verdict.entity_type, verdict.score,
-                                     numbers.RECOGNIZER, chars, verdict.reason))
+            if verdict is None or (verdict.entity_type != E.DATE_OF_BIRTH
+                                   and spoken_ids.is_date_time(view.original, start, end)):
+                continue  # "May 28 2016 10:15 AM" is a date, not an account number
+            cand = Candidate(seg, start, end, verdict.entity_type, verdict.score,
+                             numbers.RECOGNIZER, chars, verdict.reason)
+            out.append(spoken_ids.with_plus(view.original, cand))
         out.extend(_alphanumeric_id(seg, view, run, ctx))
     return out
 

@@ -1,0 +1,36 @@
+"""Spoken IPv4, the "plus" of an international number, dates that are no identifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+One = Callable[[str], list[tuple[str, str]]]
+
+
+@pytest.mark.parametrize(("text", "ip"), [
+    ("my ip is one ninety two dot one sixty eight dot one dot twenty",
+     "one ninety two dot one sixty eight dot one dot twenty"),
+    ("try ten dot zero dot zero dot one", "ten dot zero dot zero dot one"),
+])
+def test_spoken_ipv4(one: One, text: str, ip: str) -> None:
+    assert ("IP_ADDRESS", ip) in one(text)
+
+
+def test_spoken_quad_with_an_octet_over_255_is_no_ip(one: One) -> None:
+    got = one("version three hundred dot one dot one dot two")
+    assert [e for e, _ in got if e == "IP_ADDRESS"] == []
+
+
+def test_plus_belongs_to_the_international_number(one: One) -> None:
+    got = one("you can reach me at plus four four seven nine one one one two three four five")
+    assert ("PHONE_NUMBER", "plus four four seven nine one one one two three four five") in got
+
+
+@pytest.mark.parametrize("text", [
+    "We met on May 28 2016 10:15 AM at the office",
+    "the appointment is june 3 2024 at 9:30",
+])
+def test_date_and_time_is_not_an_account_number(one: One, text: str) -> None:
+    assert [e for e, _ in one(text) if e == "ACCOUNT_NUMBER"] == []
