@@ -57,10 +57,15 @@ STATE_NAMES: frozenset[str] = frozenset(
     k.lower() for k in STATE_ABBREVIATIONS if len(k) > 2)
 #: Words before an address ("my address is", "lives at", "ship it to").
 ADDRESS_CUES: frozenset[str] = frozenset({
-    "address", "addresses", "live", "lives", "living", "located", "ship", "shipping",
-    "deliver", "delivery", "mail", "mailing", "send", "sent", "billing", "reside",
-    "residence", "moved", "street", "at", "on", "to", "meet",
+    "address", "addresses", "live", "lives", "living", "lived", "located", "ship",
+    "shipping", "deliver", "delivery", "mail", "mailing", "send", "sent", "billing",
+    "reside", "residence", "moved", "street",
 })
+#: Prepositions that announce a place only right before it ("meet me at 12 ...").
+_NEAR_CUES = frozenset({"at", "on", "to", "meet"})
+#: Words after a number that make it a quantity ("13 million musical works").
+_QUANTITY = frozenset({"hundred", "thousand", "million", "billion", "percent", "times",
+                       "years", "months", "weeks", "days", "hours", "minutes"})
 #: Street suffixes that are also everyday words; they need an address cue or
 #: capitals ("5 people in the park" is no address, "12 Oak Park" is).
 _WEAK_SUFFIXES = frozenset({
@@ -155,10 +160,10 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
     out: list[Found] = []
     taken: list[tuple[int, int]] = []
 
-    def cued(start: int) -> bool:
+    def cued(start: int, near: bool = True) -> bool:
         a = to_original(start, start + 1)[0]
-        return bool(ctx.mentions(seg, a, ADDRESS_CUES, 3)) or bool(
-            ctx.mentions(seg, a, frozenset({"address", "addresses", "live", "lives"}), 10))
+        return bool(ctx.mentions(seg, a, ADDRESS_CUES, 10)) or (
+            near and bool(ctx.mentions(seg, a, _NEAR_CUES, 2)))
 
     def add(a: int, b: int, why: str, score: float) -> None:
         b = _tail(text, b, is_place)
@@ -183,8 +188,12 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if not _name_ok(name) or name.lower() in STREET_SUFFIXES:
             continue
         numbered = m.group().rstrip()[-1:].isdigit()
-        rare = not any(is_common(w) for w in name.lower().split())
-        if not (cued(m.start()) or (numbered and (_capitalized(name) or rare))):
+        lowered = name.lower().split()
+        rare = not any(is_common(w) for w in lowered)
+        if lowered[0] in _QUANTITY:
+            continue
+        if not (cued(m.start(), near=rare or _capitalized(name))
+                or (numbered and (_capitalized(name) or rare))):
             continue
         if all(is_common(w) for w in name.lower().split()):
             continue  # "address 10.1.1.104 blocked", "i waited 20 minutes"
@@ -200,10 +209,17 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
     return out
 
 
+#: Words read aloud between the parts of other values ("192 dot 168", "a at b").
+_SPOKEN_JOINERS = frozenset({"dot", "point", "period", "at", "dash", "hyphen",
+                             "underscore", "slash", "colon", "percent", "plus", "oh"})
+
+
 def _name_ok(name: str) -> bool:
-    """Street name words: no stop words ("3 of the ..."), not only short words."""
+    """Street name words: no stop words ("3 of the ..."), no spoken joiners
+    ("2036 dot 106"), not only short words."""
     words = name.lower().replace(".", " ").split()
-    return bool(words) and not any(w in STOP_WORDS for w in words if len(w) > 1) and any(
+    return bool(words) and not any(
+        w in STOP_WORDS or w in _SPOKEN_JOINERS for w in words if len(w) > 1) and any(
         len(w) > 1 for w in words)
 
 
@@ -224,6 +240,8 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             lines += m.group("nl").count("\n")
             if lines > _MAX_LINES:
                 break
+        if m.group("tok").endswith(":"):
+            break  # a field label ("Mobile:") starts the next field
         tok = m.group("tok").rstrip(".;:!?")
         low = tok.lower()
         if not tok or (low in STOP_WORDS and low not in ("de", "la", "du", "del")):

@@ -350,8 +350,13 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     start, end = offset + result.start, offset + result.end
     entity, score = result.entity_type, result.score
     value = line[result.start:result.end]
-    if entity in _NER_TYPES and not _has_name_word(value):
-        return None
+    digit = _DIGIT_RE.search(value)
+    if entity == E.LOCATION and digit is not None and digit.start() > 0:
+        value = value[:digit.start()].rstrip(" ,")  # "Tucson AZ 85701": the place part
+        end = start + len(value)
+    if entity in _NER_TYPES and not _has_name_word(value) and not (
+            entity == E.LOCATION and value.isupper() and value.isalpha()):
+        return None  # but "US", "UK" (stop words when lower-cased) are places
     if gaz is not None and entity in (E.LOCATION, E.PERSON):
         entity = _person_or_place(entity, value, gaz)
     if entity == E.PERSON and gaz is not None:

@@ -19,7 +19,9 @@ from redact_gw.detection.view import SpokenView
 
 IP_RECOGNIZER = "SpokenIpRecognizer"
 _DOT = r"[ \t]*(?:\.|dot|point|period)[ \t]*"
-IPV4_RE = re.compile(rf"(?<![\d.])(\d{{1,3}}){_DOT}(\d{{1,3}}){_DOT}(\d{{1,3}}){_DOT}(\d{{1,3}})\b",
+#: The first octet may end a longer run: "percent twenty thirty six dot ..." (a "%20"
+#: read aloud before the address) is "2036 dot ..." in the view.
+IPV4_RE = re.compile(rf"(?<![.])(\d{{1,3}}){_DOT}(\d{{1,3}}){_DOT}(\d{{1,3}}){_DOT}(\d{{1,3}})\b",
                      re.IGNORECASE)
 _PLUS_RE = re.compile(r"(?:\bplus|\+)[ \t]*$", re.IGNORECASE)
 _MONTH_RE = re.compile(
@@ -44,12 +46,15 @@ def ip_candidates(seg: int, view: SpokenView) -> list[Candidate]:
 
 
 def with_plus(text: str, cand: Candidate) -> Candidate:
-    """A phone candidate grown over the "plus" or "+" just before it."""
+    """A number grown over the "plus" or "+" just before it: an international phone
+    number when it has 8 to 15 digits ("plus four one four oh three ..."), whatever
+    the words before it suggested."""
     m = _PLUS_RE.search(text, 0, cand.start)
-    if cand.entity_type != E.PHONE_NUMBER or m is None:
+    ndigits = len(cand.normalized or "")
+    if m is None or not (cand.entity_type == E.PHONE_NUMBER or 8 <= ndigits <= 15):
         return cand
-    return Candidate(cand.seg, m.start(), cand.end, cand.entity_type, cand.score,
-                     cand.recognizer, cand.normalized, cand.explanation)
+    return Candidate(cand.seg, m.start(), cand.end, E.PHONE_NUMBER, max(cand.score, 0.8),
+                     cand.recognizer, cand.normalized, "international number after 'plus'")
 
 
 def is_date_time(text: str, start: int, end: int) -> bool:

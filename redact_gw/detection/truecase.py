@@ -33,6 +33,11 @@ _NOT_NAME_START = frozenset({"i", "the", "a", "an", "dear"})
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "missus", "dr", "doctor", "prof",
                      "sir", "madam", "dame", "lord", "lady"})
 
+#: Words before a one-word city that make it a place ("from antelope" vs "lemurs,
+#: antelope, camels").
+_PLACE_CUES = frozenset({"in", "from", "to", "at", "near", "of", "visit", "visited",
+                         "left", "leave", "around", "outside", "and", "then", "or", "via"})
+
 Word = tuple[int, int, str]
 
 
@@ -87,8 +92,10 @@ def restore(line: str, gaz: Gazetteer) -> str:
                                                                          initials, i)):
             _cap(chars, a)
     for i, j in _place_spans(lowered, gaz):
-        for a, _b, _w in ws[i:j]:
-            _cap(chars, a)
+        if gaz.place_kind(" ".join(lowered[i:j])) == 2 or (
+                i > 0 and lowered[i - 1] in _PLACE_CUES):
+            for a, _b, _w in ws[i:j]:
+                _cap(chars, a)
     return "".join(chars)
 
 
@@ -126,8 +133,9 @@ def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Ca
     ("Jennifer H. Metcalfe"). Two or more words are a name when the first and last
     are name-like and either the first is a census first name, one is a name on its
     own, or two are rare words ("Katsuko Koku"). One word alone is a name when it is
-    a census name that is not mainly a word, or no English word at all, and neither
-    starts a sentence nor names a known place ("said Ellinore to Hunter").
+    a census name that is not mainly a word, or no English word at all, and names no
+    known place ("said Ellinore to Hunter"); at a sentence start only when a comma or
+    colon follows ("Cintia, can I ...", "Peggy: ...").
     """
     ws = words(line)
     out: list[Candidate] = []
@@ -139,7 +147,8 @@ def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Ca
             j += 1
         if j - i >= 2:
             out.extend(_judge(seg, offset, line, ws[i:j], gaz))
-        elif j > i and not _sentence_start(line, ws[i][0]):
+        elif j > i and (not _sentence_start(line, ws[i][0])
+                        or line[ws[i][1]:ws[i][1] + 1] in (",", ":")):
             out.extend(_judge_one(seg, offset, ws[i], gaz))
         i = max(j, i + 1)
     return out
@@ -188,7 +197,7 @@ def _judge(seg: int, offset: int, line: str, seq: list[Word],
 
 def _judge_one(seg: int, offset: int, word: Word, gaz: Gazetteer) -> list[Candidate]:
     w = word[2].lower()
-    if (len(w) < 3 or w in STOP_WORDS or w in _NOT_NAME_START or w in _TITLES
+    if word[2].isupper() or (len(w) < 3 or w in STOP_WORDS or w in _NOT_NAME_START or w in _TITLES
             or gaz.place_kind(w)):
         return []
     if not (gaz.name_kind(w) == 2 or (gaz.looks_like_name(w) and not gaz.word_freq(w))):
@@ -198,7 +207,8 @@ def _judge_one(seg: int, offset: int, word: Word, gaz: Gazetteer) -> list[Candid
 
 
 def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
-    """Countries, US states and cities, capitalized (or all capitals) in the line."""
+    """Countries, US states and cities, capitalized (or all capitals) in the line, with
+    the two-letter state code that follows a city."""
     ws = words(line)
     lowered = [w[2].lower() for w in ws]
     out: list[Candidate] = []
@@ -208,6 +218,8 @@ def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[C
         phrase = " ".join(lowered[i:j])
         kind = gaz.place_kind(phrase)
         a, b = ws[i][0], ws[j - 1][1]
+        if j < len(ws) and ws[j][2] in gaz.state_codes and line[b:ws[j][0]] in (" ", ", "):
+            b = ws[j][1]  # "Portland ME", "Boise, ID": a state code after a city
         out.append(Candidate(seg, offset + a, offset + b, E.LOCATION,
                              0.75 if kind == 2 else 0.55, PLACE_RECOGNIZER, None,
                              "known place (GeoNames)"))

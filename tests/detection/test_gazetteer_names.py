@@ -64,3 +64,22 @@ def test_restore_keeps_offsets_and_words() -> None:
     assert len(restored) == len(line)
     assert restored == "I will call Margaret Thornton about the bill"
     assert truecase.restore("Already Capitalized text", gaz) == "Already Capitalized text"
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("Customer: I'm in the US right now", "US"),
+    ("Customer: we moved to Portland ME last spring", "Portland ME"),
+])
+def test_places_ner_finds_are_kept(one: One, text: str, place: str) -> None:
+    """NER's "US" was dropped as a stop word, and a state code after a city stayed."""
+    assert ("LOCATION", place) in one(text)
+
+
+def test_a_city_name_in_a_list_of_words_stays_a_word(one: One) -> None:
+    assert one("we feed lemurs, antelope, camels and more") == []
+
+
+def test_a_field_label_after_an_address_is_not_part_of_it(one: One) -> None:
+    got = one("Office: 17 Harbor Crescent\nMobile: 555 0100")
+    assert ("ADDRESS", "17 Harbor Crescent") in got
+    assert all("Mobile" not in text for _e, text in got)

@@ -34,3 +34,10 @@ def test_plus_belongs_to_the_international_number(one: One) -> None:
 ])
 def test_date_and_time_is_not_an_account_number(one: One, text: str) -> None:
     assert [e for e, _ in one(text) if e == "ACCOUNT_NUMBER"] == []
+
+
+def test_spoken_ip_after_an_encoded_space(one: One) -> None:
+    """A "%20" read aloud glues "twenty" to the first octet."""
+    got = one("client ip percent twenty thirty six dot one oh six dot one seventy four dot "
+              "eleven")
+    assert [e for e, _ in got] == ["IP_ADDRESS"]
