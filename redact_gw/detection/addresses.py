@@ -90,7 +90,8 @@ _WEAK_SUFFIXES = frozenset({
     "bluff", "bluffs", "burgs", "circle", "court", "avenue", "drive",
     "lane", "road", "street", "boulevard", "highway", "parkway", "pike",
 } & STREET_SUFFIXES) - {"street", "avenue", "road", "boulevard", "drive", "lane",
-                        "court", "highway", "parkway", "circle", "terrace", "trail"}
+                        "court", "highway", "parkway", "circle", "terrace", "trail",
+                        "way", "place", "square", "loop", "row", "pike", "crescent", "hwy"}
 
 _SUFFIX = _alternation(set(STREET_SUFFIXES))
 _UNIT = _alternation(set(UNIT_TYPES))

@@ -49,6 +49,7 @@ from redact_gw.detection.spoken_email import has_public_suffix
 NER_MAPPING: dict[str, str] = {
     "PERSON": E.PERSON, "PER": E.PERSON, "GPE": E.LOCATION, "LOC": E.LOCATION,
     "FAC": E.LOCATION, "NORP": E.NRP, "DATE": E.DATE_TIME, "TIME": E.DATE_TIME,
+    "ORG": E.ORGANIZATION,
 }
 
 CREDENTIAL_PATTERNS: tuple[Pattern, ...] = (
@@ -152,12 +153,13 @@ def build_analyzer(model: str, language: str,
     require_model(model)
     silence_presidio_debug()
     ner_config = NerModelConfiguration(model_to_presidio_entity_mapping=NER_MAPPING,
-                                       labels_to_ignore=["ORG", "CARDINAL", "ORDINAL"])
+                                       labels_to_ignore=["CARDINAL", "ORDINAL"])
     nlp_engine = TranscriptNlpEngine(model, language, ner_config, batch_size)
     nlp_engine.load()
     chosen = transcript_registry(language) if recognizers is None else recognizers
     ner = SpacyRecognizer(supported_language=language,
-                          supported_entities=[E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME])
+                          supported_entities=[E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME,
+                                              E.ORGANIZATION])
     registry = RecognizerRegistry(recognizers=[*chosen, ner], supported_languages=[language])
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine,
                           supported_languages=[language], log_decision_process=False,

@@ -11,6 +11,9 @@ LOCATION = "LOCATION"
 ADDRESS = "ADDRESS"
 NRP = "NRP"
 DATE_TIME = "DATE_TIME"
+#: spaCy's ORG spans, read internally only: one that is a known place or a person's name
+#: becomes LOCATION or PERSON, every other one is dropped (never emitted).
+ORGANIZATION = "ORGANIZATION"
 DATE_OF_BIRTH = "DATE_OF_BIRTH"
 PHONE_NUMBER = "PHONE_NUMBER"
 EMAIL_ADDRESS = "EMAIL_ADDRESS"

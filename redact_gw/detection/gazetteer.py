@@ -26,9 +26,10 @@ NAME_RATIO = 20.0
 #: Word frequency (about Zipf 4.5) above which a name-like token ("mark", "rose") is a
 #: name only next to another name token.
 COMMON_WORD = 3e-5
-#: Word frequency (about Zipf 4) under which a word the census does not know may be a
-#: name next to another name ("yuri", "mateo": the word list holds names too).
-RARE_WORD = 1e-5
+#: Word frequency (about Zipf 3.7) under which a word the census does not know may be
+#: a name next to another name ("yuri", "mateo": the word list holds names too; not
+#: "supervisor").
+RARE_WORD = 5e-6
 #: Cities at least this populous are places on their own, when not common words.
 CITY_POPULATION = 15_000
 
@@ -66,6 +67,10 @@ class Gazetteer:
         if freq < RARE_WORD and len(word) >= 3 and word.isalpha():
             return 1
         return 0
+
+    def in_census(self, word: str) -> bool:
+        """Whether the census lists the word as a first or last name."""
+        return word in self.first or word in self.last
 
     def looks_like_name(self, word: str) -> bool:
         """A census name that is not mainly a word, or no English word at all."""

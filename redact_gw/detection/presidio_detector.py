@@ -70,9 +70,9 @@ _LINE_RE = re.compile(r"[^\n]+")
 #: drops them unless Presidio validated them strongly.
 _NUMERIC_TYPES = frozenset({E.PHONE_NUMBER, E.US_BANK_NUMBER, E.US_PASSPORT, E.US_SSN,
                             E.US_ITIN, E.CREDIT_CARD})
-_NER_TYPES = frozenset({E.PERSON, E.LOCATION, E.NRP})
+_NER_TYPES = frozenset({E.PERSON, E.LOCATION, E.NRP, E.ORGANIZATION})
 #: Entity types Presidio takes from spaCy's NER (``SpacyRecognizer``).
-_NER_ENTITIES = frozenset({E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME})
+_NER_ENTITIES = frozenset({E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME, E.ORGANIZATION})
 
 
 _DIGIT_RE = re.compile(r"\d")
@@ -144,7 +144,7 @@ class PresidioDetector:
             raise ConfigError("detection: the analyzer must run on a TranscriptNlpEngine")
         self._engine = engine
         enabled = _presidio_entities(self._analyzer, settings)
-        self._ner_entities = [e for e in enabled if e in _NER_ENTITIES]
+        self._ner_entities = [e for e in enabled if e in _NER_ENTITIES and e != E.ORGANIZATION]
         self._ner_enabled = bool(self._ner_entities)
         self._pattern_entities = [e for e in enabled if e not in _NER_ENTITIES]
         unknown = [e for e in self._pattern_entities if e not in _NEEDS]
@@ -155,6 +155,9 @@ class PresidioDetector:
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
                            and wanted & {E.PERSON, E.LOCATION, E.ADDRESS, E.ZIP_CODE}
                            else None)
+        if self._gazetteer is not None and wanted & {E.PERSON, E.LOCATION}:
+            # spaCy's small model calls many cities and foreign names ORG: read them
+            self._ner_entities.append(E.ORGANIZATION)
 
     @property
     def analyzer(self) -> AnalyzerEngine:
@@ -357,6 +360,12 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     if entity in _NER_TYPES and not _has_name_word(value) and not (
             entity == E.LOCATION and value.isupper() and value.isalpha()):
         return None  # but "US", "UK" (stop words when lower-cased) are places
+    if entity == E.ORGANIZATION:
+        if gaz is None:
+            return None
+        entity, score = _organization(value, gaz)
+        if not entity:
+            return None
     if gaz is not None and entity in (E.LOCATION, E.PERSON):
         entity = _person_or_place(entity, value, gaz)
     if entity == E.PERSON and gaz is not None:
@@ -377,6 +386,20 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     elif entity in _LOW_VALUE_TYPES:
         score = min(score, _LOW_VALUE_TYPES[entity])
     return Candidate(seg, start, end, entity, score, recognizer_name(result), None, why)
+
+
+def _organization(value: str, gaz: gazetteer.Gazetteer) -> tuple[str, float]:
+    """An ORG span read again: a known place is a LOCATION ("Savannah"), a first name
+    with name-like words a PERSON ("Katsuko Koku"); anything else no entity ("")."""
+    lowered = [w[2].lower() for w in truecase.words(value)]
+    if not lowered:
+        return "", 0.0
+    if gaz.place_kind(" ".join(lowered)):
+        return E.LOCATION, 0.6
+    if len(lowered) >= 2 and gaz.is_first(lowered[0]) and all(
+            gaz.name_kind(w) for w in lowered[1:]):
+        return E.PERSON, 0.6
+    return "", 0.0
 
 
 def _person_or_place(entity: str, value: str, gaz: gazetteer.Gazetteer) -> str:
@@ -409,9 +432,21 @@ def _trim_words(value: str, gaz: gazetteer.Gazetteer) -> tuple[int, int]:
 
 
 def _name_like(text: str, gaz: gazetteer.Gazetteer) -> bool:
-    """Whether some word of a PERSON value is a name, not only an English word."""
-    return any(gaz.name_kind(w) or gaz.is_first(w)
-               for w in (word[2].lower() for word in truecase.words(text)) if len(w) > 1)
+    """Whether some word of a PERSON value is a name, not only an English word.
+
+    A capitalized word may be any name-like word; a lower-case one (speech, where
+    capitals say nothing) must be a census name or no English word at all: "lemurs
+    antelope camels" is no name, "miyoshi" is.
+    """
+    for _a, _b, word in truecase.words(text):
+        w = word.lower()
+        if len(w) < 2:
+            continue
+        if word[:1].isupper() and (gaz.name_kind(w) or gaz.is_first(w)):
+            return True
+        if word.islower() and gaz.looks_like_name(w):
+            return True
+    return False
 
 
 def _has_name_word(text: str) -> bool:

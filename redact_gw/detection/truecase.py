@@ -88,8 +88,8 @@ def restore(line: str, gaz: Gazetteer) -> str:
         if w == "i":
             chars[a] = "I"
             continue
-        if kinds[i] == 2 or initials[i] or (kinds[i] == 1 and _near_name(line, ws, kinds,
-                                                                         initials, i)):
+        if kinds[i] == 2 or initials[i] or (
+                kinds[i] == 1 and _near_name(line, ws, kinds, initials, i, gaz)):
             _cap(chars, a)
     for i, j in _place_spans(lowered, gaz):
         if gaz.place_kind(" ".join(lowered[i:j])) == 2 or (
@@ -100,13 +100,16 @@ def restore(line: str, gaz: Gazetteer) -> str:
 
 
 def _near_name(line: str, ws: list[Word], kinds: list[int], initials: list[bool],
-               i: int) -> bool:
-    """Whether a name-like word stands tight beside another (past an initial)."""
+               i: int, gaz: Gazetteer) -> bool:
+    """Whether a name-like word stands tight beside a census name (past an initial):
+    "aslakhanov" after "murat" is, "lemurs" beside "camels" is not."""
     for step in (-1, 1):
         k = i + step
         if 0 <= k < len(ws) and initials[k]:
             k += step
-        if 0 <= k < len(ws) and kinds[k] and all(
+        census = 0 <= k < len(ws) and (kinds[k] == 2 or (
+            kinds[k] == 1 and gaz.in_census(ws[k][2].lower())))
+        if census and all(
                 _tight(line, ws[x], ws[x + 1]) for x in range(min(i, k), max(i, k))):
             return True
     return False

@@ -83,3 +83,13 @@ def test_a_field_label_after_an_address_is_not_part_of_it(one: One) -> None:
     got = one("Office: 17 Harbor Crescent\nMobile: 555 0100")
     assert ("ADDRESS", "17 Harbor Crescent") in got
     assert all("Mobile" not in text for _e, text in got)
+
+
+def test_an_organization_stays_unredacted(one: One) -> None:
+    assert one("the Acme Corporation board met today") == []
+
+
+def test_lowercase_common_words_tagged_person_by_ner_are_dropped(one: One) -> None:
+    got = one("we care for a large variety of species including lemurs antelope camels "
+              "and more")
+    assert [e for e, _ in got if e == "PERSON"] == []
