@@ -15,6 +15,7 @@ One ``detect`` call sees the whole transcript:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -116,7 +117,11 @@ _NEEDS: dict[str, LineTest] = {
     E.URL: lambda line, ndigits: _DOMAIN_HINT_RE.search(line) is not None,
 }
 _WORD_RE = re.compile(r"[A-Za-z']+")
+#: Types that are rarely personal on their own: scored under the default threshold,
+#: unless ``detection.entities`` names them, then just under identifiers (which win an
+#: overlap: a date inside a card or an address stays part of it).
 _LOW_VALUE_TYPES = {E.DATE_TIME: 0.3, E.URL: 0.3}
+_OPTED_IN_SCORE = 0.6
 _WARM_UP = (
     Segment("Agent: thanks for calling, can I have your name and card number?", "agent"),
     Segment("Customer: sure it's john smith, four one one one one one one one one one "
@@ -151,6 +156,7 @@ class PresidioDetector:
         if unknown:
             raise ConfigError(f"detection: no line filter for entity types {unknown}")
         self._credentials = credential_recognizer(settings.language)
+        self._opted_in = frozenset(settings.entities or ()) & frozenset(_LOW_VALUE_TYPES)
         wanted = set(settings.entities or (E.PERSON, E.LOCATION))
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
                            and wanted & {E.PERSON, E.LOCATION, E.ADDRESS, E.ZIP_CODE}
@@ -266,7 +272,8 @@ class PresidioDetector:
             is_common = ((lambda w: gaz.word_freq(w) >= gazetteer.COMMON_WORD) if gaz
                          else (lambda w: False))
             for seg, view in enumerate(views):
-                cands.extend(_transcript(seg, view, ctx, name_like))
+                cands.extend(_opt_in(c, self._opted_in)
+                             for c in _transcript(seg, view, ctx, name_like))
                 cands.extend(addresses.address_candidates(seg, view, ctx, is_place, is_common))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
@@ -320,7 +327,8 @@ class PresidioDetector:
                 text=line, language=self._settings.language, nlp_artifacts=art,
                 entities=entities, return_decision_process=True,
                 context=ctx.words_before(seg, offset, 8) or None)
-            out.extend(_adjust(seg, offset, line, r, ctx, self._gazetteer) for r in results)
+            out.extend(_adjust(seg, offset, line, r, ctx, self._gazetteer, self._opted_in)
+                       for r in results)
         return [c for c in out if c is not None]
 
     def _entities_for(self, line: str, doc: Doc) -> list[str]:
@@ -348,7 +356,8 @@ def _lines(texts: Sequence[str]) -> Iterator[Line]:
 
 
 def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
-            ctx: TranscriptContext, gaz: gazetteer.Gazetteer | None) -> Candidate | None:
+            ctx: TranscriptContext, gaz: gazetteer.Gazetteer | None,
+            opted_in: frozenset[str] = frozenset()) -> Candidate | None:
     """A Presidio result as a candidate, rescored for transcripts."""
     start, end = offset + result.start, offset + result.end
     entity, score = result.entity_type, result.score
@@ -384,7 +393,8 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     if entity == E.DATE_TIME and hint is not None and hint.family == "dob" and has_digit:
         entity, score, why = E.DATE_OF_BIRTH, 0.85, f"{why}, birth context ('{hint.word}')"
     elif entity in _LOW_VALUE_TYPES:
-        score = min(score, _LOW_VALUE_TYPES[entity])
+        cap = _OPTED_IN_SCORE if entity in opted_in else _LOW_VALUE_TYPES[entity]
+        score = min(score, cap)
     return Candidate(seg, start, end, entity, score, recognizer_name(result), None, why)
 
 
@@ -414,6 +424,14 @@ def _person_or_place(entity: str, value: str, gaz: gazetteer.Gazetteer) -> str:
     if entity == E.PERSON and place and not first:
         return E.LOCATION
     return entity
+
+
+def _opt_in(cand: Candidate, opted_in: frozenset[str]) -> Candidate:
+    """A low-value candidate ("march fourth") at the opted-in score when its type is
+    named in ``detection.entities``."""
+    if cand.entity_type in opted_in:
+        return dataclasses.replace(cand, score=max(cand.score, _OPTED_IN_SCORE))
+    return cand
 
 
 def _trim_words(value: str, gaz: gazetteer.Gazetteer) -> tuple[int, int]:

@@ -47,9 +47,13 @@ def number_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> lis
             hint = ctx.hint(seg, start, end)
             partial = bool(ctx.mentions(seg, start, PARTIAL_CUES, 3))
             verdict = numbers.classify(chars, view.original[start:end], hint, partial)
-            if verdict is None or (verdict.entity_type != E.DATE_OF_BIRTH
-                                   and spoken_ids.is_date_time(view.original, start, end)):
-                continue  # "May 28 2016 10:15 AM" is a date, not an account number
+            if verdict is None:
+                continue
+            if verdict.entity_type != E.DATE_OF_BIRTH and spoken_ids.is_date_time(
+                    view.original, start, end):  # "May 28 2016 10:15": no account number
+                out.append(Candidate(seg, start, end, E.DATE_TIME, 0.3, DATE_RECOGNIZER,
+                                     None, "date or time digits"))
+                continue
             cand = Candidate(seg, start, end, verdict.entity_type, verdict.score,
                              numbers.RECOGNIZER, chars, verdict.reason)
             out.append(spoken_ids.with_plus(view.original, cand))

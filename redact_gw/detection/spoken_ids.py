@@ -28,6 +28,7 @@ _MONTH_RE = re.compile(
     r"\b(?:" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
     r"\.?[ \t]*$", re.IGNORECASE)
 _TIME_AFTER = re.compile(r"^[ \t]*:\d\d|^\d*:\d\d")
+_DATE_SHAPE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d\d|(?:19|20)\d\d-\d\d-\d\d")
 
 
 def ip_candidates(seg: int, view: SpokenView) -> list[Candidate]:
@@ -59,6 +60,8 @@ def with_plus(text: str, cand: Candidate) -> Candidate:
 
 def is_date_time(text: str, start: int, end: int) -> bool:
     """Whether digits at ``[start, end)`` read as a date or a time: right after a month
-    name ("May 28 2016") or right before a clock's ":15"."""
-    return _MONTH_RE.search(text, 0, start) is not None or _TIME_AFTER.match(
-        text[end:end + 4]) is not None
+    name ("May 28 2016"), right before a clock's ":15", or written as a date
+    ("03/04/2025", "2025-03-04")."""
+    return (_MONTH_RE.search(text, 0, start) is not None
+            or _TIME_AFTER.match(text[end:end + 4]) is not None
+            or _DATE_SHAPE.fullmatch(text[start:end].strip()) is not None)
