@@ -101,14 +101,17 @@ def restore(line: str, gaz: Gazetteer) -> str:
 
 def _near_name(line: str, ws: list[Word], kinds: list[int], initials: list[bool],
                i: int, gaz: Gazetteer) -> bool:
-    """Whether a name-like word stands tight beside a census name (past an initial):
-    "aslakhanov" after "murat" is, "lemurs" beside "camels" is not."""
+    """Whether a name-like word stands tight beside a census name, or two words no
+    English word list holds stand together (past an initial): "aslakhanov" after
+    "murat" is, "teruyoshi miyoshi" is, "lemurs" beside "camels" is not."""
+    own = ws[i][2].lower()
     for step in (-1, 1):
         k = i + step
         if 0 <= k < len(ws) and initials[k]:
             k += step
-        census = 0 <= k < len(ws) and (kinds[k] == 2 or (
-            kinds[k] == 1 and gaz.in_census(ws[k][2].lower())))
+        other = ws[k][2].lower() if 0 <= k < len(ws) else ""
+        census = bool(other) and (kinds[k] == 2 or (kinds[k] == 1 and (
+            gaz.in_census(other) or not (gaz.word_freq(other) or gaz.word_freq(own)))))
         if census and all(
                 _tight(line, ws[x], ws[x + 1]) for x in range(min(i, k), max(i, k))):
             return True
