@@ -3,19 +3,23 @@
 ``build_detector(settings)`` returns a ``PresidioDetector``: Presidio's
 ``AnalyzerEngine`` on a spaCy model with an explicit recognizer registry, plus
 transcript recognizers that read a normalized view of each segment (digits and letters
-read aloud, spoken emails, spelled and introduced names, street addresses, dates of
-birth, passwords) and find recurrences of every value across the transcript. Importing
-this package loads nothing: the model is loaded by ``build_detector``.
+read aloud, spoken emails and IPs, spelled and introduced names, street addresses,
+dates of birth, passwords), names and places from census and GeoNames data, and
+recurrences of every value across the transcript. Importing this package loads
+nothing: the model and the data are loaded by ``build_detector``.
 
 Entity types (``[A-Z][A-Z0-9_]*``; Presidio's names where they exist):
 
 ==================  =====================================================================
-PERSON              person name (NER, "my name is ...", spelled, recurrences)
-LOCATION            city, state, country (NER, "i live in ...")
-ADDRESS             street address: house number, street name and suffix, unit
+PERSON              person name (NER on case-restored speech, census names, "my name
+                    is ...", spelled, recurrences)
+LOCATION            city, state, country (NER, GeoNames, "i live in ...")
+ADDRESS             street address: house number, street, unit, PO or military box,
+                    and the city, state and ZIP after it
 NRP                 nationality, religious or political group (NER)
 DATE_OF_BIRTH       a date, written or spoken, in a birth-date context
 DATE_TIME           other dates and times; scored 0.3, under the default threshold
+                    (0.6 when named in detection.entities)
 PHONE_NUMBER        phone number, written or spoken
 EMAIL_ADDRESS       email address, written or spoken ("john dot smith at gmail dot com")
 CREDIT_CARD         card number, Luhn-valid or in card context (also misheard, partial)
@@ -26,11 +30,12 @@ IBAN_CODE           IBAN, written or spoken
 US_BANK_NUMBER      bank account number in an account context
 ROUTING_NUMBER      ABA routing number
 ACCOUNT_NUMBER      other identifier-shaped number (member, policy, customer id)
-ZIP_CODE            US zip code in a zip context
+ZIP_CODE            postcode: US ZIP (after a state code, or in a zip context),
+                    ZIP+4, UK, Canadian
 IP_ADDRESS          IPv4 / IPv6 address
 MAC_ADDRESS         MAC address
 CRYPTO              crypto wallet address
-URL                 URL; scored 0.3, under the default threshold
+URL                 URL; scored 0.3, under the default threshold (0.6 when named)
 CREDENTIAL          cloud access key, GitHub/GitLab/Slack token, private key block, JWT,
                     API key, password after "my password is"
 ==================  =====================================================================

@@ -43,11 +43,14 @@ WORD_ENTITIES: frozenset[str] = frozenset({PERSON, LOCATION, ADDRESS})
 
 #: Every entity type this package can emit, with a one-line description.
 ENTITY_DESCRIPTIONS: dict[str, str] = {
-    PERSON: "person name (NER, 'my name is ...', spelled letter by letter, recurrences)",
-    LOCATION: "city, state, country (NER, 'i live in ...', recurrences)",
-    ADDRESS: "street address: house number, street name and suffix, unit",
+    PERSON: "person name (NER on case-restored text, census names, 'my name is ...', "
+            "spelled letter by letter, recurrences)",
+    LOCATION: "city, state, country (NER, GeoNames, 'i live in ...', recurrences)",
+    ADDRESS: "street address: house number, street, unit, PO or military box, and the "
+             "city, state and ZIP that follow",
     NRP: "nationality, religious or political group (NER)",
-    DATE_TIME: "generic date or time; scored below the default threshold",
+    DATE_TIME: "generic date or time; scored below the default threshold unless "
+               "named in detection.entities",
     DATE_OF_BIRTH: "a date, written or spoken, in a birth-date context",
     PHONE_NUMBER: "phone number, written or spoken",
     EMAIL_ADDRESS: "email address, written or spoken ('john dot smith at gmail dot com')",
@@ -59,10 +62,11 @@ ENTITY_DESCRIPTIONS: dict[str, str] = {
     US_BANK_NUMBER: "bank account number in an account context",
     ROUTING_NUMBER: "ABA routing number",
     ACCOUNT_NUMBER: "other identifier-shaped number (member, policy, customer id)",
-    ZIP_CODE: "US zip code in a zip context",
+    ZIP_CODE: "postcode: US ZIP (after a state code or in a zip context), ZIP+4, UK, "
+              "Canadian",
     IP_ADDRESS: "IPv4 or IPv6 address (Presidio)",
     MAC_ADDRESS: "MAC address (Presidio)",
     CRYPTO: "crypto wallet address (Presidio)",
-    URL: "URL; scored below the default threshold (rarely personal on its own)",
+    URL: "URL; scored below the default threshold unless named in detection.entities",
     CREDENTIAL: "access key, token, private key block, JWT or password",
 }
