@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-db lint bench throughput shell clean-state
+.PHONY: run test test-db lint bench throughput shell clean-state eval eval-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,19 @@ throughput: $(STAMP)
 shell: $(STAMP)
 	@echo "redact-gw is on PATH in this shell; 'exit' leaves it"
 	@. $(BIN)/activate && exec $${SHELL:-/bin/sh} -i
+
+EVAL_STAMP := $(VENV)/.eval-stamp
+$(EVAL_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,eval]'
+	touch $(EVAL_STAMP)
+
+## eval-data: presidio-evaluator's labeled dataset from its sdist on PyPI (once, via pip)
+eval-data: $(EVAL_STAMP)
+	$(BIN)/python -m bench.eval_data
+
+## eval: detection quality on external data, gateway vs vanilla Presidio (ARGS="--split test")
+eval: eval-data
+	$(BIN)/python -m bench.eval_external $(ARGS)
 
 ## clean-state: remove the dev vault, keys and API keys under var/
 clean-state:
