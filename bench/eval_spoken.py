@@ -284,8 +284,10 @@ def render_piece(text: str, rng: random.Random) -> list[tuple[str, bool]]:
             words = _number_group(tok, rng)
         elif kind == "word":
             words = _word(tok, prev, nxt)
-        elif kind == "attached":
-            out.append((tok.lower().replace("\u2019", "'"), True))
+        elif kind == "attached":  # "'s" right after a word (cut at a gold boundary)
+            glued = m.start() == (matches[i - 1].end() if i else 0)
+            word = tok.lower().replace("\u2019", "'")
+            out.append((word if glued else word[1:], glued))
             continue
         elif kind == "mixed":
             words = _mixed(tok, rng)

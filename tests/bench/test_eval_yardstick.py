@@ -39,6 +39,7 @@ def test_gold_spans_follow_the_rendering() -> None:
         "three two",
     ]
     assert out.startswith("djevad r mitnjek's e mail is john dot smith")
+    assert spoken("Otavio is from Plc 'K'", [(0, 6)])[0] == "otavio is from plc k"
 
 
 def read_digits(words: str) -> str:
