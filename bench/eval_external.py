@@ -18,8 +18,8 @@ model (e-mail recognizer without the online suffix-list lookup), at the gateway'
 threshold. Metrics (``bench/eval_metrics.py``): leak-any, leak-full, precision, non-PII
 tokens replaced, PII-free sentences flagged; then the issue's targets, pass or fail.
 
-``--examples K`` prints K leaked values per type with the gateway's redaction, to learn
-from: it refuses the test split.
+``--examples K`` prints K leaked values and K false positives per type with the gateway's
+redaction, to learn from: it refuses the test split.
 """
 
 from __future__ import annotations
@@ -338,17 +338,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         for (src, rnd), items in corpora.items():
             tally = Tally()
             for item, spans in zip(items, predict([i.text for i in items]), strict=True):
-                for g, leaked in score(item.text, item.gold, [(a, b) for a, b, _ in spans],
-                                       tally):
-                    if leaked and system == args.systems[0] and g.entity and \
-                            len(examples[g.entity]) < args.examples * 4:
-                        examples[g.entity].append(
-                            f"[{src} {rnd}] {item.text[g.start:g.end]!r} in: "
-                            f"{_redacted(item.text, spans)}")
+                leaks = score(item.text, item.gold, [(a, b) for a, b, _ in spans], tally)
+                tag = f"[{src} {rnd}]"
                 for a, b, entity in spans:
                     hit = any(a < g.end and g.start < b for g in item.gold)
                     run.by_type[system][entity][0] += hit
                     run.by_type[system][entity][1] += 1
+                    if not hit and args.examples and system == args.systems[0]:
+                        examples[f"false positive {entity}"].append(
+                            f"{tag} {item.text[a:b]!r} in: {_redacted(item.text, spans)}")
+                if not args.examples or system != args.systems[0]:
+                    continue
+                for g, leaked in leaks:
+                    if leaked:
+                        examples[f"leaked {g.entity}"].append(
+                            f"{tag} {item.text[g.start:g.end]!r} in: "
+                            f"{_redacted(item.text, spans)}")
             run.tallies[system][src][rnd] = tally
     columns = list(corpora)
     n_items = sum(len(v) for v in corpora.values())
@@ -359,8 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _leak_table(run, columns, args.systems, full=True)
     _other_table(run, columns, args.systems)
     checks = targets(run, columns, args.systems, args.split)
-    for entity, lines in examples.items() if args.examples else ():
-        print(f"\nLEAKED {entity} ({args.systems[0]}, dev split):")
+    for kind, lines in sorted(examples.items()):
+        print(f"\n{kind.upper()} ({args.systems[0]}, dev split, {len(lines)} in all):")
         for line in random.Random(args.seed).sample(lines, min(args.examples, len(lines))):
             print("  " + re.sub(r"\s+", " ", line))
     if args.json:

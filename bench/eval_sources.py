@@ -10,24 +10,27 @@ from FakeNameGenerator.com data, CC BY-SA 3.0 US; see ``bench/EVAL_NOTES.md``):
     ``data/synth_dataset_v2.json`` (1,500 labeled sentences) from the package's source
     distribution, fetched through pip by ``make eval-data`` (``bench/eval_data.py``).
 
-The split is by template, the same for both sources: a template's key is its masked
-text (placeholders mapped to the output entity types; only placeholders and ASCII
-words kept, lower case), and
-the template is in *test* when the first 8 hex digits of the key's SHA-256, as an
-integer, are divisible by 3; otherwise in *dev*. The generator also uses another seed
-for test (``seed + 1``). Nothing here reads a detector.
+The split is by template, the same for both sources, and fixed: see ``stratified_split``
+(a third of the templates of each rarest entity type are *test*, chosen by the SHA-256 of
+the template's key: its placeholders and ASCII words). The generator also uses another
+seed for test (``seed + 1``). Nothing here reads a detector.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
 import random
 import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.eval_metrics import LABELS
 
 SPLITS = ("dev", "test")
 SOURCES = ("generator", "dataset")
@@ -64,10 +67,48 @@ def template_key(masked: str) -> str:
     return " ".join(re.findall(r"{{\w+}}|[a-z0-9]+", masked.lower().replace("\\n", " ")))
 
 
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def stratified_split(masked: Iterable[str]) -> dict[str, str]:
+    """Template key -> ``"dev"`` or ``"test"``, a third of each group in test.
+
+    A template's group is its rarest scored entity type (fewest templates have it), or
+    none. Within a group, templates are ordered by the SHA-256 of their key and every
+    third, starting with the second, is test: a type found in two templates or more has
+    templates on both sides (a plain hash split left every IBAN and IP template in test).
+    """
+    keys = sorted({template_key(m) for m in masked})
+    types = {k: {LABELS[p.upper()] for p in re.findall(r"{{(\w+)}}", k)
+                 if p.upper() in LABELS} for k in keys}
+    count = Counter(t for ts in types.values() for t in ts)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for k in keys:
+        groups[min(types[k], key=lambda t: (count[t], t)) if types[k] else ""].append(k)
+    out = {}
+    for members in groups.values():
+        for rank, k in enumerate(sorted(members, key=_digest)):
+            out[k] = "test" if rank % 3 == 1 else "dev"
+    return out
+
+
+@functools.cache
+def _generator_split() -> dict[str, str]:
+    return stratified_split(_mapped(t) for t in _generator_lines())
+
+
 def split_of(masked: str) -> str:
-    """``"test"`` for a third of the templates (by hash), ``"dev"`` for the rest."""
-    digest = hashlib.sha256(template_key(masked).encode()).hexdigest()
-    return "test" if int(digest[:8], 16) % 3 == 0 else "dev"
+    """The split of a template: stratified over the generator's templates.
+
+    The dataset's few templates that the generator does not have (8 of 206) fall back
+    to the hash alone: test when the key's SHA-256 is divisible by 3.
+    """
+    key = template_key(masked)
+    known = _generator_split().get(key)
+    if known is not None:
+        return known
+    return "test" if int(_digest(key)[:8], 16) % 3 == 0 else "dev"
 
 
 def _clean_gold(text: str, spans: list[tuple[int, int, str]]) -> tuple[Gold, ...]:
@@ -101,24 +142,27 @@ def unescape_newlines(text: str, spans: list[tuple[int, int, str]]
     return "".join(chars), [(new_of[a], new_of[b], label) for a, b, label in spans]
 
 
-def generator_templates(split: str) -> list[str]:
-    """presidio-evaluator's templates in ``split``, as the generator reads them."""
+def _generator_lines() -> list[str]:
     from presidio_evaluator.data_generator.presidio_sentence_faker import (
-        PresidioSentenceFaker,
         presidio_templates_file_path,
     )
+    lines = presidio_templates_file_path.read_text().splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _mapped(template: str) -> str:
+    """A generator template masked as its sentences will be (output entity types)."""
+    from presidio_evaluator.data_generator.presidio_sentence_faker import (
+        PresidioSentenceFaker,
+    )
     mapping = PresidioSentenceFaker.ENTITY_TYPE_MAPPING
-    out = []
-    for line in presidio_templates_file_path.read_text().splitlines():
-        template = line.strip()
-        if not template:
-            continue
-        masked = re.sub(r"{{(.*?)}}", lambda m: "{{" + mapping.get(
-            m[1].lower(), m[1].upper()) + "}}",
-                        template.replace("<", "{{").replace(">", "}}"))
-        if split_of(masked) == split:
-            out.append(template)
-    return out
+    return re.sub(r"{{(.*?)}}", lambda m: "{{" + mapping.get(m[1].lower(), m[1].upper()) + "}}",
+                  template.replace("<", "{{").replace(">", "}}"))
+
+
+def generator_templates(split: str) -> list[str]:
+    """presidio-evaluator's templates in ``split``, as the generator reads them."""
+    return [t for t in _generator_lines() if split_of(_mapped(t)) == split]
 
 
 def generator_samples(split: str, n: int, seed: int) -> list[Sample]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from bench.eval_metrics import Labeled, Tally, coverage, leak, pooled, score
-from bench.eval_sources import split_of, template_key, unescape_newlines
+from bench.eval_sources import stratified_split, template_key, unescape_newlines
 from bench.eval_spoken import render_spoken
 
 
@@ -112,13 +112,21 @@ def test_pii_free_sentences_flagged_when_anything_is_redacted() -> None:
     assert (tally.spans, tally.spans_on_gold) == (1, 0)
 
 
-def test_template_split_is_fixed_and_ignores_mis_decoded_punctuation() -> None:
+def test_template_split_is_stratified_by_rarest_type_and_fixed() -> None:
     assert template_key("My card {{CREDIT_CARD}} expires soon \u05df\u00bf\u00bd when?") == \
         template_key("My card {{CREDIT_CARD}} expires soon \ufffd when?")
+    templates = [f"my iban is {{{{IBAN_CODE}}}} version {i}" for i in range(3)] + [
+        "I'm {{PERSON}}, my IP is {{IP_ADDRESS}}", "{{PERSON}} was here",
+        "Call {{PERSON}} at {{PHONE_NUMBER}}", "Thanks!"]
+    split = stratified_split(templates)
+    assert len(split) == 7
+    iban = [split[template_key(t)] for t in templates[:3]]
+    assert sorted(iban) == ["dev", "dev", "test"]  # a third of the group, at least one dev
+    # Alone in their group (rarest type IP, phone; no type): dev, so tuning can see them.
+    assert split[template_key(templates[3])] == "dev"
+    assert split[template_key("Thanks!")] == "dev"
     # Changing the key or the hash moves templates between dev and test: it must not.
-    assert split_of("I'm originally from {{GPE}}") == "test"
-    assert split_of("{{GPE}} was super fun to visit!") == "dev"
-    assert split_of("I want to add {{PERSON}} as a beneficiary to my account") == "dev"
+    assert iban == ["dev", "test", "dev"]
 
 
 def test_generator_literal_newlines_become_line_breaks_with_spans_moved() -> None:
