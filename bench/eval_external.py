@@ -272,6 +272,40 @@ def versions(config: Path) -> dict[str, str]:
     return out
 
 
+#: The rows of ``--markdown``: (name, entity types pooled) or a sentence-level metric.
+SUMMARY = (("names", ("PERSON",)), ("street addresses", ("ADDRESS",)),
+           ("postcodes", ("ZIP_CODE",)), ("cities, states, countries", ("LOCATION",)),
+           ("phones, e-mails, cards, SSNs", ("PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD",
+                                            "US_SSN")),
+           ("IBANs, IP addresses", ("IBAN_CODE", "IP_ADDRESS")),
+           ("dates and times", ("DATE_TIME",)), ("non-PII tokens replaced", "tokens"),
+           ("PII-free sentences flagged", "pii_free"), ("precision", "precision"))
+
+
+def markdown(run: Run, columns: list[tuple[str, str]], systems: Sequence[str]) -> str:
+    """A compact Markdown table of leak-any (and sentence metrics), systems side by side."""
+    lines = ["| " + " / ".join(systems) + " | " + " | ".join(f"{s} {r}" for s, r in columns)
+             + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, what in SUMMARY:
+        cells = []
+        for src, rnd in columns:
+            values = []
+            for system in systems:
+                t = run.tallies[system][src][rnd]
+                if what == "tokens":
+                    values.append(rate(t.tokens_replaced, t.tokens))
+                elif what == "pii_free":
+                    values.append(rate(t.pii_free_flagged, t.pii_free))
+                elif what == "precision":
+                    values.append(rate(t.spans_on_gold, t.spans))
+                else:
+                    cell = pooled(t, what)
+                    values.append(rate(cell.leak_any, cell.values))
+            cells.append(" / ".join(_pct(v) for v in values))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def to_json(run: Run, args: argparse.Namespace, checks: list[dict[str, object]]) -> object:
     """The machine-readable results."""
     results: dict[str, object] = {}
@@ -305,6 +339,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "redact-gw.yaml")
     ap.add_argument("--json", type=Path, help="write machine-readable results here")
     ap.add_argument("--quick", action="store_true", help="75 sentences per source")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print a compact Markdown table (for the README)")
     ap.add_argument("--examples", type=int, default=0,
                     help="print this many leaked values per type (dev split only)")
     args = ap.parse_args(argv)
@@ -364,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _leak_table(run, columns, args.systems, full=True)
     _other_table(run, columns, args.systems)
     checks = targets(run, columns, args.systems, args.split)
+    if args.markdown:
+        print("\n" + markdown(run, columns, args.systems))
     for kind, lines in sorted(examples.items()):
         print(f"\n{kind.upper()} ({args.systems[0]}, dev split, {len(lines)} in all):")
         for line in random.Random(args.seed).sample(lines, min(args.examples, len(lines))):
