@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from bench.eval_metrics import Labeled, Tally, coverage, leak, pooled, score
-from bench.eval_sources import stratified_split, template_key, unescape_newlines
+from bench.eval_sources import broken, stratified_split, template_key, unescape_newlines
 from bench.eval_spoken import render_spoken
 
 
@@ -136,3 +136,9 @@ def test_generator_literal_newlines_become_line_breaks_with_spans_moved() -> Non
     new, moved = unescape_newlines(text, spans)
     assert new == "Name:\nAmber Lee\n0681 Main St"
     assert [new[a:b] for a, b, _ in moved] == ["Amber Lee", "0681 Main St"]
+
+
+def test_templates_with_unfilled_single_brace_placeholders_are_broken() -> None:
+    assert broken("The corner of {street_name} and {street_name}")
+    assert not broken("The corner of {{street_name}} and {{street_name}}")
+    assert not broken("My card {{CREDIT_CARD}} expires")
