@@ -142,3 +142,30 @@ def test_templates_with_unfilled_single_brace_placeholders_are_broken() -> None:
     assert broken("The corner of {street_name} and {street_name}")
     assert not broken("The corner of {{street_name}} and {{street_name}}")
     assert not broken("My card {{CREDIT_CARD}} expires")
+
+
+def test_render_maps_labels_and_targets_compare_pooled_leaks() -> None:
+    from bench.eval_external import TARGETS, render, target_value
+    from bench.eval_sources import Gold, Sample
+
+    text = "Mr. Ole Berg, 4 Elm St, Oslo, card 4111 1111 1111 1111, age 40"
+    gold = (Gold(4, 12, "PERSON"), Gold(14, 22, "STREET_ADDRESS"), Gold(24, 28, "GPE"),
+            Gold(35, 54, "CREDIT_CARD"), Gold(60, 62, "AGE"), Gold(0, 3, "TITLE"))
+    written, = render([Sample(text, gold, "t")], "written", "s")
+    assert [(g.entity, text[g.start:g.end]) for g in written.gold] == [
+        ("PERSON", "Ole Berg"), ("ADDRESS", "4 Elm St"), ("LOCATION", "Oslo"),
+        ("CREDIT_CARD", "4111 1111 1111 1111"), (None, "40"), (None, "Mr.")]
+    spoken_item, = render([Sample(text, gold, "t")], "spoken", "s")
+    assert [spoken_item.text[g.start:g.end] for g in spoken_item.gold][:3] == [
+        "ole berg", "four elm street", "oslo"]
+
+    tally = Tally()
+    card = (35, 54)
+    score(written.text, written.gold, [(4, 12), card], tally)  # address and city leak
+    by_name = {(t.name, t.renderings): t for t in TARGETS}
+    structured = by_name[("structured identifiers", ("written", "spoken"))]
+    assert target_value(tally, structured) == 0.0  # the card: at the 0% limit, a pass
+    places = by_name[("addresses+postcodes", ("written",))]
+    assert target_value(tally, places) == 1.0
+    assert target_value(tally, by_name[("PII-free sentences flagged", ("written", "spoken"))]
+                        ) is None  # no PII-free sentence: nothing to compare
