@@ -5,6 +5,7 @@ Usage::
     make eval-data                                   # once: the dataset, through pip
     .venv/bin/python -m bench.eval_external --quick  # ~300 sentences, under a minute
     .venv/bin/python -m bench.eval_external --split test --json out.json
+    .venv/bin/python -m bench.eval_external --baseline bench/data/eval-baseline-dev.json
 
 Sources (``bench/eval_sources.py``): presidio-evaluator 0.3.2's sentence generator with
 its own templates and fake-value providers, and the 1,500 labeled sentences of its
@@ -18,8 +19,10 @@ model (e-mail recognizer without the online suffix-list lookup), at the gateway'
 threshold. Metrics (``bench/eval_metrics.py``): leak-any, leak-full, precision, non-PII
 tokens replaced, PII-free sentences flagged; then the issue's targets, pass or fail.
 
-``--examples K`` prints K leaked values and K false positives per type with the gateway's
-redaction, to learn from: it refuses the test split.
+``--baseline FILE`` prints leak-any beside an earlier ``--json`` run (the baselines of
+main before the issue-13 detection work are in ``bench/data/``). ``--examples K`` prints
+K leaked values and K false positives per type with the gateway's redaction, to learn
+from: it refuses the test split.
 """
 
 from __future__ import annotations
@@ -306,6 +309,30 @@ def markdown(run: Run, columns: list[tuple[str, str]], systems: Sequence[str]) -
     return "\n".join(lines)
 
 
+def compare(run: Run, columns: list[tuple[str, str]], system: str, split: str,
+            path: Path) -> None:
+    """Leak-any of ``system`` now beside an earlier ``--json`` file's."""
+    before = json.loads(path.read_text())
+    if before.get("split") != split:
+        print(f"\n(the baseline {path.name} is from the {before.get('split')} split)")
+    old = before["results"].get(system, {})
+    print(f"\nCHANGE vs {path.name}: {system} leak-any now (before), '-' = not measured")
+    print(f"{'':26}" + "".join(f"{src + ' ' + rnd:>26}" for src, rnd in columns))
+    for entity in ROWS:
+        row, seen = f"{ROWS[entity]:26}", False
+        for src, rnd in columns:
+            now = run.tallies[system][src][rnd].cells.get(entity)
+            was = old.get(src, {}).get(rnd, {}).get("types", {}).get(entity, {})
+            if not now or not now.values:
+                row += f"{'':>26}"
+                continue
+            seen = True
+            cell = f"{_pct(rate(now.leak_any, now.values))} ({_pct(was.get('leak_any'))})"
+            row += f"{cell:>26}"
+        if seen:
+            print(row)
+
+
 def to_json(run: Run, args: argparse.Namespace, checks: list[dict[str, object]]) -> object:
     """The machine-readable results."""
     results: dict[str, object] = {}
@@ -339,6 +366,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "redact-gw.yaml")
     ap.add_argument("--json", type=Path, help="write machine-readable results here")
     ap.add_argument("--quick", action="store_true", help="75 sentences per source")
+    ap.add_argument("--baseline", type=Path,
+                    help="an earlier --json file: print leak-any now against it")
     ap.add_argument("--markdown", action="store_true",
                     help="also print a compact Markdown table (for the README)")
     ap.add_argument("--examples", type=int, default=0,
@@ -402,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks = targets(run, columns, args.systems, args.split)
     if args.markdown:
         print("\n" + markdown(run, columns, args.systems))
+    if args.baseline:
+        compare(run, columns, args.systems[0], args.split, args.baseline)
     for kind, lines in sorted(examples.items()):
         print(f"\n{kind.upper()} ({args.systems[0]}, dev split, {len(lines)} in all):")
         for line in random.Random(args.seed).sample(lines, min(args.examples, len(lines))):
