@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 ACTIONS = frozenset({
     "redact", "proxy", "reveal", "optout.set", "optout.clear", "optout.refused",
     "erasure", "purge", "legal_hold.set", "legal_hold.clear", "key.rotate", "records.read",
-    "review.flagged",
+    "review.flagged", "review.verdict", "review.list_change", "key.create", "key.revoke",
 })
 
 

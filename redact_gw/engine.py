@@ -23,6 +23,8 @@ from redact_gw.tokens import TOKEN_RE
 from redact_gw.vault.service import Vault
 
 log = logging.getLogger(__name__)
+#: (tenant, texts, spans per text) -> spans per text.
+SpanAdjuster = Callable[[str, Sequence[str], Sequence[Sequence[Span]]], list[list[Span]]]
 
 
 def _drop_spans_over_tokens(text: str, spans: Sequence[Span]) -> list[Span]:
@@ -47,7 +49,8 @@ class Redactor:
     def __init__(self, detection: DetectionService, vault: Vault, timeout_s: float, *,
                  optouts: OptOutRegistry | None = None, audit: AuditLog | None = None,
                  require_subject: bool = False, redact_allowed_for_no_ai: bool = True,
-                 observe: Callable[[float], None] | None = None) -> None:
+                 observe: Callable[[float], None] | None = None,
+                 adjust: SpanAdjuster | None = None) -> None:
         self.detection = detection
         self.vault = vault
         self.timeout_s = timeout_s
@@ -56,6 +59,8 @@ class Redactor:
         self.audit = audit
         self.require_subject = require_subject
         self.redact_allowed_for_no_ai = redact_allowed_for_no_ai
+        #: Per-tenant allow/deny lists approved from reviews (``review/lists.py``).
+        self.adjust = adjust
 
     async def detect(self, segments: Sequence[Segment],
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
@@ -109,6 +114,8 @@ class Redactor:
         known = [] if no_retention else await self._known(tenant, record_id)
         spans = await self.detect(segments, known)
         texts = [s.text for s in segments]
+        if self.adjust is not None:
+            spans = self.adjust(tenant, texts, spans)
         values = pending_values(texts, spans)
         with fail_closed(VaultUnavailable, "vault write"):
             tokens = await self.vault.tokenize(

@@ -267,7 +267,7 @@ class RouteSettings(_Frozen):
 Duration = Annotated[float, BeforeValidator(lambda v: parse_duration(v))]
 RevealModeName = Literal["full", "masked", "none"]
 PermissionName = Literal["proxy", "redact", "detokenize", "manage_optout", "purge",
-                         "read_audit", "manage_keys", "legal_hold"]
+                         "read_audit", "manage_keys", "legal_hold", "review"]
 
 
 def parse_duration(value: Any) -> float:
@@ -299,17 +299,18 @@ class RoleSettings(_Frozen):
 
 def _default_roles() -> dict[str, RoleSettings]:
     every: list[PermissionName] = ["proxy", "redact", "detokenize", "manage_optout", "purge",
-                                   "read_audit", "manage_keys", "legal_hold"]
+                                   "read_audit", "manage_keys", "legal_hold", "review"]
     return {
         "ai-service": RoleSettings(permissions=["proxy", "redact"]),
         "agent": RoleSettings(permissions=["redact", "detokenize"],
                               reveal={"*": "masked", "PERSON": "full"}),
-        "supervisor": RoleSettings(permissions=["redact", "detokenize", "read_audit"],
+        "supervisor": RoleSettings(permissions=["redact", "detokenize", "read_audit",
+                                                "review"],
                                    reveal={"*": "masked", "PERSON": "full",
                                            "PHONE_NUMBER": "full", "EMAIL_ADDRESS": "full",
                                            "CREDIT_CARD": "masked", "US_SSN": "none",
                                            "CREDENTIAL": "none"}),
-        "compliance": RoleSettings(permissions=["detokenize", "read_audit"],
+        "compliance": RoleSettings(permissions=["detokenize", "read_audit", "review"],
                                    reveal={"*": "full"}),
         "admin": RoleSettings(permissions=every, reveal={"*": "full"}),
     }
@@ -428,6 +429,43 @@ class AdmissionSettings(_Frozen):
     retry_after_s: int = Field(1, ge=1, le=3600)
 
 
+class SamplingRule(_Frozen):
+    """Which transcripts of a route or tenant go to the review queue."""
+
+    random_rate: float = Field(0.0, ge=0, le=1)
+    #: Risk tiers sampled in full (e.g. ``[high]``).
+    tiers: list[TierName] = Field(default_factory=lambda: list[TierName](["high"]))
+    #: Sample transcripts holding a span scored below ``risk.low_confidence_below``.
+    low_confidence: bool = True
+    #: Sample near misses (answer scan sealed a new value, recurrence-only values,
+    #: refused or denied reveals).
+    near_misses: bool = True
+
+
+class ConsoleSettings(_Frozen):
+    """The web console at ``/console``."""
+
+    enabled: bool = True
+    session_ttl_s: Duration = Field(default=15 * 60)
+
+
+class ReviewSettings(_Frozen):
+    """The human review queue (sealed tokenized copies) and the console."""
+
+    enabled: bool = True
+    #: Most items queued per tenant per UTC day.
+    daily_cap: int = Field(200, ge=0)
+    default: SamplingRule = Field(default_factory=SamplingRule)
+    #: Per route template (``/v1/redact``) overrides of ``default``.
+    routes: dict[str, SamplingRule] = Field(default_factory=dict)
+    #: Per tenant overrides (a tenant rule wins over a route rule).
+    tenants: dict[str, SamplingRule] = Field(default_factory=dict)
+    #: How often each replica re-reads approved allow/deny-list entries (the replica
+    #: where an admin approves one applies it at once).
+    lists_refresh_s: Duration = Field(default=30)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+
+
 class AuthSettings(_Frozen):
     """Where principals (API key hashes -> tenant, roles) live."""
 
@@ -451,6 +489,7 @@ class Settings(_Frozen):
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     routes: list[RouteSettings] = Field(default_factory=list)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     base_dir: str = Field(default=".", exclude=True)
     mode: Literal["production", "development"] = "production"
 

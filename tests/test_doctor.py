@@ -17,6 +17,7 @@ from redact_gw import cli, doctor
 from redact_gw.proxy.app import open_store
 from redact_gw.settings import load_settings
 from redact_gw.testing_server import free_port
+from redact_gw.vault import migrations
 from tests.conftest import Env
 from tests.pg import fresh_schema, schema_dsn
 
@@ -101,7 +102,8 @@ def test_healthy_deployment_passes_every_check(env: Env, healthy: str,
     assert code == 0, output
     assert tuple(lines) == NAMES
     assert all(line.startswith("ok") for line in lines.values()), output
-    assert "schema at version 1 (current)" in lines["vault"]
+    latest = max(migrations.known_versions(postgres=False))
+    assert f"schema at version {latest} (current)" in lines["vault"]
     assert "answered HTTP 200" in lines["upstream"]
     assert "2 tenant(s)" in lines["principals"]
     assert_no_secrets(env, output)
@@ -219,7 +221,8 @@ async def test_postgres_schema_pending_then_current(env: Env, upstream_url: str)
         configure(env, upstream={"url": upstream_url},
                   vault={"url": schema_dsn(schema), "migrate_on_start": False})
         checks = {c.name: c for c in await doctor.run_checks(str(env.config_path), {})}
-        assert checks["vault"].status == "FAIL" and "[1] pending" in checks["vault"].detail
+        every = sorted(migrations.known_versions(postgres=True))
+        assert checks["vault"].status == "FAIL" and f"{every} pending" in checks["vault"].detail
         assert checks["vault"].fix is not None and "migrate" in checks["vault"].fix
         store = open_store(load_settings(env.config_path, {}), migrate=True)
         await store.open()

@@ -434,6 +434,8 @@ def _error_codes() -> set[str]:
 
 def allowed_label_values(app: web.Application) -> dict[str, set[str]]:
     """Label name -> the fixed set its values must come from."""
+    from redact_gw.review import metrics as review_metrics
+    from redact_gw.review import sampling as review_sampling
     routes = {r.canonical for r in app.router.resources()} | {"unmatched"}
     roles = sorted(app[appkeys.SETTINGS].access.roles)
     role_labels = {"none"} | {"+".join(sorted(c)) for c in _combinations(roles)}
@@ -446,7 +448,10 @@ def allowed_label_values(app: web.Application) -> dict[str, set[str]]:
         "kind": set(m.UPSTREAM_ERROR_KINDS), "role": role_labels,
         "tier": set(m.RISK_TIERS), "action": set(m.RISK_ACTIONS),
         "operation": set(m.VAULT_OPERATIONS),
-        "reason": set(m.DETECTION_REJECT_REASONS) | set(m.WORKER_RESTART_REASONS),
+        "reason": (set(m.DETECTION_REJECT_REASONS) | set(m.WORKER_RESTART_REASONS)
+                   | set(review_sampling.REASONS)),
+        "cause": set(review_metrics.SKIP_CAUSES), "verdict": set(review_metrics.VERDICTS),
+        "gap": set(review_metrics.GAPS),
         "worker": {str(i) for i in range(64)},  # worker index, at most detection.workers
         "le": set(),  # histogram bounds: numbers, checked apart
     }

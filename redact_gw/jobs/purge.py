@@ -121,6 +121,9 @@ async def _purge(store: VaultStore, audit: AuditLog, clock: Clock, *, tenant: st
             if use_lock:
                 await store.try_lock(LOCK_NAME, holder, clock(), lock_ttl_s)
             await asyncio.sleep(pause_s)  # let requests in between batches
+        # sealed review copies expire with their record's retention too
+        while await store.purge_review_expired(cutoff, tenant, batch_size):
+            pass
         while (n := await store.shred_emptied_records(cutoff, tenant, batch_size)):
             report.records_shredded += n
         if tombstone_ttl_s is not None:

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_KEYS = "manage_keys"
     LEGAL_HOLD = "legal_hold"
+    REVIEW = "review"
 
 
 _RANK: dict[str, int] = {"none": 0, "masked": 1, "full": 2}

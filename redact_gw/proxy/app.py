@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from redact_gw import console
 from redact_gw.audit import AuditLog
 from redact_gw.crypto.keyring import KeyringSource
 from redact_gw.detection import Detector, require_model
@@ -38,6 +39,8 @@ from redact_gw.proxy.middlewares import (
     request_id_header,
     request_id_middleware,
 )
+from redact_gw.review import api as review_api
+from redact_gw.review.lists import LiveLists
 from redact_gw.settings import Settings
 from redact_gw.tasks import periodic_ctx
 from redact_gw.vault.base import VaultStore
@@ -107,7 +110,8 @@ def _redactor(app: web.Application, detection: DetectionService) -> Redactor:
                     optouts=app[appkeys.OPTOUTS], audit=app[appkeys.AUDIT],
                     require_subject=settings.optout.require_subject_id,
                     redact_allowed_for_no_ai=settings.optout.redact_allowed_for_no_ai,
-                    observe=app[appkeys.METRICS].detection_seconds.observe)
+                    observe=app[appkeys.METRICS].detection_seconds.observe,
+                    adjust=app[review_api.LISTS].apply)
 
 
 def _detection_ctx(factory: DetectorFactory | None,  # type: ignore[no-untyped-def]
@@ -199,6 +203,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app[appkeys.SETTINGS] = settings
     app[appkeys.CLOCK] = clock
     app[appkeys.METRICS] = Metrics()
+    app[review_api.LISTS] = LiveLists()
     app.cleanup_ctx.append(_keys_ctx)
     app.cleanup_ctx.append(_file_watch_ctx)
     app.cleanup_ctx.append(_vault_ctx)
@@ -213,6 +218,8 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app.router.add_get("/openapi.json", spec.openapi)
     app.router.add_post("/v1/redact", handlers.redact)
     governance.add_routes(app)
+    review_api.add_routes(app)
+    console.add_routes(app)
     app.cleanup_ctx.append(upstream.session_ctx)
     dialects.add_routes(app)
     routes.add_routes(app, settings.routes)

@@ -129,23 +129,32 @@ def _requested_tokens(doc: dict[str, Any]) -> tuple[str | None, list[str]]:
 
 async def detokenize(request: web.Request) -> web.Response:
     """``POST /v1/detokenize``: reveal what the caller's roles allow, for a purpose."""
-    app = request.app
     principal = principal_of(request)
+    return json_response(await reveal_request(request.app, principal, request))
+
+
+async def reveal_request(app: web.Application, principal: Principal,
+                         source: web.Request | dict[str, Any]) -> dict[str, Any]:
+    """The whole reveal of ``POST /v1/detokenize`` (permission, purpose, quota, audit,
+    metrics) for a request body or an already parsed document (the console's forms)."""
     audit = app[appkeys.AUDIT]
     doc: dict[str, Any] = {}
     try:
         require(principal, Permission.DETOKENIZE)
-        doc = await _body(request)
+        doc = source if isinstance(source, dict) else await _body(source)
         purpose = app[appkeys.ROLES].check_purpose(doc.get("purpose"))
         record_id = _require_id(doc.get("record_id"), "record_id", required=True)
         text, tokens = _requested_tokens(doc)
-        return await _reveal(request, principal, record_id, purpose, text, tokens)
+        return await _reveal(app, principal, record_id, purpose, text, tokens)
     except RedactGwError as exc:
         outcome = "error" if exc.status >= 500 else _REVEAL_REFUSALS.get(exc.code, "denied")
         app[appkeys.METRICS].reveals.labels(app[appkeys.ROLES].label(principal),
                                             outcome).inc()
+        rid = doc.get("record_id") if isinstance(doc.get("record_id"), str) else None
+        if exc.code in ("forbidden", "quota_exceeded") and rid and len(rid) <= 128:
+            from redact_gw.review.api import offer_refused_reveal
+            await offer_refused_reveal(app, principal, rid, doc)
         if exc.code not in ("quota_exceeded",):  # quota refusals are audited in _reveal
-            rid = doc.get("record_id") if isinstance(doc.get("record_id"), str) else None
             purpose_in = doc.get("purpose") if isinstance(doc.get("purpose"), str) else None
             await audit.record("reveal", principal=principal, outcome="denied",
                                record_id=rid if rid and len(rid) <= 128 else None,
@@ -155,9 +164,8 @@ async def detokenize(request: web.Request) -> web.Response:
         raise
 
 
-async def _reveal(request: web.Request, principal: Principal, record_id: str, purpose: str,
-                  text: str | None, tokens: list[str]) -> web.Response:
-    app = request.app
+async def _reveal(app: web.Application, principal: Principal, record_id: str, purpose: str,
+                  text: str | None, tokens: list[str]) -> dict[str, Any]:
     vault, roles, audit = app[appkeys.VAULT], app[appkeys.ROLES], app[appkeys.AUDIT]
     metrics = app[appkeys.METRICS]
     with metrics.vault_operation("read"):
@@ -174,7 +182,7 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
     shown = sum(1 for v in values.values() if mode(v.entity_type) != "none")
     if shown:
         with metrics.vault_operation("write"):
-            await _consume_quota(request, principal, record_id, purpose, shown)
+            await _consume_quota(app, principal, record_id, purpose, shown)
     if text is not None:
         result = restore(text, values, mode)
         body: dict[str, Any] = {"record_id": record_id, "text": result.text}
@@ -191,13 +199,12 @@ async def _reveal(request: web.Request, principal: Principal, record_id: str, pu
                            counts=counts,
                            extra_counts={"revealed": result.revealed, "masked": result.masked,
                                          "withheld": result.withheld})
-    _count_reveal(request, principal, result)
-    return json_response(body)
+    _count_reveal(app, principal, result)
+    return body
 
 
-def _count_reveal(request: web.Request, principal: Principal, result: Restored) -> None:
+def _count_reveal(app: web.Application, principal: Principal, result: Restored) -> None:
     """A granted reveal: the request by its most revealing outcome, values by outcome."""
-    app = request.app
     metrics, role = app[appkeys.METRICS], app[appkeys.ROLES].label(principal)
     per_outcome = {"revealed": sum(result.revealed.values()),
                    "masked": sum(result.masked.values()),
@@ -220,9 +227,8 @@ def _one(value: Any, mode: Any) -> dict[str, Any]:
     return out
 
 
-async def _consume_quota(request: web.Request, principal: Principal, record_id: str,
+async def _consume_quota(app: web.Application, principal: Principal, record_id: str,
                          purpose: str, amount: int) -> None:
-    app = request.app
     limit = app[appkeys.ROLES].quota_per_hour(principal)
     now = app[appkeys.CLOCK]()
     window = math.floor(now / 3600) * 3600

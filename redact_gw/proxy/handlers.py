@@ -124,7 +124,24 @@ async def redact(request: web.Request) -> web.Response:
     body["risk_tier"] = tier
     headers = transparency_headers(record_id, counts, redacted.no_retention)
     headers["X-Redact-Risk-Tier"] = tier
+    await offer_for_review(request, principal, record_id, transcript.subject_id, channel,
+                           tier, [(ref.segment.speaker, text) for ref, text in
+                                  zip(transcript.segments, redacted.texts, strict=True)],
+                           redacted.entities, redacted.no_retention)
     return json_response(body, headers=headers)
+
+
+async def offer_for_review(request: web.Request, principal: Principal, record_id: str,
+                           subject_id: str | None, channel: str | None, tier: str,
+                           segments: list[tuple[str | None, str]], entities: Any,
+                           no_retention: bool, near_misses: list[str] | None = None) -> None:
+    """Let the review queue sample this tokenized transcript (never fails the call)."""
+    from redact_gw.review.api import REVIEW
+    review = request.app.get(REVIEW)
+    if review is not None:
+        await review.offer(principal, record_id, subject_id, channel, route_name(request),
+                           tier, segments, entities, no_retention=no_retention,
+                           near_misses=near_misses or ())
 
 
 def transparency_headers(record_id: str, counts: dict[str, int],

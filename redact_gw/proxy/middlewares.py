@@ -22,6 +22,7 @@ from redact_gw.proxy.headers import request_id
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+CONSOLE_PREFIX = "/console"
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                413: "payload_too_large", 415: "unsupported_media_type"}
@@ -151,8 +152,10 @@ def bearer_key(request: web.Request) -> str | None:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the authenticated principal; 401 for a missing or unknown key."""
-    if request.path in PUBLIC_PATHS or request.match_info.http_exception is not None:
-        return await handler(request)  # public, or a 404/405 naming the routes
+    if (request.path in PUBLIC_PATHS or request.match_info.http_exception is not None
+            or request.path == CONSOLE_PREFIX or request.path.startswith(CONSOLE_PREFIX + "/")):
+        # public, a 404/405 naming the routes, or the console (its own sessions)
+        return await handler(request)
     key = bearer_key(request)
     if key is None and route_name(request) in X_API_KEY_ROUTES:
         key = request.headers.get("x-api-key", "").strip() or None

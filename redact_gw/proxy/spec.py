@@ -38,7 +38,8 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
           "nul_character", "subject_required"),
     401: ("unauthorized",),
     403: ("forbidden",),
-    404: ("record_not_found", "token_not_found", "optout_not_found"),
+    404: ("record_not_found", "token_not_found", "optout_not_found",
+          "review_item_not_found"),
     408: ("request_timeout",),
     410: ("purged", "record_shredded"),
     413: ("payload_too_large", "too_many_messages", "too_many_numbers"),
@@ -639,6 +640,8 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 "content": {"application/json": {"schema": {}},
                             "text/plain": {"schema": {"type": "string"}}}}})},
     }
+    from redact_gw.review.spec import operations as review_operations
+    paths.update(review_operations(settings))
     for route in settings.routes:
         paths.setdefault(route.path, {}).update(_generic_route(settings, route))
     return paths

@@ -49,7 +49,7 @@ from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.admission import check_work
 from redact_gw.proxy.bodies import json_response
-from redact_gw.proxy.handlers import new_record_id, transparency_headers
+from redact_gw.proxy.handlers import new_record_id, offer_for_review, transparency_headers
 from redact_gw.proxy.headers import request_headers, response_headers
 from redact_gw.proxy.middlewares import route_name
 from redact_gw.redaction import Entity
@@ -283,6 +283,9 @@ class ProxyCall:
     restorable: frozenset[str] = frozenset()
     known: list[KnownValue] | None = None
     meter: UpstreamMeter | None = None
+    #: What went upstream, tokenized, for the review queue (``offer_review``).
+    sent: list[tuple[str | None, str]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
 
     @property
     def metrics(self) -> Metrics:
@@ -338,6 +341,8 @@ class ProxyCall:
         apply_leaves(doc, leaves, redacted.texts)
         self.counts = redacted.counts()
         self.restorable = frozenset(e.token for e in redacted.entities)
+        self.sent = [(speaker(p), t) for (p, _), t in zip(items, redacted.texts, strict=True)]
+        self.entities = list(redacted.entities)
         self.known = redacted.known
         metrics.redacted(self.route, self.counts, no_retention=redacted.no_retention)
         await self._apply_risk(redacted.entities)
@@ -362,6 +367,14 @@ class ProxyCall:
                               " service; nothing was forwarded",
                               details={"tier": tier, "counts": self.counts})
         self.flagged = True
+
+    async def offer_review(self, guard: AnswerGuard) -> None:
+        """Let the review queue sample this call once answered; an answer in which the
+        scan sealed a value the caller never sent is a near miss."""
+        await offer_for_review(self.request, self.principal, self.record_id,
+                               self.subject_id, None, self.tier or "low", self.sent,
+                               self.entities, self.no_retention,
+                               near_misses=["answer_new_value"] if guard.found else [])
 
     def guard(self, scan: bool) -> AnswerGuard:
         """The answer guard of this call, with the caller's restore policy."""
@@ -459,6 +472,7 @@ async def answer_json(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: bo
         await guard.start()
         doc = await guard_document(guard, doc, skip=skip if resp.status < 400 else (),
                                    restore_only=restore_only)
+    await call.offer_review(guard)
     headers = {**client_headers(resp.headers), **call.headers(),
                "X-Redact-Answer-Counts": _counts_header(guard.found)}
     for name in [k for k in headers if k.lower() == "content-type"]:
@@ -532,6 +546,8 @@ async def answer_stream(call: ProxyCall, resp: aiohttp.ClientResponse, *, scan: 
     finally:
         if call.meter is not None:
             call.meter.stream_ended(outcome)
+    if outcome == "ok":
+        await call.offer_review(guard)
     return out
 
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from redact_gw.vault.review_base import ReviewStore
+
 
 @dataclass(frozen=True, slots=True)
 class RecordRow:
@@ -120,7 +122,7 @@ class RecordRaceLost(Exception):
     """The record was created concurrently with another data key; reload and retry."""
 
 
-class VaultStore(Protocol):
+class VaultStore(ReviewStore, Protocol):
     """Persistence for the vault. Every method is one transaction."""
 
     # -- lifetime -------------------------------------------------------------------------

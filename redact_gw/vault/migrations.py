@@ -16,6 +16,11 @@ Tables:
   audit_head    PostgreSQL only: the chain head row appenders lock (one writer at a time)
   quotas        reveal counts per principal per window
   locks         named leases (one purge at a time across replicas)
+  review_items  (v3) sampled transcripts for human review: the tokenized copy (and the
+                answer) sealed under the record's data key; why it was sampled; expiry
+  review_verdicts (v3) reviewers' verdicts: type, token, time to review; a missed value's
+                regression case sealed under the record's data key
+  review_proposals (v3) allow/deny-list candidates from verdicts, the value sealed
 """
 
 from __future__ import annotations
@@ -99,6 +104,60 @@ CREATE TABLE locks (
     holder      TEXT NOT NULL,
     expires_at  REAL NOT NULL
 ) WITHOUT ROWID;
+"""),
+    (3, """
+CREATE TABLE review_items (
+    tenant       TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    route        TEXT NOT NULL,
+    tier         TEXT NOT NULL,
+    reasons      TEXT NOT NULL,
+    entity_types TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    expires_at   REAL,
+    dek_id       TEXT NOT NULL,
+    sealed       BLOB NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'open',
+    PRIMARY KEY (tenant, item_id)
+) WITHOUT ROWID;
+CREATE INDEX review_items_by_record ON review_items (tenant, record_id);
+CREATE INDEX review_items_by_created ON review_items (tenant, created_at);
+CREATE INDEX review_items_by_expiry ON review_items (expires_at);
+CREATE TABLE review_verdicts (
+    tenant       TEXT NOT NULL,
+    verdict_id   TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    route        TEXT NOT NULL,
+    reviewer     TEXT NOT NULL,
+    verdict      TEXT NOT NULL,
+    entity_type  TEXT,
+    token        TEXT,
+    recognizer   TEXT,
+    created_at   REAL NOT NULL,
+    review_s     REAL NOT NULL,
+    dek_id       TEXT,
+    sealed_case  BLOB,
+    PRIMARY KEY (tenant, verdict_id)
+) WITHOUT ROWID;
+CREATE INDEX review_verdicts_by_item ON review_verdicts (tenant, item_id);
+CREATE TABLE review_proposals (
+    tenant       TEXT NOT NULL,
+    proposal_id  TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    entity_type  TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    dek_id       TEXT NOT NULL,
+    sealed       BLOB NOT NULL,
+    status       TEXT NOT NULL,
+    proposed_by  TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    decided_by   TEXT,
+    decided_at   REAL,
+    PRIMARY KEY (tenant, proposal_id)
+) WITHOUT ROWID;
+CREATE INDEX review_proposals_by_record ON review_proposals (tenant, record_id);
 """),
 ]
 
@@ -187,6 +246,60 @@ CREATE TABLE locks (
     holder      TEXT NOT NULL,
     expires_at  DOUBLE PRECISION NOT NULL
 );
+"""),
+    (3, """
+CREATE TABLE review_items (
+    tenant       TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    route        TEXT NOT NULL,
+    tier         TEXT NOT NULL,
+    reasons      TEXT NOT NULL,
+    entity_types TEXT NOT NULL,
+    created_at   DOUBLE PRECISION NOT NULL,
+    expires_at   DOUBLE PRECISION,
+    dek_id       TEXT NOT NULL,
+    sealed       BYTEA NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'open',
+    PRIMARY KEY (tenant, item_id)
+);
+CREATE INDEX review_items_by_record ON review_items (tenant, record_id);
+CREATE INDEX review_items_by_created ON review_items (tenant, created_at);
+CREATE INDEX review_items_by_expiry ON review_items (expires_at);
+CREATE TABLE review_verdicts (
+    tenant       TEXT NOT NULL,
+    verdict_id   TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    route        TEXT NOT NULL,
+    reviewer     TEXT NOT NULL,
+    verdict      TEXT NOT NULL,
+    entity_type  TEXT,
+    token        TEXT,
+    recognizer   TEXT,
+    created_at   DOUBLE PRECISION NOT NULL,
+    review_s     DOUBLE PRECISION NOT NULL,
+    dek_id       TEXT,
+    sealed_case  BYTEA,
+    PRIMARY KEY (tenant, verdict_id)
+);
+CREATE INDEX review_verdicts_by_item ON review_verdicts (tenant, item_id);
+CREATE TABLE review_proposals (
+    tenant       TEXT NOT NULL,
+    proposal_id  TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    entity_type  TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    dek_id       TEXT NOT NULL,
+    sealed       BYTEA NOT NULL,
+    status       TEXT NOT NULL,
+    proposed_by  TEXT NOT NULL,
+    created_at   DOUBLE PRECISION NOT NULL,
+    decided_by   TEXT,
+    decided_at   DOUBLE PRECISION,
+    PRIMARY KEY (tenant, proposal_id)
+);
+CREATE INDEX review_proposals_by_record ON review_proposals (tenant, record_id);
 """),
 ]
 

@@ -39,6 +39,7 @@ from redact_gw.vault.base import (
     Removed,
     Rewrap,
 )
+from redact_gw.vault.review_postgres import PostgresReviewMixin
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,14 +107,18 @@ _EXPIRED = ("SELECT e.tenant, e.record_id, e.token FROM entries e JOIN records r
             " WHERE e.expires_at <= $2 AND NOT r.legal_hold{clause}")
 _EMPTIED = ("SELECT r.tenant, r.record_id FROM records r WHERE r.wrapped_dek IS NOT NULL"
             " AND NOT r.legal_hold{clause} AND NOT EXISTS (SELECT 1 FROM entries e"
-            " WHERE e.tenant = r.tenant AND e.record_id = r.record_id)")
+            " WHERE e.tenant = r.tenant AND e.record_id = r.record_id) AND NOT EXISTS"
+            " (SELECT 1 FROM review_items i WHERE i.tenant = r.tenant"
+            " AND i.record_id = r.record_id)")
 # Re-checks emptiness in a fresh snapshot, after the candidate rows are locked.
 _SHRED_EMPTIED = """
 UPDATE records r SET wrapped_dek = NULL, kek_id = NULL, shredded_at = $1
 FROM unnest($2::text[], $3::text[]) AS k(tenant, record_id)
 WHERE r.tenant = k.tenant AND r.record_id = k.record_id AND r.wrapped_dek IS NOT NULL
   AND NOT r.legal_hold AND NOT EXISTS (
-      SELECT 1 FROM entries e WHERE e.tenant = r.tenant AND e.record_id = r.record_id)"""
+      SELECT 1 FROM entries e WHERE e.tenant = r.tenant AND e.record_id = r.record_id)
+  AND NOT EXISTS (
+      SELECT 1 FROM review_items i WHERE i.tenant = r.tenant AND i.record_id = r.record_id)"""
 _CONSUME_QUOTA = """
 INSERT INTO quotas (tenant, principal, window_start, used) VALUES ($1, $2, $3, $4)
 ON CONFLICT (tenant, principal, window_start) DO UPDATE SET used = quotas.used + excluded.used
@@ -153,7 +158,7 @@ def _removed(rows: Sequence[Any]) -> Removed:
     return Removed(values={r[0]: int(r[1]) for r in rows})
 
 
-class PostgresStore:
+class PostgresStore(PostgresReviewMixin):
     """``VaultStore`` on PostgreSQL (asyncpg pool).
 
     Args:
@@ -510,6 +515,7 @@ class PostgresStore:
                     " WHERE tenant = $1 AND record_id = $2",
                     tenant, record_id, now, forget_subject)
                 removed.records = 1
+            await self._erase_review(c, tenant, record_id)
             return removed
         return await self._write(q)
 

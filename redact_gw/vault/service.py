@@ -180,6 +180,34 @@ class Vault:
         return [KnownValue(r.entity_type, r.value)
                 for r in (self._open(row, dek, e) for e in entries)]
 
+    async def data_key(self, tenant: str, record_id: str, subject_id: str | None = None,
+                       channel: str | None = None, *,
+                       create: bool = False) -> tuple[RecordRow, bytes]:
+        """The record's data key, to seal review copies under it (``review/sealing.py``).
+
+        With ``create`` a record without one gets a fresh key (a transcript in which
+        nothing was found can still be sampled for review).
+
+        Raises:
+            NotFound: unknown record (and not ``create``).
+            Gone: the data key was shredded, or never kept (no_retention).
+        """
+        for _attempt in range(3):
+            row = await self.store.get_record(tenant, record_id)
+            if row is not None:  # a shredded or no-retention record is never revived
+                return row, await self._unwrap(row)
+            if not create:
+                raise NotFound("unknown record", code="record_not_found")
+            fresh, dek = self._new_record(tenant, record_id, subject_id, channel)
+            try:
+                await self.store.commit_entries(fresh, [])
+            except RecordRaceLost:
+                continue
+            stored = await self.store.get_record(tenant, record_id)
+            assert stored is not None
+            return stored, dek
+        raise RecordRaceLost()
+
     # -- rotation -------------------------------------------------------------------------
     async def rewrap_batch(self, batch_size: int = 500) -> int:
         """Re-wrap up to ``batch_size`` data keys under the current primary KEK.

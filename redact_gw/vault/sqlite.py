@@ -31,6 +31,7 @@ from redact_gw.vault.base import (
     Removed,
     Rewrap,
 )
+from redact_gw.vault.review_sqlite import SqliteReviewMixin
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -65,7 +66,7 @@ def _tenant_clause(tenant: str | None, alias: str = "") -> tuple[str, tuple[Any,
     return ("", ()) if tenant is None else (f" AND {alias}tenant = ?", (tenant,))
 
 
-class SqliteStore:
+class SqliteStore(SqliteReviewMixin):
     """``VaultStore`` on a SQLite file."""
 
     def __init__(self, path: Path, *, secure_delete: bool = True, migrate: bool = True) -> None:
@@ -379,7 +380,9 @@ class SqliteStore:
         keys = c.execute(
             "SELECT r.tenant, r.record_id FROM records r WHERE r.wrapped_dek IS NOT NULL"
             f" AND r.legal_hold = 0{clause} AND NOT EXISTS (SELECT 1 FROM entries e WHERE"
-            " e.tenant=r.tenant AND e.record_id=r.record_id) LIMIT ?", (*args, limit)).fetchall()
+            " e.tenant=r.tenant AND e.record_id=r.record_id) AND NOT EXISTS (SELECT 1 FROM"
+            " review_items i WHERE i.tenant=r.tenant AND i.record_id=r.record_id) LIMIT ?",
+            (*args, limit)).fetchall()
         for t, rid in keys:
             c.execute("UPDATE records SET wrapped_dek=NULL, kek_id=NULL,"
                       " shredded_at=? WHERE tenant=? AND record_id=?", (now, t, rid))
@@ -398,6 +401,7 @@ class SqliteStore:
                 " subject_id=CASE WHEN ? THEN NULL ELSE subject_id END"
                 " WHERE tenant=? AND record_id=?",
                 (now, int(forget_subject), tenant, record_id)).rowcount
+            self._erase_review(c, tenant, record_id)
             removed.records = n
             return removed
         return await self._write(q)

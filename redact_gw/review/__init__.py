@@ -1,0 +1,1 @@
+"""Human review: sampling into a sealed queue, verdicts, quality figures."""

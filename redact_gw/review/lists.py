@@ -1,0 +1,100 @@
+"""Allow and deny lists approved from reviews, applied live (no restart), per tenant.
+
+Entries are proposals an admin approved (``review_proposals``); their values stay
+sealed under the record they came from and are opened into this process's memory
+only. Erasing or shredding that record drops the entry at the next refresh. The
+detector's own configured lists are untouched: these adjust its spans afterwards,
+in the gateway process, for requests tokenized through ``Redactor.redact``.
+
+- allow: a span whose (type, normalized value) is approved is not tokenized;
+- deny: every whole-word, case-insensitive occurrence of an approved value is
+  tokenized as its type unless a detected span already covers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from redact_gw.errors import RedactGwError
+from redact_gw.model import Span
+from redact_gw.redaction import normalize
+from redact_gw.review.sealing import open_json
+from redact_gw.vault.review_base import ProposalRow
+from redact_gw.vault.service import Vault
+
+log = logging.getLogger(__name__)
+RECOGNIZER = "ReviewDenyList"
+
+
+@dataclass(slots=True)
+class TenantLists:
+    """One tenant's approved entries."""
+
+    allow: set[tuple[str, str]] = field(default_factory=set)
+    deny: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+
+
+def deny_pattern(value: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive, any run of spaces between words."""
+    words = [re.escape(w) for w in value.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def adjust(lists: TenantLists | None, texts: Sequence[str],
+           spans: Sequence[Sequence[Span]]) -> list[list[Span]]:
+    """Apply one tenant's lists to detected spans (pure)."""
+    if lists is None or (not lists.allow and not lists.deny):
+        return [list(s) for s in spans]
+    out = []
+    for text, found in zip(texts, spans, strict=True):
+        kept = [s for s in found if (s.entity_type, normalize(
+            s.entity_type, text[s.start:s.end], s.normalized)) not in lists.allow]
+        for etype, pattern in lists.deny:
+            for m in pattern.finditer(text):
+                if not any(s.start < m.end() and m.start() < s.end for s in kept):
+                    kept.append(Span(m.start(), m.end(), etype, 1.0, RECOGNIZER,
+                                     explanation="on the deny list approved from reviews"))
+        out.append(sorted(kept, key=lambda s: s.start))
+    return out
+
+
+class LiveLists:
+    """Approved entries of every tenant, refreshed from the store."""
+
+    def __init__(self) -> None:
+        self.tenants: dict[str, TenantLists] = {}
+
+    def apply(self, tenant: str, texts: Sequence[str],
+              spans: Sequence[Sequence[Span]]) -> list[list[Span]]:
+        """The tenant's lists over detected spans."""
+        return adjust(self.tenants.get(tenant), texts, spans)
+
+    async def refresh(self, vault: Vault, tenants: Sequence[str]) -> None:
+        """Re-open every approved entry of the given tenants (replaces their lists)."""
+        for tenant in tenants:
+            fresh = TenantLists()
+            for row in await vault.store.review_proposals(tenant, "approved"):
+                value = await open_value(vault, row)
+                if value is None:
+                    continue
+                if row.kind == "allow":
+                    fresh.allow.add((row.entity_type, normalize(row.entity_type, value)))
+                elif value.strip():
+                    fresh.deny.append((row.entity_type, deny_pattern(value)))
+            self.tenants[tenant] = fresh
+
+
+async def open_value(vault: Vault, row: ProposalRow) -> str | None:
+    """A candidate's value, or ``None`` once its record was erased or shredded."""
+    try:
+        _record, dek = await vault.data_key(row.tenant, row.record_id)
+        doc = open_json(dek, "candidate", row.tenant, row.record_id, row.proposal_id,
+                        row.dek_id, row.sealed)
+    except RedactGwError as exc:
+        log.info("review list entry unavailable (%s)", exc.code)
+        return None
+    value = doc.get("value") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
