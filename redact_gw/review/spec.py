@@ -24,6 +24,9 @@ from redact_gw.settings import Settings
 ITEM_ID_PATTERN = "^rvw_[0-9a-f]{20}$"
 TYPE_PATTERN = "^[A-Z][A-Z0-9_]{0,63}$"
 _VAULT = ("vault_unavailable", "integrity_error")
+#: A NUL in the path or query is refused before any handler (proxy middleware).
+_NUL = ("nul_character",)
+_BODY = (*_BODY_CODES, *_NUL)
 
 _SUMMARY = _obj({
     "item_id": {"type": "string", "pattern": ITEM_ID_PATTERN},
@@ -70,8 +73,8 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 _query("status", {"enum": ["", "open", "reviewed"]}, "Review status"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
                        "Page size (default 100)")],
-            tag="review", errors=_errors(403, 422, 503, only={
-                422: ("invalid_input",), 503: _VAULT}))},
+            tag="review", errors=_errors(400, 403, 422, 503, only={
+                400: _NUL, 422: ("invalid_input",), 503: _VAULT}))},
         "/v1/review/items/{item_id}": {"get": _op(
             "review_item", "One item: the tokenized copy the AI service saw, tokens"
                            " explained (type, score, recognizer); never a value",
@@ -80,8 +83,8 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 "answer": {"type": ["string", "null"]},
                 "entities": {"type": "array", "items": {"type": "object"}}},
                 ["segments", "entities"], extra=True)),
-            params=[item], tag="review", errors=_errors(403, 404, 410, 503, only={
-                404: ("review_item_not_found",), 410: ("record_shredded",),
+            params=[item], tag="review", errors=_errors(400, 403, 404, 410, 503, only={
+                400: _NUL, 404: ("review_item_not_found",), 410: ("record_shredded",),
                 503: _VAULT}))},
         "/v1/review/items/{item_id}/verdicts": {"post": _op(
             "review_verdict", "Record a verdict: correct, missed (the value is sealed as"
@@ -92,7 +95,7 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                                   "proposal_id": {"type": "string"}}, ["verdict"])),
             params=[item], body=_body(verdict, example={"verdict": "correct"}),
             tag="review", errors=_errors(400, 403, 404, 410, 413, 422, 429, 503, only={
-                400: _BODY_CODES, 404: ("review_item_not_found", "token_not_found"),
+                400: _BODY, 404: ("review_item_not_found", "token_not_found"),
                 410: ("purged", "record_shredded"), 413: ("payload_too_large",),
                 422: ("invalid_input", "purpose_required", "unknown_purpose",
                       "malformed_token"), 503: _VAULT}))},
@@ -119,8 +122,8 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                               "Entity type"), "required": True},
                     {**_query("threshold", {"type": "number", "minimum": 0, "maximum": 1},
                               "Proposed threshold"), "required": True}],
-            tag="review", errors=_errors(403, 422, 503, only={
-                422: ("invalid_input",), 503: _VAULT}))},
+            tag="review", errors=_errors(400, 403, 422, 503, only={
+                400: _NUL, 422: ("invalid_input",), 503: _VAULT}))},
         "/v1/review/proposals": {
             "get": _op(
                 "review_proposals", "Allow/deny-list candidates (values masked); admins",
@@ -143,7 +146,7 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                                                 "maxLength": 128}}, ["verdict_id"]),
                            example={"verdict_id": "vdt_0123456789abcdef0123"}),
                 tag="review", errors=_errors(400, 403, 404, 410, 413, 422, 503, only={
-                    400: _BODY_CODES, 404: ("review_item_not_found",),
+                    400: _BODY, 404: ("review_item_not_found",),
                     410: ("record_shredded",), 413: ("payload_too_large",),
                     422: ("invalid_input",), 503: _VAULT}))},
         "/v1/review/proposals/{proposal_id}/preview": {"get": _op(
@@ -152,8 +155,8 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
             _ok("Counts", _obj({k: {"type": "integer", "minimum": 0} for k in (
                 "items_replayed", "values_newly_caught", "items_with_new_catches",
                 "tokens_dropped", "items_with_dropped_tokens")})),
-            params=[proposal], tag="review", errors=_errors(403, 404, 503, only={
-                404: ("review_item_not_found",), 503: _VAULT}))},
+            params=[proposal], tag="review", errors=_errors(400, 403, 404, 503, only={
+                400: _NUL, 404: ("review_item_not_found",), 503: _VAULT}))},
         "/v1/review/proposals/{proposal_id}/decision": {"post": _op(
             "review_decide", "Approve (applied at once, no restart) or reject a"
                              " candidate; audited; admins",
@@ -163,6 +166,6 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
             params=[proposal], body=_body(_obj({"approve": {"type": "boolean"}},
                                                ["approve"]), example={"approve": True}),
             tag="review", errors=_errors(400, 403, 404, 413, 422, 503, only={
-                400: _BODY_CODES, 404: ("review_item_not_found",),
+                400: _BODY, 404: ("review_item_not_found",),
                 413: ("payload_too_large",), 422: ("invalid_input",), 503: _VAULT}))},
     }
