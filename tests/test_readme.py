@@ -101,6 +101,19 @@ def test_relative_links_point_into_the_repository(doc: str) -> None:
         assert resolved.exists(), f"{doc} links to a missing {target}"
 
 
+CODE_PATH = re.compile(r"`(?P<path>[\w.-]+(?:/[\w.-]+)*(?:\.(?:py|yaml|md|json|jsonl|txt|csv)|/))`")
+
+
+def test_files_the_design_notes_name_exist() -> None:
+    """The notes describe the code as it is: every file or folder they name is there."""
+    names = {(doc.name, m["path"]) for doc in (ROOT / "docs").glob("*.md")
+             for m in CODE_PATH.finditer(doc.read_text())}
+    assert len(names) > 30
+    missing = [f"{doc}: {n}" for doc, n in sorted(names)
+               if not any((base / n).exists() for base in (ROOT, ROOT / "redact_gw"))]
+    assert not missing, f"the design notes name files that do not exist: {missing}"
+
+
 # -- the live run ---------------------------------------------------------------------------
 @dataclass
 class Demo:
