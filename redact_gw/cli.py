@@ -215,27 +215,40 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 
 async def _rewrap(settings: Settings, batch_size: int, primary: str | None) -> dict[str, Any]:
     """Re-wrap every data key under the key file's primary, in batches."""
+    from redact_gw.vault.service import RewrapReport
     started = time.monotonic()
-    total = 0
+    report = RewrapReport()
     async with open_vault(settings) as vault:
         vault.keys.reload_if_changed()
         primary = primary or vault.keys.current().primary_kid
         while True:
-            n = await vault.rewrap_batch(batch_size)
-            total += n
-            if n == 0:
+            n = await vault.rewrap_batch(batch_size, report)
+            if n == 0:  # a pass is over; records that failed to open are skipped
                 remaining = await vault.store.count_records_by_kek()
-                if set(remaining) <= {primary}:
+                if sum(c for k, c in remaining.items() if k != primary) <= len(report.failed):
                     break
                 # a serving gateway may still wrap new records under the old key until
                 # it re-reads the key file (keys.reload_interval_s)
                 await asyncio.sleep(settings.keys.reload_interval_s / 2)
-        summary = {"primary": primary, "rewrapped": total,
+        summary = {"primary": primary, **report.to_dict(),
                    "seconds": round(time.monotonic() - started, 3)}
         await _audit_log(settings, vault.store).record(
-            "key.rotate", principal=_operator("*"), reason="rewrapped",
-            extra_counts={"records": {"rewrapped": total}})
+            "key.rotate", principal=_operator("*"),
+            outcome="partial" if report.failed else "ok",
+            reason="rewrap_failed" if report.failed else "rewrapped",
+            extra_counts={"records": {"rewrapped": report.rewrapped,
+                                      "failed": len(report.failed)}})
     return summary
+
+
+def _print_rewrap(summary: dict[str, Any]) -> int:
+    """Print the summary; non-zero when a record could not be re-wrapped."""
+    print(json.dumps(summary))
+    if summary["failed"]:
+        print(f"{len(summary['failed'])} record(s) could not be opened and stay under their"
+              " old key (ids above); the others were re-wrapped", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
@@ -247,14 +260,12 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
                           "next": "distribute the key file to every replica, then run"
                                   " `redact-gw keys rewrap`"}))
         return 0
-    print(json.dumps(asyncio.run(_rewrap(settings, args.batch_size, ring.primary_kid))))
-    return 0
+    return _print_rewrap(asyncio.run(_rewrap(settings, args.batch_size, ring.primary_kid)))
 
 
 def cmd_keys_rewrap(args: argparse.Namespace) -> int:
     """Re-wrap every data key under the key file's current primary."""
-    print(json.dumps(asyncio.run(_rewrap(_settings(args), args.batch_size, None))))
-    return 0
+    return _print_rewrap(asyncio.run(_rewrap(_settings(args), args.batch_size, None)))
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:

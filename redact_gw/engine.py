@@ -16,8 +16,9 @@ from typing import Any
 from redact_gw.audit import AuditLog
 from redact_gw.detection.base import DetectionService
 from redact_gw.errors import DetectionFailed, SubjectRequired, VaultUnavailable, fail_closed
-from redact_gw.model import KnownValue, Principal, Segment, Span
+from redact_gw.model import KnownValue, Principal, Revealed, Segment, Span
 from redact_gw.policy.optout import OptOutRegistry
+from redact_gw.policy.sharing import ShareGroups
 from redact_gw.redaction import Redacted, apply_tokens, pending_values
 from redact_gw.tokens import TOKEN_RE
 from redact_gw.vault.service import Vault
@@ -50,7 +51,8 @@ class Redactor:
                  optouts: OptOutRegistry | None = None, audit: AuditLog | None = None,
                  require_subject: bool = False, redact_allowed_for_no_ai: bool = True,
                  observe: Callable[[float], None] | None = None,
-                 adjust: SpanAdjuster | None = None) -> None:
+                 adjust: SpanAdjuster | None = None,
+                 share: ShareGroups | None = None) -> None:
         self.detection = detection
         self.vault = vault
         self.timeout_s = timeout_s
@@ -61,6 +63,7 @@ class Redactor:
         self.redact_allowed_for_no_ai = redact_allowed_for_no_ai
         #: Per-tenant allow/deny lists approved from reviews (``review/lists.py``).
         self.adjust = adjust
+        self.share = share or ShareGroups()
 
     async def detect(self, segments: Sequence[Segment],
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
@@ -111,7 +114,9 @@ class Redactor:
             raise SubjectRequired()
         no_retention = await self._optout(tenant, principal, subject_id, record_id,
                                           for_ai=for_ai or not self.redact_allowed_for_no_ai)
-        known = [] if no_retention else await self._known(tenant, record_id)
+        # the caller's own values (and its share group's) only: another principal's
+        # pieces recurring as tokens would tell the caller which pieces they are
+        known = [] if no_retention else await self._known(tenant, record_id, principal)
         spans = await self.detect(segments, known)
         texts = [s.text for s in segments]
         if self.adjust is not None:
@@ -125,6 +130,13 @@ class Redactor:
         result.no_retention = no_retention
         if not no_retention:
             result.known = [*known, *(KnownValue(v.entity_type, v.original) for v in values)]
+            # restore gives back this request's own spelling, never one another
+            # principal stored first under the same token
+            sender = principal.name if principal else None
+            for v in values:
+                token = tokens[(v.entity_type, v.key)]
+                result.originals.setdefault(token, Revealed(token, v.entity_type, v.original,
+                                                            sender))
         if self.audit is not None:
             await self.audit.record("proxy" if for_ai else "redact", principal=principal,
                                     tenant=tenant, record_id=record_id, subject_id=subject_id,
@@ -140,6 +152,8 @@ class Redactor:
             return await self.optouts.enforce(tenant, principal, subject_id, record_id,
                                               for_ai=for_ai)
 
-    async def _known(self, tenant: str, record_id: str) -> list[KnownValue]:
+    async def _known(self, tenant: str, record_id: str,
+                     principal: Principal | None) -> list[KnownValue]:
         with fail_closed(VaultUnavailable, "vault read"):
-            return await self.vault.known_values(tenant, record_id)
+            return await self.vault.known_values(tenant, record_id,
+                                                 self.share.senders(principal))

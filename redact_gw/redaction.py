@@ -74,6 +74,9 @@ class Redacted:
     #: The record's values after this redaction (what was there plus what was added),
     #: so the answer scan can use them without decrypting the record again.
     known: list[KnownValue] = field(default_factory=list)
+    #: Token -> this request's own original (first spelling in the request): what the
+    #: caller's answer may restore, whoever stored the token's value first.
+    originals: dict[str, Revealed] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Number of tokenized spans per entity type."""

@@ -324,6 +324,20 @@ class AccessSettings(_Frozen):
         "customer_request", "quality_review", "fraud_investigation", "legal_request",
         "compliance_audit"])
     reveal_quota_per_hour: int = Field(500, ge=0)
+    #: Group name -> principal names whose values are one detection context: a piece of
+    #: one member's value (last four digits, a surname) is caught in another member's
+    #: text of the same record. Principals in no group only ever use their own values;
+    #: members learn pieces of each other's values, so group only principals that
+    #: trust each other (e.g. the AI service and the agent desk of one call centre).
+    share_groups: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("share_groups")
+    @classmethod
+    def _valid_groups(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, members in v.items():
+            if not members or any(not m.strip() for m in members):
+                raise ValueError(f"share group {name!r} needs non-empty principal names")
+        return v
 
 
 class AuditSettings(_Frozen):

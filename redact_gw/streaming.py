@@ -27,7 +27,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
@@ -37,7 +37,7 @@ from redact_gw.detection.lexicon import REPEATERS, SCALES, SPOKEN_SEPARATORS, TE
 from redact_gw.engine import Redactor
 from redact_gw.errors import NotFound, VaultUnavailable, fail_closed
 from redact_gw.jsonpaths import Path, Selector, any_match, get_at, set_at, walk_strings
-from redact_gw.model import KnownValue, PendingValue, Revealed, Segment, Span
+from redact_gw.model import KnownValue, PendingValue, Principal, Revealed, Segment, Span
 from redact_gw.redaction import normalize, restore
 from redact_gw.tokens import TOKEN_RE, find_tokens, token_prefix_start
 
@@ -201,14 +201,19 @@ class AnswerGuard:
             it merely passes along (it could have it from anywhere) stays a token, or
             proxying would be a reveal without purpose, role or audit.
         known: The record's values as the request's redaction left them (detection
-            context for recurrences); loaded from the vault when ``None``.
+            context for recurrences); loaded from the vault when ``None`` (then only
+            the caller's own values: never another principal's).
+        originals: Token -> this request's own original: what ``restorable`` tokens
+            restore to, so the answer gets the caller's spelling back, never the one
+            another principal stored first; opened from the vault when ``None``.
     """
 
     def __init__(self, redactor: Redactor, tenant: str, record_id: str,
                  subject_id: str | None, allows: Callable[[str], bool], *,
                  scan: bool = True, no_retention: bool = False,
                  restorable: Collection[str] = frozenset(), caller: str | None = None,
-                 known: Sequence[KnownValue] | None = None) -> None:
+                 known: Sequence[KnownValue] | None = None,
+                 originals: Mapping[str, Revealed] | None = None) -> None:
         self.redactor = redactor
         self.tenant = tenant
         self.record_id = record_id
@@ -226,19 +231,24 @@ class AnswerGuard:
         self._load_known = known is None
         self._known_keys: set[tuple[str, str]] = set()
         self._revealed: dict[str, Revealed] = {}
+        self._originals = originals
 
     async def start(self) -> None:
         """Open the restorable values; load the record's values as detection context."""
         with fail_closed(VaultUnavailable, "vault read"):
-            if self.restorable:
+            if self._originals is not None:
+                self._revealed = {t: self._originals[t] for t in self.restorable
+                                  if t in self._originals}
+            elif self.restorable:
                 try:
                     self._revealed = await self.redactor.vault.reveal(
                         self.tenant, self.record_id, sorted(self.restorable))
                 except NotFound:
                     self._revealed = {}
             if self.scan and self._load_known:
-                self._known = await self.redactor.vault.known_values(self.tenant,
-                                                                     self.record_id)
+                self._known = await self.redactor.vault.known_values(
+                    self.tenant, self.record_id,
+                    self.redactor.share.senders(_caller(self.tenant, self.caller)))
         self._known_keys = {(v.entity_type, normalize(v.entity_type, v.value))
                             for v in self._revealed.values()}
 
@@ -357,6 +367,10 @@ def _shift(s: Span, by: int) -> Span:
         return s
     return Span(s.start + by, s.end + by, s.entity_type, s.score, s.recognizer,
                 s.normalized, s.explanation)
+
+
+def _caller(tenant: str, name: str | None) -> Principal | None:
+    return None if name is None else Principal(name, tenant)
 
 
 def _raw_span(view: View, s: Span) -> Span:

@@ -3,8 +3,10 @@
 ``no_ai_processing``: the subject's transcripts never reach an AI service (451).
 ``no_retention``: values are tokenized but nothing reversible is kept; setting the
 flag also shreds what already exists for the subject. Erasure shreds every record of
-the subject now (records on legal hold excepted and reported). Every decision is
-audited by the caller-facing layer through ``AuditLog``.
+the subject now, and every value written for the subject in any other record (its
+``~answers`` sibling, or a record another subject's request created); records on legal
+hold are excepted and reported. Every decision is audited by the caller-facing layer
+through ``AuditLog``.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ class Receipt:
     records: int
     values: dict[str, int] = field(default_factory=dict)
     held_records: int = 0
+    #: Records not of the subject that held values written for it (values removed).
+    other_records: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"records_shredded": self.records, "values_removed": sum(self.values.values()),
                 "values_by_type": dict(sorted(self.values.items())),
-                "records_on_legal_hold": self.held_records}
+                "records_on_legal_hold": self.held_records,
+                "other_records_with_values_removed": self.other_records}
 
 
 def optout_dict(row: OptOutRow) -> dict[str, Any]:
@@ -64,21 +69,29 @@ class OptOutRegistry:
                       record_id: str, *, for_ai: bool) -> bool:
         """Refuse AI processing of an opted-out subject; return ``no_retention``.
 
+        The subjects are the request's and every subject the record already holds
+        values of: naming a record of an opted-out subject is enough, whatever the
+        request's own headers say.
+
         Raises:
-            OptedOut: the subject opted out of automated processing and ``for_ai``.
+            OptedOut: a subject opted out of automated processing and ``for_ai``.
         """
-        if subject_id is None:
-            return False
-        row = await self.store.get_optout(tenant, subject_id)
-        if row is None:
-            return False
-        if for_ai and row.no_ai_processing:
-            await self.audit.record("optout.refused", principal=principal, tenant=tenant,
-                                    record_id=record_id,
-                                    subject_id=subject_id, outcome="refused",
-                                    reason="no_ai_processing")
-            raise OptedOut()
-        return row.no_retention
+        subjects = await self.store.record_subjects(tenant, record_id)
+        if subject_id is not None:
+            subjects.add(subject_id)
+        no_retention = False
+        for subject in sorted(subjects):
+            row = await self.store.get_optout(tenant, subject)
+            if row is None:
+                continue
+            if for_ai and row.no_ai_processing:
+                await self.audit.record("optout.refused", principal=principal, tenant=tenant,
+                                        record_id=record_id,
+                                        subject_id=subject, outcome="refused",
+                                        reason="no_ai_processing")
+                raise OptedOut()
+            no_retention = no_retention or row.no_retention
+        return no_retention
 
     async def set(self, principal: Principal, subject_id: str, *, no_ai_processing: bool,
                   no_retention: bool, reason: str | None) -> tuple[OptOutRow, Receipt | None]:
@@ -122,4 +135,9 @@ class OptOutRegistry:
                 continue
             total.add(await self.store.shred_record(tenant, record.record_id, self.clock(),
                                                     reason, forget))
-        return Receipt(total.records, total.values, held)
+        # values written for the subject in records created for someone else
+        others = await self.store.shred_subject_values(tenant, subject_id, self.clock(),
+                                                       reason)
+        total.values = {k: total.values.get(k, 0) + others.values.get(k, 0)
+                        for k in {*total.values, *others.values}}
+        return Receipt(total.records, total.values, held, others.records)

@@ -31,6 +31,7 @@ from redact_gw.policy.principals import PrincipalDirectory
 from redact_gw.policy.retention import RetentionPolicy
 from redact_gw.policy.risk import RiskPolicy
 from redact_gw.policy.roles import RolePolicy
+from redact_gw.policy.sharing import ShareGroups
 from redact_gw.proxy import appkeys, dialects, governance, handlers, routes, spec, upstream
 from redact_gw.proxy.admission import ADMISSION, Admission, admission_middleware
 from redact_gw.proxy.middlewares import (
@@ -111,7 +112,8 @@ def _redactor(app: web.Application, detection: DetectionService) -> Redactor:
                     require_subject=settings.optout.require_subject_id,
                     redact_allowed_for_no_ai=settings.optout.redact_allowed_for_no_ai,
                     observe=app[appkeys.METRICS].detection_seconds.observe,
-                    adjust=app[review_api.LISTS].apply)
+                    adjust=app[review_api.LISTS].apply,
+                    share=ShareGroups(settings.access.share_groups))
 
 
 def _detection_ctx(factory: DetectorFactory | None,  # type: ignore[no-untyped-def]

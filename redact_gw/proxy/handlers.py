@@ -10,6 +10,7 @@ from aiohttp import web
 from redact_gw.errors import OptedOut, Unavailable
 from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
+from redact_gw.policy.subjects import resolve_subject
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.admission import check_work
 from redact_gw.proxy.bodies import json_response, read_json, reject_nul
@@ -95,6 +96,7 @@ async def redact(request: web.Request) -> web.Response:
     check_work((ref.segment.text for ref in transcript.segments),
                settings.admission.max_digit_runs)
     record_id = transcript.record_id or new_record_id()
+    subject_id = resolve_subject(request.headers, doc)  # header and body must agree
     redactor = request.app.get(appkeys.REDACTOR)
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
@@ -105,7 +107,7 @@ async def redact(request: web.Request) -> web.Response:
     try:
         with metrics.vault_operation("write"):
             redacted = await redactor.redact(
-                principal.tenant, record_id, transcript.subject_id,
+                principal.tenant, record_id, subject_id,
                 [ref.segment for ref in transcript.segments],
                 [ref.location for ref in transcript.segments],
                 principal=principal, for_ai=False, channel=channel)

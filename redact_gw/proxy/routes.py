@@ -37,6 +37,8 @@ def route_handler(route: RouteSettings) -> Handler:
                 raise InvalidInput("the body must be a JSON object or array",
                                    details={"field": "(body)"})
             await call.tokenize(doc, lambda p: any_match(tokenize, p))
+        else:  # nothing to tokenize: the subject's and the record's opt-outs still apply
+            await call.tokenize({}, lambda _p: False)
         async with call.send(request.method, route.upstream_url, doc) as resp:
             if is_event_stream(resp):
                 return await answer_stream(call, resp, scan=route.scan_answers)

@@ -45,7 +45,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     413: ("payload_too_large", "too_many_messages", "too_many_numbers"),
     415: ("unsupported_media_type",),
     422: ("invalid_input", "purpose_required", "unknown_purpose", "malformed_token",
-          "risk_refused", "unredactable_content"),
+          "risk_refused", "unredactable_content", "subject_mismatch"),
     429: ("quota_exceeded", "too_many_requests"),
     451: ("subject_opted_out",),
     502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large",
@@ -101,9 +101,10 @@ def _components(settings: Settings) -> dict[str, Any]:
     receipt = _obj({"records_shredded": {"type": "integer", "minimum": 0},
                     "values_removed": {"type": "integer", "minimum": 0},
                     "values_by_type": _counts(),
-                    "records_on_legal_hold": {"type": "integer", "minimum": 0}},
+                    "records_on_legal_hold": {"type": "integer", "minimum": 0},
+                    "other_records_with_values_removed": {"type": "integer", "minimum": 0}},
                    ["records_shredded", "values_removed", "values_by_type",
-                    "records_on_legal_hold"])
+                    "records_on_legal_hold", "other_records_with_values_removed"])
     entity = _obj({
         "token": _ref("Token"), "entity_type": {"type": "string", "pattern": f"^{TYPE_PATTERN}$"},
         "score": {"type": "number"}, "recognizer": {"type": "string"},

@@ -44,8 +44,9 @@ from redact_gw.errors import (
 from redact_gw.jsonpaths import Path, Selector, apply_leaves, format_path, walk_leaves
 from redact_gw.logs import current_request_id
 from redact_gw.metrics import Metrics
-from redact_gw.model import KnownValue, PendingValue, Principal, Segment
+from redact_gw.model import KnownValue, PendingValue, Principal, Revealed, Segment
 from redact_gw.policy.roles import Permission, require
+from redact_gw.policy.subjects import resolve_subject
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.admission import check_work
 from redact_gw.proxy.bodies import json_response
@@ -282,6 +283,7 @@ class ProxyCall:
     flagged: bool = False
     restorable: frozenset[str] = frozenset()
     known: list[KnownValue] | None = None
+    originals: dict[str, Revealed] | None = None
     meter: UpstreamMeter | None = None
     #: What went upstream, tokenized, for the review queue (``offer_review``).
     sent: list[tuple[str | None, str]] = field(default_factory=list)
@@ -307,7 +309,7 @@ class ProxyCall:
             raise Unavailable("detection is still loading", code="not_ready")
         record_id = _id_header(request, "X-Record-Id") or new_record_id()
         return cls(request, principal, request.app[appkeys.SETTINGS], redactor, record_id,
-                   _id_header(request, "X-Subject-Id"))
+                   resolve_subject(request.headers, None))
 
     async def tokenize(self, doc: Any, select: Callable[[Path], bool],
                        speaker: Callable[[Path], str | None] = lambda _p: None,
@@ -315,7 +317,12 @@ class ProxyCall:
         """Tokenize every selected string, long number and object key of ``doc`` in
         place (keys: where ``select_key``, default ``select``, picks their value's path):
         one detection, one vault transaction. Nothing is changed unless all of it
-        succeeded."""
+        succeeded.
+
+        The subject comes from the header and the body (``resolve_subject``); the
+        opt-outs of it and of every subject the record holds values of apply.
+        """
+        self.subject_id = resolve_subject(self.request.headers, doc)
         leaves = walk_leaves(doc, select, select_key or select)
         items = [(leaf.path, leaf.text) for leaf in leaves]
         limits = self.settings.server
@@ -344,6 +351,7 @@ class ProxyCall:
         self.sent = [(speaker(p), t) for (p, _), t in zip(items, redacted.texts, strict=True)]
         self.entities = list(redacted.entities)
         self.known = redacted.known
+        self.originals = redacted.originals
         metrics.redacted(self.route, self.counts, no_retention=redacted.no_retention)
         await self._apply_risk(redacted.entities)
 
@@ -383,7 +391,8 @@ class ProxyCall:
         return MeteredGuard(self.metrics, self.redactor, self.principal.tenant,
                             self.record_id, self.subject_id, lambda t: policy.allows(name, t),
                             scan=scan, no_retention=self.no_retention,
-                            restorable=self.restorable, caller=name, known=self.known)
+                            restorable=self.restorable, caller=name, known=self.known,
+                            originals=self.originals)
 
     def headers(self) -> dict[str, str]:
         """Transparency headers: ``X-Record-Id`` and ``X-Redact-Counts``."""

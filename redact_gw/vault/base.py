@@ -44,6 +44,10 @@ class EntryRow:
     created_at: float
     expires_at: float | None = None
     sent_by: str | None = None
+    #: The subject the value was written for (erasure finds it in any record).
+    subject_id: str | None = None
+    #: Associated-data layout the value was sealed with (1: before schema version 2).
+    aad_version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +205,10 @@ class VaultStore(ReviewStore, Protocol):
         ...
 
     # -- key rotation ---------------------------------------------------------------------
-    async def records_not_under(self, kek_id: str, limit: int) -> list[RecordRow]:
-        """Up to ``limit`` records with a data key wrapped under another KEK."""
+    async def records_not_under(self, kek_id: str, limit: int,
+                                after: tuple[str, str] | None = None) -> list[RecordRow]:
+        """Up to ``limit`` records with a data key wrapped under another KEK, ordered by
+        (tenant, record_id) and, with ``after``, past that key (to step over bad ones)."""
         ...
 
     async def apply_rewraps(self, rewraps: Sequence[Rewrap]) -> int:
@@ -243,6 +249,16 @@ class VaultStore(ReviewStore, Protocol):
 
     async def records_of_subject(self, tenant: str, subject_id: str) -> list[RecordRow]:
         """Records of a subject in a tenant."""
+        ...
+
+    async def shred_subject_values(self, tenant: str, subject_id: str, now: float,
+                                   reason: str) -> Removed:
+        """Delete (and tombstone) every value written for the subject, in any record of
+        the tenant not on legal hold; ``records`` counts the records touched."""
+        ...
+
+    async def record_subjects(self, tenant: str, record_id: str) -> set[str]:
+        """The record's subject and every subject a value of it was written for."""
         ...
 
     # -- opt-out --------------------------------------------------------------------------

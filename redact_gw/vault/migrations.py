@@ -9,7 +9,10 @@ Tables:
   records       one row per record: wrapped data key (NULL once shredded), subject,
                 retention flags; survives shredding as a tombstone (410 vs 404)
   entries       sealed values: token, entity type, keyed fingerprint, ciphertext, expiry,
-                and the principal that first sent the value (whose answers may restore it)
+                the principal that first sent the value (whose answers may restore it),
+                and (version 2) the subject it was written for plus ``aad_version``: 1 for
+                rows sealed before version 2 (associated data without entity type,
+                expiry and subject), 2 for rows whose associated data binds them
   tombstones    tokens whose value was purged or shredded (410 on reveal)
   optouts       per-tenant subject opt-out flags
   audit_events  append-only hash-chained audit log (payload is canonical JSON)
@@ -26,6 +29,15 @@ Tables:
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+# Version 2 (both backends): each value knows the subject it was written for (erasure
+# finds it in any record, ``~answers`` siblings included), and which associated-data
+# layout sealed it. Existing rows keep aad_version 1 and open as before.
+_V2_ENTRY_SUBJECTS = """
+ALTER TABLE entries ADD COLUMN subject_id TEXT;
+ALTER TABLE entries ADD COLUMN aad_version INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX entries_by_subject ON entries (tenant, subject_id);
+"""
 
 SQLITE: list[tuple[int, str]] = [
     (1, """
@@ -105,6 +117,7 @@ CREATE TABLE locks (
     expires_at  REAL NOT NULL
 ) WITHOUT ROWID;
 """),
+    (2, _V2_ENTRY_SUBJECTS),
     (3, """
 CREATE TABLE review_items (
     tenant       TEXT NOT NULL,
@@ -247,6 +260,7 @@ CREATE TABLE locks (
     expires_at  DOUBLE PRECISION NOT NULL
 );
 """),
+    (2, _V2_ENTRY_SUBJECTS),
     (3, """
 CREATE TABLE review_items (
     tenant       TEXT NOT NULL,

@@ -48,7 +48,7 @@ Conn = Any  # asyncpg.Connection (asyncpg ships no type stubs)
 _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrapped_dek,"
                 " no_retention, legal_hold, channel, shredded_at")
 _ENTRY_COLS = ("tenant, record_id, token, entity_type, fingerprint, sealed, created_at,"
-               " expires_at, sent_by")
+               " expires_at, sent_by, subject_id, aad_version")
 _AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
 _TX_ATTEMPTS = 4
 _MIGRATION_TIMEOUT_S = 3600.0
@@ -82,7 +82,8 @@ RETURNING dek_id, wrapped_dek IS NOT NULL AS live"""
 _INSERT_ENTRIES = f"""
 INSERT INTO entries ({_ENTRY_COLS})
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
-                     $6::bytea[], $7::float8[], $8::float8[], $9::text[])
+                     $6::bytea[], $7::float8[], $8::float8[], $9::text[], $10::text[],
+                     $11::int[])
 ON CONFLICT DO NOTHING"""
 _APPLY_REWRAPS = """
 UPDATE records r SET kek_id = u.new_kek, wrapped_dek = u.wrapped
@@ -141,7 +142,8 @@ def _record(r: Sequence[Any]) -> RecordRow:
 
 
 def _entry(r: Sequence[Any]) -> EntryRow:
-    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8])
+    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8],
+                    r[9], r[10])
 
 
 def _affected(status: str) -> int:
@@ -357,11 +359,12 @@ class PostgresStore(PostgresReviewMixin):
                                       record.dek_id, record.kek_id, record.wrapped_dek)
             if stored["dek_id"] != record.dek_id or not stored["live"]:
                 raise RecordRaceLost()
-            columns: list[list[Any]] = [[] for _ in range(9)]
+            columns: list[list[Any]] = [[] for _ in range(11)]
             for e in rows:
                 for col, v in zip(columns, (e.tenant, e.record_id, e.token, e.entity_type,
                                             e.fingerprint, e.sealed, e.created_at,
-                                            e.expires_at, e.sent_by), strict=True):
+                                            e.expires_at, e.sent_by, e.subject_id,
+                                            e.aad_version), strict=True):
                     col.append(v)
             await c.execute(_INSERT_ENTRIES, *columns)
             found = await self._entries_where(c, record.tenant, record.record_id,
@@ -425,12 +428,15 @@ class PostgresStore(PostgresReviewMixin):
         return await self._write(q)
 
     # -- key rotation ---------------------------------------------------------------------
-    async def records_not_under(self, kek_id: str, limit: int) -> list[RecordRow]:
-        """Records whose data key is wrapped under another KEK."""
+    async def records_not_under(self, kek_id: str, limit: int,
+                                after: tuple[str, str] | None = None) -> list[RecordRow]:
+        """Records whose data key is wrapped under another KEK, by key, past ``after``."""
+        tenant, record_id = after or ("", "")
         async def q(c: Conn) -> list[RecordRow]:
             return [_record(r) for r in await c.fetch(
                 f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL"
-                " AND kek_id <> $1 LIMIT $2", kek_id, limit)]
+                " AND kek_id <> $1 AND (tenant, record_id) > ($3, $4)"
+                " ORDER BY tenant, record_id LIMIT $2", kek_id, limit, tenant, record_id)]
         return await self._read(q)
 
     async def apply_rewraps(self, rewraps: Sequence[Rewrap]) -> int:
@@ -525,6 +531,34 @@ class PostgresStore(PostgresReviewMixin):
             return [_record(r) for r in await c.fetch(
                 f"SELECT {_RECORD_COLS} FROM records WHERE tenant = $1 AND subject_id = $2",
                 tenant, subject_id)]
+        return await self._read(q)
+
+    async def shred_subject_values(self, tenant: str, subject_id: str, now: float,
+                                   reason: str) -> Removed:
+        """Delete every value written for the subject (records not on legal hold)."""
+        picked = ("SELECT e.tenant, e.record_id, e.token FROM entries e JOIN records r"
+                  " ON r.tenant = e.tenant AND r.record_id = e.record_id"
+                  " WHERE e.tenant = $3 AND e.subject_id = $4 AND NOT r.legal_hold")
+        async def q(c: Conn) -> Removed:
+            touched = await c.fetchval(
+                "SELECT count(DISTINCT e.record_id) FROM entries e JOIN records r"
+                " ON r.tenant = e.tenant AND r.record_id = e.record_id"
+                " WHERE e.tenant = $1 AND e.subject_id = $2 AND NOT r.legal_hold",
+                tenant, subject_id)
+            removed = _removed(await c.fetch(_DELETE_ENTRIES.format(picked=picked),
+                                             reason, now, tenant, subject_id))
+            removed.records = int(touched)
+            return removed
+        return await self._write(q)
+
+    async def record_subjects(self, tenant: str, record_id: str) -> set[str]:
+        """The record's subject and the subjects its values were written for."""
+        async def q(c: Conn) -> set[str]:
+            return {r[0] for r in await c.fetch(
+                "SELECT subject_id FROM records WHERE tenant = $1 AND record_id = $2"
+                " AND subject_id IS NOT NULL UNION SELECT subject_id FROM entries"
+                " WHERE tenant = $1 AND record_id = $2 AND subject_id IS NOT NULL",
+                tenant, record_id)}
         return await self._read(q)
 
     # -- opt-out --------------------------------------------------------------------------

@@ -3,16 +3,20 @@
 Each record has its own random 256-bit data key (DEK), stored only wrapped by the
 primary key-encryption key (KEK) of the keyring, with the KEK id beside it. Values
 are sealed with AES-256-GCM under the DEK; the associated data binds tenant, record,
-token and data-key id, so a ciphertext moved to another row fails to open. Value
+token, data-key id, sender and (``aad_version`` 2) entity type, subject and expiry, so
+a ciphertext moved to another row, retyped, given to another subject or kept past its
+expiry by a database writer fails to open (``IntegrityError``). Rows sealed before
+schema version 2 (``aad_version`` 1) open with the old associated data. Value
 fingerprints are HMACs under a key derived from the DEK: equal values in a record
 meet, nothing is learned without the DEK, and shredding the DEK shreds them too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from redact_gw.crypto import aead
 from redact_gw.crypto.keyring import KeyringSource
@@ -29,10 +33,23 @@ def _dek_context(tenant: str, record_id: str, dek_id: str) -> bytes:
     return aead.aad("redact_gw/dek/v1", tenant, record_id, dek_id)
 
 
+AAD_VERSION = 2
+
+
+def _expiry(expires_at: float | None) -> str:
+    return "" if expires_at is None else repr(float(expires_at))
+
+
 def _value_context(tenant: str, record_id: str, token: str, dek_id: str,
-                   sent_by: str | None) -> bytes:
+                   entry: EntryRow) -> bytes:
     # sent_by is bound too: editing who sent a value (to restore it elsewhere) breaks it
-    return aead.aad("redact_gw/value/v1", tenant, record_id, token, dek_id, sent_by or "")
+    base = (tenant, record_id, token, dek_id, entry.sent_by or "")
+    if entry.aad_version == 1:
+        return aead.aad("redact_gw/value/v1", *base)
+    if entry.aad_version != AAD_VERSION:
+        raise IntegrityError()
+    return aead.aad("redact_gw/value/v2", *base, entry.entity_type, entry.subject_id or "",
+                    _expiry(entry.expires_at))
 
 
 class Vault:
@@ -120,12 +137,14 @@ class Vault:
                 continue
             token = format_token(v.entity_type)
             assert record.dek_id is not None
-            sealed = aead.seal(dek, v.original.encode("utf-8"),
-                               _value_context(tenant, record_id, token, record.dek_id, sent_by))
             expires = (self.expiry(tenant, record.channel, v.entity_type, now)
                        if self.expiry else None)
-            drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
-                                   now, expires, sent_by))
+            draft = EntryRow(tenant, record_id, token, v.entity_type, fps[k], b"", now,
+                             None if expires is None else float(expires), sent_by,
+                             subject_id, AAD_VERSION)
+            sealed = aead.seal(dek, v.original.encode("utf-8"),
+                               _value_context(tenant, record_id, token, record.dek_id, draft))
+            drafts.append(dataclasses.replace(draft, sealed=sealed))
         if drafts:
             existing.update(await self.store.commit_entries(record, drafts))
         return {k: existing[fp] for k, fp in fps.items()}
@@ -141,7 +160,7 @@ class Vault:
     def _open(self, row: RecordRow, dek: bytes, entry: EntryRow) -> Revealed:
         assert row.dek_id is not None
         plain = aead.open_sealed(dek, entry.sealed, _value_context(
-            row.tenant, row.record_id, entry.token, row.dek_id, entry.sent_by))
+            row.tenant, row.record_id, entry.token, row.dek_id, entry))
         try:
             value = plain.decode("utf-8")
         except UnicodeDecodeError:
@@ -168,12 +187,21 @@ class Vault:
         """Which tokens of the record were purged or shredded (answer 410 for them)."""
         return await self.store.removed_tokens(tenant, record_id, tokens)
 
-    async def known_values(self, tenant: str, record_id: str) -> list[KnownValue]:
-        """Every value already sealed in the record (for recurrence detection)."""
+    async def known_values(self, tenant: str, record_id: str,
+                           senders: Collection[str] | None = None) -> list[KnownValue]:
+        """Values already sealed in the record (for recurrence detection).
+
+        Args:
+            senders: Only values these principals sent (``None``: every value, for
+                operator tools). A caller's detection context must never hold another
+                principal's values: their pieces would show up as tokens (an oracle).
+        """
         row = await self.store.get_record(tenant, record_id)
         if row is None or row.wrapped_dek is None:
             return []
         entries = await self.store.record_entries(tenant, record_id)
+        if senders is not None:
+            entries = [e for e in entries if e.sent_by is not None and e.sent_by in senders]
         if not entries:
             return []
         dek = await self._unwrap(row)
@@ -209,17 +237,55 @@ class Vault:
         raise RecordRaceLost()
 
     # -- rotation -------------------------------------------------------------------------
-    async def rewrap_batch(self, batch_size: int = 500) -> int:
+    async def rewrap_batch(self, batch_size: int = 500,
+                           report: RewrapReport | None = None) -> int:
         """Re-wrap up to ``batch_size`` data keys under the current primary KEK.
 
-        Returns how many records were re-wrapped (0 when all are under the primary).
+        A record whose data key does not open (tampered, or its KEK gone from the key
+        file) is skipped and named in ``report.failed``; the batch goes on without it.
+        Returns how many records were re-wrapped (0 when none is left to try).
         """
+        report = report if report is not None else RewrapReport()
         ring = self.keys.current()
-        rows = await self.store.records_not_under(ring.primary_kid, batch_size)
-        rewraps = []
-        for row in rows:
-            dek = await self._unwrap(row)  # Gone unless dek_id and kek_id are set
-            assert row.dek_id is not None and row.kek_id is not None
-            kid, wrapped = ring.wrap(dek, _dek_context(row.tenant, row.record_id, row.dek_id))
-            rewraps.append(Rewrap(row.tenant, row.record_id, row.kek_id, kid, wrapped))
-        return await self.store.apply_rewraps(rewraps) if rewraps else 0
+        while True:
+            rows = await self.store.records_not_under(ring.primary_kid, batch_size,
+                                                      after=report.cursor)
+            if not rows:
+                report.cursor = None  # the next call starts a new pass
+                return 0
+            report.cursor = (rows[-1].tenant, rows[-1].record_id)
+            rewraps = []
+            for row in rows:
+                try:
+                    dek = await self._unwrap(row)
+                except (IntegrityError, Gone):
+                    report.fail(row.tenant, row.record_id)
+                    continue
+                assert row.dek_id is not None and row.kek_id is not None
+                kid, wrapped = ring.wrap(dek, _dek_context(row.tenant, row.record_id,
+                                                           row.dek_id))
+                rewraps.append(Rewrap(row.tenant, row.record_id, row.kek_id, kid, wrapped))
+            if rewraps:
+                done = await self.store.apply_rewraps(rewraps)
+                report.rewrapped += done
+                return done
+
+
+@dataclasses.dataclass(slots=True)
+class RewrapReport:
+    """Progress of a re-wrap: how many moved, which records could not be opened."""
+
+    rewrapped: int = 0
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: Last (tenant, record_id) looked at in the current pass.
+    cursor: tuple[str, str] | None = None
+
+    def fail(self, tenant: str, record_id: str) -> None:
+        """Remember a record whose data key did not open (once)."""
+        if (tenant, record_id) not in self.failed:
+            self.failed.append((tenant, record_id))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form: ids of failed records (never a key or a value)."""
+        return {"rewrapped": self.rewrapped,
+                "failed": [{"tenant": t, "record_id": r} for t, r in self.failed]}

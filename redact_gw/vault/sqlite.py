@@ -39,7 +39,7 @@ Conn = sqlite3.Connection
 _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrapped_dek,"
                 " no_retention, legal_hold, channel, shredded_at")
 _ENTRY_COLS = ("tenant, record_id, token, entity_type, fingerprint, sealed, created_at,"
-               " expires_at, sent_by")
+               " expires_at, sent_by, subject_id, aad_version")
 _AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
 _CHUNK = 500
 
@@ -51,7 +51,8 @@ def _record(r: Sequence[Any]) -> RecordRow:
 
 
 def _entry(r: Sequence[Any]) -> EntryRow:
-    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8])
+    return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8],
+                    r[9], r[10])
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
@@ -258,9 +259,11 @@ class SqliteStore(SqliteReviewMixin):
             if stored[0] != record.dek_id or not stored[1]:
                 raise RecordRaceLost()
             c.executemany(
-                f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES"
+                " (?,?,?,?,?,?,?,?,?,?,?)",
                 [(e.tenant, e.record_id, e.token, e.entity_type, e.fingerprint, e.sealed,
-                  e.created_at, e.expires_at, e.sent_by) for e in rows])
+                  e.created_at, e.expires_at, e.sent_by, e.subject_id, e.aad_version)
+                 for e in rows])
             found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
                                         [e.fingerprint for e in rows])
             return {e.fingerprint: e.token for e in found}
@@ -315,11 +318,15 @@ class SqliteStore(SqliteReviewMixin):
             (int(hold), tenant, record_id)).rowcount == 1)
 
     # -- key rotation ---------------------------------------------------------------------
-    async def records_not_under(self, kek_id: str, limit: int) -> list[RecordRow]:
-        """Records whose data key is wrapped under another KEK."""
+    async def records_not_under(self, kek_id: str, limit: int,
+                                after: tuple[str, str] | None = None) -> list[RecordRow]:
+        """Records whose data key is wrapped under another KEK, by key, past ``after``."""
+        tenant, record_id = after or ("", "")
         return await self._read(lambda c: [_record(r) for r in c.execute(
             f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL AND kek_id <> ?"
-            " LIMIT ?", (kek_id, limit))])
+            " AND (tenant > ? OR (tenant = ? AND record_id > ?))"
+            " ORDER BY tenant, record_id LIMIT ?",
+            (kek_id, tenant, tenant, record_id, limit))])
 
     async def apply_rewraps(self, rewraps: Sequence[Rewrap]) -> int:
         """Swap in re-wrapped data keys where the old KEK is still recorded."""
@@ -419,6 +426,28 @@ class SqliteStore(SqliteReviewMixin):
         return await self._read(lambda c: [_record(r) for r in c.execute(
             f"SELECT {_RECORD_COLS} FROM records WHERE tenant=? AND subject_id=?",
             (tenant, subject_id))])
+
+    async def shred_subject_values(self, tenant: str, subject_id: str, now: float,
+                                   reason: str) -> Removed:
+        """Delete every value written for the subject (records not on legal hold)."""
+        where = ("SELECT e.rowid FROM entries e JOIN records r ON r.tenant=e.tenant AND"
+                 " r.record_id=e.record_id WHERE e.tenant=? AND e.subject_id=?"
+                 " AND r.legal_hold = 0")
+        def q(c: Conn) -> Removed:
+            touched = c.execute(f"SELECT count(DISTINCT record_id) FROM entries WHERE rowid"
+                                f" IN ({where})", (tenant, subject_id)).fetchone()[0]
+            removed = self._delete_entries(c, where, (tenant, subject_id), now, reason)
+            removed.records = int(touched)
+            return removed
+        return await self._write(q)
+
+    async def record_subjects(self, tenant: str, record_id: str) -> set[str]:
+        """The record's subject and the subjects its values were written for."""
+        return await self._read(lambda c: {r[0] for r in c.execute(
+            "SELECT subject_id FROM records WHERE tenant=? AND record_id=?"
+            " AND subject_id IS NOT NULL UNION SELECT DISTINCT subject_id FROM entries"
+            " WHERE tenant=? AND record_id=? AND subject_id IS NOT NULL",
+            (tenant, record_id, tenant, record_id))})
 
     async def vacuum(self) -> None:
         """Give freed pages back to the file system (incremental auto-vacuum)."""

@@ -142,7 +142,7 @@ async def test_erasure_receipt_and_legal_hold(make_client: MakeClient, env: Env)
     receipt = (await r.json())["receipt"]
     assert receipt == {"records_shredded": 2, "values_removed": 6,
                        "values_by_type": {"EMAIL_ADDRESS": 2, "PERSON": 2, "PHONE_NUMBER": 2},
-                       "records_on_legal_hold": 1}
+                       "records_on_legal_hold": 1, "other_records_with_values_removed": 0}
     meta = await (await client.get("/v1/records/r1", headers=env.auth("admin"))).json()
     assert meta["subject_id"] is None and meta["shredded_at"] and meta["counts"] == {}
     events = await _events(client, env, "erasure")
