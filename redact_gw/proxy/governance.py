@@ -38,7 +38,7 @@ from redact_gw.redaction import Restored, restore
 from redact_gw.streaming import answer_record_id
 from redact_gw.tokens import TOKEN_RE, find_tokens
 from redact_gw.transcripts.shapes import check_id as _check_id
-from redact_gw.vault.base import AuditQuery
+from redact_gw.vault.base import AuditQuery, OptOutRow
 
 MAX_REVEAL_TOKENS = 1000
 ANSWERS_SUFFIX = answer_record_id("")
@@ -252,9 +252,14 @@ def _any_of(principal: Principal, *perms: Permission) -> None:
 
 @_vault_op("read")
 async def record_metadata(request: web.Request) -> web.Response:
-    """``GET /v1/records/{record_id}``: metadata only, never a value."""
+    """``GET /v1/records/{record_id}``: metadata only, never a value.
+
+    Only for roles that work with records (detokenize, read_audit, manage_optout): an
+    AI service has no business with another call's subject or opt-out. The opt-out's
+    free-text reason and who set it are for opt-out managers only.
+    """
     principal = principal_of(request)
-    _any_of(principal, Permission.DETOKENIZE, Permission.READ_AUDIT, Permission.REDACT,
+    _any_of(principal, Permission.DETOKENIZE, Permission.READ_AUDIT,
             Permission.MANAGE_OPTOUT)
     app = request.app
     record_id = _require_id(request.match_info["record_id"], "record_id", required=True)
@@ -269,8 +274,15 @@ async def record_metadata(request: web.Request) -> web.Response:
         "counts": await store.record_counts(principal.tenant, record_id),
         "no_retention": row.no_retention, "legal_hold": row.legal_hold,
         "shredded_at": _iso(row.shredded_at),
-        "opt_out": optout_dict(optout) if optout else None,
+        "opt_out": _optout_view(principal, optout) if optout else None,
     })
+
+
+def _optout_view(principal: Principal, row: OptOutRow) -> dict[str, Any]:
+    out = optout_dict(row)
+    if Permission.MANAGE_OPTOUT.value not in principal.permissions:
+        del out["reason"], out["set_by"]
+    return out
 
 
 @_vault_op("write")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
 from aiohttp import web
 
-from redact_gw.errors import OptedOut, Unavailable
+from redact_gw.errors import InvalidInput, OptedOut, Unavailable
 from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
 from redact_gw.policy.subjects import resolve_subject
@@ -18,6 +19,19 @@ from redact_gw.proxy.middlewares import route_name
 from redact_gw.transcripts import parse_transcript
 from redact_gw.vault import migrations
 from redact_gw.vault.base import VaultStore
+
+_CHANNEL_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_channel(value: object) -> str | None:
+    """A retention channel name (``chat``, ``voice``...): at most 64 letters, digits or
+    ``._-``; anything else is a 422 naming the field (it is stored on the record)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CHANNEL_RE.fullmatch(value):
+        raise InvalidInput("channel must be a string of 1-64 letters, digits or ._-",
+                           details={"field": "channel"})
+    return value
 
 
 def new_record_id() -> str:
@@ -100,8 +114,9 @@ async def redact(request: web.Request) -> web.Response:
     redactor = request.app.get(appkeys.REDACTOR)
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
-    channel = reject_nul(doc.get("channel") if isinstance(doc.get("channel"), str) else None,
-                         "channel")
+    if isinstance(doc.get("channel"), str):
+        reject_nul(doc["channel"], "channel")  # 400 nul_character, as for every field
+    channel = check_channel(doc.get("channel"))
     metrics = request.app[appkeys.METRICS]
     route = route_name(request)
     try:

@@ -177,9 +177,13 @@ def _components(settings: Settings) -> dict[str, Any]:
             "RecordMetadata": _obj({
                 "record_id": _ref("RecordRef"), "created_at": iso,
                 "expires_at": _nullable(iso), "subject_id": _nullable(_ref("Id")),
-                "channel": _nullable({"type": "string"}), "counts": _counts(),
+                "channel": _nullable({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}),
+                "counts": _counts(),
                 "no_retention": {"type": "boolean"}, "legal_hold": {"type": "boolean"},
-                "shredded_at": _nullable(iso), "opt_out": _nullable(_ref("OptOut")),
+                "shredded_at": _nullable(iso),
+                # reason and set_by only for opt-out managers
+                "opt_out": _nullable(_obj(optout_props, [
+                    k for k in optout_props if k not in ("reason", "set_by")])),
             }, ["record_id", "created_at", "expires_at", "subject_id", "channel", "counts",
                 "no_retention", "legal_hold", "shredded_at", "opt_out"]),
             "PurgeReport": _obj({
