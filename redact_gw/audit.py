@@ -6,8 +6,10 @@ outcome, entity types and counts. Never a value, never a token-to-value pair: th
 event is built from typed fields only, so there is no place a value could go.
 
 Events live in the vault database (``audit_events``) and are optionally mirrored as
-JSONL. ``verify`` walks the chain and names the first bad sequence number; with the
-mirror it also catches events deleted from the end of the chain.
+JSONL. The chain is keyed by the key file (``audit_chain``): a database writer without
+it cannot rewrite the chain so that it verifies. ``verify`` walks the chain and names
+the first bad sequence number; with the mirror it also compares every mirrored
+sequence number and hash with the database row, and catches events cut off the end.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redact_gw.audit_chain import GENESIS, canonical, chain_hash
+from redact_gw.audit_chain import (
+    GENESIS,
+    KeyLookup,
+    canonical,
+    check_hash,
+    current_key,
+    is_keyed,
+    lookup_in,
+)
+from redact_gw.crypto.keyring import Keyring, KeyringSource
 from redact_gw.model import Clock, Principal
 from redact_gw.vault.base import AuditQuery, AuditRow, VaultStore
 
@@ -41,10 +52,13 @@ def _counts(value: Mapping[str, int] | None) -> dict[str, int]:
 class AuditLog:
     """Writes audit events through a store, mirroring them to JSONL when configured."""
 
-    def __init__(self, store: VaultStore, clock: Clock, mirror: Path | None = None) -> None:
+    def __init__(self, store: VaultStore, clock: Clock, mirror: Path | None = None,
+                 keys: KeyringSource | None = None) -> None:
         self.store = store
         self.clock = clock
         self.mirror = mirror
+        #: Keys the chain is keyed with; ``None`` only in tests of legacy chains.
+        self.keys = keys
         self._mirror_lock = asyncio.Lock()
 
     async def record(self, action: str, *, principal: Principal | None = None,
@@ -80,8 +94,9 @@ class AuditLog:
         }
         for name, value in (extra_counts or {}).items():
             payload[name] = _counts(value)
+        key = current_key(self.keys.current()) if self.keys is not None else None
         row = await self.store.append_audit(ts, tenant, payload["principal"], action,
-                                            record_id, canonical(payload))
+                                            record_id, canonical(payload), key)
         if self.mirror is not None:
             await self._append_mirror(row)
         return row
@@ -121,13 +136,17 @@ class Verification:
 _COLUMNS = ("ts", "tenant", "principal", "action", "record_id")
 
 
-def _check_row(row: AuditRow, expected_seq: int, prev_hash: str) -> str | None:
+def _check_row(row: AuditRow, expected_seq: int, prev_hash: str,
+               lookup: KeyLookup | None) -> str | None:
     if row.seq != expected_seq:
         return "sequence gap or insertion" if row.seq > expected_seq else "duplicate sequence"
     if row.prev_hash != prev_hash:
         return "previous-hash mismatch (deleted, inserted or reordered event)"
-    if row.hash != chain_hash(row.prev_hash, row.seq, row.payload):
-        return "hash mismatch (edited event)"
+    if is_keyed(prev_hash) and not is_keyed(row.hash):
+        return "unkeyed event after keyed ones (chain rewritten without the key file)"
+    problem = check_hash(row.hash, row.prev_hash, row.seq, row.payload, lookup)
+    if problem:
+        return problem
     try:
         payload = json.loads(row.payload)
     except ValueError:
@@ -137,32 +156,57 @@ def _check_row(row: AuditRow, expected_seq: int, prev_hash: str) -> str | None:
     return None
 
 
-async def verify(store: VaultStore, mirror: Path | None = None,
-                 page: int = 1000) -> Verification:
-    """Walk the whole chain; name the first bad sequence number."""
+async def verify(store: VaultStore, mirror: Path | None = None, page: int = 1000,
+                 keys: Keyring | None = None) -> Verification:
+    """Walk the whole chain; name the first bad sequence number.
+
+    Args:
+        store: The vault store holding the chain.
+        mirror: The JSONL mirror: every line's seq and hash must match the database.
+        page: Events read per query.
+        keys: The key file's keyring. With it, keyed events are checked and the chain's
+            last event must be keyed (a chain rewritten in plain SHA-256 fails);
+            without it, only a legacy unkeyed chain can verify.
+    """
+    lookup = lookup_in(keys) if keys is not None else None
     expected, prev, count = 1, GENESIS, 0
+    hashes: dict[int, str] = {}
     after = 0
     while True:
         rows = await store.audit_events(AuditQuery(after_seq=after, limit=page))
         if not rows:
             break
         for row in rows:
-            problem = _check_row(row, expected, prev)
+            problem = _check_row(row, expected, prev, lookup)
             if problem:
                 return Verification(False, count, expected if row.seq > expected else row.seq,
                                     problem)
             expected, prev, count = row.seq + 1, row.hash, count + 1
+            if mirror is not None:
+                hashes[row.seq] = row.hash
         after = rows[-1].seq
+    if keys is not None and count and not is_keyed(prev):
+        return Verification(False, count, count, "the last event is not keyed: the chain was"
+                            " rewritten without the key file, or nothing was written since"
+                            " keying began")
     if mirror is not None and mirror.exists():
-        return _verify_against_mirror(mirror, count, prev)
+        return _verify_against_mirror(mirror, count, hashes)
     return Verification(True, count)
 
 
-def _verify_against_mirror(mirror: Path, count: int, head: str) -> Verification:
-    lines = [ln for ln in mirror.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    if len(lines) > count:
-        return Verification(False, count, count + 1,
-                            "events in the JSONL mirror are missing from the database")
-    if lines and json.loads(lines[-1])["hash"] != head and len(lines) == count:
-        return Verification(False, count, count, "chain head differs from the JSONL mirror")
+def _verify_against_mirror(mirror: Path, count: int, hashes: dict[int, str]) -> Verification:
+    for n, line in enumerate(mirror.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+            seq, hash_value = int(doc["seq"]), str(doc["hash"])
+        except (ValueError, KeyError, TypeError):
+            return Verification(False, count, None, f"JSONL mirror line {n} is unreadable")
+        if seq not in hashes:
+            return Verification(False, count, seq,
+                                "an event in the JSONL mirror is missing from the database")
+        if hashes[seq] != hash_value:
+            return Verification(False, count, seq, "the database event differs from the"
+                                " JSONL mirror (rewritten event)")
     return Verification(True, count)

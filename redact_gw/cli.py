@@ -313,7 +313,8 @@ def _operator(tenant: str) -> Any:
 def _audit_log(settings: Settings, store: Any) -> Any:
     from redact_gw.audit import AuditLog
     mirror = settings.audit.mirror_jsonl
-    return AuditLog(store, time.time, settings.resolve(mirror) if mirror else None)
+    return AuditLog(store, time.time, settings.resolve(mirror) if mirror else None,
+                    keyring.KeyringSource(settings.resolve(settings.keys.path)))
 
 
 def _progress_bar(done: int, total: int) -> None:
@@ -435,7 +436,8 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     async with open_vault(settings) as vault:
         if args.audit_command == "verify":
             mirror = settings.audit.mirror_jsonl
-            result = await verify(vault.store, settings.resolve(mirror) if mirror else None)
+            result = await verify(vault.store, settings.resolve(mirror) if mirror else None,
+                                  keys=vault.keys.current())
             print(json.dumps(result.to_dict()))
             return 0 if result.ok else 1
         rows = await vault.store.audit_events(AuditQuery(

@@ -351,11 +351,19 @@ async def test_answer_vault_read_failure_is_counted(make_gateway: MakeGateway,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     gw = await make_gateway()
     app = gw.server.app
+    # this request's own values restore from memory; a token the caller sent in an
+    # earlier request is opened from the vault
+    status, _text = await _chat(gw, **{"X-Record-Id": "call-m"})
+    assert status == 200
+    token = gw.fake.last.json()["messages"][-1]["content"]
+    token = re.search(r"\[\[[A-Z_]+:[a-z0-9]+\]\]", token).group(0)  # type: ignore[union-attr]
 
     async def broken(*_a: Any, **_k: Any) -> Any:
         raise VaultUnavailable()
     monkeypatch.setattr(app[appkeys.STORE], "get_entries", broken)  # restore opens tokens
-    status, body = await _chat(gw)  # the request went out: the answer could not be checked
+    doc = {"model": "m", "messages": [{"role": "user", "content": f"about {token}"}]}
+    # the request went out: the answer could not be checked
+    status, body = await _chat(gw, doc, **{"X-Record-Id": "call-m"})
     assert (status, json.loads(body)["error"]["code"]) == (502, "answer_scan_failed")
     assert value(app, "redact_gw_vault_errors_total", operation="read") == 1
     assert value(app, "redact_gw_vault_errors_total", operation="write") == 0

@@ -96,7 +96,8 @@ async def _vault_ctx(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.VAULT] = Vault(store, app[appkeys.KEYS], clock=clock,
                                expiry=RetentionPolicy(settings.retention).expiry)
     mirror = settings.audit.mirror_jsonl
-    app[appkeys.AUDIT] = AuditLog(store, clock, settings.resolve(mirror) if mirror else None)
+    app[appkeys.AUDIT] = AuditLog(store, clock, settings.resolve(mirror) if mirror else None,
+                                  app[appkeys.KEYS])
     app[appkeys.OPTOUTS] = OptOutRegistry(store, app[appkeys.AUDIT], clock)
     try:
         yield

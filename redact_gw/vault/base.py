@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from redact_gw.audit_chain import ChainKey
 from redact_gw.vault.review_base import ReviewStore
 
 
@@ -276,8 +277,10 @@ class VaultStore(ReviewStore, Protocol):
 
     # -- audit ----------------------------------------------------------------------------
     async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
-                           action: str, record_id: str | None, payload: str) -> AuditRow:
-        """Append one event to the hash chain (serialized across writers)."""
+                           action: str, record_id: str | None, payload: str,
+                           key: ChainKey | None = None) -> AuditRow:
+        """Append one event to the hash chain (serialized across writers), keyed by
+        ``key`` (``audit_chain.chain_hash``)."""
         ...
 
     async def audit_events(self, query: AuditQuery) -> list[AuditRow]:

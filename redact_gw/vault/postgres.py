@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from redact_gw.audit_chain import chain_hash
+from redact_gw.audit_chain import ChainKey, chain_hash
 from redact_gw.errors import ConfigError, VaultUnavailable
 from redact_gw.vault import migrations
 from redact_gw.vault.base import (
@@ -596,7 +596,8 @@ class PostgresStore(PostgresReviewMixin):
 
     # -- audit ----------------------------------------------------------------------------
     async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
-                           action: str, record_id: str | None, payload: str) -> AuditRow:
+                           action: str, record_id: str | None, payload: str,
+                           key: ChainKey | None = None) -> AuditRow:
         """Append to the chain while holding the chain-head row lock."""
         async def q(c: Conn) -> AuditRow:
             head = await c.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
@@ -604,7 +605,7 @@ class PostgresStore(PostgresReviewMixin):
                 raise VaultUnavailable("the audit chain head is missing")
             seq, prev = head[0] + 1, head[1]
             row = AuditRow(seq, ts, tenant, principal, action, record_id, payload, prev,
-                           chain_hash(prev, seq, payload))
+                           chain_hash(prev, seq, payload, key))
             await c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES"
                             " ($1,$2,$3,$4,$5,$6,$7,$8,$9)", row.seq, row.ts, row.tenant,
                             row.principal, row.action, row.record_id, row.payload,

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from redact_gw.audit_chain import GENESIS, chain_hash
+from redact_gw.audit_chain import GENESIS, ChainKey, chain_hash
 from redact_gw.errors import VaultUnavailable
 from redact_gw.vault import migrations
 from redact_gw.vault.base import (
@@ -483,14 +483,15 @@ class SqliteStore(SqliteReviewMixin):
 
     # -- audit ----------------------------------------------------------------------------
     async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
-                           action: str, record_id: str | None, payload: str) -> AuditRow:
+                           action: str, record_id: str | None, payload: str,
+                           key: ChainKey | None = None) -> AuditRow:
         """Append to the chain inside one write transaction."""
         def q(c: Conn) -> AuditRow:
             last = c.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC"
                              " LIMIT 1").fetchone()
             seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             row = AuditRow(seq, ts, tenant, principal, action, record_id, payload, prev,
-                           chain_hash(prev, seq, payload))
+                           chain_hash(prev, seq, payload, key))
             c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
                       (row.seq, row.ts, row.tenant, row.principal, row.action, row.record_id,
                        row.payload, row.prev_hash, row.hash))
