@@ -272,8 +272,8 @@ def _transcript_schemas(settings: Settings) -> dict[str, Schema]:
                         text, {"type": "null"}, {"type": "array", "items": part}]}}}},
                 "record_id": _nullable(_ref("Id")),
                 "subject_id": _nullable(_ref("Id")),
-                "channel": {"description": "Channel for retention periods, when a string.",
-                            "pattern": NO_NUL},
+                "channel": _nullable({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$",
+                                      "description": "Channel for retention periods."}),
                 **{key: {"description": "The gateway's own answer field: replaced (or, for"
                                         " `no_retention`, dropped) in the answer."}
                    for key in ("entities", "risk_tier", "no_retention")},

@@ -23,7 +23,8 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from redact_gw.audit_chain import GENESIS, chain_hash
+from redact_gw.audit import verify
+from redact_gw.audit_chain import GENESIS
 from redact_gw.crypto.keyring import KeyringSource, load_keyring
 from redact_gw.model import PendingValue
 from redact_gw.testing_server import GatewayHome, GatewayProcess, make_home
@@ -195,19 +196,21 @@ async def test_key_rotation_while_both_serve(cluster: Cluster) -> None:
     assert set(await cluster.store.count_records_by_kek()) == {summary["primary"]}
     for i, (record, tokens) in enumerate(list(seeded.items())[::10]):
         assert len(await cluster.reveal(i, record, list(tokens.values()))) == len(tokens)
-    await _check_audit_chain(cluster.store)
+    await _check_audit_chain(cluster.store, cluster.home.key_path)
 
 
-async def _check_audit_chain(store: PostgresStore) -> None:
+async def _check_audit_chain(store: PostgresStore, key_path: Path) -> None:
     prev, seq, after = GENESIS, 0, 0
     while rows := await store.audit_events(AuditQuery(after_seq=after, limit=500)):
         for r in rows:
             seq += 1
             assert r.seq == seq and r.prev_hash == prev
-            assert r.hash == chain_hash(prev, r.seq, r.payload)
             prev = r.hash
         after = rows[-1].seq
     assert seq > 20  # reveals from both processes, one linear chain
+    # keyed by the old primary, then the new one: the whole chain verifies
+    result = await verify(store, keys=load_keyring(key_path))
+    assert result.ok and result.events == seq, result
 
 
 # -- outage -------------------------------------------------------------------------------
