@@ -141,3 +141,50 @@ async def test_rewrap_skips_a_record_that_does_not_open(store: VaultStore,
     assert await store.count_records_by_kek() == {ring.primary_kid: 6,
                                                   keys.current().primary_kid: 1}
     assert report.to_dict()["failed"] == [{"tenant": "acme", "record_id": "r3"}]
+
+
+# -- upgrade: a version-1 database gets version 2 and its values still open ----------------
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_upgrade_from_version_1_keeps_values_openable(
+        backend: str, tmp_path: Any, keys: KeyringSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redact_gw.crypto import aead
+    from redact_gw.vault import migrations
+    from redact_gw.vault.postgres import PostgresStore
+    from tests.pg import fresh_schema, schema_dsn
+
+    async def run(make: Any) -> None:
+        with monkeypatch.context() as m:  # a gateway that only knew version 1
+            m.setattr(migrations, "SQLITE", migrations.SQLITE[:1])
+            m.setattr(migrations, "POSTGRES", migrations.POSTGRES[:1])
+            old = make()
+            await old.open()
+            assert await old.schema_versions() == [1]
+            # what a version-1 gateway wrote: a record and a value sealed the old way
+            row, dek = Vault(old, keys)._new_record("acme", "r1", None, None)
+            await old.ensure_record(row)
+            token = "[[PHONE_NUMBER:abcdefghij]]"
+            assert row.dek_id is not None
+            legacy = aead.seal(dek, b"212-555-0123", aead.aad(
+                "redact_gw/value/v1", "acme", "r1", token, row.dek_id, "agent"))
+            await _sql(old, "INSERT INTO entries (tenant, record_id, token, entity_type,"
+                       " fingerprint, sealed, created_at, expires_at, sent_by)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "acme", "r1", token,
+                       "PHONE_NUMBER", b"fp", legacy, 1.0, None, "agent")
+            await old.close()
+        new = make()
+        await new.open()
+        try:
+            assert await new.schema_versions() == [1, 2]
+            (entry,) = await new.record_entries("acme", "r1")
+            assert entry.aad_version == 1 and entry.subject_id is None
+            vault = Vault(new, keys)
+            assert (await vault.reveal("acme", "r1", [token]))[token].value == "212-555-0123"
+        finally:
+            await new.close()
+
+    if backend == "sqlite":
+        await run(lambda: SqliteStore(tmp_path / "old.db"))
+        return
+    async with fresh_schema() as schema:
+        await run(lambda: PostgresStore(schema_dsn(schema), max_size=2))
