@@ -7,7 +7,8 @@ that holds nothing, so nothing tells B which pieces occur. The scan runs detecti
 with the real recurrence module (``detection/recurrence.py``, the oracle of the
 finding) over the fast regex detector: the full Presidio pipeline takes over a minute
 for 10,000 strings (and building the spoken view of one 50 kB segment takes ~20 s), so
-the scan is sent as 101 turns and the real detector runs the poisoning test instead.
+the scan is sent as 101 turns, and the real detector scans the pieces that matter among
+decoys and runs the poisoning test.
 """
 
 from __future__ import annotations
@@ -181,3 +182,23 @@ async def test_restore_gives_back_the_callers_own_spelling(make_gateway: MakeGat
         answer = (await r.json())["choices"][0]["message"]["content"]
         spelled = re.findall(r"[\w.]+@[\w.]+", answer)
         assert spelled == [text.split()[1]], who
+
+
+async def test_real_detector_scan_of_the_pieces_learns_nothing(
+        make_gateway: MakeGateway, backend: dict[str, Any], detector: Detector) -> None:
+    """The full pipeline (Presidio + recurrences) on the pieces that matter, mixed with
+    decoys: one turn per line, compared with the same scan of an empty record."""
+    gw = await make_gateway(detector=detector, config=backend)
+    r = await gw.client.post("/v1/redact", json={"text": A_TEXT, "record_id": "call-d"},
+                             headers=gw.env.auth("ai"))
+    assert {e["entity_type"] for e in (await r.json())["entities"]} >= {"CREDIT_CARD",
+                                                                         "US_SSN"}
+    pieces = ["4111", "1111", "0780", "7805", "8051", "0511", "5112", "1120", "Jones",
+              "Rebecca", *(f"{i:04d}" for i in range(2000, 2020)), "Smith"]
+    turns = [{"speaker": "caller", "text": p} for p in pieces]
+
+    async def scan(record: str) -> tuple[Any, ...]:
+        r = await gw.client.post("/v1/redact", json={"turns": turns, "record_id": record},
+                                 headers=gw.env.auth("ai2"))
+        return _visible(r, await r.json(), [record])
+    assert await scan("call-d") == await scan("empty-d")
