@@ -435,7 +435,7 @@ class PostgresStore(PostgresReviewMixin):
         async def q(c: Conn) -> list[RecordRow]:
             return [_record(r) for r in await c.fetch(
                 f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL"
-                " AND kek_id <> $1 AND (tenant, record_id) > ($3, $4)"
+                " AND (kek_id IS NULL OR kek_id <> $1) AND (tenant, record_id) > ($3, $4)"
                 " ORDER BY tenant, record_id LIMIT $2", kek_id, limit, tenant, record_id)]
         return await self._read(q)
 

@@ -323,7 +323,8 @@ class SqliteStore(SqliteReviewMixin):
         """Records whose data key is wrapped under another KEK, by key, past ``after``."""
         tenant, record_id = after or ("", "")
         return await self._read(lambda c: [_record(r) for r in c.execute(
-            f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL AND kek_id <> ?"
+            f"SELECT {_RECORD_COLS} FROM records WHERE wrapped_dek IS NOT NULL"
+            " AND (kek_id IS NULL OR kek_id <> ?)"
             " AND (tenant > ? OR (tenant = ? AND record_id > ?))"
             " ORDER BY tenant, record_id LIMIT ?",
             (kek_id, tenant, tenant, record_id, limit))])

@@ -132,15 +132,16 @@ async def test_rewrap_skips_a_record_that_does_not_open(store: VaultStore,
     for i in range(7):
         await vault.tokenize("acme", f"r{i}", None, [PHONE])
     await _sql(store, "UPDATE records SET dek_id = 'forged' WHERE record_id = ?", "r3")
+    await _sql(store, "UPDATE records SET kek_id = NULL WHERE record_id = ?", "r5")
     ring = add_primary(keys.path)
     rotator = Vault(store, KeyringSource(keys.path))
     report = RewrapReport()
     while await rotator.rewrap_batch(2, report):
         pass
-    assert report.failed == [("acme", "r3")] and report.rewrapped == 6
-    assert await store.count_records_by_kek() == {ring.primary_kid: 6,
-                                                  keys.current().primary_kid: 1}
-    assert report.to_dict()["failed"] == [{"tenant": "acme", "record_id": "r3"}]
+    assert report.failed == [("acme", "r3"), ("acme", "r5")] and report.rewrapped == 5
+    assert await store.count_records_by_kek() == {ring.primary_kid: 5,
+                                                  keys.current().primary_kid: 1, None: 1}
+    assert report.to_dict()["failed"][0] == {"tenant": "acme", "record_id": "r3"}
 
 
 # -- upgrade: a version-1 database gets version 2 and its values still open ----------------
