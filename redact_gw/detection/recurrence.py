@@ -4,6 +4,10 @@ Digit values (cards, phones, SSNs...) recur as any piece of four or more of thei
 consecutive digits, written or spoken ("the card ending in four four seven one").
 Names recur word by word (a surname alone), spelled or not. Any known value also
 recurs verbatim, in any case.
+
+Known values must be the caller's own (``engine.Redactor`` passes only values the
+calling principal, or its share group, sent): a recurrence of another principal's
+piece would tell the caller which pieces that value has.
 """
 
 from __future__ import annotations
