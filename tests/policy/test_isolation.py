@@ -156,12 +156,13 @@ async def test_own_values_still_recur(make_gateway: MakeGateway) -> None:
 
 async def test_planted_names_do_not_poison_another_principals_text(
         make_gateway: MakeGateway, backend: dict[str, Any], detector: Detector) -> None:
-    """B plants "Mr. Refund Please" and "Bill Balance"; A's words stay words."""
+    """B plants the names "Refund Please" and "Bill Balance"; A's words stay words."""
     gw = await make_gateway(detector=detector, config=backend)
-    r = await gw.client.post("/v1/redact", json={
-        "text": "Mr. Refund Please called. Bill Balance too.", "record_id": "call-p"},
+    r = await gw.client.post("/v1/redact", json={"record_id": "call-p", "turns": [
+        {"speaker": "caller", "text": "My name is Refund Please."},
+        {"speaker": "caller", "text": "My name is Bill Balance."}]},
         headers=gw.env.auth("ai2"))
-    assert {e["entity_type"] for e in (await r.json())["entities"]} == {"PERSON"}
+    assert [e["entity_type"] for e in (await r.json())["entities"]] == ["PERSON", "PERSON"]
     r = await gw.client.post("/v1/chat/completions", json={
         "model": "m", "messages": [{"role": "user", "content":
                                     "I want a refund please, my balance is wrong"}]},
