@@ -312,7 +312,8 @@ async def audit_page(request: web.Request, session: Session,
         action=opt("action"), limit=500))
     mirror = app[appkeys.SETTINGS].audit.mirror_jsonl
     check = await verify(app[appkeys.STORE],
-                         app[appkeys.SETTINGS].resolve(mirror) if mirror else None)
+                         app[appkeys.SETTINGS].resolve(mirror) if mirror else None,
+                         keys=app[appkeys.KEYS].current())  # the chain is keyed
     events = [{"seq": r.seq, "when": when(r.ts), **json.loads(r.payload)}
               for r in reversed(rows)]
     return render(request, "audit.html", {

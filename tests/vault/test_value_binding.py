@@ -176,7 +176,7 @@ async def test_upgrade_from_version_1_keeps_values_openable(
         new = make()
         await new.open()
         try:
-            assert await new.schema_versions() == [1, 2]
+            assert (await new.schema_versions())[:2] == [1, 2]
             (entry,) = await new.record_entries("acme", "r1")
             assert entry.aad_version == 1 and entry.subject_id is None
             vault = Vault(new, keys)
