@@ -1,0 +1,68 @@
+"""What every operator command shares: settings, the vault, the operator principal,
+the audit log, JSON output and a progress bar shown only on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any, TextIO
+
+from redact_gw.crypto import keyring
+from redact_gw.logs import LogFormat, setup_logging
+from redact_gw.settings import Settings, load_settings
+
+
+def _setup_logging(fmt: LogFormat = "text", level: str = "INFO") -> None:
+    """Logs to stderr: JSON lines (``serve``'s default) or text (operator commands)."""
+    setup_logging(fmt, level)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+@contextlib.asynccontextmanager
+async def open_vault(settings: Settings) -> AsyncIterator[Any]:
+    """A ``Vault`` over the configured store, closed on exit."""
+    from redact_gw.proxy.app import open_store
+    from redact_gw.vault.service import Vault
+    keys = keyring.KeyringSource(settings.resolve(settings.keys.path),
+                                 settings.keys.reload_interval_s)
+    store = open_store(settings)
+    await store.open()
+    try:
+        yield Vault(store, keys)
+    finally:
+        await store.close()
+
+
+def _write(out: TextIO, doc: Any) -> None:
+    out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+
+
+def _operator(tenant: str) -> Any:
+    import getpass
+
+    from redact_gw.model import Principal
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Principal(f"cli:{user}", tenant, frozenset({"operator"}))
+
+
+def _audit_log(settings: Settings, store: Any) -> Any:
+    from redact_gw.audit import AuditLog
+    mirror = settings.audit.mirror_jsonl
+    return AuditLog(store, time.time, settings.resolve(mirror) if mirror else None)
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\rpurging [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()

@@ -1,0 +1,84 @@
+"""``keys generate``, ``keys rotate`` and ``keys rewrap``: the key file and re-wrapping."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from redact_gw.crypto import keyring
+from redact_gw.settings import Settings
+
+from .common import _audit_log, _operator, _settings, open_vault
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    """Write a new key file (mode 0600); refuses to overwrite."""
+    ring = keyring.generate_key_file(Path(args.path))
+    print(f"wrote {args.path} with primary key {ring.primary_kid} (mode 0600)")
+    return 0
+
+
+async def _rewrap(settings: Settings, batch_size: int, primary: str | None) -> dict[str, Any]:
+    """Re-wrap every data key under the key file's primary, in batches."""
+    started = time.monotonic()
+    total = 0
+    async with open_vault(settings) as vault:
+        vault.keys.reload_if_changed()
+        primary = primary or vault.keys.current().primary_kid
+        while True:
+            n = await vault.rewrap_batch(batch_size)
+            total += n
+            if n == 0:
+                remaining = await vault.store.count_records_by_kek()
+                if set(remaining) <= {primary}:
+                    break
+                # a serving gateway may still wrap new records under the old key until
+                # it re-reads the key file (keys.reload_interval_s)
+                await asyncio.sleep(settings.keys.reload_interval_s / 2)
+        summary = {"primary": primary, "rewrapped": total,
+                   "seconds": round(time.monotonic() - started, 3)}
+        await _audit_log(settings, vault.store).record(
+            "key.rotate", principal=_operator("*"), reason="rewrapped",
+            extra_counts={"records": {"rewrapped": total}})
+    return summary
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Add a new primary key; unless --no-rewrap, re-wrap every data key under it."""
+    settings = _settings(args)
+    ring = keyring.add_primary(settings.resolve(settings.keys.path))
+    if args.no_rewrap:
+        print(json.dumps({"primary": ring.primary_kid, "rewrapped": 0,
+                          "next": "distribute the key file to every replica, then run"
+                                  " `redact-gw keys rewrap`"}))
+        return 0
+    print(json.dumps(asyncio.run(_rewrap(settings, args.batch_size, ring.primary_kid))))
+    return 0
+
+
+def cmd_keys_rewrap(args: argparse.Namespace) -> int:
+    """Re-wrap every data key under the key file's current primary."""
+    print(json.dumps(asyncio.run(_rewrap(_settings(args), args.batch_size, None))))
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """``keys generate|rotate|rewrap``."""
+    keys = sub.add_parser("keys", help="key file management").add_subparsers(
+        dest="keys_command", required=True)
+    s = keys.add_parser("generate", help="write a new key file")
+    s.add_argument("path")
+    s.set_defaults(fn=cmd_keys_generate)
+    s = keys.add_parser("rotate", help="new primary key; re-wrap all data keys")
+    s.add_argument("--batch-size", type=int, default=500)
+    s.add_argument("--no-rewrap", action="store_true",
+                   help="only add the new primary (mounted secrets: rewrap once every"
+                        " replica has the new file)")
+    s.set_defaults(fn=cmd_keys_rotate)
+    s = keys.add_parser("rewrap", help="re-wrap all data keys under the current primary")
+    s.add_argument("--batch-size", type=int, default=500)
+    s.set_defaults(fn=cmd_keys_rewrap)
