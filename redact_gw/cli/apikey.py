@@ -1,33 +1,111 @@
-"""``apikey``: API keys of the principals file."""
+"""``apikey create|list|revoke|rotate``: API keys of the principals file.
+
+Keys are printed once on stdout and stored only as hashes; ``list`` shows no secret.
+A serving gateway picks every change up by itself (a new key on its first request).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
+from redact_gw.settings import parse_duration
+
+from .common import HelpFormatter as formatter
 from .common import _settings
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
     """Create a principal and print its API key once."""
-    from redact_gw.policy.principals import create_api_key
+    from redact_gw.policy.apikeys import create
     settings = _settings(args)
     name = args.name or f"{args.tenant}-{'-'.join(args.role) or 'client'}"
-    key = create_api_key(settings.resolve(settings.auth.principals_file), name, args.tenant,
-                         args.role)
+    key = create(settings.resolve(settings.auth.principals_file), name, args.tenant,
+                 args.role, known_roles=settings.access.roles)
     print(key)
     print(f"created principal {name!r} (tenant {args.tenant}); the key is shown only once",
           file=sys.stderr)
     return 0
 
 
+def cmd_apikey_list(args: argparse.Namespace) -> int:
+    """Print every principal as one JSON line: no key, only key ids."""
+    from redact_gw.policy.apikeys import list_keys
+    settings = _settings(args)
+    for row in list_keys(settings.resolve(settings.auth.principals_file)):
+        if args.tenant is None or row["tenant"] == args.tenant:
+            print(json.dumps(row))
+    return 0
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    """Remove every key of a principal at once."""
+    from redact_gw.policy.apikeys import revoke
+    settings = _settings(args)
+    print(json.dumps(revoke(settings.resolve(settings.auth.principals_file), args.name)))
+    return 0
+
+
+def cmd_apikey_rotate(args: argparse.Namespace) -> int:
+    """Print a new key for a principal; the old one works for the overlap window."""
+    from redact_gw.policy.apikeys import rotate
+    settings = _settings(args)
+    key, summary = rotate(settings.resolve(settings.auth.principals_file), args.name,
+                          args.overlap)
+    print(key)
+    until = summary["old_key_valid_until"]
+    print(f"rotated principal {args.name!r}; the new key is shown only once; the old key"
+          f" {'works until ' + until if until else 'is refused from now on'}",
+          file=sys.stderr)
+    return 0
+
+
+def _overlap(text: str) -> float:
+    """``24h``, ``30m``, ``0`` (no overlap) -> seconds."""
+    if text.strip() in ("0", "0s"):
+        return 0.0
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_parsers(sub: Any) -> None:
-    """``apikey create``."""
-    apikey = sub.add_parser("apikey", help="API keys").add_subparsers(
-        dest="apikey_command", required=True)
-    s = apikey.add_parser("create", help="create a principal; print its key once")
-    s.add_argument("--tenant", required=True)
-    s.add_argument("--role", action="append", default=[])
-    s.add_argument("--name")
+    """``apikey create|list|revoke|rotate``."""
+    apikey = sub.add_parser(
+        "apikey", help="create, list, revoke and rotate API keys", formatter_class=formatter,
+        description="Manage the API keys of the principals file (auth.principals_file)."
+                    " A serving gateway picks up every change by itself.",
+    ).add_subparsers(dest="apikey_command", required=True, metavar="COMMAND")
+    s = apikey.add_parser("create", help="create a principal; print its key once",
+                          formatter_class=formatter,
+                          description="Create a principal with a new API key. The key is"
+                                      " printed once on stdout and stored only as a hash.")
+    s.add_argument("--tenant", required=True, help="tenant whose records the key may touch")
+    s.add_argument("--role", action="append", default=[], required=True,
+                   help="a role from access.roles of the config (repeat for several)")
+    s.add_argument("--name", help="principal name (default: TENANT-ROLES)")
     s.set_defaults(fn=cmd_apikey_create)
+    s = apikey.add_parser("list", help="list principals and key ids (no secrets)",
+                          formatter_class=formatter,
+                          description="One JSON line per principal: name, tenant, roles,"
+                                      " created, status and the ids of its valid keys.")
+    s.add_argument("--tenant", help="only this tenant's principals (default: all)")
+    s.set_defaults(fn=cmd_apikey_list)
+    s = apikey.add_parser("revoke", help="refuse every key of a principal from now on",
+                          formatter_class=formatter,
+                          description="Remove every key of a principal. Its name stays"
+                                      " taken, so no new principal inherits its data.")
+    s.add_argument("name", help="principal name")
+    s.set_defaults(fn=cmd_apikey_revoke)
+    s = apikey.add_parser("rotate", help="new key for a principal; old one kept for a while",
+                          formatter_class=formatter,
+                          description="Print a new key for a principal. Its current key"
+                                      " keeps working for the overlap window, then is"
+                                      " refused.")
+    s.add_argument("name", help="principal name")
+    s.add_argument("--overlap", type=_overlap, default="24h",
+                   help="how long the old key keeps working: 24h, 30m, 7d, or 0 for none")
+    s.set_defaults(fn=cmd_apikey_rotate)

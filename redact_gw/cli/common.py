@@ -16,6 +16,15 @@ from redact_gw.logs import LogFormat, setup_logging
 from redact_gw.settings import Settings, load_settings
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default after its help, unless there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False, [], argparse.SUPPRESS):
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
 def _setup_logging(fmt: LogFormat = "text", level: str = "INFO") -> None:
     """Logs to stderr: JSON lines (``serve``'s default) or text (operator commands)."""
     setup_logging(fmt, level)
