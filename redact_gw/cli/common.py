@@ -36,7 +36,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextlib.asynccontextmanager
 async def open_vault(settings: Settings) -> AsyncIterator[Any]:
-    """A ``Vault`` over the configured store, closed on exit."""
+    """A ``Vault`` over the configured store, closed on exit; values it writes get the
+    configured retention expiry, as through the gateway."""
+    from redact_gw.policy.retention import RetentionPolicy
     from redact_gw.proxy.app import open_store
     from redact_gw.vault.service import Vault
     keys = keyring.KeyringSource(settings.resolve(settings.keys.path),
@@ -44,7 +46,8 @@ async def open_vault(settings: Settings) -> AsyncIterator[Any]:
     store = open_store(settings)
     await store.open()
     try:
-        yield Vault(store, keys)
+        yield Vault(store, keys, clock=time.time,
+                    expiry=RetentionPolicy(settings.retention).expiry)
     finally:
         await store.close()
 
@@ -53,7 +56,9 @@ def _write(out: TextIO, doc: Any) -> None:
     out.write(json.dumps(doc, ensure_ascii=False) + "\n")
 
 
-def _operator(tenant: str) -> Any:
+def _operator(tenant: str, roles: frozenset[str] = frozenset({"operator"})) -> Any:
+    """The person at the terminal, as audit events name them: ``operator:<os user>``
+    (a name no API key principal can have: those never hold a colon)."""
     import getpass
 
     from redact_gw.model import Principal
@@ -61,7 +66,7 @@ def _operator(tenant: str) -> Any:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return Principal(f"cli:{user}", tenant, frozenset({"operator"}))
+    return Principal(f"operator:{user}", tenant, roles)
 
 
 def _audit_log(settings: Settings, store: Any) -> Any:
@@ -70,8 +75,24 @@ def _audit_log(settings: Settings, store: Any) -> Any:
     return AuditLog(store, time.time, settings.resolve(mirror) if mirror else None)
 
 
-def _progress_bar(done: int, total: int) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\rpurging [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
+class Progress:
+    """``label [#####.....] done/total`` on stderr when it is a terminal; else silent."""
+
+    def __init__(self, label: str, *, enabled: bool = True) -> None:
+        self.label = label
+        self.shown = enabled and sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}]"
+                         f" {done}/{total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -13,12 +13,12 @@ from typing import Any
 from redact_gw.errors import ConfigError, RedactGwError
 from redact_gw.settings import Settings
 
-from .common import _audit_log, _operator, _progress_bar, _settings, _write, open_vault
+from .common import Progress, _audit_log, _operator, _settings, _write, open_vault
 
 
 async def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from redact_gw.jobs.purge import run_purge
-    tty = sys.stderr.isatty() and not args.dry_run
+    progress = Progress("purging", enabled=not args.dry_run)
     async with open_vault(settings) as vault:
         report = await run_purge(
             vault.store, _audit_log(settings, vault.store), time.time, tenant=args.tenant,
@@ -26,9 +26,8 @@ async def _purge(settings: Settings, args: argparse.Namespace) -> int:
             dry_run=args.dry_run, use_lock=True, lock_ttl_s=settings.retention.purge.lock_ttl_s,
             pause_s=settings.retention.purge.pause_s,
             tombstone_ttl_s=settings.retention.tombstones,
-            progress=_progress_bar if tty else None, as_of=args.as_of)
-    if tty:
-        sys.stderr.write("\n")
+            progress=progress if progress.shown else None, as_of=args.as_of)
+    progress.close()
     print(json.dumps(report.to_dict()))
     return 3 if report.skipped else 0
 
