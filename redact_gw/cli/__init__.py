@@ -11,20 +11,26 @@ from __future__ import annotations
 import argparse
 import sys
 
+from redact_gw import __version__
 from redact_gw.errors import RedactGwError
 
 from . import apikey, governance, keys, serve, transcripts
-from .common import _setup_logging
+from .common import HelpFormatter, _setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    p = argparse.ArgumentParser(prog="redact-gw", description=__doc__.splitlines()[0])
-    p.add_argument("--config", help="config file (default: $REDACT_GW_CONFIG or defaults)")
+    p = argparse.ArgumentParser(
+        prog="redact-gw", formatter_class=HelpFormatter,
+        description="redact-gw: serve the privacy redaction gateway and run its operator"
+                    " commands. Run 'redact-gw COMMAND --help' for a command's options.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--config", help="config file (default: $REDACT_GW_CONFIG, else the"
+                                     " built-in defaults)")
     p.add_argument("--log-format", choices=["json", "text"],
                    help="log lines on stderr (default: server.log_format for serve, which"
                         " defaults to json; text for the other commands)")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (serve, transcripts, keys, apikey, governance):
         group.add_parsers(sub)
     return p

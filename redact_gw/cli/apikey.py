@@ -13,8 +13,7 @@ from typing import Any
 
 from redact_gw.settings import parse_duration
 
-from .common import HelpFormatter as formatter
-from .common import _settings
+from .common import _settings, command, group
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
@@ -74,37 +73,28 @@ def _overlap(text: str) -> float:
 
 def add_parsers(sub: Any) -> None:
     """``apikey create|list|revoke|rotate``."""
-    apikey = sub.add_parser(
-        "apikey", help="create, list, revoke and rotate API keys", formatter_class=formatter,
-        description="Manage the API keys of the principals file (auth.principals_file)."
-                    " A serving gateway picks up every change by itself.",
-    ).add_subparsers(dest="apikey_command", required=True, metavar="COMMAND")
-    s = apikey.add_parser("create", help="create a principal; print its key once",
-                          formatter_class=formatter,
-                          description="Create a principal with a new API key. The key is"
-                                      " printed once on stdout and stored only as a hash.")
+    apikey = group(sub, "apikey", "create, list, revoke and rotate API keys", "apikey_command")
+    s = command(apikey, "create", "create a principal; print its key once",
+                "Create a principal with a new API key. The key is printed once on stdout"
+                " and stored only as a hash; a serving gateway accepts it at once.")
     s.add_argument("--tenant", required=True, help="tenant whose records the key may touch")
     s.add_argument("--role", action="append", default=[], required=True,
                    help="a role from access.roles of the config (repeat for several)")
     s.add_argument("--name", help="principal name (default: TENANT-ROLES)")
     s.set_defaults(fn=cmd_apikey_create)
-    s = apikey.add_parser("list", help="list principals and key ids (no secrets)",
-                          formatter_class=formatter,
-                          description="One JSON line per principal: name, tenant, roles,"
-                                      " created, status and the ids of its valid keys.")
-    s.add_argument("--tenant", help="only this tenant's principals (default: all)")
+    s = command(apikey, "list", "list principals and key ids (no secrets)",
+                "One JSON line per principal: name, tenant, roles, created, status and the"
+                " ids of its valid keys (never a key or its full hash).")
+    s.add_argument("--tenant", help="only this tenant's principals (default: every tenant)")
     s.set_defaults(fn=cmd_apikey_list)
-    s = apikey.add_parser("revoke", help="refuse every key of a principal from now on",
-                          formatter_class=formatter,
-                          description="Remove every key of a principal. Its name stays"
-                                      " taken, so no new principal inherits its data.")
+    s = command(apikey, "revoke", "refuse every key of a principal from now on",
+                "Remove every key of a principal. Its name stays taken, so no new principal"
+                " inherits its data or quota.")
     s.add_argument("name", help="principal name")
     s.set_defaults(fn=cmd_apikey_revoke)
-    s = apikey.add_parser("rotate", help="new key for a principal; old one kept for a while",
-                          formatter_class=formatter,
-                          description="Print a new key for a principal. Its current key"
-                                      " keeps working for the overlap window, then is"
-                                      " refused.")
+    s = command(apikey, "rotate", "new key for a principal; the old one works a while",
+                "Print a new key for a principal. Its current key keeps working for the"
+                " overlap window, then is refused.")
     s.add_argument("name", help="principal name")
     s.add_argument("--overlap", type=_overlap, default="24h",
                    help="how long the old key keeps working: 24h, 30m, 7d, or 0 for none")

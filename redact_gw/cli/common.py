@@ -20,9 +20,23 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default after its help, unless there is none to show."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False, [], argparse.SUPPRESS):
+        default = action.default
+        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
             return action.help or ""
         return super()._get_help_string(action) or ""
+
+
+def command(sub: Any, name: str, help: str, description: str | None = None) -> Any:
+    """A subcommand parser: ``help`` in its parent's list, ``description`` (default: the
+    help as a sentence) on its own ``--help``, defaults shown after each option."""
+    return sub.add_parser(name, help=help, formatter_class=HelpFormatter,
+                          description=description or help[0].upper() + help[1:] + ".")
+
+
+def group(sub: Any, name: str, help: str, dest: str) -> Any:
+    """A subcommand with subcommands of its own."""
+    return command(sub, name, help).add_subparsers(dest=dest, required=True,
+                                                   metavar="COMMAND")
 
 
 def _setup_logging(fmt: LogFormat = "text", level: str = "INFO") -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from redact_gw.errors import ConfigError, RedactGwError
 from redact_gw.settings import Settings
 
-from .common import Progress, _audit_log, _operator, _settings, _write, open_vault
+from .common import Progress, _audit_log, _operator, _settings, _write, command, group, open_vault
 
 
 async def _purge(settings: Settings, args: argparse.Namespace) -> int:
@@ -155,42 +155,51 @@ def _as_of(value: str) -> float:
 
 def add_parsers(sub: Any) -> None:
     """``purge``, ``opt-out``, ``legal-hold``, ``audit``."""
-    s = sub.add_parser("purge", help="delete expired values, shred emptied records")
-    s.add_argument("--dry-run", action="store_true", help="count only")
-    s.add_argument("--tenant")
-    s.add_argument("--batch-size", type=int)
+    s = command(sub, "purge", "delete expired values, shred emptied records",
+                "Delete values whose retention expired and shred records left empty (their"
+                " data key is destroyed). Prints a JSON summary; exit 3 when another purge"
+                " holds the lock.")
+    s.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    s.add_argument("--tenant", help="only this tenant (default: every tenant)")
+    s.add_argument("--batch-size", type=int,
+                   help="values per batch (default: retention.purge.batch_size)")
     s.add_argument("--as-of", type=_as_of, metavar="DATE",
-                   help="purge what will have expired by DATE (UTC, e.g. 2027-01-01);"
-                        " default: now")
+                   help="purge what will have expired by DATE (UTC, e.g. 2027-01-01;"
+                        " default: now)")
     s.set_defaults(fn=cmd_purge)
-    opt = sub.add_parser("opt-out", help="subject opt-outs").add_subparsers(
-        dest="optout_command", required=True)
-    s = opt.add_parser("set", help="set flags (no_retention shreds existing data)")
-    s.add_argument("subject")
+    opt = group(sub, "opt-out", "read and change subject opt-outs", "optout_command")
+    s = command(opt, "set", "set a subject's opt-out flags (no_retention shreds its data)")
+    s.add_argument("subject", help="opaque subject id (a customer id, not an email)")
     s.add_argument("--no-ai", action="store_true", help="no automated (AI) processing")
     s.add_argument("--no-retention", action="store_true", help="keep nothing reversible")
-    s.add_argument("--reason")
-    for name in ("get", "clear"):
-        opt.add_parser(name).add_argument("subject")
-    s = opt.add_parser("import", help="CSV: subject_id,no_ai_processing,no_retention,reason")
-    s.add_argument("file")
+    s.add_argument("--reason", help="short reason kept with the opt-out (no personal data)")
+    for name, text in (("get", "print a subject's opt-out as JSON (exit 1 if none)"),
+                       ("clear", "remove a subject's opt-out")):
+        command(opt, name, text).add_argument(
+            "subject", help="opaque subject id (a customer id, not an email)")
+    s = command(opt, "import", "set opt-outs from a CSV file",
+                "Set opt-outs from a CSV file with the header"
+                " subject_id,no_ai_processing,no_retention[,reason].")
+    s.add_argument("file", help="CSV file; - for stdin")
     for p in opt.choices.values():
-        p.add_argument("--tenant", required=True)
+        p.add_argument("--tenant", required=True, help="tenant of the subjects")
         p.set_defaults(fn=cmd_optout)
-    hold = sub.add_parser("legal-hold", help="legal holds").add_subparsers(
-        dest="hold_command", required=True)
-    for name in ("set", "clear"):
-        s = hold.add_parser(name)
-        s.add_argument("--tenant", required=True)
-        s.add_argument("--record", required=True)
+    hold = group(sub, "legal-hold", "set or lift legal holds on records", "hold_command")
+    for name, text in (("set", "keep a record's values past their retention (purge and erasure"
+                               " skip it)"),
+                       ("clear", "lift a record's legal hold")):
+        s = command(hold, name, text)
+        s.add_argument("--tenant", required=True, help="tenant that owns the record")
+        s.add_argument("--record", required=True, help="record id")
         s.set_defaults(fn=cmd_legal_hold)
-    aud = sub.add_parser("audit", help="audit trail").add_subparsers(
-        dest="audit_command", required=True)
-    aud.add_parser("verify", help="check the hash chain").set_defaults(fn=cmd_audit)
-    s = aud.add_parser("list", help="print events as JSONL")
-    s.add_argument("--tenant")
-    s.add_argument("--action")
-    s.add_argument("--record")
-    s.add_argument("--after-seq", type=int, default=0)
-    s.add_argument("--limit", type=int, default=1000)
+    aud = group(sub, "audit", "verify or list the audit trail", "audit_command")
+    command(aud, "verify", "check the audit hash chain (and its JSONL mirror)").set_defaults(
+        fn=cmd_audit)
+    s = command(aud, "list", "print audit events as JSON lines")
+    s.add_argument("--tenant", help="only this tenant's events")
+    s.add_argument("--action", help="only this action (reveal, redact, key.rotate...)")
+    s.add_argument("--record", help="only events about this record id")
+    s.add_argument("--after-seq", type=int, default=0,
+                   help="only events after this sequence number")
+    s.add_argument("--limit", type=int, default=1000, help="at most this many events")
     s.set_defaults(fn=cmd_audit)

@@ -12,7 +12,7 @@ from typing import Any
 from redact_gw.crypto import keyring
 from redact_gw.settings import Settings
 
-from .common import _audit_log, _operator, _settings, open_vault
+from .common import Progress, _audit_log, _operator, _settings, command, group, open_vault
 
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
@@ -29,9 +29,13 @@ async def _rewrap(settings: Settings, batch_size: int, primary: str | None) -> d
     async with open_vault(settings) as vault:
         vault.keys.reload_if_changed()
         primary = primary or vault.keys.current().primary_kid
+        todo = sum(n for kid, n in (await vault.store.count_records_by_kek()).items()
+                   if kid != primary)
+        progress = Progress("re-wrapping")
         while True:
             n = await vault.rewrap_batch(batch_size)
             total += n
+            progress(total, max(todo, total))
             if n == 0:
                 remaining = await vault.store.count_records_by_kek()
                 if set(remaining) <= {primary}:
@@ -39,6 +43,7 @@ async def _rewrap(settings: Settings, batch_size: int, primary: str | None) -> d
                 # a serving gateway may still wrap new records under the old key until
                 # it re-reads the key file (keys.reload_interval_s)
                 await asyncio.sleep(settings.keys.reload_interval_s / 2)
+        progress.close()
         summary = {"primary": primary, "rewrapped": total,
                    "seconds": round(time.monotonic() - started, 3)}
         await _audit_log(settings, vault.store).record(
@@ -68,17 +73,19 @@ def cmd_keys_rewrap(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     """``keys generate|rotate|rewrap``."""
-    keys = sub.add_parser("keys", help="key file management").add_subparsers(
-        dest="keys_command", required=True)
-    s = keys.add_parser("generate", help="write a new key file")
-    s.add_argument("path")
+    keys = group(sub, "keys", "manage the key file (key-encryption keys)", "keys_command")
+    s = command(keys, "generate", "write a new key file (mode 0600; never overwrites)")
+    s.add_argument("path", help="where to write the key file")
     s.set_defaults(fn=cmd_keys_generate)
-    s = keys.add_parser("rotate", help="new primary key; re-wrap all data keys")
-    s.add_argument("--batch-size", type=int, default=500)
+    s = command(keys, "rotate", "add a new primary key; re-wrap all data keys under it",
+                "Add a new primary key to the key file, retire the old one and re-wrap"
+                " every record's data key under the new one, in batches (progress on a"
+                " terminal). A serving gateway keeps serving throughout.")
+    s.add_argument("--batch-size", type=int, default=500, help="records per batch")
     s.add_argument("--no-rewrap", action="store_true",
-                   help="only add the new primary (mounted secrets: rewrap once every"
-                        " replica has the new file)")
+                   help="only add the new primary (mounted secrets: run 'keys rewrap' once"
+                        " every replica has the new file)")
     s.set_defaults(fn=cmd_keys_rotate)
-    s = keys.add_parser("rewrap", help="re-wrap all data keys under the current primary")
-    s.add_argument("--batch-size", type=int, default=500)
+    s = command(keys, "rewrap", "re-wrap all data keys under the current primary")
+    s.add_argument("--batch-size", type=int, default=500, help="records per batch")
     s.set_defaults(fn=cmd_keys_rewrap)

@@ -12,7 +12,7 @@ from typing import Any
 from redact_gw.crypto import keyring
 from redact_gw.settings import Settings
 
-from .common import _settings, _setup_logging
+from .common import _settings, _setup_logging, command
 
 
 def _init_dev(settings: Settings) -> None:
@@ -99,15 +99,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     """``serve``, ``doctor``, ``check-config``, ``migrate``."""
-    s = sub.add_parser("serve", help="run the gateway")
+    s = command(sub, "serve", "run the gateway",
+                "Run the gateway until SIGTERM or SIGINT, then shut down gracefully.")
     s.add_argument("--init-dev", action="store_true",
-                   help="generate dev keys and demo API keys when absent")
+                   help="generate dev keys and demo API keys when absent (quickstart only)")
     s.set_defaults(fn=cmd_serve)
-    s = sub.add_parser("doctor", help="check keys, principals, model, vault, upstream")
+    s = command(sub, "doctor", "check keys, principals, model, vault, upstream",
+                "Check this deployment: one line per check; exit 1 when any check fails.")
     s.add_argument("--timeout", type=float, default=3.0,
-                   help="seconds to wait for the upstream (default 3)")
+                   help="seconds to wait for the upstream")
     s.set_defaults(fn=cmd_doctor)
-    s = sub.add_parser("check-config", help="validate config, keys and principals")
-    s.set_defaults(fn=cmd_check_config)
-    s = sub.add_parser("migrate", help="apply pending vault schema migrations (pre-deploy)")
-    s.set_defaults(fn=cmd_migrate)
+    command(sub, "check-config", "validate config, keys and principals",
+            "Parse the config, key file and principals file; print what would run as"
+            " JSON.").set_defaults(fn=cmd_check_config)
+    command(sub, "migrate", "apply pending vault schema migrations (pre-deploy)",
+            "Apply pending vault schema migrations; print the versions applied as"
+            " JSON.").set_defaults(fn=cmd_migrate)

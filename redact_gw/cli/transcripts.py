@@ -19,7 +19,7 @@ from typing import Any
 from redact_gw.errors import BadRequest, ConfigError, RedactGwError
 from redact_gw.settings import Settings
 
-from .common import HelpFormatter, Progress, _audit_log, _operator, _settings, _write, open_vault
+from .common import Progress, _audit_log, _operator, _settings, _write, command, open_vault
 
 
 def _read(source: str) -> bytes:
@@ -175,20 +175,18 @@ def cmd_detokenize(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     """``redact`` and ``detokenize``."""
-    s = sub.add_parser(
-        "redact", help="tokenize JSON or JSONL transcripts into the vault",
-        formatter_class=HelpFormatter,
-        description="Tokenize transcripts into the vault, as POST /v1/redact does: one JSON"
+    s = command(
+        sub, "redact", "tokenize JSON or JSONL transcripts into the vault",
+        "Tokenize transcripts into the vault, as POST /v1/redact does: one JSON"
                     " document, or JSONL (one transcript per line). Prints the redacted"
                     " transcripts as JSON lines; values get the configured retention, and"
                     " each record is audited as operator:<os user>.")
     s.add_argument("file", nargs="?", default="-", help="JSON or JSONL file; - for stdin")
     s.add_argument("--tenant", required=True, help="tenant that owns the records")
     s.set_defaults(fn=cmd_redact)
-    s = sub.add_parser(
-        "detokenize", help="restore a record's tokens for a purpose (audited)",
-        formatter_class=HelpFormatter,
-        description="Restore the tokens of one record in a text or JSON file, as POST"
+    s = command(
+        sub, "detokenize", "restore a record's tokens for a purpose (audited)",
+        "Restore the tokens of one record in a text or JSON file, as POST"
                     " /v1/detokenize does: for a purpose from access.purposes, with the"
                     " reveal rules and hourly quota of --role, audited as"
                     " operator:<os user>. A token of another record is an error.")
