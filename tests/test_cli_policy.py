@@ -4,20 +4,48 @@ audit events as ``operator:<os user>``, a required tenant, and detokenize as a r
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
+import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from redact_gw import cli
 from redact_gw.testing import FakeDetector
 from tests.conftest import Env, write_config
+from tests.pg import PG_DSN, schema_dsn
 from tests.test_cli import TEXT
 
 OPERATOR = f"operator:{getpass.getuser()}"
+
+
+@pytest.fixture(autouse=True, params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, env: Env) -> Iterator[str]:
+    """Every test on both vault backends (the CLI runs its own event loops)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    name = "t_" + secrets.token_hex(6)
+    asyncio.run(_sql(f'CREATE SCHEMA "{name}"'))
+    env.config_path = write_config(env.root, {"vault": {"url": schema_dsn(name)}})
+    try:
+        yield "postgresql"
+    finally:
+        asyncio.run(_sql(f'DROP SCHEMA "{name}" CASCADE'))
+
+
+async def _sql(statement: str) -> None:
+    conn = await asyncpg.connect(PG_DSN, timeout=5)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +77,9 @@ def redact(capsys: pytest.CaptureFixture[str], env: Env, tmp_path: Path,
 
 def test_redact_values_expire_and_are_purged(env: Env, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    env.config_path = write_config(env.root, {"retention": {"default": "1s"}})
+    vault = env.settings().vault.url
+    env.config_path = write_config(env.root, {"retention": {"default": "1s"},
+                                              "vault": {"url": vault}})
     body = redact(capsys, env, tmp_path)
     assert "4111" not in json.dumps(body)
     _, out, _ = run(capsys, env, "purge")
