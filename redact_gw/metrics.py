@@ -35,6 +35,9 @@ VAULT_OPERATIONS = ("read", "write")
 DETECTION_REJECT_REASONS = ("queue_full", "timeout", "worker_lost", "warming")
 #: ``redact_gw_detection_worker_restarts_total`` reasons.
 WORKER_RESTART_REASONS = ("timeout", "start_failed", "worker_lost")
+#: ``redact_gw_principals_reloads_total`` outcomes: a changed principals file loaded, or
+#: why it was refused (the gateway then keeps the last good set).
+PRINCIPALS_RELOAD_OUTCOMES = ("loaded", "invalid", "insecure_mode", "unreadable")
 
 _UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 _STREAM_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -101,6 +104,11 @@ class Metrics:
         self.vault_errors = Counter("redact_gw_vault_errors_total",
                                     "Vault unavailable, by operation", ["operation"],
                                     registry=r)
+        # -- auth -------------------------------------------------------------------------
+        self.principals_reloads = Counter(
+            "redact_gw_principals_reloads_total",
+            "Re-reads of a changed principals file, by outcome (refused: last good set kept)",
+            ["outcome"], registry=r)
         # -- retention purge --------------------------------------------------------------
         self.purge_runs = Counter("redact_gw_purge_runs_total", "Purge runs by outcome",
                                   ["outcome"], registry=r)

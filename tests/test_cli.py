@@ -76,14 +76,17 @@ def test_redact_jsonl_then_detokenize_round_trip(env: Env, tmp_path: Path, fake_
     tokenized = tmp_path / "tok.txt"
     tokenized.write_text(lines[0]["text"])
     code, out, _ = run(capsys, "--config", str(env.config_path), "detokenize", "--tenant",
-                       "acme", "--record", "call-1", str(tokenized))
+                       "acme", "--record", "call-1", "--purpose", "legal_request",
+                       str(tokenized))
     assert code == 0 and out == TEXT
-    # a token of call-1 does not open in call-2
-    code, out, _ = run(capsys, "--config", str(env.config_path), "detokenize", "--tenant",
-                       "acme", "--record", "call-2", str(tokenized))
-    assert out == lines[0]["text"]
+    # a token of call-1 does not open in call-2: refused, as by POST /v1/detokenize
+    code, out, err = run(capsys, "--config", str(env.config_path), "detokenize", "--tenant",
+                         "acme", "--record", "call-2", "--purpose", "legal_request",
+                         str(tokenized))
+    assert code == 2 and out == "" and "token_not_found" in err
     code, _, err = run(capsys, "--config", str(env.config_path), "detokenize", "--tenant",
-                       "acme", "--record", "nope", str(tokenized))
+                       "acme", "--record", "nope", "--purpose", "legal_request",
+                       str(tokenized))
     assert code == 2 and "record_not_found" in err
 
 
@@ -99,7 +102,8 @@ def test_keys_rotate_rewraps_and_values_still_open(env: Env, tmp_path: Path,
                     str(src))
     (tmp_path / "t.txt").write_text(json.loads(out)["text"])
     code, out, _ = run(capsys, "--config", str(env.config_path), "detokenize", "--tenant",
-                       "acme", "--record", "r1", str(tmp_path / "t.txt"))
+                       "acme", "--record", "r1", "--purpose", "legal_request",
+                       str(tmp_path / "t.txt"))
     assert out == TEXT
 
 

@@ -72,7 +72,10 @@ def open_store(settings: Settings, *, migrate: bool | None = None) -> VaultStore
 async def _keys_ctx(app: web.Application) -> AsyncIterator[None]:
     s = app[appkeys.SETTINGS]
     app[appkeys.KEYS] = KeyringSource(s.resolve(s.keys.path), s.keys.reload_interval_s)
-    app[appkeys.PRINCIPALS] = PrincipalDirectory(s.resolve(s.auth.principals_file))
+    reloads = app[appkeys.METRICS].principals_reloads
+    app[appkeys.PRINCIPALS] = PrincipalDirectory(
+        s.resolve(s.auth.principals_file), clock=app[appkeys.CLOCK],
+        on_reload=lambda outcome: reloads.labels(outcome).inc())
     yield
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,39 +20,20 @@ from aiohttp import web
 
 from redact_gw.errors import (
     Forbidden,
-    Gone,
     InvalidInput,
     NotFound,
-    RedactGwError,
-    TooManyRequests,
 )
 from redact_gw.jobs.purge import run_purge
 from redact_gw.model import Principal
 from redact_gw.policy.optout import check_subject_id, optout_dict
+from redact_gw.policy.reveal import Reveals, require_id
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json, reject_nul
 from redact_gw.proxy.handlers import principal_of
-from redact_gw.redaction import Restored, restore
-from redact_gw.streaming import answer_record_id
-from redact_gw.tokens import TOKEN_RE, find_tokens
-from redact_gw.transcripts.shapes import check_id as _check_id
 from redact_gw.vault.base import AuditQuery, OptOutRow
 
-MAX_REVEAL_TOKENS = 1000
-ANSWERS_SUFFIX = answer_record_id("")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-#: Error code of a refused reveal -> its ``redact_gw_reveals_total`` outcome.
-_REVEAL_REFUSALS = {
-    "forbidden": "forbidden", "purpose_required": "purpose_required",
-    "unknown_purpose": "unknown_purpose", "quota_exceeded": "quota_exceeded",
-    "not_found": "not_found", "record_not_found": "not_found",
-    "token_not_found": "not_found", "purged": "purged", "record_shredded": "purged",
-    "invalid_input": "invalid", "malformed_token": "invalid", "bad_request": "invalid",
-    "malformed_json": "invalid", "invalid_utf8": "invalid", "empty_body": "invalid",
-    "payload_too_large": "invalid",
-}
 
 
 def _vault_op(operation: str) -> Callable[[Handler], Handler]:
@@ -82,16 +62,6 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/v1/audit", audit_events)
 
 
-def _require_id(value: Any, name: str, *, required: bool = True) -> str:
-    # "<record>~answers" holds values the gateway found in AI answers: privileged roles
-    # may reveal and inspect them like any record.
-    if isinstance(value, str) and value.endswith(ANSWERS_SUFFIX):
-        return _require_id(value.removesuffix(ANSWERS_SUFFIX), name) + ANSWERS_SUFFIX
-    checked = _check_id(value, name, required=required)
-    assert checked is not None
-    return checked
-
-
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
@@ -105,143 +75,30 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 # -- reveal -------------------------------------------------------------------------------
-def _requested_tokens(doc: dict[str, Any]) -> tuple[str | None, list[str]]:
-    text, tokens = doc.get("text"), doc.get("tokens")
-    if (text is None) == (tokens is None):
-        raise InvalidInput("give exactly one of text or tokens", details={"field": "text"})
-    if text is not None:
-        if not isinstance(text, str):
-            raise InvalidInput("text must be a string", details={"field": "text"})
-        found = list(dict.fromkeys(m.token for m in find_tokens(text)))
-    else:
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise InvalidInput("tokens must be a list of strings", details={"field": "tokens"})
-        for i, t in enumerate(tokens):
-            if not TOKEN_RE.fullmatch(t):
-                raise InvalidInput("not a token", code="malformed_token",
-                                   details={"field": f"tokens[{i}]"})
-        found = list(dict.fromkeys(tokens))
-    if len(found) > MAX_REVEAL_TOKENS:
-        raise InvalidInput(f"at most {MAX_REVEAL_TOKENS} tokens per request",
-                           details={"field": "tokens"})
-    return text, found
+def reveals(app: web.Application) -> Reveals:
+    """The reveal policy over this app's vault, roles, audit trail and metrics; refused
+    reveals are offered to the review queue."""
+    async def offer(principal: Principal, record_id: str, doc: dict[str, Any]) -> None:
+        from redact_gw.review.api import offer_refused_reveal
+        await offer_refused_reveal(app, principal, record_id, doc)
+    return Reveals(app[appkeys.VAULT], app[appkeys.STORE], app[appkeys.ROLES],
+                   app[appkeys.AUDIT], app[appkeys.CLOCK],
+                   tuple(app[appkeys.SETTINGS].access.purposes), app[appkeys.METRICS],
+                   on_refused=offer)
 
 
 async def detokenize(request: web.Request) -> web.Response:
     """``POST /v1/detokenize``: reveal what the caller's roles allow, for a purpose."""
-    principal = principal_of(request)
-    return json_response(await reveal_request(request.app, principal, request))
+    return json_response(await reveal_request(request.app, principal_of(request), request))
 
 
 async def reveal_request(app: web.Application, principal: Principal,
                          source: web.Request | dict[str, Any]) -> dict[str, Any]:
     """The whole reveal of ``POST /v1/detokenize`` (permission, purpose, quota, audit,
     metrics) for a request body or an already parsed document (the console's forms)."""
-    audit = app[appkeys.AUDIT]
-    doc: dict[str, Any] = {}
-    try:
-        require(principal, Permission.DETOKENIZE)
-        doc = source if isinstance(source, dict) else await _body(source)
-        purpose = app[appkeys.ROLES].check_purpose(doc.get("purpose"))
-        record_id = _require_id(doc.get("record_id"), "record_id", required=True)
-        text, tokens = _requested_tokens(doc)
-        return await _reveal(app, principal, record_id, purpose, text, tokens)
-    except RedactGwError as exc:
-        outcome = "error" if exc.status >= 500 else _REVEAL_REFUSALS.get(exc.code, "denied")
-        app[appkeys.METRICS].reveals.labels(app[appkeys.ROLES].label(principal),
-                                            outcome).inc()
-        rid = doc.get("record_id") if isinstance(doc.get("record_id"), str) else None
-        if exc.code in ("forbidden", "quota_exceeded") and rid and len(rid) <= 128:
-            from redact_gw.review.api import offer_refused_reveal
-            await offer_refused_reveal(app, principal, rid, doc)
-        if exc.code not in ("quota_exceeded",):  # quota refusals are audited in _reveal
-            purpose_in = doc.get("purpose") if isinstance(doc.get("purpose"), str) else None
-            await audit.record("reveal", principal=principal, outcome="denied",
-                               record_id=rid if rid and len(rid) <= 128 else None,
-                               purpose=purpose_in if purpose_in in app[
-                                   appkeys.SETTINGS].access.purposes else None,
-                               reason=exc.code)
-        raise
-
-
-async def _reveal(app: web.Application, principal: Principal, record_id: str, purpose: str,
-                  text: str | None, tokens: list[str]) -> dict[str, Any]:
-    vault, roles, audit = app[appkeys.VAULT], app[appkeys.ROLES], app[appkeys.AUDIT]
-    metrics = app[appkeys.METRICS]
-    with metrics.vault_operation("read"):
-        values = await vault.reveal(principal.tenant, record_id, tokens)
-    missing = [t for t in tokens if t not in values]
-    if missing:
-        with metrics.vault_operation("read"):
-            removed = await vault.removed_tokens(principal.tenant, record_id, missing)
-        if len(removed) < len(missing):
-            raise NotFound("a token does not belong to this record", code="token_not_found")
-        raise Gone()
-    def mode(entity_type: str) -> Any:
-        return roles.reveal_mode(principal, entity_type)
-    shown = sum(1 for v in values.values() if mode(v.entity_type) != "none")
-    if shown:
-        with metrics.vault_operation("write"):
-            await _consume_quota(app, principal, record_id, purpose, shown)
-    if text is not None:
-        result = restore(text, values, mode)
-        body: dict[str, Any] = {"record_id": record_id, "text": result.text}
-    else:
-        result = restore(" ".join(tokens), values, mode)
-        body = {"record_id": record_id, "values": [_one(values[t], mode) for t in tokens]}
-    body.update(revealed=result.revealed, masked=result.masked, withheld=result.withheld)
-    counts: dict[str, int] = {}
-    for v in values.values():
-        counts[v.entity_type] = counts.get(v.entity_type, 0) + 1
-    with metrics.vault_operation("write"):
-        await audit.record("reveal", principal=principal, record_id=record_id,
-                           purpose=purpose, outcome="granted" if shown else "withheld",
-                           counts=counts,
-                           extra_counts={"revealed": result.revealed, "masked": result.masked,
-                                         "withheld": result.withheld})
-    _count_reveal(app, principal, result)
-    return body
-
-
-def _count_reveal(app: web.Application, principal: Principal, result: Restored) -> None:
-    """A granted reveal: the request by its most revealing outcome, values by outcome."""
-    metrics, role = app[appkeys.METRICS], app[appkeys.ROLES].label(principal)
-    per_outcome = {"revealed": sum(result.revealed.values()),
-                   "masked": sum(result.masked.values()),
-                   "withheld": sum(result.withheld.values())}
-    for outcome, n in per_outcome.items():
-        if n:
-            metrics.reveal_values.labels(role, outcome).inc(n)
-    outcome = next((o for o, n in per_outcome.items() if n), "withheld")
-    metrics.reveals.labels(role, outcome).inc()
-
-
-def _one(value: Any, mode: Any) -> dict[str, Any]:
-    from redact_gw.redaction import mask
-    m = mode(value.entity_type)
-    out: dict[str, Any] = {"token": value.token, "entity_type": value.entity_type, "mode": m}
-    if m == "full":
-        out["value"] = value.value
-    elif m == "masked":
-        out["value"] = mask(value.entity_type, value.value)
-    return out
-
-
-async def _consume_quota(app: web.Application, principal: Principal, record_id: str,
-                         purpose: str, amount: int) -> None:
-    limit = app[appkeys.ROLES].quota_per_hour(principal)
-    now = app[appkeys.CLOCK]()
-    window = math.floor(now / 3600) * 3600
-    granted, used = await app[appkeys.STORE].consume_quota(principal.tenant, principal.name,
-                                                           window, amount, limit)
-    if not granted:
-        await app[appkeys.AUDIT].record("reveal", principal=principal, record_id=record_id,
-                                        purpose=purpose, outcome="denied",
-                                        reason="quota_exceeded",
-                                        extra_counts={"quota": {"limit": limit, "used": used,
-                                                                "asked": amount}})
-        raise TooManyRequests(f"reveal quota of {limit} values per hour exceeded",
-                              details={"retry_after_s": int(window + 3600 - now)})
+    async def load() -> dict[str, Any]:
+        return source if isinstance(source, dict) else await _body(source)
+    return await reveals(app).detokenize(principal, load)
 
 
 # -- records --------------------------------------------------------------------------------
@@ -262,7 +119,7 @@ async def record_metadata(request: web.Request) -> web.Response:
     _any_of(principal, Permission.DETOKENIZE, Permission.READ_AUDIT,
             Permission.MANAGE_OPTOUT)
     app = request.app
-    record_id = _require_id(request.match_info["record_id"], "record_id", required=True)
+    record_id = require_id(request.match_info["record_id"], "record_id", required=True)
     row = await app[appkeys.VAULT].get_record(principal.tenant, record_id)
     store = app[appkeys.STORE]
     optout = (await store.get_optout(principal.tenant, row.subject_id)
@@ -290,7 +147,7 @@ async def legal_hold(request: web.Request) -> web.Response:
     """``PUT`` sets, ``DELETE`` lifts a legal hold on a record."""
     principal = principal_of(request)
     require(principal, Permission.LEGAL_HOLD)
-    record_id = _require_id(request.match_info["record_id"], "record_id", required=True)
+    record_id = require_id(request.match_info["record_id"], "record_id", required=True)
     hold = request.method == "PUT"
     if not await request.app[appkeys.STORE].set_legal_hold(principal.tenant, record_id, hold):
         raise NotFound("unknown record", code="record_not_found")

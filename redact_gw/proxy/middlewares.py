@@ -159,7 +159,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     key = bearer_key(request)
     if key is None and route_name(request) in X_API_KEY_ROUTES:
         key = request.headers.get("x-api-key", "").strip() or None
-    principal = request.app[appkeys.PRINCIPALS].authenticate(key) if key else None
+    # a key it does not know re-reads the principals file (rate-limited): fresh keys work
+    principal = await request.app[appkeys.PRINCIPALS].authenticate_fresh(key) if key else None
     if principal is None:
         raise Unauthorized()
     request[appkeys.PRINCIPAL] = request.app[appkeys.ROLES].resolve(principal)

@@ -157,7 +157,7 @@ def test_cli_optout_set_get_clear_import(env: Env, tmp_path: Path,
     capsys.readouterr()
     assert cli.main([*base, "get", "cust-9", "--tenant", "acme"]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert got["no_ai_processing"] is True and got["set_by"].startswith("cli:")
+    assert got["no_ai_processing"] is True and got["set_by"].startswith("operator:")
     csv = tmp_path / "optouts.csv"
     csv.write_text("subject_id,no_ai_processing,no_retention,reason\n"
                    "cust-10,true,false,web form\ncust-11,no,yes,\n")
