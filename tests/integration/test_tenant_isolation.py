@@ -131,4 +131,12 @@ async def test_a_flooding_tenant_does_not_slow_another_down(make_gateway: MakeGa
     print(f"second tenant p99: unloaded {base * 1000:.0f} ms, during the flood"
           f" {under_load * 1000:.0f} ms (median {statistics.median(unloaded) * 1000:.0f}"
           f" / {statistics.median(loaded) * 1000:.0f} ms)")
-    assert under_load < 2 * base, (base, under_load)
+    # With 20 samples a "p99" is the single slowest request, and one request of the
+    # quiet tenant may structurally wait for one 0.3 s flood job to end (one worker
+    # is always kept free, the other may be mid-job): asserting on it alone failed on
+    # a loaded machine at 584 vs 226 ms with equal medians. The p90 and the median
+    # still separate clearly from the unfair pool (median 224 -> 4,007 ms, p99 6 s).
+    p90 = statistics.quantiles(loaded, n=10)[8]
+    assert p90 < 2 * base, (base, p90)
+    assert statistics.median(loaded) < 1.5 * statistics.median(unloaded)
+    assert under_load < 2 * base + 0.3 + 0.1, (base, under_load)
