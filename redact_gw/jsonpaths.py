@@ -188,12 +188,14 @@ class Leaf:
 
 
 def walk_leaves(doc: Any, select: Callable[[Path], bool],
-                select_key: Callable[[Path], bool]) -> list[Leaf]:
+                select_key: Callable[[Path], bool],
+                select_number: Callable[[Path], bool] | None = None) -> list[Leaf]:
     """Selected strings, long numbers (rendered as digits) and object keys of ``doc``.
 
-    ``select(path)`` picks strings and numbers; ``select_key(path)`` picks the key
-    that ends ``path`` (the path of its value).
+    ``select(path)`` picks strings; ``select_number(path)`` (default ``select``) picks
+    numbers; ``select_key(path)`` picks the key that ends ``path`` (its value's path).
     """
+    pick_number = select if select_number is None else select_number
     out: list[Leaf] = []
     stack: list[tuple[Path, Any]] = [((), doc)]
     while stack:
@@ -205,7 +207,7 @@ def walk_leaves(doc: Any, select: Callable[[Path], bool],
             continue
         elif isinstance(node, int | float):
             digits = json.dumps(node)
-            if sum(c.isdigit() for c in digits) >= MIN_SCANNED_DIGITS and select(path):
+            if sum(c.isdigit() for c in digits) >= MIN_SCANNED_DIGITS and pick_number(path):
                 out.append(Leaf(path, digits, "number"))
         elif isinstance(node, dict):
             for key, value in reversed(node.items()):

@@ -313,7 +313,8 @@ class ProxyCall:
 
     async def tokenize(self, doc: Any, select: Callable[[Path], bool],
                        speaker: Callable[[Path], str | None] = lambda _p: None,
-                       select_key: Callable[[Path], bool] | None = None) -> None:
+                       select_key: Callable[[Path], bool] | None = None,
+                       select_number: Callable[[Path], bool] | None = None) -> None:
         """Tokenize every selected string, long number and object key of ``doc`` in
         place (keys: where ``select_key``, default ``select``, picks their value's path):
         one detection, one vault transaction. Nothing is changed unless all of it
@@ -323,7 +324,7 @@ class ProxyCall:
         opt-outs of it and of every subject the record holds values of apply.
         """
         self.subject_id = resolve_subject(self.request.headers, doc)
-        leaves = walk_leaves(doc, select, select_key or select)
+        leaves = walk_leaves(doc, select, select_key or select, select_number)
         items = [(leaf.path, leaf.text) for leaf in leaves]
         limits = self.settings.server
         if len(items) > limits.max_segments:

@@ -7,7 +7,7 @@ import base64
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Gateway, MakeGateway
@@ -151,6 +151,7 @@ JSONS = st.recursive(_leaf, lambda inner: st.one_of(
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(extra=JSONS, where=st.sampled_from(["top", "schema", "tool_choice", "message"]))
+@example(extra={"type": 4111111111111111}, where="schema")  # a number where "type" is protocol
 async def test_random_json_never_carries_a_planted_value_upstream(
         make_gateway: MakeGateway, extra: Any, where: str) -> None:
     gw = await make_gateway()

@@ -151,7 +151,10 @@ async def proxy(request: web.Request, dialect: Dialect) -> web.StreamResponse:
     encoded = decode_in_place(doc, lambda p: p not in allowed and not dialect.protocol(p))
     await call.tokenize(doc, lambda p: p not in allowed and not dialect.protocol(p),
                         dialect.speaker(doc),
-                        lambda p: p[-1] not in KNOWN_KEYS)
+                        lambda p: p[-1] not in KNOWN_KEYS,
+                        # a long number is never protocol, even where a protocol string
+                        # would be (``{"type": 4111111111111111}`` in a tool schema)
+                        lambda p: p not in allowed)
     for path, encode in encoded:
         set_at(doc, path, encode(get_at(doc, path)))
     target = dialect.target(settings)
@@ -176,6 +179,34 @@ def too_many(items: list[Any], limit: int, what: str) -> None:
     """413 ``too_many_messages`` past the configured limit."""
     if len(items) > limit:
         raise PayloadTooLarge(f"more than {limit} {what}", code="too_many_messages")
+
+
+def check_messages(doc: Any, settings: Settings) -> dict[str, Any]:
+    """An object whose ``messages`` is a list of objects, not too many (chat, Messages)."""
+    body = body_object(doc)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise InvalidInput("messages must be a list of objects", details={"field": "messages"})
+    too_many(messages, settings.proxy.max_messages, "messages")
+    return body
+
+
+class OwnDeltaEvents:
+    """Stream rules of dialects whose channels each have events of their own
+    (Responses, Messages): held text goes out in a delta event of its own, a delta
+    whose text is all held back is dropped, and no blank event is made."""
+
+    def put(self, doc: dict[str, Any], key: tuple[Any, ...], text: str) -> bool:
+        """Held text goes out in a delta event of its own."""
+        return False
+
+    def blank(self, template: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Per-channel events only."""
+        return None
+
+    def empty(self, doc: dict[str, Any]) -> bool:
+        """A delta whose text is all held back is dropped."""
+        return True
 
 
 def dumps(doc: Any) -> str:
