@@ -17,9 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from redact_gw.errors import InvalidInput, RedactGwError
+from redact_gw.errors import RedactGwError
 from redact_gw.jsonpaths import Path, parse_selectors
-from redact_gw.proxy.dialects.base import Dialect, Leaves, Target, body_object, dumps, too_many
+from redact_gw.proxy.dialects.base import (
+    Dialect,
+    Leaves,
+    OwnDeltaEvents,
+    Target,
+    check_messages,
+    dumps,
+)
 from redact_gw.settings import Settings
 from redact_gw.streaming import PROTOCOL, WHOLE, Channel, Kind, SseEvent
 
@@ -40,16 +47,6 @@ ANSWER_PROTOCOL = parse_selectors([
     "$.id", "$.type", "$.role", "$.model", "$.stop_reason", "$.content[*].type",
     "$.content[*].id", "$.content[*].signature", "$.content[*].data", "$.usage",
     "$.input_tokens"])
-
-
-def check_messages(doc: Any, settings: Settings) -> dict[str, Any]:
-    """An object whose ``messages`` is a list of objects, not too many."""
-    body = body_object(doc)
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise InvalidInput("messages must be a list of objects", details={"field": "messages"})
-    too_many(messages, settings.proxy.max_messages, "messages")
-    return body
 
 
 def speaker(doc: dict[str, Any]) -> Any:
@@ -86,7 +83,7 @@ _MESSAGE_PROTOCOL = frozenset({"id", "type", "role", "model", "stop_reason"})
 _BLOCK_PROTOCOL = frozenset({"type", "id", "signature", "data"})
 
 
-class MessagesStream:
+class MessagesStream(OwnDeltaEvents):
     """Anthropic's typed SSE events."""
 
     def prepare(self, doc: dict[str, Any], scan: bool) -> None:
@@ -120,18 +117,6 @@ class MessagesStream:
         if kind == "content_block_stop":
             return bool(doc.get("index") == key[0])
         return kind in _ENDS_ALL
-
-    def put(self, doc: dict[str, Any], key: tuple[Any, ...], text: str) -> bool:
-        """Held text goes out in a ``content_block_delta`` of its own."""
-        return False
-
-    def blank(self, template: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Per-block events only."""
-        return None
-
-    def empty(self, doc: dict[str, Any]) -> bool:
-        """A delta whose text is all held back is dropped."""
-        return True
 
 
 DIALECT = Dialect("anthropic_messages", "/v1/messages", "messages", PROTOCOL_LEAVES,

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from redact_gw.errors import InvalidInput
 from redact_gw.jsonpaths import Path, parse_selectors
-from redact_gw.proxy.dialects.base import Dialect, Leaves, body_object, too_many
-from redact_gw.settings import Settings
+from redact_gw.proxy.dialects.base import Dialect, Leaves, check_messages
 from redact_gw.streaming import PROTOCOL, WHOLE, Channel, Kind
 
 PROTOCOL_LEAVES = Leaves(leaves=[
@@ -47,16 +45,6 @@ def message_role(doc: dict[str, Any]) -> Any:
             return role if isinstance(role, str) else None
         return None
     return speaker
-
-
-def check_chat(doc: Any, settings: Settings) -> dict[str, Any]:
-    """An object with a list of message objects, not too many."""
-    body = body_object(doc)
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise InvalidInput("messages must be a list of objects", details={"field": "messages"})
-    too_many(messages, settings.proxy.max_messages, "messages")
-    return body
 
 
 # -- the stream ----------------------------------------------------------------------------
@@ -161,4 +149,4 @@ def _signal(value: Any) -> bool:
 
 
 DIALECT = Dialect("openai_chat", "/v1/chat/completions", "chat/completions",
-                  PROTOCOL_LEAVES, ANSWER_PROTOCOL, ChatStream, check_chat, message_role)
+                  PROTOCOL_LEAVES, ANSWER_PROTOCOL, ChatStream, check_messages, message_role)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from redact_gw.jsonpaths import Path, parse_selectors
-from redact_gw.proxy.dialects.base import Dialect, Leaves, body_object
+from redact_gw.proxy.dialects.base import Dialect, Leaves, OwnDeltaEvents, body_object
 from redact_gw.streaming import PROTOCOL, WHOLE, Channel, Copy, Kind
 
 _ITEM = ("input", "*")
@@ -74,7 +74,7 @@ def _response(rest: Path) -> Kind:
     return WHOLE
 
 
-class ResponsesStream:
+class ResponsesStream(OwnDeltaEvents):
     """The Responses API's typed events."""
 
     def prepare(self, doc: dict[str, Any], scan: bool) -> None:
@@ -117,18 +117,6 @@ class ResponsesStream:
         if kind.endswith(".done"):
             return key == (kind[:-len(".done")], doc.get("output_index"), sub)
         return False
-
-    def put(self, doc: dict[str, Any], key: tuple[Any, ...], text: str) -> bool:
-        """Held text goes out in a delta event of its own."""
-        return False
-
-    def blank(self, template: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Per-channel events only."""
-        return None
-
-    def empty(self, doc: dict[str, Any]) -> bool:
-        """A delta whose text is all held back is dropped."""
-        return True
 
 
 DIALECT = Dialect("openai_responses", "/v1/responses", "responses", PROTOCOL_LEAVES,
