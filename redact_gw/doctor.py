@@ -120,6 +120,10 @@ def check_principals(settings: Settings, config_hint: str) -> Check:
     if not path.exists():
         return Check("principals", "FAIL", f"principals file {path} does not exist: every"
                                            " request would be refused (401)", create)
+    if path.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return Check("principals", "FAIL", f"principals file {path} is writable by group or"
+                                           " others, who could add an API key; the gateway"
+                                           " refuses it", f"chmod 600 {path}")
     try:
         principals = PrincipalDirectory(path).principals()
     except ConfigError as exc:
@@ -131,13 +135,9 @@ def check_principals(settings: Settings, config_hint: str) -> Check:
     if not principals:
         return Check("principals", "FAIL", f"principals file {path} names no principal:"
                                            " every request would be refused (401)", create)
-    mode = path.stat().st_mode
     tenants = len({p.tenant for p in principals})
-    detail = f"{path}: {len(principals)} principal(s) in {tenants} tenant(s)"
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return Check("principals", "warn", f"{detail}; writable by group or others, who"
-                                           " could add an API key", f"chmod 600 {path}")
-    return Check("principals", "ok", detail)
+    return Check("principals", "ok",
+                 f"{path}: {len(principals)} principal(s) in {tenants} tenant(s)")
 
 
 def check_spacy(settings: Settings) -> Check:

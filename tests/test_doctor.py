@@ -185,6 +185,15 @@ def test_missing_or_empty_principals(env: Env, healthy: str,
     assert code == 1 and "not valid YAML" in lines["principals"]
 
 
+def test_principals_writable_by_others_fails_with_the_chmod_fix(
+        env: Env, healthy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env.root / "principals.yaml"
+    path.chmod(0o664)  # the gateway refuses this file: doctor must say FAIL, not warn
+    code, lines, _ = run(capsys, healthy)
+    assert code == 1 and lines["principals"].startswith("FAIL")
+    assert f"chmod 600 {path}" in lines["principals"]
+
+
 def test_broken_config_stops_at_the_first_check(env: Env,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     config = configure(env, server={"prot": 8080})
