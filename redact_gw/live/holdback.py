@@ -5,9 +5,9 @@ Pure functions, no I/O:
 * ``hold_from(text)``: offset from which a partial must be held back. The trailing word
   (recognition may still change or extend it) and the chain of words before it that a
   value may run through: written numbers, capitalized words, ``@``, and the words of
-  spoken values (``four one one one``, ``j o h n at example dot com``). A word right
-  before a connector (``at``, ``dot``...) is held with it: it may be the start of a
-  spoken email.
+  spoken values (``four one one one``, ``j o h n at example dot com``). The words on
+  both sides of a connector (``at``, ``dot``...) are held with it: they may be parts
+  of a spoken email.
 * ``render(text, spans, cut)``: the shown text: ``text[:cut]`` with each detected value
   replaced by a type mask ``[[TYPE]]`` (partial values are never sealed in the vault:
   recognition may still correct them). A value crossing the cut is held whole.
@@ -34,6 +34,15 @@ _NUMBER_WORDS = frozenset({
     "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty",
     "seventy", "eighty", "ninety", "hundred", "thousand", "million", "double", "triple",
     "plus"})
+_DIGIT_WORDS = {w: 1 for w in ("zero", "oh", "o", "one", "two", "three", "four", "five",
+                               "six", "seven", "eight", "nine")}
+_DIGIT_WORDS.update({w: 2 for w in ("ten", "eleven", "twelve", "thirteen", "fourteen",
+                                    "fifteen", "sixteen", "seventeen", "eighteen",
+                                    "nineteen", "twenty", "thirty", "forty", "fifty",
+                                    "sixty", "seventy", "eighty", "ninety", "double")})
+_DIGIT_WORDS["triple"] = 3
+#: A run of this many digits (spoken or written) is never shown raw in a partial.
+MIN_MASKED_DIGITS = 4
 #: Words that join the parts of a spoken email, URL or identifier.
 _CONNECTORS = frozenset(["at", "dot", "dash", "hyphen", "underscore", "point", "slash"])
 _STRIP = ".,;:!?\"'()"
@@ -62,13 +71,42 @@ def hold_from(text: str, *, final: bool = False) -> int:
     words = list(_WORD.finditer(text))
     if not words:
         return len(text)
-    i = len(words) - 1  # the trailing word is always held in a partial
+    bare = [_bare(w.group()) for w in words]
+    last = len(words) - 1
+    # the trailing word is always held in a partial, and may be a connector half said
+    connector = [b in _CONNECTORS for b in bare]
+    connector[last] = any(c.startswith(bare[last]) for c in _CONNECTORS) if bare[last] else False
+    i = last
     while i > 0:
-        prev, nxt = words[i - 1].group(), words[i].group()
-        if not (_continuable(prev) or _bare(nxt) in _CONNECTORS):
+        prev = words[i - 1].group()
+        joined = connector[i] or (i >= 2 and connector[i - 2])
+        if not (_continuable(prev) or joined):
             break
         i -= 1
     return words[i].start()
+
+
+def _digits(word: str) -> int:
+    written = sum(c.isdigit() for c in word)
+    return written or _DIGIT_WORDS.get(_bare(word), 0)
+
+
+def digit_runs(text: str) -> list[Span]:
+    """Runs of words holding ``MIN_MASKED_DIGITS`` or more digits, spoken or written
+    (``four one one one``, ``555 867``): shown as ``[[NUMBER]]`` in partials, since
+    recognition may still turn them into part of a longer value."""
+    runs: list[Span] = []
+    start = end = count = 0
+    for m in [*_WORD.finditer(text), None]:
+        n = _digits(m.group()) if m is not None else 0
+        if n and count:
+            end, count = m.end(), count + n  # type: ignore[union-attr]
+            continue
+        if count >= MIN_MASKED_DIGITS:
+            runs.append(Span(start, end, "NUMBER", 1.0, "live-holdback"))
+        if m is not None:
+            start, end, count = m.start(), m.end(), n
+    return runs
 
 
 def safe_cut(cut: int, spans: Sequence[Span]) -> int:
@@ -80,10 +118,13 @@ def safe_cut(cut: int, spans: Sequence[Span]) -> int:
 
 
 def render(text: str, spans: Sequence[Span], cut: int) -> str:
-    """``text[:cut]`` with every value inside it replaced by its type mask."""
+    """``text[:cut]`` with every value inside it replaced by its type mask, and every
+    other run of digits (``digit_runs``) by ``[[NUMBER]]``."""
+    runs = [r for r in digit_runs(text[:cut])
+            if not any(s.start < r.end and r.start < s.end for s in spans)]
     out: list[str] = []
     cursor = 0
-    for s in sorted(spans, key=lambda s: s.start):
+    for s in sorted([*spans, *runs], key=lambda s: s.start):
         if s.end > cut or s.start < cursor:
             continue
         out.append(text[cursor:s.start])
