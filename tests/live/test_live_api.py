@@ -63,6 +63,32 @@ async def test_partials_grow_and_final_tokenizes(make_client: MakeClient, env: E
     await ws.close()
 
 
+async def test_live_metrics_use_fixed_label_values(make_client: MakeClient,
+                                                   env: Env) -> None:
+    from tests.test_metrics import allowed_label_values, check_labels
+    client = await make_client()
+    ws = await _live(client, env, record_id="call-secret-5", subject_id="cust-secret-5")
+    await ws.receive_json()
+    for text in ["hi John Smith here", "hi Jon Smith here ok", "bad"]:
+        await ws.send_json({"type": "partial", "segment_id": "seg-secret", "text": text})
+    await ws.send_json({"type": "final", "segment_id": "seg-secret",
+                        "text": "hi John Smith here ok"})
+    await ws.send_str("{")
+    while (await ws.receive_json(timeout=5))["type"] != "error":
+        pass
+    await ws.close()
+    await asyncio.sleep(0.05)
+    exposition = await (await client.get("/metrics")).text()
+    assert check_labels(exposition, allowed_label_values(client.app)) > 0
+    for planted in ("secret", "John", "Smith"):
+        assert planted not in exposition
+    assert 'redact_gw_live_messages_total{direction="in",kind="partial"} 3.0' in exposition
+    assert 'redact_gw_live_revisions_total{kind="partial"} 1.0' in exposition
+    assert 'redact_gw_live_sessions_closed_total{reason="normal"} 1.0' in exposition
+    assert "redact_gw_live_holdback_seconds_count" in exposition
+    assert "redact_gw_live_sessions 0.0" in exposition
+
+
 async def test_revision_says_what_it_replaces(make_client: MakeClient, env: Env) -> None:
     client = await make_client()
     ws = await _live(client, env)
