@@ -28,6 +28,7 @@ it is shown; the session goes on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -66,10 +67,14 @@ SEGMENT_TOO_LONG, IDLE, EXPIRED = 4413, 4408, 4410
 
 
 class Sessions:
-    """The open sessions: counted per principal, closed with 1001 at shutdown."""
+    """The open sessions: counted per principal, closed with 1001 at shutdown once the
+    message each is handling (a final being redacted) is answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, drain_s: float = 5.0) -> None:
         self.open: dict[web.WebSocketResponse, tuple[str, str]] = {}
+        #: Per session: set while it is not handling a message.
+        self.idle: dict[web.WebSocketResponse, asyncio.Event] = {}
+        self.drain_s = drain_s
 
     def count(self, principal: Principal) -> int:
         """Sessions the principal has open."""
@@ -77,7 +82,11 @@ class Sessions:
         return sum(1 for owner in self.open.values() if owner == who)
 
     async def close_all(self, app: web.Application) -> None:
-        """``on_shutdown``: tell every client the gateway is going away."""
+        """``on_shutdown``: finish in-flight messages, then tell clients we go away."""
+        waits = [e.wait() for e in self.idle.values()]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), self.drain_s)
         for ws in list(self.open):
             with contextlib.suppress(Exception):
                 await ws.close(code=1001, message=b"going away")
@@ -126,14 +135,16 @@ async def live(request: web.Request) -> web.StreamResponse:
                                max_msg_size=settings.live.max_segment_chars * 4 + 4096)
     await ws.prepare(request)
     sessions.open[ws] = (principal.tenant, principal.name)
+    idle = sessions.idle[ws] = asyncio.Event()
+    idle.set()
     metrics = app[appkeys.METRICS]
     metrics.live_sessions.inc()
     reason = "error"
     try:
         call = Call(principal.tenant, record_id, subject_id, channel, principal)
-        reason = await _run(ws, request, redactor, call, settings.live, metrics)
+        reason = await _run(ws, request, redactor, call, settings.live, metrics, idle)
     finally:
-        del sessions.open[ws]
+        del sessions.open[ws], sessions.idle[ws]
         metrics.live_sessions.dec()
         metrics.live_closed.labels(reason).inc()
     return ws
@@ -160,7 +171,7 @@ async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: M
 
 
 async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redactor, call: Call,
-               limits: LiveSettings, metrics: Metrics) -> str:
+               limits: LiveSettings, metrics: Metrics, idle: asyncio.Event) -> str:
     """Serve one session; the close reason (a ``LIVE_CLOSE_REASONS`` word)."""
     opt = request.app[appkeys.SETTINGS].optout
     try:
@@ -176,17 +187,19 @@ async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redact
         return "error"
     await _send(ws, metrics, {"type": "opened", "record_id": call.record_id,
                               "no_retention": session.call.no_retention}, "other")
-    return await _loop(ws, session, limits, metrics)
+    return await _loop(ws, session, limits, metrics, idle)
 
 
 async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any],
                 kind: str) -> None:
+    if ws.closed:
+        return
     metrics.live_messages.labels("out", kind).inc()
     await ws.send_json(msg)
 
 
 async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSettings,
-                metrics: Metrics) -> str:
+                metrics: Metrics, idle: asyncio.Event) -> str:
     started = last = time.monotonic()
     bucket = _Bucket(limits.max_messages_per_s, started)
     while True:
@@ -219,7 +232,11 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSet
         if not bucket.take(last):
             await ws.close(code=RATE_LIMITED, message=b"rate_limited")
             return "rate_limited"
-        closed = await _handle(ws, session, msg.data, limits, metrics)
+        idle.clear()
+        try:
+            closed = await _handle(ws, session, msg.data, limits, metrics)
+        finally:
+            idle.set()
         if closed is not None:
             return closed
 

@@ -10,7 +10,7 @@ from aiohttp import WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from redact_gw.live.handler import SESSIONS
-from redact_gw.testing import FakeDetector
+from redact_gw.testing import FakeDetector, ScriptedDetector
 from tests.conftest import Env, MakeClient
 
 
@@ -242,10 +242,16 @@ async def test_bad_messages_get_errors_and_session_goes_on(make_client: MakeClie
     await ws.close()
 
 
-async def test_shutdown_closes_with_1001(make_client: MakeClient, env: Env) -> None:
-    client = await make_client()
+async def test_shutdown_finishes_the_final_then_closes_with_1001(
+        make_client: MakeClient, env: Env) -> None:
+    client = await make_client(ScriptedDetector())
     ws = await _live(client, env)
     await ws.receive_json()
+    await ws.send_json({"type": "final", "segment_id": "s",
+                        "text": "slow @@sleep=0.4 John Smith"})
+    await asyncio.sleep(0.1)  # the final is in detection now
     await client.app.shutdown()
+    final = await ws.receive_json(timeout=5)
+    assert final["type"] == "final" and "John" not in final["text"]
     msg = await ws.receive(timeout=5)
     assert msg.type == WSMsgType.CLOSE and ws.close_code == 1001
