@@ -489,6 +489,7 @@ class LiveSettings(_Frozen):
     #: Previous finals of the call given to detection as context.
     context_turns: int = Field(8, ge=0, le=100)
     max_sessions_per_principal: int = Field(8, ge=1)
+    max_sessions_per_tenant: int = Field(64, ge=1)
     #: Sustained incoming messages per second per session (bursts of twice that).
     max_messages_per_s: float = Field(20.0, gt=0)
     max_segment_chars: int = Field(4000, ge=1)

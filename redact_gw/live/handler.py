@@ -4,7 +4,9 @@ Open: ``GET /v1/live?record_id=..&subject_id=..&channel=voice`` with the gateway
 (``Authorization: Bearer``, checked by the auth middleware like every route, before the
 upgrade) and the ``proxy`` permission. All three parameters are optional (a record id
 is generated). Refused before the upgrade, as JSON errors: a bad parameter (422),
-too many open sessions of the principal (429 ``quota_exceeded``), detection not ready
+too many open sessions of the principal or its tenant (429
+``quota_exceeded``; live sessions are not counted by ``admission``, they have these
+limits of their own), detection not ready
 (503). After the upgrade the first message is ``{"type": "opened", "record_id": ..,
 "no_retention": ..}``, or the session is closed at once:
 
@@ -76,10 +78,12 @@ class Sessions:
         self.idle: dict[web.WebSocketResponse, asyncio.Event] = {}
         self.drain_s = drain_s
 
-    def count(self, principal: Principal) -> int:
-        """Sessions the principal has open."""
+    def count(self, principal: Principal) -> tuple[int, int]:
+        """Sessions the principal has open, and its tenant."""
         who = (principal.tenant, principal.name)
-        return sum(1 for owner in self.open.values() if owner == who)
+        owners = list(self.open.values())
+        return (sum(1 for o in owners if o == who),
+                sum(1 for o in owners if o[0] == principal.tenant))
 
     async def close_all(self, app: web.Application) -> None:
         """``on_shutdown``: finish in-flight messages, then tell clients we go away."""
@@ -128,8 +132,12 @@ async def live(request: web.Request) -> web.StreamResponse:
     subject_id = _query_id(request, "subject_id")
     channel = _query_id(request, "channel")
     sessions = app[SESSIONS]
-    if sessions.count(principal) >= settings.live.max_sessions_per_principal:
+    mine, tenants = sessions.count(principal)
+    if mine >= settings.live.max_sessions_per_principal:
         raise TooManyRequests("too many live sessions open for this API key",
+                              retry_after_s=5)
+    if tenants >= settings.live.max_sessions_per_tenant:
+        raise TooManyRequests("too many live sessions open for this tenant",
                               retry_after_s=5)
     ws = web.WebSocketResponse(heartbeat=30.0,
                                max_msg_size=settings.live.max_segment_chars * 4 + 4096)

@@ -184,6 +184,25 @@ async def test_sessions_per_principal(make_client: MakeClient, env: Env) -> None
         await ws.close()
 
 
+async def test_tenant_session_limit_and_admission(make_client: MakeClient,
+                                                  env: Env) -> None:
+    from tests.conftest import write_config
+    write_config(env.root, {"live": {"max_sessions_per_tenant": 1},
+                            "admission": {"max_requests_per_principal": 1}})
+    client = await make_client(settings=env.settings())
+    a = await _live(client, env, key="ai")
+    with pytest.raises(WSServerHandshakeError) as exc:
+        await _live(client, env, key="ai2")  # same tenant, another key
+    assert exc.value.status == 429
+    other = await _live(client, env, key="other")  # another tenant
+    assert (await other.receive_json())["type"] == "opened"
+    # an open session holds no request slot: the same key still gets its requests done
+    r = await client.post("/v1/redact", json={"text": "hi"}, headers=env.auth("ai"))
+    assert r.status != 429, await r.text()
+    for ws in (a, other):
+        await ws.close()
+
+
 async def test_message_rate_limit_closes_4429(make_client: MakeClient, env: Env) -> None:
     client = await make_client(settings=_settings(env, max_messages_per_s=5))
     ws = await _live(client, env)
