@@ -8,6 +8,7 @@ partials cut inside words and revising earlier words.
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -104,7 +105,8 @@ async def test_no_prefix_of_a_masked_value_is_ever_shown(
         call: list[tuple[str, list[str], str]], data: st.DataObject) -> None:
     write_config(env.root, {"live": {"max_messages_per_s": 1000}})  # replay at full speed
     client = await make_client(detector, settings=env.settings())
-    ws = await client.ws_connect("/v1/live", params={"record_id": "live-call"},
+    run = secrets.token_hex(6)  # examples share the vault file: fresh records each time
+    ws = await client.ws_connect("/v1/live", params={"record_id": f"live-{run}"},
                                  headers=env.auth())
     assert (await ws.receive_json())["type"] == "opened"
     views: dict[str, list[str]] = {}  # every state the client showed, per segment
@@ -136,7 +138,7 @@ async def test_no_prefix_of_a_masked_value_is_ever_shown(
             assert prefix not in _TOKEN.sub("", shown), (value, shown)
     # finals equal /v1/redact on the same turns (the previous turns as context)
     for n in range(1, len(call) + 1):
-        body = {"record_id": f"batch-{n}", "turns": [
+        body = {"record_id": f"batch-{run}-{n}", "turns": [
             {"speaker": s, "text": " ".join(w)} for s, w, _ in call[:n]]}
         r = await client.post("/v1/redact", json=body, headers=env.auth("admin"))
         assert r.status == 200, await r.text()
