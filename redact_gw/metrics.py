@@ -39,6 +39,15 @@ WORKER_RESTART_REASONS = ("timeout", "start_failed", "worker_lost")
 #: why it was refused (the gateway then keeps the last good set).
 PRINCIPALS_RELOAD_OUTCOMES = ("loaded", "invalid", "insecure_mode", "unreadable")
 
+#: ``redact_gw_live_sessions_closed_total`` reasons (one per close code).
+LIVE_CLOSE_REASONS = ("normal", "opted_out", "subject_required", "rate_limited",
+                      "segment_too_long", "idle_timeout", "session_expired", "going_away",
+                      "error")
+#: ``redact_gw_live_messages_total`` directions and kinds.
+LIVE_DIRECTIONS = ("in", "out")
+LIVE_KINDS = ("partial", "final", "error", "other")
+
+_HOLD_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0)
 _UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 _STREAM_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 _PURGE_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
@@ -139,6 +148,24 @@ class Metrics:
             "redact_gw_detection_worker_rss_bytes",
             "Resident memory of each detection worker process, by worker index",
             ["worker"], registry=r)
+
+        # -- live calls (``/v1/live``) ------------------------------------------------------
+        self.live_sessions = Gauge("redact_gw_live_sessions", "Live call sessions open",
+                                   registry=r)
+        self.live_closed = Counter("redact_gw_live_sessions_closed_total",
+                                   "Live call sessions closed, by reason", ["reason"],
+                                   registry=r)
+        self.live_messages = Counter("redact_gw_live_messages_total",
+                                     "Live call messages by direction and kind",
+                                     ["direction", "kind"], registry=r)
+        self.live_holdback = Histogram(
+            "redact_gw_live_holdback_seconds",
+            "How long partial text was held back before it was shown",
+            buckets=_HOLD_BUCKETS, registry=r)
+        self.live_revisions = Counter(
+            "redact_gw_live_revisions_total",
+            "Live messages replacing text the client already had, by kind",
+            ["kind"], registry=r)
 
     def render(self) -> bytes:
         """Text exposition format."""

@@ -480,6 +480,23 @@ class ReviewSettings(_Frozen):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
 
+class LiveSettings(_Frozen):
+    """Live calls over ``GET /v1/live`` (a WebSocket): hold-back and limits."""
+
+    enabled: bool = True
+    #: Longest a partial's text is held back for detection before it is shown masked.
+    max_hold_s: float = Field(1.0, gt=0, le=30)
+    #: Previous finals of the call given to detection as context.
+    context_turns: int = Field(8, ge=0, le=100)
+    max_sessions_per_principal: int = Field(8, ge=1)
+    max_sessions_per_tenant: int = Field(64, ge=1)
+    #: Sustained incoming messages per second per session (bursts of twice that).
+    max_messages_per_s: float = Field(20.0, gt=0)
+    max_segment_chars: int = Field(4000, ge=1)
+    idle_timeout_s: float = Field(60.0, gt=0)
+    max_session_s: float = Field(4 * 3600.0, gt=0)
+
+
 class AuthSettings(_Frozen):
     """Where principals (API key hashes -> tenant, roles) live."""
 
@@ -504,6 +521,7 @@ class Settings(_Frozen):
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     routes: list[RouteSettings] = Field(default_factory=list)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
     base_dir: str = Field(default=".", exclude=True)
     mode: Literal["production", "development"] = "production"
 

@@ -453,13 +453,14 @@ def allowed_label_values(app: web.Application) -> dict[str, set[str]]:
         "status": {str(s) for s in range(100, 600)}, "code": _error_codes(),
         "outcome": (set(m.UPSTREAM_OUTCOMES) | set(m.REVEAL_OUTCOMES)
                     | set(m.PURGE_OUTCOMES)),
-        "kind": set(m.UPSTREAM_ERROR_KINDS), "role": role_labels,
+        "kind": set(m.UPSTREAM_ERROR_KINDS) | set(m.LIVE_KINDS), "role": role_labels,
         "tier": set(m.RISK_TIERS), "action": set(m.RISK_ACTIONS),
         "operation": set(m.VAULT_OPERATIONS),
         "reason": (set(m.DETECTION_REJECT_REASONS) | set(m.WORKER_RESTART_REASONS)
-                   | set(review_sampling.REASONS)),
+                   | set(review_sampling.REASONS) | set(m.LIVE_CLOSE_REASONS)),
         "cause": set(review_metrics.SKIP_CAUSES), "verdict": set(review_metrics.VERDICTS),
         "gap": set(review_metrics.GAPS),
+        "direction": set(m.LIVE_DIRECTIONS),
         "worker": {str(i) for i in range(64)},  # worker index, at most detection.workers
         "le": set(),  # histogram bounds: numbers, checked apart
     }
@@ -488,7 +489,7 @@ def check_labels(exposition: str, allowed: dict[str, set[str]]) -> int:
 def test_every_labelled_collector_uses_a_known_label() -> None:
     metrics = Metrics()
     names = {"route", "entity_type", "method", "status", "code", "outcome", "kind", "role",
-             "tier", "action", "operation", "reason", "worker"}
+             "tier", "action", "operation", "reason", "worker", "direction"}
     for collector in vars(metrics).values():
         for label in getattr(collector, "_labelnames", ()):
             assert label in names, (collector, label)

@@ -26,6 +26,9 @@ from redact_gw.proxy import appkeys
 from redact_gw.settings import AdmissionSettings
 
 _DIGIT_RUN = re.compile(r"\d+")
+#: Sessions that stay open for a whole call, with limits of their own (``live:``):
+#: holding a request slot for hours would starve the principal's other requests.
+LONG_LIVED = frozenset({"/v1/live"})
 
 
 class Admission:
@@ -77,7 +80,7 @@ async def admission_middleware(request: web.Request, handler: Handler) -> web.St
         return await handler(request)
     tenant_var.set(principal.tenant)  # the request runs in its own task: no reset needed
     admission = request.app[ADMISSION]
-    if not admission.settings.enabled:
+    if not admission.settings.enabled or request.path in LONG_LIVED:
         return await handler(request)
     size = request.content_length or 0
     admission.admit(principal.tenant, principal.name, size)

@@ -23,6 +23,7 @@ from redact_gw.detection.inline import InlineDetection
 from redact_gw.detection.pool import DetectionPool
 from redact_gw.engine import Redactor
 from redact_gw.jobs.purge import PurgeReport, purge_task_ctx, run_purge
+from redact_gw.live import handler as live
 from redact_gw.logs import ContextThreadPoolExecutor
 from redact_gw.metrics import Metrics
 from redact_gw.model import Clock
@@ -226,6 +227,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     governance.add_routes(app)
     review_api.add_routes(app)
     console.add_routes(app)
+    live.add_routes(app)
     app.cleanup_ctx.append(upstream.session_ctx)
     dialects.add_routes(app)
     routes.add_routes(app, settings.routes)

@@ -649,7 +649,26 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
     paths.update(review_operations(settings))
     for route in settings.routes:
         paths.setdefault(route.path, {}).update(_generic_route(settings, route))
+    if settings.live.enabled:
+        paths["/v1/live"] = {"get": _live_op()}
     return paths
+
+
+def _live_op() -> dict[str, Any]:
+    """``GET /v1/live``: a WebSocket; its messages and close codes are in the README."""
+    op = _op("live", "Open a live call session (WebSocket upgrade)", {
+        "description": "unused"}, tag="live", params=[
+            _query("record_id", _ref("Id"), "Record of the call (generated if absent)"),
+            _query("subject_id", _ref("Id"), "Customer id, for opt-outs"),
+            _query("channel", _ref("Id"), "Channel, for retention (e.g. voice)")],
+        errors=_errors(403, 422, 429, 503, only={
+            422: ("invalid_input",), 429: ("quota_exceeded",),
+            503: ("not_ready",)}))
+    ok = op["responses"].pop("200")
+    ok["description"] = ("Switching to the WebSocket protocol: partial and final results"
+                         " in, redacted segment updates out (see the README, Live calls)")
+    op["responses"] = {"101": ok, **op["responses"]}
+    return op
 
 
 def _generic_route(settings: Settings, route: RouteSettings) -> dict[str, Any]:

@@ -80,6 +80,8 @@ class LiveGateway:
         # messages of the example ("call me at 212-555-0123") hold 1,500. The limit is
         # tested in tests/integration/test_tenant_isolation.py.
         cfg["admission"] = {"max_digit_runs": 1_000_000}
+        # schemathesis speaks HTTP, not WebSocket: /v1/live is tested in tests/live
+        cfg["live"] = {"enabled": False}
         self.home.config.write_text(yaml.safe_dump(cfg))
         settings = load_settings(self.home.config, {
             "REDACT_GW_UPSTREAM_URL": upstream + "/v1",

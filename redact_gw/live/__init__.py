@@ -1,0 +1,5 @@
+"""Live calls: speech-recognition partials and finals redacted as they arrive.
+
+``holdback`` (pure: what of a partial may be shown), ``messages`` (what comes in),
+``session`` (one call's segments, sans WebSocket) and ``handler`` (``GET /v1/live``).
+"""

@@ -1,0 +1,297 @@
+"""``GET /v1/live``: a live call over a WebSocket (aiohttp's own).
+
+Open: ``GET /v1/live?record_id=..&subject_id=..&channel=voice`` with the gateway key
+(``Authorization: Bearer``, checked by the auth middleware like every route, before the
+upgrade) and the ``proxy`` permission. All three parameters are optional (a record id
+is generated). Refused before the upgrade, as JSON errors: a bad parameter (422),
+too many open sessions of the principal or its tenant (429
+``quota_exceeded``; live sessions are not counted by ``admission``, they have these
+limits of their own), detection not ready
+(503). After the upgrade the first message is ``{"type": "opened", "record_id": ..,
+"no_retention": ..}``, or the session is closed at once:
+
+====  ===================  =============================================================
+code  reason               when
+====  ===================  =============================================================
+4451  subject_opted_out    the subject opted out of AI processing; nothing was processed
+4400  subject_required     ``optout.require_subject_id`` and no ``subject_id``
+4429  rate_limited         more than ``live.max_messages_per_s`` (bursts of twice that)
+4413  segment_too_long     a text longer than ``live.max_segment_chars``
+4408  idle_timeout         no message for ``live.idle_timeout_s``
+4410  session_expired      the session is older than ``live.max_session_s``
+1001  going away           the gateway is shutting down
+1011  (error code)         the vault failed; nothing raw was sent
+====  ===================  =============================================================
+
+A message the gateway cannot use (bad JSON, wrong field, detection failing or at
+capacity) is answered ``{"type": "error", "error": {"code", "message"}}`` and nothing of
+it is shown; the session goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from redact_gw.engine import Redactor
+from redact_gw.errors import (
+    InvalidInput,
+    OptedOut,
+    PayloadTooLarge,
+    RedactGwError,
+    SubjectRequired,
+    TooManyRequests,
+    Unavailable,
+    VaultUnavailable,
+    fail_closed,
+)
+from redact_gw.live.messages import parse_result
+from redact_gw.live.session import Call, LiveSession
+from redact_gw.metrics import Metrics
+from redact_gw.model import Principal
+from redact_gw.policy.roles import Permission, require
+from redact_gw.proxy import appkeys
+from redact_gw.proxy.handlers import new_record_id
+from redact_gw.settings import LiveSettings
+from redact_gw.transcripts.shapes import check_id
+
+log = logging.getLogger(__name__)
+
+#: Close codes (see the module docstring).
+OPTED_OUT, SUBJECT_REQUIRED, RATE_LIMITED = 4451, 4400, 4429
+SEGMENT_TOO_LONG, IDLE, EXPIRED = 4413, 4408, 4410
+
+
+class Sessions:
+    """The open sessions: counted per principal, closed with 1001 at shutdown once the
+    message each is handling (a final being redacted) is answered."""
+
+    def __init__(self, drain_s: float = 5.0) -> None:
+        self.open: dict[web.WebSocketResponse, tuple[str, str]] = {}
+        #: Per session: set while it is not handling a message.
+        self.idle: dict[web.WebSocketResponse, asyncio.Event] = {}
+        self.drain_s = drain_s
+
+    def count(self, principal: Principal) -> tuple[int, int]:
+        """Sessions the principal has open, and its tenant."""
+        who = (principal.tenant, principal.name)
+        owners = list(self.open.values())
+        return (sum(1 for o in owners if o == who),
+                sum(1 for o in owners if o[0] == principal.tenant))
+
+    async def close_all(self, app: web.Application) -> None:
+        """``on_shutdown``: finish in-flight messages, then tell clients we go away."""
+        waits = [e.wait() for e in self.idle.values()]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), self.drain_s)
+        for ws in list(self.open):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"going away")
+
+
+SESSIONS = web.AppKey("live_sessions", Sessions)
+
+
+class _Bucket:
+    """Token bucket: ``rate`` messages per second, bursts of ``2 * rate``."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate, self.level, self.at = rate, 2 * rate, now
+
+    def take(self, now: float) -> bool:
+        self.level = min(2 * self.rate, self.level + (now - self.at) * self.rate)
+        self.at = now
+        if self.level < 1:
+            return False
+        self.level -= 1
+        return True
+
+
+def _query_id(request: web.Request, name: str) -> str | None:
+    value = request.query.get(name)
+    return check_id(value, name) if value is not None else None
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/live``: open a live call session (see the module docstring)."""
+    principal: Principal = request[appkeys.PRINCIPAL]
+    require(principal, Permission.PROXY)
+    app = request.app
+    settings = app[appkeys.SETTINGS]
+    redactor = app.get(appkeys.REDACTOR)
+    if redactor is None:
+        raise Unavailable("detection is still loading", code="not_ready")
+    record_id = _query_id(request, "record_id") or new_record_id()
+    subject_id = _query_id(request, "subject_id")
+    channel = _query_id(request, "channel")
+    sessions = app[SESSIONS]
+    mine, tenants = sessions.count(principal)
+    if mine >= settings.live.max_sessions_per_principal:
+        raise TooManyRequests("too many live sessions open for this API key",
+                              retry_after_s=5)
+    if tenants >= settings.live.max_sessions_per_tenant:
+        raise TooManyRequests("too many live sessions open for this tenant",
+                              retry_after_s=5)
+    ws = web.WebSocketResponse(heartbeat=30.0,
+                               max_msg_size=settings.live.max_segment_chars * 4 + 4096)
+    await ws.prepare(request)
+    sessions.open[ws] = (principal.tenant, principal.name)
+    idle = sessions.idle[ws] = asyncio.Event()
+    idle.set()
+    metrics = app[appkeys.METRICS]
+    metrics.live_sessions.inc()
+    reason = "error"
+    try:
+        call = Call(principal.tenant, record_id, subject_id, channel, principal)
+        reason = await _run(ws, request, redactor, call, settings.live, metrics, idle)
+    finally:
+        del sessions.open[ws], sessions.idle[ws]
+        metrics.live_sessions.dec()
+        metrics.live_closed.labels(reason).inc()
+    return ws
+
+
+async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: Metrics,
+                subject_required: bool) -> LiveSession:
+    """Apply opt-outs (``OptedOut``, ``SubjectRequired``), load the record's values."""
+    if subject_required and call.subject_id is None:
+        raise SubjectRequired()
+    no_retention = False
+    known = []
+    with fail_closed(VaultUnavailable, "opt-out lookup"):
+        if redactor.optouts is not None:
+            no_retention = await redactor.optouts.enforce(
+                call.tenant, call.principal, call.subject_id, call.record_id, for_ai=True)
+        if not no_retention:
+            known = await redactor.vault.known_values(call.tenant, call.record_id)
+    return LiveSession(
+        redactor, replace(call, no_retention=no_retention), max_hold_s=limits.max_hold_s,
+        context_turns=limits.context_turns, known=known,
+        on_hold=metrics.live_holdback.observe,
+        on_revision=lambda kind: metrics.live_revisions.labels(kind).inc())
+
+
+async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redactor, call: Call,
+               limits: LiveSettings, metrics: Metrics, idle: asyncio.Event) -> str:
+    """Serve one session; the close reason (a ``LIVE_CLOSE_REASONS`` word)."""
+    opt = request.app[appkeys.SETTINGS].optout
+    try:
+        session = await _open(redactor, call, limits, metrics, opt.require_subject_id)
+    except OptedOut as exc:
+        await ws.close(code=OPTED_OUT, message=exc.code.encode())
+        return "opted_out"
+    except SubjectRequired as exc:
+        await ws.close(code=SUBJECT_REQUIRED, message=exc.code.encode())
+        return "subject_required"
+    except RedactGwError as exc:
+        await ws.close(code=1011, message=exc.code.encode())
+        return "error"
+    await _send(ws, metrics, {"type": "opened", "record_id": call.record_id,
+                              "no_retention": session.call.no_retention}, "other")
+    return await _loop(ws, session, limits, metrics, idle)
+
+
+async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any],
+                kind: str) -> None:
+    if ws.closed:
+        return
+    metrics.live_messages.labels("out", kind).inc()
+    await ws.send_json(msg)
+
+
+async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSettings,
+                metrics: Metrics, idle: asyncio.Event) -> str:
+    started = last = time.monotonic()
+    bucket = _Bucket(limits.max_messages_per_s, started)
+    while True:
+        now = time.monotonic()
+        waits = {"idle_timeout": last + limits.idle_timeout_s,
+                 "session_expired": started + limits.max_session_s}
+        deadline = session.next_deadline()
+        if deadline is not None:
+            waits["tick"] = deadline
+        why, at = min(waits.items(), key=lambda kv: kv[1])
+        try:
+            msg = await ws.receive(timeout=max(0.0, at - now))
+        except TimeoutError:
+            if why == "tick":
+                for out in session.tick(time.monotonic()):
+                    await _send(ws, metrics, out, "partial")
+                continue
+            await ws.close(code=IDLE if why == "idle_timeout" else EXPIRED,
+                           message=why.encode())
+            return why
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            return "going_away" if ws.close_code == 1001 else "normal"
+        if msg.type == WSMsgType.ERROR:
+            return "error"
+        last = time.monotonic()
+        if msg.type != WSMsgType.TEXT:
+            metrics.live_messages.labels("in", "other").inc()
+            await _error(ws, metrics, InvalidInput("messages must be JSON text"))
+            continue
+        if not bucket.take(last):
+            await ws.close(code=RATE_LIMITED, message=b"rate_limited")
+            return "rate_limited"
+        idle.clear()
+        try:
+            closed = await _handle(ws, session, msg.data, limits, metrics)
+        finally:
+            idle.set()
+        if closed is not None:
+            return closed
+
+
+async def _handle(ws: web.WebSocketResponse, session: LiveSession, data: str,
+                  limits: LiveSettings, metrics: Metrics) -> str | None:
+    """One incoming message; a close reason if the session ended."""
+    try:
+        result = parse_result(data, limits.max_segment_chars)
+    except PayloadTooLarge:
+        metrics.live_messages.labels("in", "other").inc()
+        await ws.close(code=SEGMENT_TOO_LONG, message=b"segment_too_long")
+        return "segment_too_long"
+    except RedactGwError as exc:
+        metrics.live_messages.labels("in", "other").inc()
+        await _error(ws, metrics, exc)
+        return None
+    metrics.live_messages.labels("in", result.kind).inc()
+    try:
+        out = await session.feed(result, time.monotonic())
+    except OptedOut as exc:
+        await ws.close(code=OPTED_OUT, message=exc.code.encode())
+        return "opted_out"
+    except (VaultUnavailable, SubjectRequired) as exc:
+        await ws.close(code=1011, message=exc.code.encode())
+        return "error"
+    except RedactGwError as exc:  # detection failed or busy, a bad segment: nothing shown
+        await _error(ws, metrics, exc, result.segment_id)
+        return None
+    for msg in out:
+        await _send(ws, metrics, msg, msg["type"])
+    return None
+
+
+async def _error(ws: web.WebSocketResponse, metrics: Metrics, exc: RedactGwError,
+                 segment_id: str | None = None) -> None:
+    body: dict[str, Any] = {"type": "error", **exc.to_dict()}
+    if segment_id is not None:
+        body["segment_id"] = segment_id
+    await _send(ws, metrics, body, "error")
+
+
+def add_routes(app: web.Application) -> None:
+    """Register ``GET /v1/live`` (when ``live.enabled``) and its shutdown hook."""
+    if not app[appkeys.SETTINGS].live.enabled:
+        return
+    sessions = Sessions()
+    app[SESSIONS] = sessions
+    app.on_shutdown.append(sessions.close_all)
+    app.router.add_get("/v1/live", live)

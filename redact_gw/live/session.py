@@ -1,0 +1,168 @@
+"""One live call: per-segment partial/final state, hold-back and redaction.
+
+``LiveSession`` knows no WebSocket: ``feed(result, now)`` and ``tick(now)`` return the
+messages to send; ``next_deadline()`` says when ``tick`` must run. Out messages::
+
+    {"type": "partial" | "final", "segment_id": "s1", "offset": 11,
+     "text": "[[CREDIT_CARD]] thanks ", "start": 12.3, "end": 14.0, "held": false}
+
+The client keeps the first ``offset`` characters of what it shows for the segment and
+appends ``text``: an ``offset`` below its length says which earlier text is replaced.
+Partials show only what is certain (see ``holdback``), values as type masks; text held
+longer than ``max_hold_s`` is shown as ``[[PENDING]]`` (never raw) and ``held`` is true.
+A final is redacted like ``/v1/redact`` with the previous finals of the call as its
+context (the agent's question, values recurring across turns): its values are tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redact_gw.engine import Redactor
+from redact_gw.errors import InvalidInput
+from redact_gw.live.holdback import PENDING_MASK, common_prefix, diff, hold_from, render, safe_cut
+from redact_gw.live.messages import Result
+from redact_gw.model import KnownValue, Principal, Segment, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Who and what a session redacts for."""
+
+    tenant: str
+    record_id: str
+    subject_id: str | None
+    channel: str | None
+    principal: Principal | None
+    no_retention: bool = False
+
+
+@dataclass(slots=True)
+class _Segment:
+    id: str
+    speaker: str | None = None
+    raw: str = field(default="", repr=False)
+    #: When each character of ``raw`` first arrived (monotonic seconds).
+    arrived: list[float] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    #: What the client shows for this segment.
+    sent: str = field(default="", repr=False)
+    #: Raw offset up to which text is shown, and whether the rest is shown masked.
+    cut: int = 0
+    masked: bool = False
+    start: float | None = None
+    end: float | None = None
+
+
+#: Segments that may be open (partials without their final) at once.
+MAX_OPEN = 16
+_REMEMBER_FINISHED = 256
+
+#: Observers: (kind, seconds held) for the hold-back histogram; kind for revisions.
+HoldObserver = Callable[[float], None]
+RevisionObserver = Callable[[str], None]
+
+
+class LiveSession:
+    """Partials and finals of one call in, redacted segment updates out.
+
+    Args:
+        redactor: Detection and vault.
+        call: Tenant, record, subject, channel, principal and the opt-out state.
+        max_hold_s: Longest a partial's text is held back before it is shown masked.
+        context_turns: Previous finals given to detection as context.
+        known: The record's values at open (detection context for recurrences).
+    """
+
+    def __init__(self, redactor: Redactor, call: Call, *, max_hold_s: float = 1.0,
+                 context_turns: int = 8, known: list[KnownValue] | None = None,
+                 on_hold: HoldObserver | None = None,
+                 on_revision: RevisionObserver | None = None) -> None:
+        self.redactor = redactor
+        self.call = call
+        self.max_hold_s = max_hold_s
+        self.context_turns = context_turns
+        self._known = list(known or [])
+        self._context: list[Segment] = []
+        self._segments: dict[str, _Segment] = {}
+        #: Recently finished segment ids (bounded), to refuse late partials.
+        self._finished: dict[str, None] = {}
+        self._on_hold = on_hold
+        self._on_revision = on_revision
+
+    async def feed(self, result: Result, now: float) -> list[dict[str, Any]]:
+        """Process one partial or final; the messages to send (maybe none)."""
+        if result.segment_id in self._finished:
+            raise InvalidInput("this segment already had its final result",
+                               code="segment_final", details={"field": "segment_id"})
+        if result.segment_id not in self._segments and len(self._segments) >= MAX_OPEN:
+            raise InvalidInput(f"at most {MAX_OPEN} segments may be open at once",
+                               code="too_many_segments", details={"field": "segment_id"})
+        seg = self._segments.setdefault(result.segment_id, _Segment(result.segment_id))
+        seg.speaker = result.speaker or seg.speaker
+        seg.start = result.start if result.start is not None else seg.start
+        seg.end = result.end if result.end is not None else seg.end
+        if result.kind == "final":
+            return [await self._final(seg, result.text)]
+        keep = common_prefix(seg.raw, result.text)
+        seg.arrived = seg.arrived[:keep] + [now] * (len(result.text) - keep)
+        seg.raw = result.text
+        found = await self.redactor.detect([*self._context, Segment(seg.raw, seg.speaker)],
+                                           self._known)
+        seg.spans = found[-1]
+        out = self._show(seg, now)
+        return [out] if out is not None else []
+
+    def tick(self, now: float) -> list[dict[str, Any]]:
+        """Show text held past ``max_hold_s`` as ``[[PENDING]]``."""
+        out = []
+        for seg in self._segments.values():
+            msg = self._show(seg, now)
+            if msg is not None:
+                out.append(msg)
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When held text reaches ``max_hold_s`` (``None``: nothing is waiting)."""
+        times = [seg.arrived[seg.cut] + self.max_hold_s for seg in self._segments.values()
+                 if not seg.masked and seg.cut < len(seg.raw)]
+        return min(times, default=None)
+
+    def _show(self, seg: _Segment, now: float) -> dict[str, Any] | None:
+        cut = safe_cut(hold_from(seg.raw), seg.spans)
+        shown = render(seg.raw, seg.spans, cut)
+        masked = cut < len(seg.raw) and now - seg.arrived[cut] >= self.max_hold_s
+        if masked:
+            shown += PENDING_MASK
+        if cut > seg.cut and self._on_hold is not None:
+            self._on_hold(now - seg.arrived[seg.cut])
+        seg.cut, seg.masked = cut, masked
+        if shown == seg.sent:
+            return None
+        return self._message(seg, "partial", shown, held=cut < len(seg.raw))
+
+    async def _final(self, seg: _Segment, text: str) -> dict[str, Any]:
+        c = self.call
+        turn = Segment(text, seg.speaker)
+        redacted = await self.redactor.redact(
+            c.tenant, c.record_id, c.subject_id, [*self._context, turn],
+            principal=c.principal, for_ai=True, channel=c.channel)
+        if not redacted.no_retention:
+            self._known = redacted.known
+        self._context = [*self._context, turn][-self.context_turns:] if self.context_turns else []
+        del self._segments[seg.id]
+        self._finished[seg.id] = None
+        if len(self._finished) > _REMEMBER_FINISHED:
+            del self._finished[next(iter(self._finished))]
+        return self._message(seg, "final", redacted.texts[-1], held=False)
+
+    def _message(self, seg: _Segment, kind: str, shown: str, *, held: bool
+                 ) -> dict[str, Any]:
+        offset, text = diff(seg.sent, shown)
+        if offset < len(seg.sent) and self._on_revision is not None:
+            self._on_revision(kind)
+        seg.sent = shown
+        return {"type": kind, "segment_id": seg.id, "offset": offset, "text": text,
+                "start": seg.start, "end": seg.end, "held": held}
