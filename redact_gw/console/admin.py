@@ -169,8 +169,8 @@ async def keys_action(request: web.Request, session: Session,
     """``POST /console/keys``: create (the key is shown once) or revoke."""
     import asyncio
 
-    from redact_gw.console.keys import revoke_api_key
-    from redact_gw.errors import ConfigError
+    from redact_gw.errors import ConfigError, NotFound
+    from redact_gw.policy import apikeys
     from redact_gw.policy.principals import create_api_key
     form = await request.post()
     settings = request.app[appkeys.SETTINGS]
@@ -192,7 +192,16 @@ async def keys_action(request: web.Request, session: Session,
         return await _keys_page(request, session, principal, new_key=key,
                                 notice=f"Created {name}. Copy the key now: it is shown once.")
     if action == "revoke":
-        await asyncio.to_thread(revoke_api_key, path, name, principal.tenant)
+        # the CLI's revoke: under the file lock, and the name stays taken
+        await request.app[appkeys.PRINCIPALS].refresh()
+        mine = {p.name for p in request.app[appkeys.PRINCIPALS].principals()
+                if p.tenant == principal.tenant}
+        try:
+            if name not in mine:
+                raise ConfigError("not a principal of this tenant")
+            await asyncio.to_thread(apikeys.revoke, path, name)
+        except ConfigError:
+            raise NotFound("no such principal in this tenant", code="record_not_found") from None
         await request.app[appkeys.AUDIT].record("key.revoke", principal=principal,
                                                 reason="api_key")
         return await _keys_page(request, session, principal, notice=f"Revoked {name}.")
