@@ -19,7 +19,13 @@ from typing import Any
 
 from aiohttp import web
 
-from redact_gw.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from redact_gw.errors import (
+    BadRequest,
+    InvalidInput,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from redact_gw.proxy import appkeys
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -144,6 +150,15 @@ async def read_json(request: web.Request, limit: int) -> Any:
     if not raw:
         raise BadRequest("the request body is empty", code="empty_body")
     return decode_json(raw)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """``read_json`` within ``server.max_body_bytes``; 422 unless it is an object."""
+    doc = await read_json(request, request.app[appkeys.SETTINGS].server.max_body_bytes)
+    if not isinstance(doc, dict):
+        raise InvalidInput("the request body must be a JSON object",
+                           details={"field": "(body)"})
+    return doc
 
 
 def reject_nul(value: str | None, field: str) -> str | None:

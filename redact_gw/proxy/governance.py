@@ -29,7 +29,7 @@ from redact_gw.policy.optout import check_subject_id, optout_dict
 from redact_gw.policy.reveal import Reveals, require_id
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
-from redact_gw.proxy.bodies import json_response, read_json, reject_nul
+from redact_gw.proxy.bodies import json_response, read_json_object, reject_nul
 from redact_gw.proxy.handlers import principal_of
 from redact_gw.vault.base import AuditQuery, OptOutRow
 
@@ -66,12 +66,6 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    doc = await read_json(request, request.app[appkeys.SETTINGS].server.max_body_bytes)
-    if not isinstance(doc, dict):
-        raise InvalidInput("the request body must be a JSON object",
-                           details={"field": "(body)"})
-    return doc
 
 
 # -- reveal -------------------------------------------------------------------------------
@@ -97,7 +91,7 @@ async def reveal_request(app: web.Application, principal: Principal,
     """The whole reveal of ``POST /v1/detokenize`` (permission, purpose, quota, audit,
     metrics) for a request body or an already parsed document (the console's forms)."""
     async def load() -> dict[str, Any]:
-        return source if isinstance(source, dict) else await _body(source)
+        return source if isinstance(source, dict) else await read_json_object(source)
     return await reveals(app).detokenize(principal, load)
 
 
@@ -183,7 +177,7 @@ async def put_optout(request: web.Request) -> web.Response:
     principal = principal_of(request)
     require(principal, Permission.MANAGE_OPTOUT)
     subject = check_subject_id(request.match_info["subject_id"])
-    doc = await _body(request)
+    doc = await read_json_object(request)
     unknown = set(doc) - {"no_ai_processing", "no_retention", "reason"}
     if unknown:
         raise InvalidInput("unknown field", details={"field": sorted(unknown)[0]})
@@ -227,7 +221,7 @@ async def purge(request: web.Request) -> web.Response:
     """``POST /v1/purge`` (``{"dry_run": bool}``): run a retention purge for the tenant."""
     principal = principal_of(request)
     require(principal, Permission.PURGE)
-    doc = await _body(request) if request.can_read_body else {}
+    doc = await read_json_object(request) if request.can_read_body else {}
     app = request.app
     s = app[appkeys.SETTINGS].retention.purge
     report = await run_purge(app[appkeys.STORE], app[appkeys.AUDIT], app[appkeys.CLOCK],

@@ -17,7 +17,7 @@ from redact_gw.errors import Forbidden, InvalidInput, RedactGwError
 from redact_gw.model import Principal, Revealed
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
-from redact_gw.proxy.bodies import json_response, read_json
+from redact_gw.proxy.bodies import json_response, read_json_object
 from redact_gw.proxy.handlers import principal_of
 from redact_gw.review.lists import LiveLists
 from redact_gw.review.metrics import ReviewMetrics
@@ -173,10 +173,7 @@ async def post_verdict(request: web.Request) -> web.Response:
     """``POST /v1/review/items/{item_id}/verdicts``."""
     principal = principal_of(request)
     require(principal, Permission.REVIEW)
-    doc = await read_json(request, request.app[appkeys.SETTINGS].server.max_body_bytes)
-    if not isinstance(doc, dict):
-        raise InvalidInput("the request body must be a JSON object",
-                           details={"field": "(body)"})
+    doc = await read_json_object(request)
     body = await apply_verdict(service(request), principal, request.match_info["item_id"],
                                doc)
     return json_response(body)
@@ -201,12 +198,6 @@ async def stats(request: web.Request) -> web.Response:
     return json_response(await stats_for(service(request), principal_of(request)))
 
 
-async def _object(request: web.Request) -> dict[str, Any]:
-    doc = await read_json(request, request.app[appkeys.SETTINGS].server.max_body_bytes)
-    if not isinstance(doc, dict):
-        raise InvalidInput("the request body must be a JSON object",
-                           details={"field": "(body)"})
-    return doc
 
 
 async def list_proposals(request: web.Request) -> web.Response:
@@ -218,7 +209,7 @@ async def list_proposals(request: web.Request) -> web.Response:
 async def promote(request: web.Request) -> web.Response:
     """``POST /v1/review/proposals`` ``{"verdict_id"}``: a missed value becomes a
     deny-list candidate."""
-    doc = await _object(request)
+    doc = await read_json_object(request)
     proposal = await request.app[PROPOSALS].promote(principal_of(request),
                                                     _str(doc, "verdict_id"))
     return json_response({"proposal_id": proposal, "kind": "deny", "status": "pending"})
@@ -234,7 +225,7 @@ async def preview(request: web.Request) -> web.Response:
 
 async def decide(request: web.Request) -> web.Response:
     """``POST /v1/review/proposals/{proposal_id}/decision`` ``{"approve": bool}``."""
-    doc = await _object(request)
+    doc = await read_json_object(request)
     approve = doc.get("approve")
     if not isinstance(approve, bool):
         raise InvalidInput("approve must be true or false", details={"field": "approve"})
