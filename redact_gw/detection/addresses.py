@@ -32,6 +32,7 @@ from scourgify.address_constants import (
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
+from redact_gw.detection import street_lines
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.view import SpokenView
@@ -108,6 +109,7 @@ STREET_RE = re.compile(
 BARE_STREET_RE = re.compile(
     rf"\b{_HOUSE}[ \t]+(?P<name>(?:{_NAME_WORD}[ \t]+){{0,3}}{_NAME_WORD})"
     rf"(?:[ \t]+\d{{1,5}}[a-z]?\b|(?=[ \t]*(?:[,;]|\n|$))){_UNITS}", re.IGNORECASE)
+_UNITS_RE = re.compile(_UNITS, re.IGNORECASE)
 BOX_RE = re.compile(
     r"\b(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box|(?:unit|psc|cmr)[ \t]+\d{1,5}"
     r",?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,6}\b"
@@ -173,10 +175,15 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         taken.append((a, b))
         out.append((*to_original(a, b), E.ADDRESS, score, why))
 
+    for a, b, why, score in street_lines.corners(text):
+        add(a, b, why, score)
     for m in BOX_RE.finditer(text):
         if m.group().lower().startswith("box") and not cued(m.start()):
             continue
         add(m.start(), m.end(), "PO box or military address", 0.85)
+    for a, b, why, score in street_lines.street_lines(text, cued, is_common):
+        units = _UNITS_RE.match(text, b)
+        add(a, units.end() if units else b, why, score)
     for m in STREET_RE.finditer(text):
         suffix = m.group("suffix").lower()
         if not _name_ok(m.group("name")):
@@ -204,6 +211,10 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if text[line_start:m.start()].strip(" \t,") == "" and any(
                 line_start - 1 <= y <= m.start() for _x, y in taken):
             add(m.start(), m.end(), "unit line of an address", 0.8)
+    for a, b, why, score in street_lines.cued_postcodes(text):
+        if not any(x < b and a < y for x, y in taken):
+            taken.append((a, b))
+            out.append((*to_original(a, b), E.ZIP_CODE, score, why))
     for m in POSTCODE_RE.finditer(text):
         if not any(x < m.end() and m.start() < y for x, y in taken):
             out.append((*to_original(m.start(), m.end()), E.ZIP_CODE, 0.8, "postcode shape"))
@@ -245,7 +256,8 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             break  # a field label ("Mobile:") starts the next field
         tok = m.group("tok").rstrip(".;:!?")
         low = tok.lower()
-        if not tok or (low in STOP_WORDS and low not in ("de", "la", "du", "del")):
+        if not tok or (low in STOP_WORDS and low not in ("de", "la", "du", "del")
+                       and not (tok.isupper() and not spoken)):  # "HE 01118"
             break
         if not (spoken or tok[:1].isupper() or tok[:1].isdigit() or tok.startswith("#")):
             break

@@ -199,6 +199,11 @@ def _non_overlapping(text: str, pool: list[Candidate]) -> list[Candidate]:
     return sorted(taken, key=lambda c: c.start)
 
 
+#: Types whose leftover pieces may hold punctuation ("58 Apt. 128, Uruguay").
+_PUNCTUATED = frozenset({"ADDRESS"})
+_WORD2 = re.compile(r"\w\w")
+
+
 def _remainders(text: str, cand: Candidate, clashes: list[Candidate]) -> list[Candidate]:
     """Pieces of ``cand`` outside ``clashes`` that still hold a word of 2+ characters."""
     out: list[Candidate] = []
@@ -209,7 +214,9 @@ def _remainders(text: str, cand: Candidate, clashes: list[Candidate]) -> list[Ca
             a += 1
         while b > a and not text[b - 1].isalnum():
             b -= 1
-        if b - a >= 2 and text[a:b].replace(" ", "").isalnum():
+        piece = text[a:b]
+        if b - a >= 2 and (piece.replace(" ", "").isalnum() or (
+                cand.entity_type in _PUNCTUATED and _WORD2.search(piece))):
             out.append(replace(cand, start=a, end=b, normalized=None))
         pos = max(pos, t.end)
     return out

@@ -1,0 +1,223 @@
+"""Street lines in the order most of the world writes them, street corners, postcodes by cue.
+
+``addresses`` finds US-order lines ("12 Main Street"). This module adds, on the same
+normalized view (spoken numbers are digits there):
+
+* a street name followed by its house number, the street type being vocabulary, not
+  personal data: a type word before the name ("Via Roma 131", "ul. Miła 53", "Rue de
+  Piétrain 371", "Avenida Paris 95"), a type word after it ("Nyár utca 75.",
+  "Rákóczi út 66."), or a one-word street ending in a type ("Koenigstrasse 51",
+  "Västerviksgatan 2", "C. Beerninckstraat 88"); an optional building number before it
+  ("974 Via Roma 131") joins the line;
+* without type vocabulary, a capitalized name and a number ("Parmova 110",
+  "Ellenö 58 Apt. 128") only after an address cue ("lives on", "address is") or with a
+  unit after it;
+* "the corner of X and Y" as one span;
+* a postcode after a postcode cue ("my zip code is 3215", "postal code 8062").
+
+Each finding is ``(start, end, why, score)`` in the coordinates of the text scanned; the
+caller extends street lines over the city, region and postcode after them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+Found = tuple[int, int, str, float]
+WordTest = Callable[[str], bool]
+#: Whether an address cue ("lives", "address") precedes a position of the scanned text.
+CueTest = Callable[[int], bool]
+
+def _fold(word: str) -> str:
+    """Lowercase without accents: the detector may read "út" as "ut", "vägen" as "vagen"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower())
+                   if not unicodedata.combining(ch))
+
+
+def _folded(words: set[str]) -> frozenset[str]:
+    return frozenset(_fold(w) for w in words)
+
+
+#: Street types written before the name (Romance, Slavic, German, Hungarian...).
+TYPES_BEFORE: frozenset[str] = _folded({
+    "via", "viale", "vicolo", "piazza", "piazzale", "corso", "largo", "strada", "contrada",
+    "rue", "avenue", "avenida", "avda", "boulevard", "bd", "blvd", "chemin", "allée",
+    "impasse", "quai", "cours", "calle", "carrer", "camino", "paseo", "plaza", "ronda",
+    "travesía", "rua", "travessa", "praça", "estrada", "alameda", "ulica", "ul", "aleja",
+    "al", "osiedle", "os", "plac", "pl", "calea", "bulevardul", "odos", "leoforos",
+    "jalan", "jl", "rruga", "ulitsa", "prospekt", "bulevar", "trg", "náměstí", "nám",
+    "rambla", "avinguda", "passeig", "im", "am", "an", "auf", "r", "c", "av",
+})
+#: Short or everyday ones among them count only capitalized in writing ("Im Wingert").
+_WEAK_BEFORE: frozenset[str] = _folded({
+    "im", "am", "an", "auf", "r", "c", "av", "al", "os", "pl", "bd", "jl", "ul", "nám",
+    "plaza", "cours", "corso", "largo", "quai", "avenue", "boulevard",
+})
+#: Street types written after the name as a word of their own ("Nyár utca 75.").
+TYPES_AFTER: frozenset[str] = _folded({
+    "utca", "u", "út", "útja", "tér", "körút", "sor", "köz", "strasse", "straße", "str",
+    "gasse", "weg", "platz", "allee", "straat", "laan", "vej", "gade", "gata", "gatan",
+    "vägen", "väg", "veien", "vei", "vegen", "katu", "tie", "kuja", "tee", "iela",
+    "gatvė", "cesta", "ulice", "sokak", "sokağı", "caddesi", "aqq", "street", "avenue",
+    "road", "rd", "st", "ave", "drive", "dr", "lane", "boulevard", "way", "court",
+})
+#: One-word street names end in a type ("Linzer Strasse" is two words, "Koenigstrasse" one).
+COMPOUND_ENDINGS: tuple[str, ...] = tuple(sorted(_folded({
+    "strasse", "straße", "gasse", "weg", "platz", "allee", "ring", "damm", "ufer",
+    "steig", "pfad", "graben", "markt", "chaussee", "straat", "laan", "gracht", "kade",
+    "singel", "plein", "dijk", "steeg", "strook", "vej", "gade", "allé", "plads", "gata",
+    "gatan", "vägen", "väg", "gränd", "gränden", "stigen", "backe", "backen", "torget",
+    "veien", "vegen", "gaten", "katu", "tie", "kuja", "polku", "väylä", "rinne", "kaari",
+    "iela", "utca", "ulica", "sokak",
+})))
+#: Particles inside street names ("Rua Treze de Maio", "Via delle Viole").
+PARTICLES: frozenset[str] = _folded({
+    "de", "del", "della", "delle", "dei", "degli", "di", "da", "do", "dos", "das", "du",
+    "des", "la", "le", "les", "los", "van", "von", "der", "den", "y", "e", "i", "el",
+})
+#: Words after a number that make it a quantity, a time or an age, not a house number.
+_NOT_HOUSE_AFTER: frozenset[str] = frozenset({
+    "percent", "times", "years", "year", "months", "month", "weeks", "days", "hours",
+    "minutes", "seconds", "items", "people", "pm", "am", "dollars", "euros", "pounds",
+    "million", "billion", "thousand", "hundred", "kg", "km", "miles", "points",
+})
+#: Unit designators: "Apt. 268" is a unit, not a street with its number.
+_UNIT_WORDS: frozenset[str] = frozenset({
+    "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "rm", "box",
+    "psc", "cmr", "bldg", "building", "no", "number", "lot", "space", "dept", "pier",
+})
+POSTCODE_CUES: frozenset[str] = frozenset({"zip", "zipcode", "postcode", "postal", "plz"})
+_UNIT_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|#)\b\.?[ \t]*\#?\d",
+    re.IGNORECASE)
+_TOKEN = re.compile(r"\d+[a-z]?(?![^\W\d_])|[^\W\d_][\w'\u2019-]*\.?|\S", re.IGNORECASE)
+_NUMBER = re.compile(r"\d{1,5}[a-z]?")
+_HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]*$", re.IGNORECASE)
+_CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
+_CUED_POSTCODE = re.compile(
+    r"[ \t]*(?:code[ \t]*)?(?:is|was|:|of|=)?[ \t]*(?:it'?s[ \t]+)?"
+    r"(?P<code>\d{3,6}(?:[ -]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
+    r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)\b", re.IGNORECASE)
+
+
+def _word(tok: str) -> str:
+    return _fold(tok.rstrip("."))
+
+
+def _is_type_word(low: str) -> bool:
+    return low in TYPES_AFTER or any(
+        low.endswith(e) and len(low) >= len(e) + 3 for e in COMPOUND_ENDINGS)
+
+
+def _line_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    return [(start + m.start(), start + m.end(), m.group())
+            for m in _TOKEN.finditer(text[start:end])]
+
+
+def street_lines(text: str, cued: CueTest, is_common: WordTest) -> list[Found]:
+    """Non-US street lines: name words, then the house number (see the module doc)."""
+    out: list[Found] = []
+    pos = 0
+    spoken = not any(ch.isupper() for ch in text)
+    for line in text.split("\n"):
+        toks = _line_tokens(text, pos, pos + len(line))
+        for i, (a, b, tok) in enumerate(toks):
+            if _NUMBER.fullmatch(tok) and i > 0:
+                found = _street_before(text, toks, i, spoken, cued, is_common)
+                if found is not None:
+                    out.append(found)
+        pos += len(line) + 1
+    return out
+
+
+def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: bool,
+                   cued: CueTest, is_common: WordTest) -> Found | None:
+    """The street whose house number is ``toks[i]``, or ``None``."""
+    nxt = toks[i + 1][2].lower() if i + 1 < len(toks) else ""
+    if nxt in _NOT_HOUSE_AFTER or nxt in (":", "%", "/") or text[toks[i][1]:].startswith(
+            (":", "/", "%", "-")):
+        return None
+    start, typed, names, j = -1, False, 0, i - 1
+    while j >= 0 and i - j <= 6:
+        a, _b, tok = toks[j]
+        low = _word(tok)
+        if not tok[:1].isalpha():
+            break
+        if low in TYPES_BEFORE and (names or typed) and (
+                low not in _WEAK_BEFORE or (not spoken and tok[:1].isupper())):
+            start, typed = a, True
+            break
+        if low in PARTICLES and names:
+            j -= 1
+            continue
+        if low in STOP_WORDS or tok.endswith(":"):
+            break
+        if low in _UNIT_WORDS:
+            break
+        if not spoken and not tok[:1].isupper() and not _is_type_word(low):
+            break
+        if _is_type_word(low):
+            typed = True
+        elif spoken and not typed and names:
+            break  # spoken: one name word before a compound or type word at most
+        names += 1
+        start = a
+        j -= 1
+        if spoken and typed and names >= 2:
+            break
+    if start < 0 or not names:
+        return None
+    end = toks[i][1]
+    name = text[start:toks[i][0]].lower().split()
+    rare = not all(is_common(_word(w)) or _word(w) in PARTICLES for w in name)
+    if typed and (rare or not spoken):
+        why, score = "street name with its type and house number", 0.9
+    elif not spoken and rare and (cued(start) or _UNIT_AFTER.match(text, end)):
+        why, score = "street name and house number, address context", 0.86
+    else:
+        return None
+    house = _HOUSE_BEFORE.search(text, 0, start)
+    if house is not None and "\n" not in text[house.start():start]:
+        start = house.start()
+    if text[end:end + 1] == "." and text[end + 1:end + 2] in ("", " ", "\n", ","):
+        end += 1  # "Nyár utca 75."
+    return start, end, why, score
+
+
+def corners(text: str) -> list[Found]:
+    """"(the) corner of X and Y": both streets and the phrase as one span."""
+    out: list[Found] = []
+    for m in _CORNER.finditer(text):
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        toks = _line_tokens(text, m.end(), line_end)
+        k = next((k for k, t in enumerate(toks[:10]) if t[2].lower() == "and"), -1)
+        if k < 1:
+            continue
+        end = toks[k - 1][1]
+        for a, b, tok in toks[k + 1:k + 6]:
+            low = _word(tok)
+            if not tok[:1].isalnum() or (low in STOP_WORDS and low not in PARTICLES):
+                break
+            if tok.endswith(":") or (not tok[:1].isupper() and any(
+                    ch.isupper() for ch in text) and not tok[:1].isdigit()):
+                break
+            end = b
+        if end > toks[k][1]:
+            out.append((m.start(), end, "street corner", 0.85))
+    return out
+
+
+def cued_postcodes(text: str) -> list[Found]:
+    """A postcode right after "zip code is", "postal code", "postcode:"."""
+    out: list[Found] = []
+    for m in re.finditer(r"\b(?:zip|postal|post)[ \t]*code\b|\bpostcode\b|\bzip\b", text,
+                         re.IGNORECASE):
+        c = _CUED_POSTCODE.match(text, m.end())
+        if c is not None:
+            out.append((c.start("code"), c.end("code"), "postcode after a postcode cue", 0.85))
+    return out
