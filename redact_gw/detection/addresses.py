@@ -113,7 +113,7 @@ _UNITS_RE = re.compile(_UNITS, re.IGNORECASE)
 BOX_RE = re.compile(
     r"\b(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box|(?:unit|psc|cmr)[ \t]+\d{1,5}"
     r",?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,6}\b"
-    r"|\b(?:uss|usns|usnv)[ \t]+[^\W\d_][\w'-]*", re.IGNORECASE)
+    r"|\b(?:uss|usns|usnv|uscgc|usav|usar)[ \t]+[^\W\d_][\w'-]*", re.IGNORECASE)
 UNIT_LINE_RE = re.compile(rf"(?<![\w])(?:{_UNIT})\.?[ \t]*\#?[ \t]*[a-z]?\d{{1,5}}[a-z]?\b",
                           re.IGNORECASE)
 _ZIP = r"\d{5}(?:-\d{4})?"
@@ -124,7 +124,11 @@ POSTCODE_RE = re.compile(
     rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
 _POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|{_UK}|{_CA})", re.IGNORECASE)
 _SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA})\b")
-_NEXT = re.compile(r"[ \t,.]*(?P<nl>\n[ \t,.]*)?(?P<tok>[^\s,]+)")
+#: Between the parts of an address: spaces, commas, line breaks, and the ">" or "|" that
+#: stand for line breaks in a quoted or flattened text ("Suite 12 > Springfield > 62704").
+#: A region code of any country after the city ("Tallinn HA", "Hunderdorf BY").
+_REGION_CODE = re.compile(r"[A-Z]{2,3}")
+_NEXT = re.compile(r"[ \t,.>|]*(?P<nl>\n[ \t,.>|]*)?(?P<tok>[^\s,>|]+)")
 #: Tokens of the rest of an address looked at, and lines it may take.
 _MAX_TAIL = 10
 _MAX_LINES = 5
@@ -146,7 +150,7 @@ def address_candidates(seg: int, view: SpokenView, ctx: TranscriptContext,
     if view.text != view.original:
         found += _find(view.original, identity, ctx, seg, is_place, is_common)
     out: list[Candidate] = []
-    for a, b, entity, score, why in sorted(found, key=lambda f: (f[0], -f[1])):
+    for a, b, entity, score, why in sorted(found, key=lambda f: (f[0], -f[1], -f[3])):
         if any(c.start < b and a < c.end for c in out):
             continue
         recognizer = ADDRESS_RECOGNIZER if entity == E.ADDRESS else POSTCODE_RECOGNIZER
@@ -170,9 +174,10 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
 
     def add(a: int, b: int, why: str, score: float) -> None:
         b = _tail(text, b, is_place)
-        if any(x < b and a < y for x, y in taken):
-            return
-        taken.append((a, b))
+        building = street_lines.HOUSE_BEFORE.search(text, 0, a)
+        if building is not None:  # "974 12 Main St": a building number before the line
+            a = building.start()
+        taken.append((a, b))  # overlaps are settled in address_candidates, longest first
         out.append((*to_original(a, b), E.ADDRESS, score, why))
 
     for a, b, why, score in street_lines.corners(text):
@@ -181,7 +186,8 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if m.group().lower().startswith("box") and not cued(m.start()):
             continue
         add(m.start(), m.end(), "PO box or military address", 0.85)
-    for a, b, why, score in street_lines.street_lines(text, cued, is_common):
+    for a, b, why, score in [*street_lines.street_lines(text, cued, is_common),
+                              *street_lines.number_first(text, is_common)]:
         units = _UNITS_RE.match(text, b)
         add(a, units.end() if units else b, why, score)
     for m in STREET_RE.finditer(text):
@@ -256,10 +262,11 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             break  # a field label ("Mobile:") starts the next field
         tok = m.group("tok").rstrip(".;:!?")
         low = tok.lower()
-        if not tok or (low in STOP_WORDS and low not in ("de", "la", "du", "del")
+        if not tok or (low in STOP_WORDS and low not in street_lines.PARTICLES
                        and not (tok.isupper() and not spoken)):  # "HE 01118"
             break
-        if not (spoken or tok[:1].isupper() or tok[:1].isdigit() or tok.startswith("#")):
+        if not (spoken or tok[:1].isupper() or tok[:1].isdigit() or tok.startswith("#")
+                or low in street_lines.PARTICLES):
             break
         split = _SPLIT_POSTCODE.match(text, m.start("tok"))
         if split is not None:
@@ -267,7 +274,7 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             continue
         pos = m.end()
         if (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
-                tok.isupper() or spoken))
+                tok.isupper() or spoken)) or _REGION_CODE.fullmatch(tok)
                 or low in STATE_NAMES or is_place(low)
                 or UNIT_LINE_RE.fullmatch(tok)):
             best = m.start("tok") + len(tok)

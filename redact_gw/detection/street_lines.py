@@ -50,7 +50,8 @@ TYPES_BEFORE: frozenset[str] = _folded({
     "travesía", "rua", "travessa", "praça", "estrada", "alameda", "ulica", "ul", "aleja",
     "al", "osiedle", "os", "plac", "pl", "calea", "bulevardul", "odos", "leoforos",
     "jalan", "jl", "rruga", "ulitsa", "prospekt", "bulevar", "trg", "náměstí", "nám",
-    "rambla", "avinguda", "passeig", "im", "am", "an", "auf", "r", "c", "av",
+    "rambla", "avinguda", "passeig", "im", "am", "an", "auf", "r", "c", "av", "ctra",
+    "carretera", "cl", "rúa", "praceta", "sq", "pza", "pso",
 })
 #: Short or everyday ones among them count only capitalized in writing ("Im Wingert").
 _WEAK_BEFORE: frozenset[str] = _folded({
@@ -78,6 +79,7 @@ COMPOUND_ENDINGS: tuple[str, ...] = tuple(sorted(_folded({
 PARTICLES: frozenset[str] = _folded({
     "de", "del", "della", "delle", "dei", "degli", "di", "da", "do", "dos", "das", "du",
     "des", "la", "le", "les", "los", "van", "von", "der", "den", "y", "e", "i", "el",
+    "z", "ze", "u", "nad", "pod", "na", "op", "aan", "ter", "ten", "zu", "zum", "zur", "d'",
 })
 #: Words after a number that make it a quantity, a time or an age, not a house number.
 _NOT_HOUSE_AFTER: frozenset[str] = frozenset({
@@ -96,7 +98,10 @@ _UNIT_AFTER = re.compile(
     re.IGNORECASE)
 _TOKEN = re.compile(r"\d+[a-z]?(?![^\W\d_])|[^\W\d_][\w'\u2019-]*\.?|\S", re.IGNORECASE)
 _NUMBER = re.compile(r"\d{1,5}[a-z]?")
-_HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]*$", re.IGNORECASE)
+#: A house or building number right before a street (same line).
+HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]+$", re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_BEFORE_YEAR = frozenset({"in", "since", "by", "until", "from", "of", "before", "after"})
 _CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
 _CUED_POSTCODE = re.compile(
     r"[ \t]*(?:code[ \t]*)?(?:is|was|:|of|=)?[ \t]*(?:it'?s[ \t]+)?"
@@ -147,8 +152,8 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
         low = _word(tok)
         if not tok[:1].isalpha():
             break
-        if low in TYPES_BEFORE and (names or typed) and (
-                low not in _WEAK_BEFORE or (not spoken and tok[:1].isupper())):
+        if low in TYPES_BEFORE and (names or typed) and (low not in _WEAK_BEFORE or (
+                not spoken and (tok[:1].isupper() or tok.endswith(".")))):
             start, typed = a, True
             break
         if low in PARTICLES and names:
@@ -158,7 +163,8 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
             break
         if low in _UNIT_WORDS:
             break
-        if not spoken and not tok[:1].isupper() and not _is_type_word(low):
+        if not spoken and not tok[:1].isupper() and not _is_type_word(low) and not (
+                typed and names == 1):  # "Árpád fejedelem útja 62."
             break
         if _is_type_word(low):
             typed = True
@@ -180,12 +186,51 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
         why, score = "street name and house number, address context", 0.86
     else:
         return None
-    house = _HOUSE_BEFORE.search(text, 0, start)
+    house = HOUSE_BEFORE.search(text, 0, start)
     if house is not None and "\n" not in text[house.start():start]:
         start = house.start()
     if text[end:end + 1] == "." and text[end + 1:end + 2] in ("", " ", "\n", ","):
         end += 1  # "Nyár utca 75."
     return start, end, why, score
+
+
+def number_first(text: str, is_common: WordTest) -> list[Found]:
+    """"63 Avenue du Golf Arabe", "26 rue des Lilas", "12 Via Roma": the number, a
+    street type, then the name."""
+    out: list[Found] = []
+    pos = 0
+    spoken = not any(ch.isupper() for ch in text)
+    for line in text.split("\n"):
+        toks = _line_tokens(text, pos, pos + len(line))
+        pos += len(line) + 1
+        for i in range(len(toks) - 2):
+            a, _b, num = toks[i]
+            kind = toks[i + 1][2]
+            low = _word(kind)
+            if not (_NUMBER.fullmatch(num) or num.isdigit()) or low not in TYPES_BEFORE or (
+                    low in _WEAK_BEFORE and (spoken or not kind[:1].isupper())):
+                continue
+            if a > 0 and text[a - 1] in ".:/-" or not HOUSE_BEFORE.search(text[a:toks[i + 1][0]]):
+                continue
+            if _YEAR.fullmatch(num) and i > 0 and _word(toks[i - 1][2]) in _BEFORE_YEAR:
+                continue  # "in 2019 Via Rail carried..."
+            end, rare, names = -1, False, 0
+            for k in range(i + 2, min(i + 7, len(toks))):
+                y, tok = toks[k][1], toks[k][2]
+                w = _word(tok)
+                if w in PARTICLES and names < 4:
+                    continue
+                if not tok[:1].isalpha() or w in STOP_WORDS or tok.endswith(":") or (
+                        spoken and names >= 3) or w in _UNIT_WORDS:
+                    break
+                common = is_common(w)
+                if not spoken and not tok[:1].isupper() and (
+                        common or _word(toks[k - 1][2]) not in PARTICLES):
+                    break  # lower case only after a particle: "26 rue des lilas"
+                rare, names, end = rare or not common, names + 1, y
+            if names and (rare or not spoken):
+                out.append((a, end, "house number, street type and name", 0.9))
+    return out
 
 
 def corners(text: str) -> list[Found]:
