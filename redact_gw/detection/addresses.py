@@ -98,7 +98,9 @@ _SUFFIX = _alternation(set(STREET_SUFFIXES))
 _UNIT = _alternation(set(UNIT_TYPES))
 _DIR = r"(?:n|s|e|w|ne|nw|se|sw|north|south|east|west|northeast|northwest|southeast|southwest)"
 _NAME_WORD = r"[^\W\d_][\w'\u2019.-]*"
-_HOUSE = r"(?<![\d.:/-])\d{1,6}[a-z]?(?:-\d{1,4})?"
+#: Up to 9 digits: spoken building and house numbers read as one run ("one three two
+#: nine one eight nine berambing crescent").
+_HOUSE = r"(?<![\d.:/-])\d{1,9}[a-z]?(?:-\d{1,4})?"
 _UNITS = (rf"(?:[ \t]*,?[ \t]*(?:(?:{_UNIT})\.?[ \t]*\#?[ \t]*|\#[ \t]*)"
           rf"[a-z]?\d{{1,5}}[a-z]?\b(?:-?[a-z]\b)?){{0,2}}")
 STREET_RE = re.compile(
@@ -111,7 +113,7 @@ BARE_STREET_RE = re.compile(
     rf"(?:[ \t]+\d{{1,5}}[a-z]?\b|(?=[ \t]*(?:[,;]|\n|$))){_UNITS}", re.IGNORECASE)
 _UNITS_RE = re.compile(_UNITS, re.IGNORECASE)
 BOX_RE = re.compile(
-    r"\b(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box|(?:unit|psc|cmr)[ \t]+\d{1,5}"
+    r"(?:\b|(?<=\d))(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box|(?:unit|psc|cmr)[ \t]+\d{1,5}"
     r",?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,6}\b"
     r"|\b(?:uss|usns|usnv|uscgc|usav|usar)[ \t]+[^\W\d_][\w'-]*", re.IGNORECASE)
 UNIT_LINE_RE = re.compile(rf"(?<![\w])(?:{_UNIT})\.?[ \t]*\#?[ \t]*[a-z]?\d{{1,5}}[a-z]?\b",
@@ -123,6 +125,7 @@ POSTCODE_RE = re.compile(
     rf"\b(?:(?:{'|'.join(sorted(STATE_CODES))})[ \t]+{_ZIP}|(?:APO|FPO|DPO)[ \t]+"
     rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
 _POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|{_UK}|{_CA})", re.IGNORECASE)
+_GLUED_POSTCODE = re.compile(r"\d{4,6}(?=[a-z]$)")
 _SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA})\b")
 #: Between the parts of an address: spaces, commas, line breaks, and the ">" or "|" that
 #: stand for line breaks in a quoted or flattened text ("Suite 12 > Springfield > 62704").
@@ -273,7 +276,10 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             best = pos = split.end()
             continue
         pos = m.end()
-        if (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
+        glued = _GLUED_POSTCODE.match(tok)  # the view glues a spelled letter: "41347i"
+        if glued is not None and spoken:
+            best = m.start("tok") + glued.end()
+        elif (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
                 tok.isupper() or spoken)) or _REGION_CODE.fullmatch(tok)
                 or low in STATE_NAMES or is_place(low)
                 or UNIT_LINE_RE.fullmatch(tok)):

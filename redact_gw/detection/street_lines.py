@@ -73,7 +73,7 @@ COMPOUND_ENDINGS: tuple[str, ...] = tuple(sorted(_folded({
     "singel", "plein", "dijk", "steeg", "strook", "vej", "gade", "allé", "plads", "gata",
     "gatan", "vägen", "väg", "gränd", "gränden", "stigen", "backe", "backen", "torget",
     "veien", "vegen", "gaten", "katu", "tie", "kuja", "polku", "väylä", "rinne", "kaari",
-    "iela", "utca", "ulica", "sokak",
+    "iela", "utca", "ulica", "sokak", "pad", "straße", "steg", "stieg",
 })))
 #: Particles inside street names ("Rua Treze de Maio", "Via delle Viole").
 PARTICLES: frozenset[str] = _folded({
@@ -99,7 +99,7 @@ _UNIT_AFTER = re.compile(
 _TOKEN = re.compile(r"\d+[a-z]?(?![^\W\d_])|[^\W\d_][\w'\u2019-]*\.?|\S", re.IGNORECASE)
 _NUMBER = re.compile(r"\d{1,5}[a-z]?")
 #: A house or building number right before a street (same line).
-HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]+$", re.IGNORECASE)
+HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]*$", re.IGNORECASE)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _BEFORE_YEAR = frozenset({"in", "since", "by", "until", "from", "of", "before", "after"})
 _CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
@@ -146,37 +146,38 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     if nxt in _NOT_HOUSE_AFTER or nxt in (":", "%", "/") or text[toks[i][1]:].startswith(
             (":", "/", "%", "-")):
         return None
-    start, typed, names, j = -1, False, 0, i - 1
-    while j >= 0 and i - j <= 6:
+    starts: list[int] = []  # name words, nearest first
+    typed_at, before, j = -1, -1, i - 1  # nearest type word after the name; type before it
+    while j >= 0 and len(starts) < 4:
         a, _b, tok = toks[j]
         low = _word(tok)
         if not tok[:1].isalpha():
             break
-        if low in TYPES_BEFORE and (names or typed) and (low not in _WEAK_BEFORE or (
+        if low in TYPES_BEFORE and starts and (low not in _WEAK_BEFORE or (
                 not spoken and (tok[:1].isupper() or tok.endswith(".")))):
-            start, typed = a, True
+            before = a
             break
-        if low in PARTICLES and names:
-            j -= 1
-            continue
-        if low in STOP_WORDS or tok.endswith(":"):
-            break
-        if low in _UNIT_WORDS:
-            break
-        if not spoken and not tok[:1].isupper() and not _is_type_word(low) and not (
-                typed and names == 1):  # "Árpád fejedelem útja 62."
-            break
-        if _is_type_word(low):
-            typed = True
-        elif spoken and not typed and names:
-            break  # spoken: one name word before a compound or type word at most
-        names += 1
-        start = a
         j -= 1
-        if spoken and typed and names >= 2:
+        if low in PARTICLES and starts:
+            continue
+        if low in STOP_WORDS or tok.endswith(":") or low in _UNIT_WORDS:
             break
-    if start < 0 or not names:
+        is_type = _is_type_word(low)
+        if not spoken and not tok[:1].isupper() and not is_type and not (
+                typed_at >= 0 and len(starts) == 1):  # "Árpád fejedelem útja 62."
+            break
+        if is_type and typed_at < 0:
+            typed_at = len(starts)
+        starts.append(a)
+    if not starts:
         return None
+    typed = before >= 0 or typed_at >= 0
+    if before >= 0:
+        start = before
+    elif spoken:  # no capitals to tell the name: one word before the type word at most
+        start = starts[min(typed_at + 1, len(starts) - 1)] if typed else starts[0]
+    else:
+        start = starts[-1]
     end = toks[i][1]
     name = text[start:toks[i][0]].lower().split()
     rare = not all(is_common(_word(w)) or _word(w) in PARTICLES for w in name)
