@@ -125,6 +125,7 @@ POSTCODE_RE = re.compile(
     rf"\b(?:(?:{'|'.join(sorted(STATE_CODES))})[ \t]+{_ZIP}|(?:APO|FPO|DPO)[ \t]+"
     rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
 _POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|{_UK}|{_CA})", re.IGNORECASE)
+_DOTTED = re.compile(r"\d+[.:]\d")
 _GLUED_POSTCODE = re.compile(r"\d{4,6}(?=[a-z]$)")
 _SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA})\b")
 #: Between the parts of an address: spaces, commas, line breaks, and the ">" or "|" that
@@ -152,6 +153,8 @@ def address_candidates(seg: int, view: SpokenView, ctx: TranscriptContext,
     found = _find(view.text, view.to_original, ctx, seg, is_place, is_common)
     if view.text != view.original:
         found += _find(view.original, identity, ctx, seg, is_place, is_common)
+    #: never from a dotted number: an IP address or a version is no house number
+    found = [f for f in found if not _DOTTED.match(view.original, f[0])]
     out: list[Candidate] = []
     for a, b, entity, score, why in sorted(found, key=lambda f: (f[0], -f[1], -f[3])):
         if any(c.start < b and a < c.end for c in out):
