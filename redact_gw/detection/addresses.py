@@ -124,10 +124,10 @@ _CA = r"[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
 POSTCODE_RE = re.compile(
     rf"\b(?:(?:{'|'.join(sorted(STATE_CODES))})[ \t]+{_ZIP}|(?:APO|FPO|DPO)[ \t]+"
     rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
-_POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|{_UK}|{_CA})", re.IGNORECASE)
+_POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|\d{{2}}-\d{{3}}|{_UK}|{_CA})", re.IGNORECASE)
 _DOTTED = re.compile(r"\d+[.:]\d")
 _GLUED_POSTCODE = re.compile(r"\d{4,6}(?=[a-z]$)")
-_SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA})\b")
+_SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA}|\d{{3}}[ \t]\d{{2}})\b")
 #: Between the parts of an address: spaces, commas, line breaks, and the ">" or "|" that
 #: stand for line breaks in a quoted or flattened text ("Suite 12 > Springfield > 62704").
 #: A region code of any country after the city ("Tallinn HA", "Hunderdorf BY").
@@ -156,12 +156,12 @@ def address_candidates(seg: int, view: SpokenView, ctx: TranscriptContext,
     #: never from a dotted number: an IP address or a version is no house number
     found = [f for f in found if not _DOTTED.match(view.original, f[0])]
     out: list[Candidate] = []
-    for a, b, entity, score, why in sorted(found, key=lambda f: (f[0], -f[1], -f[3])):
+    for a, b, entity, score, why in sorted(found, key=lambda f: (f[0] - f[1], -f[3], f[0])):
         if any(c.start < b and a < c.end for c in out):
-            continue
+            continue  # the longest finding of an address wins
         recognizer = ADDRESS_RECOGNIZER if entity == E.ADDRESS else POSTCODE_RECOGNIZER
         out.append(Candidate(seg, a, b, entity, score, recognizer, None, why))
-    return out
+    return sorted(out, key=lambda c: c.start)
 
 
 Found = tuple[int, int, str, float, str]
@@ -223,7 +223,8 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if text[line_start:m.start()].strip(" \t,") == "" and any(
                 line_start - 1 <= y <= m.start() for _x, y in taken):
             add(m.start(), m.end(), "unit line of an address", 0.8)
-    for a, b, why, score in street_lines.cued_postcodes(text):
+    for a, b, why, score in [*street_lines.cued_postcodes(text),
+                             *street_lines.place_postcodes(text, is_place, is_common)]:
         if not any(x < b and a < y for x, y in taken):
             taken.append((a, b))
             out.append((*to_original(a, b), E.ZIP_CODE, score, why))

@@ -142,7 +142,7 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest) -> list[Found]:
 def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: bool,
                    cued: CueTest, is_common: WordTest) -> Found | None:
     """The street whose house number is ``toks[i]``, or ``None``."""
-    nxt = toks[i + 1][2].lower() if i + 1 < len(toks) else ""
+    nxt = _word(toks[i + 1][2]) if i + 1 < len(toks) else ""
     if nxt in _NOT_HOUSE_AFTER or nxt in (":", "%", "/") or text[toks[i][1]:].startswith(
             (":", "/", "%", "-")):
         return None
@@ -181,6 +181,8 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     end = toks[i][1]
     name = text[start:toks[i][0]].lower().split()
     rare = not all(is_common(_word(w)) or _word(w) in PARTICLES for w in name)
+    if not typed and nxt in TYPES_BEFORE:
+        return None  # "Anna Moser 3482 Via Franscini 71": the number starts the next street
     if typed and (rare or not spoken):
         why, score = "street name with its type and house number", 0.9
     elif not spoken and rare and (cued(start) or _UNIT_AFTER.match(text, end)):
@@ -266,4 +268,48 @@ def cued_postcodes(text: str) -> list[Found]:
         c = _CUED_POSTCODE.match(text, m.end())
         if c is not None:
             out.append((c.start("code"), c.end("code"), "postcode after a postcode cue", 0.85))
+    return out
+
+
+_MONTHS_DAYS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "q1", "q2", "q3", "q4",
+})
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
+_POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
+
+
+def place_postcodes(text: str, is_place: WordTest, is_common: WordTest) -> list[Found]:
+    """A postcode after a town: "in Independence 44131", "in København K 1421"."""
+    out: list[Found] = []
+    pos = 0
+    spoken = not any(ch.isupper() for ch in text)
+    for line in text.split("\n"):
+        toks = _line_tokens(text, pos, pos + len(line))
+        pos += len(line) + 1
+        for i, (a, b, num) in enumerate(toks):
+            if not _POSTCODE_SHAPE.fullmatch(num) or _YEAR.fullmatch(num) or (
+                    i + 1 < len(toks) and (_word(toks[i + 1][2]) in _NOT_HOUSE_AFTER
+                                           or toks[i + 1][2] in (".", ":", "%", "/", "-")
+                                           and i + 2 < len(toks)
+                                           and toks[i + 2][0] == toks[i + 1][1])):
+                continue
+            words = []
+            for j in range(i - 1, max(i - 5, -1), -1):
+                tok = toks[j][2]
+                w = _word(tok)
+                if w in _PLACE_PREPOSITIONS and words:
+                    break
+                if not tok[:1].isalpha() or w in STOP_WORDS or w in _MONTHS_DAYS or (
+                        not spoken and not tok[:1].isupper()):
+                    words = []
+                    break
+                words.append(w)
+            else:
+                continue
+            if words and any(is_place(w) or not is_common(w) for w in words) and not all(
+                    len(w) == 1 for w in words):
+                out.append((a, b, "postcode after a town", 0.8))
     return out
