@@ -183,7 +183,7 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     rare = not all(is_common(_word(w)) or _word(w) in PARTICLES for w in name)
     if not typed and nxt in TYPES_BEFORE:
         return None  # "Anna Moser 3482 Via Franscini 71": the number starts the next street
-    if typed and (rare or not spoken):
+    if typed and (rare or not spoken or cued(start)):
         why, score = "street name with its type and house number", 0.9
     elif not spoken and rare and (cued(start) or _UNIT_AFTER.match(text, end)):
         why, score = "street name and house number, address context", 0.86
