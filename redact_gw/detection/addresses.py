@@ -113,8 +113,8 @@ BARE_STREET_RE = re.compile(
     rf"(?:[ \t]+\d{{1,5}}[a-z]?\b|(?=[ \t]*(?:[,;]|\n|$))){_UNITS}", re.IGNORECASE)
 _UNITS_RE = re.compile(_UNITS, re.IGNORECASE)
 BOX_RE = re.compile(
-    r"(?:\b|(?<=\d))(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box|(?:unit|psc|cmr)[ \t]+\d{1,5}"
-    r",?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,6}\b"
+    r"(?:\b|(?<=\d))(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box"
+    r"|(?:unit|psc|cmr)[ \t]+\d{1,7},?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,7}\b"
     r"|\b(?:uss|usns|usnv|uscgc|usav|usar)[ \t]+[^\W\d_][\w'-]*", re.IGNORECASE)
 UNIT_LINE_RE = re.compile(rf"(?<![\w])(?:{_UNIT})\.?[ \t]*\#?[ \t]*[a-z]?\d{{1,5}}[a-z]?\b",
                           re.IGNORECASE)

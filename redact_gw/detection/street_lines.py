@@ -63,7 +63,7 @@ TYPES_AFTER: frozenset[str] = _folded({
     "utca", "u", "út", "útja", "tér", "körút", "sor", "köz", "strasse", "straße", "str",
     "gasse", "weg", "platz", "allee", "straat", "laan", "vej", "gade", "gata", "gatan",
     "vägen", "väg", "veien", "vei", "vegen", "katu", "tie", "kuja", "tee", "iela",
-    "gatvė", "cesta", "ulice", "sokak", "sokağı", "caddesi", "aqq", "street", "avenue",
+    "gatvė", "cesta", "ulice", "sokak", "caddesi", "aqq", "street", "avenue",
     "road", "rd", "st", "ave", "drive", "dr", "lane", "boulevard", "way", "court",
 })
 #: One-word street names end in a type ("Linzer Strasse" is two words, "Koenigstrasse" one).
@@ -73,7 +73,7 @@ COMPOUND_ENDINGS: tuple[str, ...] = tuple(sorted(_folded({
     "singel", "plein", "dijk", "steeg", "strook", "vej", "gade", "allé", "plads", "gata",
     "gatan", "vägen", "väg", "gränd", "gränden", "stigen", "backe", "backen", "torget",
     "veien", "vegen", "gaten", "katu", "tie", "kuja", "polku", "väylä", "rinne", "kaari",
-    "iela", "utca", "ulica", "sokak", "pad", "straße", "steg", "stieg",
+    "iela", "utca", "ulica", "sokak", "pad", "steg", "stieg",
 })))
 #: Particles inside street names ("Rua Treze de Maio", "Via delle Viole").
 PARTICLES: frozenset[str] = _folded({
@@ -130,7 +130,7 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest) -> list[Found]:
     spoken = not any(ch.isupper() for ch in text)
     for line in text.split("\n"):
         toks = _line_tokens(text, pos, pos + len(line))
-        for i, (a, b, tok) in enumerate(toks):
+        for i, (_a, _b, tok) in enumerate(toks):
             if _NUMBER.fullmatch(tok) and i > 0:
                 found = _street_before(text, toks, i, spoken, cued, is_common)
                 if found is not None:
@@ -213,7 +213,8 @@ def number_first(text: str, is_common: WordTest) -> list[Found]:
             if not (_NUMBER.fullmatch(num) or num.isdigit()) or low not in TYPES_BEFORE or (
                     low in _WEAK_BEFORE and (spoken or not kind[:1].isupper())):
                 continue
-            if a > 0 and text[a - 1] in ".:/-" or not HOUSE_BEFORE.search(text[a:toks[i + 1][0]]):
+            if (a > 0 and text[a - 1] in ".:/-") or not HOUSE_BEFORE.search(
+                    text[a:toks[i + 1][0]]):
                 continue
             if _YEAR.fullmatch(num) and i > 0 and _word(toks[i - 1][2]) in _BEFORE_YEAR:
                 continue  # "in 2019 Via Rail carried..."
@@ -247,7 +248,7 @@ def corners(text: str) -> list[Found]:
         if k < 1:
             continue
         end = toks[k - 1][1]
-        for a, b, tok in toks[k + 1:k + 6]:
+        for _a, b, tok in toks[k + 1:k + 6]:
             low = _word(tok)
             if not tok[:1].isalnum() or (low in STOP_WORDS and low not in PARTICLES):
                 break
@@ -281,6 +282,16 @@ _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
 _POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
 
 
+def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
+    """Whether the number ``toks[i]`` is a quantity ("4000 people") or part of a longer
+    token ("1234.5", "2020-21")."""
+    if i + 1 >= len(toks):
+        return False
+    nxt = toks[i + 1][2]
+    glued = i + 2 < len(toks) and toks[i + 2][0] == toks[i + 1][1]
+    return _word(nxt) in _NOT_HOUSE_AFTER or (nxt in (".", ":", "%", "/", "-") and glued)
+
+
 def place_postcodes(text: str, is_place: WordTest, is_common: WordTest) -> list[Found]:
     """A postcode after a town: "in Independence 44131", "in København K 1421"."""
     out: list[Found] = []
@@ -290,13 +301,9 @@ def place_postcodes(text: str, is_place: WordTest, is_common: WordTest) -> list[
         toks = _line_tokens(text, pos, pos + len(line))
         pos += len(line) + 1
         for i, (a, b, num) in enumerate(toks):
-            if not _POSTCODE_SHAPE.fullmatch(num) or _YEAR.fullmatch(num) or (
-                    i + 1 < len(toks) and (_word(toks[i + 1][2]) in _NOT_HOUSE_AFTER
-                                           or toks[i + 1][2] in (".", ":", "%", "/", "-")
-                                           and i + 2 < len(toks)
-                                           and toks[i + 2][0] == toks[i + 1][1])):
+            if not _POSTCODE_SHAPE.fullmatch(num) or _YEAR.fullmatch(num) or _quantity(toks, i):
                 continue
-            words = []
+            words: list[str] = []
             for j in range(i - 1, max(i - 5, -1), -1):
                 tok = toks[j][2]
                 w = _word(tok)
