@@ -132,6 +132,10 @@ _SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA}|\d{{3}}[ \t]\d{{2}})\b")
 #: stand for line breaks in a quoted or flattened text ("Suite 12 > Springfield > 62704").
 #: A region code of any country after the city ("Tallinn HA", "Hunderdorf BY").
 _REGION_CODE = re.compile(r"[A-Z]{2,3}")
+_FIELD_LABELS = frozenset({"mobile", "phone", "tel", "telephone", "fax", "desk", "cell",
+                           "email", "e-mail", "website", "web", "office", "name"})
+_LONG_NUMBER = re.compile(r"\+?\d{7,}")
+_SPOKEN_REGION = re.compile(r"[a-z]{2,3}")  # "tallinn ha", stop words excluded before
 _NEXT = re.compile(r"[ \t,.>|]*(?P<nl>\n[ \t,.>|]*)?(?P<tok>[^\s,>|]+)")
 #: Tokens of the rest of an address looked at, and lines it may take.
 _MAX_TAIL = 10
@@ -192,7 +196,8 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if m.group().lower().startswith("box") and not cued(m.start()):
             continue
         add(m.start(), m.end(), "PO box or military address", 0.85)
-    for a, b, why, score in [*street_lines.street_lines(text, cued, is_common),
+    for a, b, why, score in [*street_lines.street_lines(
+            text, cued, is_common, lambda i: cued(i, near=False)),
                               *street_lines.number_first(text, is_common)]:
         units = _UNITS_RE.match(text, b)
         add(a, units.end() if units else b, why, score)
@@ -265,8 +270,9 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             lines += m.group("nl").count("\n")
             if lines > _MAX_LINES:
                 break
-        if m.group("tok").endswith(":"):
-            break  # a field label ("Mobile:") starts the next field
+        if m.group("tok").endswith(":") or m.group("tok").lower() in _FIELD_LABELS or (
+                _LONG_NUMBER.fullmatch(m.group("tok"))):
+            break  # a field label ("Mobile:", spoken "fax") or a phone starts the next field
         tok = m.group("tok").rstrip(".;:!?")
         low = tok.lower()
         if not tok or (low in STOP_WORDS and low not in street_lines.PARTICLES
@@ -286,6 +292,7 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
         elif (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
                 tok.isupper() or spoken)) or _REGION_CODE.fullmatch(tok)
                 or low in STATE_NAMES or is_place(low)
-                or UNIT_LINE_RE.fullmatch(tok)):
+                or UNIT_LINE_RE.fullmatch(tok)
+                or (spoken and _SPOKEN_REGION.fullmatch(low) and low not in _SPOKEN_JOINERS)):
             best = m.start("tok") + len(tok)
     return best

@@ -56,7 +56,7 @@ TYPES_BEFORE: frozenset[str] = _folded({
 #: Short or everyday ones among them count only capitalized in writing ("Im Wingert").
 _WEAK_BEFORE: frozenset[str] = _folded({
     "im", "am", "an", "auf", "r", "c", "av", "al", "os", "pl", "bd", "jl", "ul", "nám",
-    "plaza", "cours", "corso", "largo", "quai", "avenue", "boulevard",
+    "plaza", "cours", "corso", "largo", "quai",
 })
 #: Street types written after the name as a word of their own ("Nyár utca 75.").
 TYPES_AFTER: frozenset[str] = _folded({
@@ -96,7 +96,7 @@ POSTCODE_CUES: frozenset[str] = frozenset({"zip", "zipcode", "postcode", "postal
 _UNIT_AFTER = re.compile(
     r"[ \t]*,?[ \t]*(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|#)\b\.?[ \t]*\#?\d",
     re.IGNORECASE)
-_TOKEN = re.compile(r"\d+[a-z]?(?![^\W\d_])|[^\W\d_][\w'\u2019-]*\.?|\S", re.IGNORECASE)
+_TOKEN = re.compile(r"\d+(?:[a-z](?![^\W\d_]))?|[^\W\d_][\w'\u2019-]*\.?|\S", re.IGNORECASE)
 _NUMBER = re.compile(r"\d{1,5}[a-z]?")
 #: A house or building number right before a street (same line).
 HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]*$", re.IGNORECASE)
@@ -123,8 +123,12 @@ def _line_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
             for m in _TOKEN.finditer(text[start:end])]
 
 
-def street_lines(text: str, cued: CueTest, is_common: WordTest) -> list[Found]:
-    """Non-US street lines: name words, then the house number (see the module doc)."""
+def street_lines(text: str, cued: CueTest, is_common: WordTest,
+                 address_cued: CueTest) -> list[Found]:
+    """Non-US street lines: name words, then the house number (see the module doc).
+
+    ``cued`` also accepts "at", "on", "to" right before; ``address_cued`` only address
+    words ("lives", "address"): a spoken word and a number ("on covid 19") need one."""
     out: list[Found] = []
     pos = 0
     spoken = not any(ch.isupper() for ch in text)
@@ -132,7 +136,7 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest) -> list[Found]:
         toks = _line_tokens(text, pos, pos + len(line))
         for i, (_a, _b, tok) in enumerate(toks):
             if _NUMBER.fullmatch(tok) and i > 0:
-                found = _street_before(text, toks, i, spoken, cued, is_common)
+                found = _street_before(text, toks, i, spoken, (cued, address_cued), is_common)
                 if found is not None:
                     out.append(found)
         pos += len(line) + 1
@@ -140,8 +144,9 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest) -> list[Found]:
 
 
 def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: bool,
-                   cued: CueTest, is_common: WordTest) -> Found | None:
+                   cues: tuple[CueTest, CueTest], is_common: WordTest) -> Found | None:
     """The street whose house number is ``toks[i]``, or ``None``."""
+    cued, address_cued = cues
     nxt = _word(toks[i + 1][2]) if i + 1 < len(toks) else ""
     if nxt in _NOT_HOUSE_AFTER or nxt in (":", "%", "/") or text[toks[i][1]:].startswith(
             (":", "/", "%", "-")):
@@ -187,6 +192,8 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
         why, score = "street name with its type and house number", 0.9
     elif not spoken and rare and (cued(start) or _UNIT_AFTER.match(text, end)):
         why, score = "street name and house number, address context", 0.86
+    elif spoken and len(name) == 1 and rare and address_cued(start):
+        why, score = "street name and house number, address context", 0.86  # "on parmova 110"
     else:
         return None
     house = HOUSE_BEFORE.search(text, 0, start)
