@@ -247,10 +247,10 @@ _SPOKEN_JOINERS = frozenset({"dot", "point", "period", "at", "dash", "hyphen",
 def _name_ok(name: str) -> bool:
     """Street name words: no stop words ("3 of the ..."), no spoken joiners
     ("2036 dot 106"), not only short words."""
-    words = name.lower().replace(".", " ").split()
+    words = name.replace(".", " ").split()
     return bool(words) and not any(
-        w in STOP_WORDS or w in _SPOKEN_JOINERS for w in words if len(w) > 1) and any(
-        len(w) > 1 for w in words)
+        w.lower() in STOP_WORDS or (w in _SPOKEN_JOINERS)  # "Point Walter Road" is a name
+        for w in words if len(w) > 1) and any(len(w) > 1 for w in words)
 
 
 def _capitalized(name: str) -> bool:
@@ -260,7 +260,7 @@ def _capitalized(name: str) -> bool:
 def _tail(text: str, end: int, is_place: WordTest) -> int:
     """End of the address that starts before ``end``: over the city, state, country
     and ZIP that follow (same line or the next few), up to the last of them."""
-    best, pos, lines = end, end, 0
+    best, pos, lines, prev = end, end, 0, ""
     spoken = not any(ch.isupper() for ch in text)
     for _ in range(_MAX_TAIL):
         m = _NEXT.match(text, pos)
@@ -273,7 +273,9 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
         if m.group("tok").endswith(":") or m.group("tok").lower() in _FIELD_LABELS or (
                 _LONG_NUMBER.fullmatch(m.group("tok"))):
             break  # a field label ("Mobile:", spoken "fax") or a phone starts the next field
-        tok = m.group("tok").rstrip(".;:!?")
+        tok = raw = m.group("tok").rstrip(".;:!?")
+        if tok.startswith("(") and tok.endswith(")"):
+            tok = tok[1:-1]  # "Cyprus (Greek) 17251"
         low = tok.lower()
         if not tok or (low in STOP_WORDS and low not in street_lines.PARTICLES
                        and not (tok.isupper() and not spoken)):  # "HE 01118"
@@ -286,13 +288,14 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             best = pos = split.end()
             continue
         pos = m.end()
+        pair, prev = f"{prev} {low}", low
         glued = _GLUED_POSTCODE.match(tok)  # the view glues a spelled letter: "41347i"
         if glued is not None and spoken:
             best = m.start("tok") + glued.end()
         elif (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
                 tok.isupper() or spoken)) or _REGION_CODE.fullmatch(tok)
-                or low in STATE_NAMES or is_place(low)
+                or low in STATE_NAMES or is_place(low) or is_place(pair)
                 or UNIT_LINE_RE.fullmatch(tok)
                 or (spoken and _SPOKEN_REGION.fullmatch(low) and low not in _SPOKEN_JOINERS)):
-            best = m.start("tok") + len(tok)
+            best = m.start("tok") + len(raw)
     return best
