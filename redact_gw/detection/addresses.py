@@ -260,7 +260,7 @@ def _capitalized(name: str) -> bool:
 def _tail(text: str, end: int, is_place: WordTest) -> int:
     """End of the address that starts before ``end``: over the city, state, country
     and ZIP that follow (same line or the next few), up to the last of them."""
-    best, pos, lines, prev = end, end, 0, ""
+    best, pos, lines, prev, region = end, end, 0, "", False
     spoken = not any(ch.isupper() for ch in text)
     for _ in range(_MAX_TAIL):
         m = _NEXT.match(text, pos)
@@ -289,9 +289,12 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             continue
         pos = m.end()
         pair, prev = f"{prev} {low}", low
+        after_region, region = region, bool(_REGION_CODE.fullmatch(tok)) and not spoken
         glued = _GLUED_POSTCODE.match(tok)  # the view glues a spelled letter: "41347i"
         if glued is not None and spoken:
             best = m.start("tok") + glued.end()
+        elif tok.isdigit() and len(tok) == 3 and after_region:
+            best = m.start("tok") + 3  # a 3-digit postcode right after a region: "LI 514"
         elif (_POSTCODE_TOKEN.fullmatch(tok) or (tok.upper() in STATE_CODES and (
                 tok.isupper() or spoken)) or _REGION_CODE.fullmatch(tok)
                 or low in STATE_NAMES or is_place(low) or is_place(pair)

@@ -87,3 +87,17 @@ def test_postcodes_by_cue_or_after_a_town(one: One, text: str, code: str) -> Non
 ])
 def test_no_address_or_postcode_in_everyday_numbers(one: One, text: str) -> None:
     assert [e for e, _t in one(text) if e in ("ADDRESS", "ZIP_CODE")] == [], one(text)
+
+
+def test_a_name_before_a_house_number_is_not_part_of_the_street(one: One) -> None:
+    found = one("Billing address: Marta Quell 12 Linden St Oranjemund KH 514")
+    assert not any(e == "ADDRESS" and "Marta" in t for e, t in found), found
+    assert any(e == "ADDRESS" and t.startswith("12 Linden St") and t.endswith("KH 514")
+               for e, t in found), found
+
+
+def test_address_tail_stops_at_contact_fields(one: One) -> None:
+    text = ("office at two nine one ravelstrasse eighteen zurich "
+            "fax four four one two three four five six seven eight")
+    found = one(text)
+    assert not any(e == "ADDRESS" and "fax" in t for e, t in found), found
