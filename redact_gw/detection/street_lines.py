@@ -188,7 +188,7 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     rare = not all(is_common(_word(w)) or _word(w) in PARTICLES for w in name)
     nxt_raw = toks[i + 1][2] if i + 1 < len(toks) else ""
     if not typed and (nxt in TYPES_BEFORE or (
-            nxt_raw[:1].isupper() and nxt not in _UNIT_WORDS)):
+            nxt_raw[:1].isupper() and nxt not in _UNIT_WORDS and nxt not in TYPES_AFTER)):
         return None  # "Anna Moser 3482 Via Franscini 71": the number starts the next street
     if typed and (rare or not spoken or cued(start)):
         why, score = "street name with its type and house number", 0.9
