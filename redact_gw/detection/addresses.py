@@ -184,7 +184,7 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
 
     def add(a: int, b: int, why: str, score: float) -> None:
         b = _tail(text, b, is_place)
-        building = street_lines.HOUSE_BEFORE.search(text, 0, a)
+        building = street_lines.HOUSE_BEFORE.search(text, max(0, a - 16), a)
         if building is not None:  # "974 12 Main St": a building number before the line
             a = building.start()
         taken.append((a, b))  # overlaps are settled in address_candidates, longest first

@@ -198,7 +198,7 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
         why, score = "street name and house number, address context", 0.86  # "on parmova 110"
     else:
         return None
-    house = HOUSE_BEFORE.search(text, 0, start)
+    house = HOUSE_BEFORE.search(text, max(0, start - 16), start)
     if house is not None and "\n" not in text[house.start():start]:
         start = house.start()
     if text[end:end + 1] == "." and text[end + 1:end + 2] in ("", " ", "\n", ","):
