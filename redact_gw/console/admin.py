@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from redact_gw.console.sessions import Session
+from redact_gw.console.sessions import SESSIONS, Session
 from redact_gw.console.views import allowed, form_field, render, view, when
 from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.errors import Forbidden, InvalidInput, NotFound
@@ -202,6 +202,8 @@ async def keys_action(request: web.Request, session: Session,
             await asyncio.to_thread(apikeys.revoke, path, name)
         except ConfigError:
             raise NotFound("no such principal in this tenant", code="record_not_found") from None
+        await request.app[appkeys.PRINCIPALS].refresh()
+        await request.app[SESSIONS].end_principal(principal.tenant, name)  # every replica
         await request.app[appkeys.AUDIT].record("key.revoke", principal=principal,
                                                 reason="api_key")
         return await _keys_page(request, session, principal, notice=f"Revoked {name}.")

@@ -157,9 +157,12 @@ async def apply_verdict(svc: ReviewService, principal: Principal, item_id: str,
         await svc.correct(principal, item_id)
         return {"verdict": "correct"}
     if verdict == "missed":
-        token, verdict_id = await svc.missed(principal, item_id, _int(doc, "segment"),
-                                             _int(doc, "start"), _int(doc, "end"),
-                                             _str(doc, "entity_type"))
+        part = doc.get("part", "segments")
+        if part not in ("segments", "answer"):
+            raise InvalidInput("part must be segments or answer", details={"field": "part"})
+        token, verdict_id = await svc.missed(
+            principal, item_id, _int(doc, "segment") if part == "segments" else 0,
+            _int(doc, "start"), _int(doc, "end"), _str(doc, "entity_type"), part)
         return {"verdict": "missed", "token": token, "verdict_id": verdict_id}
     if verdict == "not_pii":
         proposal = await svc.not_pii(principal, item_id, _str(doc, "token"),

@@ -48,11 +48,15 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
     verdict = {"oneOf": [
         _obj({"verdict": {"const": "correct"}}, ["verdict"]),
         _obj({"verdict": {"const": "missed"},
-              "segment": {"type": "integer", "minimum": 0},
+              "part": {"enum": ["segments", "answer"], "default": "segments",
+                       "description": "Where the selection is: a segment of what was sent,"
+                                      " or the AI service's answer"},
+              "segment": {"type": "integer", "minimum": 0,
+                          "description": "The segment (required unless part is answer)"},
               "start": {"type": "integer", "minimum": 0},
               "end": {"type": "integer", "minimum": 1},
               "entity_type": {"type": "string", "pattern": TYPE_PATTERN}},
-             ["verdict", "segment", "start", "end", "entity_type"]),
+             ["verdict", "start", "end", "entity_type"]),
         _obj({"verdict": {"const": "not_pii"},
               "token": _ref("Token"),
               "purpose": {"enum": purposes or [""]}},
