@@ -19,10 +19,12 @@ from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json_object
 from redact_gw.proxy.handlers import principal_of
+from redact_gw.review import replay
 from redact_gw.review.lists import LiveLists
 from redact_gw.review.metrics import ReviewMetrics
 from redact_gw.review.proposals import Proposals
 from redact_gw.review.queue import ReviewService, item_summary
+from redact_gw.review.replay import Replay
 from redact_gw.review.sampling import REASONS
 from redact_gw.review.stats import quality
 from redact_gw.tasks import periodic_ctx
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 REVIEW = web.AppKey("review", ReviewService)
 LISTS = web.AppKey("review_lists", LiveLists)
 PROPOSALS = web.AppKey("review_proposals", Proposals)
+REPLAY = web.AppKey("review_replay", Replay)
 TIERS = ("low", "medium", "high")
 TYPE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 AGE_RE = re.compile(r"[1-9][0-9]{0,3}")
@@ -49,12 +52,16 @@ def review_ctx(app: web.Application) -> AsyncIterator[None]:
                                     app[appkeys.AUDIT], app[appkeys.CLOCK],
                                     ReviewMetrics(app[appkeys.METRICS].registry), reveal=gate)
         app[PROPOSALS] = Proposals(app[REVIEW])
+        app[REPLAY] = Replay(app[REVIEW], app[LISTS])
         tenants = sorted({p.tenant for p in app[appkeys.PRINCIPALS].principals()})
         try:  # approved list entries of every known tenant, opened into memory
             await app[LISTS].refresh(app[appkeys.VAULT], tenants)
         except RedactGwError as exc:
             log.warning("review lists not loaded (%s)", exc.code)
-        yield
+        try:
+            yield
+        finally:
+            app[REPLAY].close()
     return ctx(app)
 
 
@@ -201,8 +208,6 @@ async def stats(request: web.Request) -> web.Response:
     return json_response(await stats_for(service(request), principal_of(request)))
 
 
-
-
 async def list_proposals(request: web.Request) -> web.Response:
     """``GET /v1/review/proposals``: allow/deny-list candidates (values masked)."""
     rows = await request.app[PROPOSALS].listing(principal_of(request))
@@ -255,6 +260,16 @@ async def preview_threshold(request: web.Request) -> web.Response:
         principal_of(request), etype, threshold))
 
 
+async def preview_detection(request: web.Request) -> web.Response:
+    """``POST /v1/review/preview/detection``: replay proposed thresholds and entity
+    types on the sealed review sample (tenant-wide or one ``route``): values newly
+    caught and tokens dropped, per item and in totals; audited; admins."""
+    principal = principal_of(request)
+    require(principal, Permission.MANAGE_KEYS)
+    proposal = replay.parse(await read_json_object(request))
+    return json_response(await request.app[REPLAY].run(principal, proposal))
+
+
 def _lists_refresh_ctx(app: web.Application) -> AsyncIterator[None]:
     """Re-read approved list entries every ``review.lists_refresh_s`` (other replicas)."""
     async def work() -> None:
@@ -274,6 +289,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/v1/review/items/{item_id}/verdicts", post_verdict)
     r.add_get("/v1/review/stats", stats)
     r.add_get("/v1/review/preview/threshold", preview_threshold)
+    r.add_post("/v1/review/preview/detection", preview_detection)
     r.add_get("/v1/review/proposals", list_proposals)
     r.add_post("/v1/review/proposals", promote)
     r.add_get("/v1/review/proposals/{proposal_id}/preview", preview)

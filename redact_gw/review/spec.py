@@ -128,6 +128,33 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                               "Proposed threshold"), "required": True}],
             tag="review", errors=_errors(400, 403, 422, 503, only={
                 400: _NUL, 422: ("invalid_input",), 503: _VAULT}))},
+        "/v1/review/preview/detection": {"post": _op(
+            "review_preview_detection", "Replay proposed thresholds (looser or stricter) and"
+                                        " entity types to enable or disable on the sealed"
+                                        " review sample, tenant-wide or for one route:"
+                                        " values newly caught and tokens dropped, per item"
+                                        " and in totals (offsets and types, never text);"
+                                        " audited; admins",
+            _ok("What would change", _obj({
+                "proposal": {"type": "object"},
+                **{k: {"type": "integer", "minimum": 0} for k in (
+                    "items_replayed", "values_newly_caught", "items_with_new_catches",
+                    "tokens_dropped", "items_with_dropped_tokens")},
+                "by_type": {"type": "object"},
+                "items": {"type": "array", "items": {"type": "object"}}},
+                ["items_replayed", "values_newly_caught", "tokens_dropped", "items"],
+                extra=True)),
+            body=_body(_obj({
+                "thresholds": {"type": "object", "additionalProperties": {
+                    "type": "number", "minimum": 0, "maximum": 1}},
+                "default_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+                "enable": {"type": "array", "items": {"type": "string"}},
+                "disable": {"type": "array", "items": {"type": "string"}},
+                "route": {"type": "string", "maxLength": 64}}, []),
+                example={"thresholds": {"PERSON": 0.3}, "route": "/v1/redact"}),
+            tag="review", errors=_errors(400, 403, 413, 422, 503, only={
+                400: _BODY, 413: ("payload_too_large",), 422: ("invalid_input",),
+                503: _VAULT}))},
         "/v1/review/proposals": {
             "get": _op(
                 "review_proposals", "Allow/deny-list candidates (values masked); admins",

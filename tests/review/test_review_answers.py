@@ -112,15 +112,15 @@ async def test_a_value_missed_in_the_answer_is_sealed_apart(
 async def test_answer_is_sealed_and_shredded_with_the_record(
         make_gateway: MakeGateway) -> None:
     gw = await make_gateway(config=ALL)
-    gw.fake.then(json_body=completion("Quuxley Zedson lives at 42 Planted Lane."))
+    gw.fake.then(json_body=completion("Quuxley Zedson lives in Quahog."))
     await gw.openai().chat.completions.create(model="m", messages=[
         {"role": "user", "content": ASKED}], extra_headers={"X-Subject-Id": "cust-ans"})
     copy = await _copy(gw)
-    assert "Quuxley Zedson" in copy["answer"]  # missed by the detector: review shows it
+    assert copy["answer"] == "Quuxley Zedson lives in Quahog."  # missed: review shows it
     raw = b"".join(p.read_bytes() for p in gw.env.root.glob("vault.db*"))
-    assert b"Quuxley Zedson" not in raw and b"Planted Lane" not in raw
+    assert b"Quuxley" not in raw and b"Quahog" not in raw
     dump = "\n".join(sqlite3.connect(gw.env.root / "vault.db").iterdump())
-    assert "Planted Lane" not in dump
+    assert "Quuxley" not in dump and "Quahog" not in dump
     admin = gw.env.auth("admin")
     resp = await gw.client.delete("/v1/subjects/cust-ans", headers=admin)
     assert resp.status == 200, await resp.text()
