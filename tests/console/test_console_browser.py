@@ -18,6 +18,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
+from redact_gw.review.api import REPLAY
+from redact_gw.testing import ThresholdDetector
 from tests.console.conftest import Live, navigate, sign_in
 
 CALLS = [
@@ -247,9 +249,20 @@ def test_admin_previews_and_approves_a_deny_list_entry(browser: webdriver.Chrome
     assert "approved" in _page(browser)
     out = live.api("POST", "/v1/redact", "ai", {"text": "zed quuxley again"})
     assert out["text"].startswith("[[PERSON:")
+    # detection settings replayed on the sample: a stricter threshold drops tokens...
+    live.app[REPLAY].factory = ThresholdDetector
     Select(browser.find_element(By.ID, "t-type")).select_by_visible_text("PERSON")
     _enter(browser, browser.find_element(By.ID, "t-value"), "0.9")
-    assert "would no longer be made" in browser.find_element(By.ID, "threshold-preview").text
+    shown = browser.find_element(By.ID, "detection-preview").text
+    assert "0 value(s) newly caught" in shown and "would be dropped in 3 item(s)" in shown
+    # ...a looser one for a type catches values the detector scored under it, per item
+    live.api("POST", "/v1/redact", "ai", {"text": "Moving to Quahog.", "record_id": "c5"})
+    Select(browser.find_element(By.ID, "t-type")).select_by_visible_text("LOCATION")
+    browser.find_element(By.ID, "t-route").send_keys("/v1/redact")
+    _enter(browser, browser.find_element(By.ID, "t-value"), "0.3")
+    shown = browser.find_element(By.ID, "detection-preview").text
+    assert "1 value(s) newly caught in 1 item(s)" in shown and "LOCATION (0.35" in shown
+    assert "Quahog" not in shown
     assert browser.execute_script(UNLABELLED) == []
     assert _csp_problems(browser) == []
 

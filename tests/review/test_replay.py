@@ -3,39 +3,12 @@ replayed on the sealed review sample, per item and in totals, one route or all."
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from redact_gw.demo import completion
-from redact_gw.model import KnownValue, Segment, Span
 from redact_gw.review.api import REPLAY
-from redact_gw.settings import DetectionSettings
-from redact_gw.testing import FakeDetector
+from redact_gw.testing import ThresholdDetector
 from tests.conftest import MakeGateway
-
-
-class ThresholdDetector:
-    """The fake detector, plus a weak LOCATION guess, filtered like the real one."""
-
-    def __init__(self, settings: DetectionSettings) -> None:
-        self.settings = settings
-        self.fake = FakeDetector()
-
-    def warm_up(self) -> None:
-        """Nothing to load."""
-
-    def detect(self, segments: Sequence[Segment],
-               known: Sequence[KnownValue] = ()) -> list[list[Span]]:
-        out = []
-        enabled = self.settings.entities
-        for seg, spans in zip(segments, self.fake.detect(segments, known), strict=True):
-            spans = [*spans, *(Span(m.start(), m.end(), "LOCATION", 0.35, "fake-location")
-                               for m in re.finditer("Quahog", seg.text))]
-            out.append(sorted((s for s in spans if s.score >= self.settings.threshold_for(
-                s.entity_type) and (enabled is None or s.entity_type in enabled)),
-                key=lambda s: s.start))
-        return out
 
 
 async def _gateway(make_gateway: MakeGateway) -> Any:
