@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import pytest
+
 from redact_gw.demo import chat_chunks, completion
 from tests.conftest import MakeGateway
 
@@ -128,3 +130,29 @@ async def test_answer_is_sealed_and_shredded_with_the_record(
     assert resp.status == 404
     db = sqlite3.connect(gw.env.root / "vault.db")
     assert db.execute("SELECT count(*) FROM review_items").fetchone()[0] == 0
+
+
+DIALECTS = [
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": ASKED}]}),
+    ("/v1/completions", {"prompt": ASKED}),
+    ("/v1/responses", {"input": ASKED}),
+    ("/v1/messages", {"max_tokens": 50, "messages": [{"role": "user", "content": ASKED}]}),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(("route", "body"), DIALECTS, ids=[d[0] for d in DIALECTS])
+async def test_every_dialect_keeps_its_answer_once(make_gateway: MakeGateway, route: str,
+                                                   body: dict[str, Any],
+                                                   stream: bool) -> None:
+    gw = await make_gateway(config=ALL)  # the demo model quotes the prompt back
+    resp = await gw.client.post(route, headers=gw.env.auth("ai"), json={
+        "model": "demo-echo-1", "stream": stream, **body})
+    assert resp.status == 200, await resp.text()
+    got = await resp.text()
+    assert "John Smith" in got  # the caller's value, restored for the caller
+    copy = await _copy(gw)
+    person = next(e["token"] for e in copy["entities"] if e["entity_type"] == "PERSON")
+    answer = copy["answer"]
+    assert answer is not None and answer.count(person) == 1, answer
+    assert answer == f"You said: My name is {person}, what now?"  # no protocol strings
