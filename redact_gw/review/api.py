@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiohttp import web
 
-from redact_gw.errors import Forbidden, InvalidInput, RedactGwError
-from redact_gw.model import Principal, Revealed
+from redact_gw.errors import Forbidden, InvalidInput, RedactGwError, Unavailable
+from redact_gw.model import Principal, Revealed, Segment, Span
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json_object
@@ -52,7 +52,12 @@ def review_ctx(app: web.Application) -> AsyncIterator[None]:
                                     app[appkeys.AUDIT], app[appkeys.CLOCK],
                                     ReviewMetrics(app[appkeys.METRICS].registry), reveal=gate)
         app[PROPOSALS] = Proposals(app[REVIEW])
-        app[REPLAY] = Replay(app[REVIEW], app[LISTS])
+        async def today(segments: Sequence[Segment]) -> list[list[Span]]:
+            redactor = app.get(appkeys.REDACTOR)
+            if redactor is None:
+                raise Unavailable("detection is still loading", code="not_ready")
+            return await redactor.detect(segments)
+        app[REPLAY] = Replay(app[REVIEW], app[LISTS], today)
         tenants = sorted({p.tenant for p in app[appkeys.PRINCIPALS].principals()})
         try:  # approved list entries of every known tenant, opened into memory
             await app[LISTS].refresh(app[appkeys.VAULT], tenants)

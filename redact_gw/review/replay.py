@@ -4,11 +4,12 @@ An admin proposes looser or stricter thresholds, or entity types to enable or
 disable, for the whole tenant or one route. ``Replay`` opens the tenant's review
 copies (newest first, at most ``PREVIEW_ITEMS``) and, for each:
 
-- *newly caught*: runs detection with the proposed settings over the copy's text
-  (segments and answer), with the tenant's approved allow/deny lists applied as on
-  the request path, and reports every span that lies outside the existing tokens
-  (values already tokens stay tokens): what the proposal would tokenize that today's
-  settings did not;
+- *newly caught*: runs detection with the proposed settings, and the gateway's own
+  detection (today's settings), over the copy's text (segments and answer), with the
+  tenant's approved allow/deny lists applied to both as on the request path; reports
+  every proposed span outside the existing tokens (values already tokens stay tokens)
+  that today's settings do not find: what the proposal would tokenize and today's
+  settings would not;
 - *would be dropped*: every detector-made token whose type the proposal disables,
   or whose score is below the proposed threshold for its type (reviewers' and
   list-made tokens are kept).
@@ -22,7 +23,7 @@ into the gateway process) and kept for the next replay of the same settings.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,8 @@ PREVIEW_ITEMS = 500
 #: Tokens no detection setting made: the preview never drops them.
 KEPT_RECOGNIZERS = frozenset({"reviewer", "vault", LIST_RECOGNIZER, "DenyList"})
 DetectorFactory = Callable[[DetectionSettings], Detector]
+#: The gateway's own detection (today's settings), e.g. ``Redactor.detect``.
+TodayDetection = Callable[[Sequence[Segment]], Awaitable[list[list[Span]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +121,16 @@ def parse(doc: dict[str, Any]) -> Proposal:
     return proposal
 
 
-def newly_caught(texts: Sequence[str], spans: Sequence[Sequence[Span]]
-                 ) -> list[tuple[int, Span]]:
-    """Spans (with their text's index) that touch no token: values not yet tokens."""
+def newly_caught(texts: Sequence[str], spans: Sequence[Sequence[Span]],
+                 today: Sequence[Sequence[Span]]) -> list[tuple[int, Span]]:
+    """Proposed spans (with their text's index) that touch no token and no span of
+    today's settings: values the proposal alone would tokenize."""
     out = []
-    for i, (text, found) in enumerate(zip(texts, spans, strict=True)):
-        tokens = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    for i, (text, found, now) in enumerate(zip(texts, spans, today, strict=True)):
+        taken = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+        taken += [(s.start, s.end) for s in now]
         out += [(i, s) for s in found
-                if not any(a < s.end and s.start < b for a, b in tokens)]
+                if not any(a < s.end and s.start < b for a, b in taken)]
     return out
 
 
@@ -141,10 +146,11 @@ def dropped(entities: Sequence[dict[str, Any]], proposed: DetectionSettings
 class Replay:
     """Replays proposals on the sealed sample; one cached detector of proposed settings."""
 
-    def __init__(self, review: ReviewService, lists: LiveLists,
+    def __init__(self, review: ReviewService, lists: LiveLists, today: TodayDetection,
                  factory: DetectorFactory | None = None) -> None:
         self.review = review
         self.lists = lists
+        self.today = today
         self.factory: DetectorFactory = factory or _build
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
         self._cached: tuple[str, Detector] | None = None
@@ -192,11 +198,14 @@ class Replay:
         spans = await loop.run_in_executor(self._executor, detector.detect,
                                            [Segment(t) for t in texts], [])
         spans = self.lists.apply(tenant, texts, spans)
+        today = self.lists.apply(tenant, texts, await self.today(
+            [Segment(t) for t in texts]))
         n_seg = len(doc["segments"])
         caught = [{"part": "answer" if i >= n_seg else "segments",
                    "segment": None if i >= n_seg else i, "start": s.start, "end": s.end,
                    "entity_type": s.entity_type, "score": round(s.score, 4),
-                   "recognizer": s.recognizer} for i, s in newly_caught(texts, spans)]
+                   "recognizer": s.recognizer}
+                  for i, s in newly_caught(texts, spans, today)]
         gone = [{"token": e["token"], "entity_type": e["entity_type"],
                  "score": e["score"], "recognizer": e["recognizer"]}
                 for e in dropped(doc["entities"], proposed)]

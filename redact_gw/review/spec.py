@@ -154,7 +154,8 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 example={"thresholds": {"PERSON": 0.3}, "route": "/v1/redact"}),
             tag="review", errors=_errors(400, 403, 413, 422, 503, only={
                 400: _BODY, 413: ("payload_too_large",), 422: ("invalid_input",),
-                503: _VAULT}))},
+                503: (*_VAULT, "not_ready", "detection_failed", "detection_timeout",
+                      "detection_overloaded")}))},
         "/v1/review/proposals": {
             "get": _op(
                 "review_proposals", "Allow/deny-list candidates (values masked); admins",
