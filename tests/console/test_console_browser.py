@@ -73,7 +73,6 @@ def test_reviewer_works_through_the_queue_with_the_keyboard(browser: webdriver.C
             By.XPATH, "..").text
         assert not any(p in text for p in ("John Smith", "555-123-4567", "Maria Garcia"))
         if "Zed Quuxley" in text:  # call-1: a name the detector missed
-            browser.save_screenshot(str(screenshots / "console-item.png"))
             kind = browser.find_element(By.ID, "missed-type")
             kind.send_keys(Keys.HOME)  # a focused select answers keys: first option...
             assert Select(kind).first_selected_option.text == "ACCOUNT_NUMBER"
@@ -99,6 +98,33 @@ def test_reviewer_works_through_the_queue_with_the_keyboard(browser: webdriver.C
     assert "PERSON" in _page(browser)
     browser.save_screenshot(str(screenshots / "console-quality.png"))
     assert (screenshots / "console-quality.png").stat().st_size > 10_000
+    assert _csp_problems(browser) == []
+
+
+def test_an_answer_is_shown_tokenized_and_a_value_missed_in_it_is_sealed(
+        browser: webdriver.Chrome, live: Live, screenshots: Path) -> None:
+    prompt = ("Hi, this is John Smith; email me at john@example.com. My neighbour"
+              " Zed Quuxley sends his regards.")
+    live.api("POST", "/v1/chat/completions", "ai", {
+        "model": "demo-echo-1", "messages": [{"role": "user", "content": prompt}]})
+    sign_in(browser, live, "supervisor")
+    _enter(browser, browser.find_elements(By.CSS_SELECTOR, "tbody a")[0])
+    answer = browser.find_element(By.CSS_SELECTOR, ".segment.answer").text
+    assert answer.startswith("You said: Hi, this is [[PERSON:") and "Zed Quuxley" in answer
+    assert "John Smith" not in _page(browser) and "john@example.com" not in _page(browser)
+    sent = browser.find_element(By.CSS_SELECTOR, ".segment[data-segment='0']").text
+    assert answer.endswith(sent.split("\n", 1)[1])  # the echo holds the request's tokens
+    browser.save_screenshot(str(screenshots / "console-item.png"))
+    where = browser.find_element(By.ID, "missed-segment")
+    where.send_keys("the answer")  # keyboard type-ahead in the select
+    assert Select(where).first_selected_option.text == "the answer"
+    browser.find_element(By.ID, "missed-type").send_keys("PERSON")
+    _enter(browser, browser.find_element(By.ID, "missed-text"), "Zed Quuxley")
+    assert "Verdict saved" in _page(browser)
+    item = live.api("GET", "/v1/review/items", "supervisor")["items"][0]
+    copy = live.api("GET", f"/v1/review/items/{item['item_id']}", "supervisor")
+    assert "Zed Quuxley" not in copy["answer"]  # also in the prompt: the caller's value
+    assert "Zed Quuxley" not in copy["segments"][0]["text"]
     assert _csp_problems(browser) == []
 
 
