@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -40,6 +41,8 @@ from redact_gw.jsonpaths import Path, Selector, any_match, get_at, set_at, walk_
 from redact_gw.model import KnownValue, PendingValue, Principal, Revealed, Segment, Span
 from redact_gw.redaction import normalize, restore
 from redact_gw.tokens import TOKEN_RE, find_tokens, token_prefix_start
+
+log = logging.getLogger(__name__)
 
 # -- encoded views ------------------------------------------------------------------------
 _ESCAPES = re.compile(
@@ -292,7 +295,11 @@ class AnswerGuard:
         tokens = await self._tokenize(pending)
         texts = [_apply(p.text, plan, tokens) for p, plan in zip(pieces, plans, strict=True)]
         if self.on_render is not None:
-            self.on_render(self._tokenized(pieces, plans, tokens))
+            try:
+                self.on_render(self._tokenized(pieces, plans, tokens))
+            except Exception as exc:  # the review copy never fails the answer: none kept
+                log.warning("review copy of the answer dropped (%s)", type(exc).__name__)
+                self.on_render = None
         await self._reveal([t for t, p in zip(texts, pieces, strict=True) if p.restore])
         return [self._restore(t) if p.restore else t
                 for t, p in zip(texts, pieces, strict=True)]

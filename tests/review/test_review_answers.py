@@ -156,3 +156,20 @@ async def test_every_dialect_keeps_its_answer_once(make_gateway: MakeGateway, ro
     answer = copy["answer"]
     assert answer is not None and answer.count(person) == 1, answer
     assert answer == f"You said: My name is {person}, what now?"  # no protocol strings
+
+
+async def test_a_failing_answer_copy_never_fails_the_answer(
+        make_gateway: MakeGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    from redact_gw.review.answer import AnswerCopy
+
+    def broken(self: AnswerCopy, pieces: Any) -> None:
+        raise RuntimeError("boom")
+    monkeypatch.setattr(AnswerCopy, "__call__", broken)
+    gw = await make_gateway(config=ALL)
+    gw.fake.then(json_body=completion("Dear John Smith, write to zed@example.org."))
+    got = await gw.openai().chat.completions.create(model="m", messages=[
+        {"role": "user", "content": ASKED}])
+    assert got.choices[0].message.content.startswith("Dear John Smith, write to [[EMAIL")
+    copy = await _copy(gw)
+    assert copy["answer"] is None  # nothing half-kept
+    assert not any(e["location"].get("answer") for e in copy["entities"])
