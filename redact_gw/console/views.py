@@ -18,7 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from redact_gw.audit import verify
-from redact_gw.console.render import split_tokens, svg_counts, svg_rates
+from redact_gw.console.render import split_tokens, svg_counts, svg_rates, svg_weeks
 from redact_gw.console.sessions import COOKIE, SESSIONS, SIGNIN_COOKIE, Session, same
 from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.errors import Forbidden, InvalidInput, RedactGwError
@@ -298,6 +298,7 @@ async def quality_page(request: web.Request, session: Session,
     return render(request, "quality.html", {
         "f": figures, "miss_svg": svg_rates(figures["by_type"], "miss", "Miss rate"),
         "fp_svg": svg_rates(figures["by_type"], "false_positive", "False-positive rate"),
+        "weeks_svg": svg_weeks(figures["by_week"], "Miss and false-positive rates by week"),
         "volume_svgs": [(title, svg_counts(figures["volume"][key], title)) for key, title in (
             ("by_type", "Queued items by entity type"), ("by_tier", "Queued items by tier"),
             ("by_reason", "Queued items by reason (near misses included)"))]},
