@@ -27,7 +27,7 @@ class SessionRow:
     sealed: bytes = field(repr=False)
 
 
-class SessionStore(Protocol):
+class ConsoleSessionStore(Protocol):
     """The console-session part of ``VaultStore``; every method is one transaction."""
 
     async def add_console_session(self, row: SessionRow, max_per_principal: int) -> None:

@@ -1,4 +1,4 @@
-"""``SessionStore`` for PostgreSQL: mixed into ``PostgresStore`` (same pool)."""
+"""``ConsoleSessionStore`` for PostgreSQL: mixed into ``PostgresStore`` (same pool)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``SessionStore`` for SQLite: mixed into ``SqliteStore`` (same thread, same file)."""
+"""``ConsoleSessionStore`` for SQLite: mixed into ``SqliteStore`` (same thread, same file)."""
 
 from __future__ import annotations
 
