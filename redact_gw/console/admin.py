@@ -52,7 +52,7 @@ def _detection_proposal(form: Any) -> dict[str, Any]:
     route = (form_field(form, "route") or "").strip()
     doc: dict[str, Any] = {"route": route} if route else {}
     if change in ("enable", "disable"):
-        return {**doc, change: [etype]}
+        return {**doc, "entities": {etype: change}}
     raw = (form_field(form, "threshold") or "").strip()
     try:
         value: Any = float(raw)

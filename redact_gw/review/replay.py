@@ -73,20 +73,12 @@ class Proposal:
             "entities": entities})
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (for the answer and the console)."""
+        """JSON form (``parse`` reads it back)."""
         return {"thresholds": dict(sorted(self.thresholds.items())),
                 "default_threshold": self.default_threshold,
-                "enable": sorted(self.enable), "disable": sorted(self.disable),
+                "entities": {**{t: "enable" for t in sorted(self.enable)},
+                             **{t: "disable" for t in sorted(self.disable)}},
                 "route": self.route}
-
-
-def _types(doc: dict[str, Any], name: str) -> frozenset[str]:
-    v = doc.get(name, [])
-    if not isinstance(v, list) or len(v) > 64 or not all(
-            isinstance(t, str) and t in ENTITY_DESCRIPTIONS for t in v):
-        raise InvalidInput(f"{name} must be a list of known entity types",
-                           details={"field": name})
-    return frozenset(v)
 
 
 def _score(v: Any, name: str) -> float:
@@ -95,30 +87,35 @@ def _score(v: Any, name: str) -> float:
     return float(v)
 
 
+def _known_map(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    v = doc.get(name, {})
+    if not isinstance(v, dict) or len(v) > 64 or not all(k in ENTITY_DESCRIPTIONS for k in v):
+        raise InvalidInput(f"{name} must map known entity types to values",
+                           details={"field": name})
+    return v
+
+
 def parse(doc: dict[str, Any]) -> Proposal:
-    """A proposal from a JSON object; ``InvalidInput`` naming the bad field."""
-    unknown = set(doc) - {"thresholds", "default_threshold", "enable", "disable", "route"}
+    """A proposal from a JSON object (``thresholds``: type -> 0..1, ``default_threshold``,
+    ``entities``: type -> ``enable`` | ``disable``, ``route``); ``InvalidInput`` naming
+    the bad field. An empty proposal replays today's settings (nothing changes)."""
+    unknown = set(doc) - {"thresholds", "default_threshold", "entities", "route"}
     if unknown:
         raise InvalidInput("unknown field", details={"field": sorted(unknown)[0]})
-    raw = doc.get("thresholds", {})
-    if not isinstance(raw, dict) or len(raw) > 64 or not all(
-            k in ENTITY_DESCRIPTIONS for k in raw):
-        raise InvalidInput("thresholds must map known entity types to numbers",
-                           details={"field": "thresholds"})
+    thresholds = {k: _score(v, f"thresholds.{k}")
+                  for k, v in _known_map(doc, "thresholds").items()}
+    entities = _known_map(doc, "entities")
+    if not all(v in ("enable", "disable") for v in entities.values()):
+        raise InvalidInput("entities values must be enable or disable",
+                           details={"field": "entities"})
     default = doc.get("default_threshold")
     route = doc.get("route")
     if route is not None and (not isinstance(route, str) or not route or len(route) > 64):
         raise InvalidInput("route must be a route template", details={"field": "route"})
-    enable, disable = _types(doc, "enable"), _types(doc, "disable")
-    if enable & disable:
-        raise InvalidInput("a type cannot be enabled and disabled", details={"field":
-                                                                             "disable"})
-    proposal = Proposal({k: _score(v, f"thresholds.{k}") for k, v in raw.items()},
-                        None if default is None else _score(default, "default_threshold"),
-                        enable, disable, route)
-    if proposal == Proposal(route=route):
-        raise InvalidInput("propose at least one change", details={"field": "thresholds"})
-    return proposal
+    return Proposal(thresholds,
+                    None if default is None else _score(default, "default_threshold"),
+                    frozenset(k for k, v in entities.items() if v == "enable"),
+                    frozenset(k for k, v in entities.items() if v == "disable"), route)
 
 
 def newly_caught(texts: Sequence[str], spans: Sequence[Sequence[Span]],

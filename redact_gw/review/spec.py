@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.proxy.spec import (
     _BODY_CODES,
     _body,
@@ -41,6 +42,7 @@ _SUMMARY = _obj({
 def operations(settings: Settings) -> dict[str, dict[str, Any]]:
     """The review API's paths."""
     purposes = list(settings.access.purposes)
+    types = sorted(ENTITY_DESCRIPTIONS)
     item = _path_param("item_id", {"type": "string", "pattern": ITEM_ID_PATTERN},
                        "rvw_0123456789abcdef0123")
     proposal = _path_param("proposal_id", {"type": "string", "minLength": 1,
@@ -48,15 +50,19 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
     verdict = {"oneOf": [
         _obj({"verdict": {"const": "correct"}}, ["verdict"]),
         _obj({"verdict": {"const": "missed"},
-              "part": {"enum": ["segments", "answer"], "default": "segments",
-                       "description": "Where the selection is: a segment of what was sent,"
-                                      " or the AI service's answer"},
-              "segment": {"type": "integer", "minimum": 0,
-                          "description": "The segment (required unless part is answer)"},
+              "part": {"const": "segments", "description": "A segment of what was sent"
+                                                          " (the default)"},
+              "segment": {"type": "integer", "minimum": 0},
               "start": {"type": "integer", "minimum": 0},
               "end": {"type": "integer", "minimum": 1},
               "entity_type": {"type": "string", "pattern": TYPE_PATTERN}},
-             ["verdict", "start", "end", "entity_type"]),
+             ["verdict", "segment", "start", "end", "entity_type"]),
+        _obj({"verdict": {"const": "missed"},
+              "part": {"const": "answer", "description": "The AI service's answer"},
+              "start": {"type": "integer", "minimum": 0},
+              "end": {"type": "integer", "minimum": 1},
+              "entity_type": {"type": "string", "pattern": TYPE_PATTERN}},
+             ["verdict", "part", "start", "end", "entity_type"]),
         _obj({"verdict": {"const": "not_pii"},
               "token": _ref("Token"),
               "purpose": {"enum": purposes or [""]}},
@@ -146,13 +152,19 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 ["items_replayed", "values_newly_caught", "tokens_dropped", "items"],
                 extra=True)),
             body=_body(_obj({
-                "thresholds": {"type": "object", "additionalProperties": {
-                    "type": "number", "minimum": 0, "maximum": 1}},
-                "default_threshold": {"type": "number", "minimum": 0, "maximum": 1},
-                "enable": {"type": "array", "items": {"type": "string"}},
-                "disable": {"type": "array", "items": {"type": "string"}},
-                "route": {"type": "string", "maxLength": 64}}, []),
-                example={"thresholds": {"PERSON": 0.3}, "route": "/v1/redact"}),
+                "thresholds": {"type": "object", "maxProperties": 64,
+                               "propertyNames": {"enum": types},
+                               "additionalProperties": {
+                                   "type": "number", "minimum": 0, "maximum": 1}},
+                "default_threshold": {"type": ["number", "null"], "minimum": 0,
+                                      "maximum": 1},
+                "entities": {"type": "object", "maxProperties": 64,
+                             "propertyNames": {"enum": types},
+                             "additionalProperties": {"enum": ["enable", "disable"]}},
+                "route": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
+                          "description": "Replay only this route's items"}}, []),
+                example={"thresholds": {"PERSON": 0.3}, "entities": {"URL": "disable"},
+                         "route": "/v1/redact"}),
             tag="review", errors=_errors(400, 403, 413, 422, 503, only={
                 400: _BODY, 413: ("payload_too_large",), 422: ("invalid_input",),
                 503: (*_VAULT, "not_ready", "detection_failed", "detection_timeout",

@@ -63,7 +63,7 @@ async def test_a_looser_threshold_shows_values_newly_caught(
 async def test_disabling_a_type_or_raising_its_threshold_drops_tokens_per_route(
         make_gateway: MakeGateway) -> None:
     gw = await _gateway(make_gateway)
-    off = await (await _preview(gw, {"disable": ["PERSON"]})).json()
+    off = await (await _preview(gw, {"entities": {"PERSON": "disable"}})).json()
     # John Smith in r0, in the chat request, and (the caller's own value) in its answer
     assert (off["tokens_dropped"], off["items_with_dropped_tokens"]) == (3, 2)
     assert off["values_newly_caught"] == 0
@@ -77,9 +77,10 @@ async def test_disabling_a_type_or_raising_its_threshold_drops_tokens_per_route(
 
 async def test_bad_proposals_and_other_roles_are_refused(make_gateway: MakeGateway) -> None:
     gw = await make_gateway(config={"review": {"default": {"random_rate": 1.0}}})
-    for bad in ({}, {"enable": ["NOT_A_TYPE"]}, {"thresholds": {"PERSON": 2}},
-                {"default_threshold": "low"}, {"enable": ["PERSON"], "disable": ["PERSON"]},
-                {"thresholds": {"PERSON": 0.5}, "extra": 1}, {"route": ""}):
+    for bad in ({"entities": {"NOT_A_TYPE": "enable"}}, {"entities": {"PERSON": "on"}},
+                {"thresholds": {"PERSON": 2}}, {"thresholds": {"NOT_A_TYPE": 0.5}},
+                {"default_threshold": "low"}, {"thresholds": {"PERSON": 0.5}, "extra": 1},
+                {"route": ""}, {"entities": ["PERSON"]}):
         resp = await _preview(gw, bad)
         assert resp.status == 422, bad
         assert (await resp.json())["error"]["code"] == "invalid_input"
