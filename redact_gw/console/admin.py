@@ -68,8 +68,8 @@ async def lists_action(request: web.Request, session: Session,
     form = await request.post()
     action, target = form_field(form, "action"), form_field(form, "id") or ""
     props = request.app[PROPOSALS]
-    if action == "promote":
-        await props.promote(principal, target)
+    if action in ("promote", "promote_pattern"):
+        await props.promote(principal, target, pattern=action == "promote_pattern")
         return await _lists_page(request, session, principal,
                                  notice="Promoted to a deny-list candidate.")
     if action == "preview_detection":

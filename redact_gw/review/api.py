@@ -220,11 +220,15 @@ async def list_proposals(request: web.Request) -> web.Response:
 
 
 async def promote(request: web.Request) -> web.Response:
-    """``POST /v1/review/proposals`` ``{"verdict_id"}``: a missed value becomes a
-    deny-list candidate."""
+    """``POST /v1/review/proposals`` ``{"verdict_id", "pattern"?}``: a missed value (or,
+    with ``"pattern": true``, its shape: ``#`` for each digit) becomes a deny-list
+    candidate."""
     doc = await read_json_object(request)
+    pattern = doc.get("pattern", False)
+    if not isinstance(pattern, bool):
+        raise InvalidInput("pattern must be true or false", details={"field": "pattern"})
     proposal = await request.app[PROPOSALS].promote(principal_of(request),
-                                                    _str(doc, "verdict_id"))
+                                                    _str(doc, "verdict_id"), pattern)
     return json_response({"proposal_id": proposal, "kind": "deny", "status": "pending"})
 
 

@@ -7,8 +7,9 @@ detector's own configured lists are untouched: these adjust its spans afterwards
 in the gateway process, for requests tokenized through ``Redactor.redact``.
 
 - allow: a span whose (type, normalized value) is approved is not tokenized;
-- deny: every whole-word, case-insensitive occurrence of an approved value is
-  tokenized as its type unless a detected span already covers it.
+- deny: every whole-word, case-insensitive occurrence of an approved value, or of an
+  approved pattern (a missed value's shape: ``#`` for each digit), is tokenized as
+  its type unless a detected span already covers it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,29 @@ def deny_pattern(value: str) -> re.Pattern[str]:
     """Whole-word, case-insensitive, any run of spaces between words."""
     words = [re.escape(w) for w in value.split()]
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def shape_of(value: str) -> str:
+    """A missed value generalized to a pattern: each digit becomes ``#``, the rest is
+    kept (``ACME-123456`` -> ``ACME-######``, ``MX 88 413`` -> ``MX ## ###``)."""
+    return "".join("#" if ch.isdigit() else ch for ch in value)
+
+
+def shape_pattern(shape: str) -> re.Pattern[str]:
+    """Whole-word matches of a shape: ``#`` is any digit, other characters literal
+    (letters in any case). Linear: no repetition an input could blow up."""
+    parts = [r"\d" if ch == "#" else re.escape(ch) for ch in shape.strip()]
+    return re.compile(r"(?<!\w)" + "".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def entry_pattern(doc: dict[str, object]) -> re.Pattern[str] | None:
+    """The deny pattern of an approved entry: its value, or its shape."""
+    shape, value = doc.get("shape"), doc.get("value")
+    if isinstance(shape, str) and "#" in shape:
+        return shape_pattern(shape)
+    if isinstance(value, str) and value.strip():
+        return deny_pattern(value)
+    return None
 
 
 def adjust(lists: TenantLists | None, texts: Sequence[str],
@@ -77,18 +101,20 @@ class LiveLists:
         for tenant in tenants:
             fresh = TenantLists()
             for row in await vault.store.review_proposals(tenant, "approved"):
-                value = await open_value(vault, row)
-                if value is None:
+                doc = await open_entry(vault, row)
+                value = doc.get("value") if doc is not None else None
+                if doc is None:
                     continue
-                if row.kind == "allow":
+                if row.kind == "allow" and isinstance(value, str):
                     fresh.allow.add((row.entity_type, normalize(row.entity_type, value)))
-                elif value.strip():
-                    fresh.deny.append((row.entity_type, deny_pattern(value)))
+                elif row.kind == "deny" and (pattern := entry_pattern(doc)) is not None:
+                    fresh.deny.append((row.entity_type, pattern))
             self.tenants[tenant] = fresh
 
 
-async def open_value(vault: Vault, row: ProposalRow) -> str | None:
-    """A candidate's value, or ``None`` once its record was erased or shredded."""
+async def open_entry(vault: Vault, row: ProposalRow) -> dict[str, object] | None:
+    """A candidate's sealed document (``value``, or ``shape`` for a pattern), or
+    ``None`` once its record was erased or shredded."""
     try:
         _record, dek = await vault.data_key(row.tenant, row.record_id)
         doc = open_json(dek, "candidate", row.tenant, row.record_id, row.proposal_id,
@@ -96,5 +122,5 @@ async def open_value(vault: Vault, row: ProposalRow) -> str | None:
     except RedactGwError as exc:
         log.info("review list entry unavailable (%s)", exc.code)
         return None
-    value = doc.get("value") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) else None
+    return doc if isinstance(doc, dict) else None
+

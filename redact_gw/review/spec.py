@@ -181,14 +181,17 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                     ["proposals"])),
                 tag="review", errors=_errors(403, 503, only={503: _VAULT})),
             "post": _op(
-                "review_promote", "Promote a missed value (by its verdict) to a deny-list"
-                                  " candidate; admins",
+                "review_promote", "Promote a missed value (by its verdict), or its shape,"
+                                  " to a deny-list candidate; admins",
                 _ok("The candidate", _obj({"proposal_id": {"type": "string"},
                                            "kind": {"const": "deny"},
                                            "status": {"const": "pending"}},
                                           ["proposal_id"])),
                 body=_body(_obj({"verdict_id": {"type": "string", "minLength": 1,
-                                                "maxLength": 128}}, ["verdict_id"]),
+                                                "maxLength": 128},
+                                 "pattern": {"type": "boolean", "description":
+                                             "Promote the value's shape (each digit a #)"
+                                             " instead of the value"}}, ["verdict_id"]),
                            example={"verdict_id": "vdt_0123456789abcdef0123"}),
                 tag="review", errors=_errors(400, 403, 404, 410, 413, 422, 503, only={
                     400: _BODY, 404: ("review_item_not_found",),
