@@ -43,6 +43,7 @@ async def test_item_page_shows_the_answer_and_seals_a_value_missed_in_it(
     body = html.unescape(await page.text())
     assert page.status == 200 and "What the AI service answered" in body
     assert "the AI service's own value" in body and "the caller's value" in body
+    assert "sent, messages[0].content" in body  # where in the request a token was
     assert '<option value="answer">the answer</option>' in body
     assert "John Smith" not in body and "zed@example.org" not in body
     assert "Quuxley Zedson" in body  # missed by the detector: the reviewer's job
