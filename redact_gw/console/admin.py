@@ -20,7 +20,7 @@ from redact_gw.policy.optout import check_subject_id, optout_dict
 from redact_gw.policy.roles import Permission
 from redact_gw.proxy import appkeys
 from redact_gw.review import replay
-from redact_gw.review.api import LISTS, PROPOSALS, REPLAY, REVIEW
+from redact_gw.review.api import LISTS, PROPOSALS, REPLAY, REVIEW, route_templates
 from redact_gw.transcripts.shapes import check_id
 
 
@@ -32,8 +32,10 @@ async def _lists_page(request: web.Request, session: Session, principal: Princip
     proposals = await request.app[PROPOSALS].listing(principal)
     verdicts = await request.app[REVIEW].store.review_verdicts(principal.tenant, None)
     missed = [v for v in reversed(verdicts) if v.verdict == "missed"][:50]
+    routes = sorted({v.route for v in verdicts} & route_templates(request.app))
     return render(request, "lists.html", {
         "proposals": proposals, "missed": missed, "preview": preview, "notice": notice,
+        "routes": routes,
         "when": when, "detection": detection, "types": sorted(ENTITY_DESCRIPTIONS)},
         session=session, principal=principal, status=status)
 
@@ -81,10 +83,12 @@ async def lists_action(request: web.Request, session: Session,
         return await _lists_page(request, session, principal,
                                  preview={"id": target, **result.to_dict()})
     if action in ("approve", "reject"):
+        route = form_field(form, "route") or None
         outcome = await props.decide(principal, target, action == "approve",
-                                     request.app[LISTS])
+                                     request.app[LISTS], route, route_templates(request.app))
+        where = f" on {route} only" if route and action == "approve" else ""
         return await _lists_page(request, session, principal,
-                                 notice=f"Candidate {outcome}; applied now.")
+                                 notice=f"Candidate {outcome}{where}; applied now.")
     raise InvalidInput("unknown action", details={"field": "action"})
 
 

@@ -241,16 +241,23 @@ async def preview(request: web.Request) -> web.Response:
 
 
 async def decide(request: web.Request) -> web.Response:
-    """``POST /v1/review/proposals/{proposal_id}/decision`` ``{"approve": bool}``."""
+    """``POST /v1/review/proposals/{proposal_id}/decision`` ``{"approve": bool,
+    "route"?}``: approve for one route first (phased), or every route; widen or
+    withdraw a single-route approval later."""
     doc = await read_json_object(request)
     approve = doc.get("approve")
     if not isinstance(approve, bool):
         raise InvalidInput("approve must be true or false", details={"field": "approve"})
     status = await request.app[PROPOSALS].decide(
         principal_of(request), request.match_info["proposal_id"], approve,
-        request.app[LISTS])
+        request.app[LISTS], doc.get("route"), route_templates(request.app))
     return json_response({"proposal_id": request.match_info["proposal_id"],
                           "status": status})
+
+
+def route_templates(app: web.Application) -> frozenset[str]:
+    """The route templates this gateway serves (``/v1/chat/completions``...)."""
+    return frozenset(r.resource.canonical for r in app.router.routes() if r.resource)
 
 
 async def preview_threshold(request: web.Request) -> web.Response:

@@ -10,10 +10,15 @@ in the gateway process, for requests tokenized through ``Redactor.redact``.
 - deny: every whole-word, case-insensitive occurrence of an approved value, or of an
   approved pattern (a missed value's shape: ``#`` for each digit), is tokenized as
   its type unless a detected span already covers it.
+
+An entry approved for one route (phased rollout) applies only to requests of that
+route template (``ROUTE``, set per request by the proxy's outermost middleware); the
+admin widens it to every route, or withdraws it, later.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from collections.abc import Sequence
@@ -28,14 +33,25 @@ from redact_gw.vault.service import Vault
 
 log = logging.getLogger(__name__)
 RECOGNIZER = "ReviewDenyList"
+#: The route template of the request being handled (``None`` outside requests).
+ROUTE: contextvars.ContextVar[str | None] = contextvars.ContextVar("lists_route",
+                                                                  default=None)
 
 
 @dataclass(slots=True)
 class TenantLists:
-    """One tenant's approved entries."""
+    """One tenant's approved entries; each with the one route it applies to, or
+    ``None`` for every route."""
 
-    allow: set[tuple[str, str]] = field(default_factory=set)
-    deny: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    allow: dict[tuple[str, str], set[str | None]] = field(default_factory=dict)
+    deny: list[tuple[str, re.Pattern[str], str | None]] = field(default_factory=list)
+
+    def for_route(self, route: str | None) -> TenantLists:
+        """The entries that apply to requests of ``route``."""
+        return TenantLists(
+            {k: {None} for k, scopes in self.allow.items() if None in scopes
+             or route in scopes},
+            [(t, p, None) for t, p, r in self.deny if r is None or r == route])
 
 
 def deny_pattern(value: str) -> re.Pattern[str]:
@@ -68,15 +84,17 @@ def entry_pattern(doc: dict[str, object]) -> re.Pattern[str] | None:
 
 
 def adjust(lists: TenantLists | None, texts: Sequence[str],
-           spans: Sequence[Sequence[Span]]) -> list[list[Span]]:
-    """Apply one tenant's lists to detected spans (pure)."""
+           spans: Sequence[Sequence[Span]], route: str | None = None) -> list[list[Span]]:
+    """Apply one tenant's lists, as they stand for ``route``, to detected spans (pure)."""
+    if lists is not None:
+        lists = lists.for_route(route)
     if lists is None or (not lists.allow and not lists.deny):
         return [list(s) for s in spans]
     out = []
     for text, found in zip(texts, spans, strict=True):
         kept = [s for s in found if (s.entity_type, normalize(
             s.entity_type, text[s.start:s.end], s.normalized)) not in lists.allow]
-        for etype, pattern in lists.deny:
+        for etype, pattern, _route in lists.deny:
             for m in pattern.finditer(text):
                 if not any(s.start < m.end() and m.start() < s.end for s in kept):
                     kept.append(Span(m.start(), m.end(), etype, 1.0, RECOGNIZER,
@@ -91,10 +109,11 @@ class LiveLists:
     def __init__(self) -> None:
         self.tenants: dict[str, TenantLists] = {}
 
-    def apply(self, tenant: str, texts: Sequence[str],
-              spans: Sequence[Sequence[Span]]) -> list[list[Span]]:
-        """The tenant's lists over detected spans."""
-        return adjust(self.tenants.get(tenant), texts, spans)
+    def apply(self, tenant: str, texts: Sequence[str], spans: Sequence[Sequence[Span]],
+              route: str | None = None) -> list[list[Span]]:
+        """The tenant's lists over detected spans, for ``route`` (default: the route of
+        the request being handled)."""
+        return adjust(self.tenants.get(tenant), texts, spans, route or ROUTE.get())
 
     async def refresh(self, vault: Vault, tenants: Sequence[str]) -> None:
         """Re-open every approved entry of the given tenants (replaces their lists)."""
@@ -106,9 +125,10 @@ class LiveLists:
                 if doc is None:
                     continue
                 if row.kind == "allow" and isinstance(value, str):
-                    fresh.allow.add((row.entity_type, normalize(row.entity_type, value)))
+                    fresh.allow.setdefault((row.entity_type, normalize(
+                        row.entity_type, value)), set()).add(row.route)
                 elif row.kind == "deny" and (pattern := entry_pattern(doc)) is not None:
-                    fresh.deny.append((row.entity_type, pattern))
+                    fresh.deny.append((row.entity_type, pattern, row.route))
             self.tenants[tenant] = fresh
 
 

@@ -6,6 +6,7 @@ decision is audited. Values are shown masked; they stay sealed under their recor
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ class Proposals:
                         "entity_type": row.entity_type, "status": row.status,
                         "proposed_by": row.proposed_by,
                         "pattern": doc is not None and "shape" in doc,
+                        "route": row.route,
                         "masked": mask(row.entity_type, value) if value else None})
         return out
 
@@ -133,19 +135,33 @@ class Proposals:
         return Preview(len(items), caught, items_caught, dropped, items_dropped)
 
     async def decide(self, principal: Principal, proposal_id: str, approve: bool,
-                     lists: LiveLists) -> str:
-        """Approve (applied live at once) or reject; audited."""
+                     lists: LiveLists, route: Any = None,
+                     templates: Collection[str] = ()) -> str:
+        """Approve (for one ``route`` of ``templates`` first, or every route; applied
+        live at once) or reject a pending candidate; widen (approve, no route) or
+        withdraw (reject) one approved for a single route. Audited with the route."""
         row, _entry = await self._pending(principal, proposal_id)
-        if row.status != "pending":
+        if route == "":
+            route = None
+        if route is not None and (not isinstance(route, str) or route not in templates):
+            raise InvalidInput("route must be a route template of this gateway",
+                               details={"field": "route"})
+        phased = row.status == "approved" and row.route is not None
+        if row.status != "pending" and not phased:
             raise InvalidInput("this candidate was already decided",
                                details={"field": "proposal_id"})
         status = "approved" if approve else "rejected"
-        await self.review.store.decide_proposal(principal.tenant, proposal_id, status,
-                                                principal.name, self.review.clock())
+        if not await self.review.store.decide_proposal(
+                principal.tenant, proposal_id, status, principal.name, self.review.clock(),
+                route if approve else None):
+            raise InvalidInput("this candidate was already decided",
+                               details={"field": "proposal_id"})
         await self.review.audit.record("review.list_change", principal=principal,
                                        record_id=row.record_id, outcome=status,
                                        reason=f"{row.kind}_list",
-                                       counts={row.entity_type: 1})
+                                       counts={row.entity_type: 1},
+                                       extra_counts={"routes": {route: 1}}
+                                       if approve and route else None)
         await lists.refresh(self.review.vault, [principal.tenant])
         return status
 

@@ -194,9 +194,9 @@ class Replay:
         loop = asyncio.get_running_loop()
         spans = await loop.run_in_executor(self._executor, detector.detect,
                                            [Segment(t) for t in texts], [])
-        spans = self.lists.apply(tenant, texts, spans)
+        spans = self.lists.apply(tenant, texts, spans, row.route)
         today = self.lists.apply(tenant, texts, await self.today(
-            [Segment(t) for t in texts]))
+            [Segment(t) for t in texts]), row.route)
         n_seg = len(doc["segments"])
         caught = [{"part": "answer" if i >= n_seg else "segments",
                    "segment": None if i >= n_seg else i, "start": s.start, "end": s.end,

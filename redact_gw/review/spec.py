@@ -206,13 +206,19 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
             params=[proposal], tag="review", errors=_errors(400, 403, 404, 503, only={
                 400: _NUL, 404: ("review_item_not_found",), 503: _VAULT}))},
         "/v1/review/proposals/{proposal_id}/decision": {"post": _op(
-            "review_decide", "Approve (applied at once, no restart) or reject a"
-                             " candidate; audited; admins",
+            "review_decide", "Approve (applied at once, no restart; one route first or"
+                             " every route) or reject a candidate, or widen or withdraw"
+                             " a single-route approval; audited; admins",
             _ok("Decided", _obj({"proposal_id": {"type": "string"},
                                  "status": {"enum": ["approved", "rejected"]}},
                                 ["proposal_id", "status"])),
-            params=[proposal], body=_body(_obj({"approve": {"type": "boolean"}},
-                                               ["approve"]), example={"approve": True}),
+            params=[proposal], body=_body(_obj({
+                "approve": {"type": "boolean"},
+                "route": {"type": ["string", "null"], "maxLength": 200,
+                          "description": "Approve for this route template of the gateway"
+                                         " only (phased; another string is a 422);"
+                                         " absent, null or empty: every route"}},
+                ["approve"]), example={"approve": True, "route": "/v1/redact"}),
             tag="review", errors=_errors(400, 403, 404, 413, 422, 503, only={
                 400: _BODY, 404: ("review_item_not_found",),
                 413: ("payload_too_large",), 422: ("invalid_input",), 503: _VAULT}))},

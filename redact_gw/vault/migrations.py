@@ -26,14 +26,16 @@ Tables:
   review_proposals (v3) allow/deny-list candidates from verdicts, the value sealed
   console_sessions (v4) console sign-ins any replica accepts: the session id's SHA-256,
                 tenant, principal, expiry; CSRF secret and key hash sealed under a key
-                derived from the keyring (``vault/session_base.py``)
+                derived from the keyring (``vault/session_base.py``); and
+                review_proposals.route: an approved entry applied to one route first
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Version 4 (both backends): console sessions in the database, not one process.
+# Version 4 (both backends): console sessions in the database, not one process;
+# list entries approved for one route first (phased).
 _V4_SESSIONS = """
 CREATE TABLE console_sessions (
     sid_hash    TEXT NOT NULL PRIMARY KEY,
@@ -46,6 +48,7 @@ CREATE TABLE console_sessions (
 );
 CREATE INDEX console_sessions_by_principal ON console_sessions (tenant, principal);
 CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+ALTER TABLE review_proposals ADD COLUMN route TEXT;
 """
 
 # Version 2 (both backends): each value knows the subject it was written for (erasure
