@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 ACTIONS = frozenset({
     "redact", "proxy", "reveal", "optout.set", "optout.clear", "optout.refused",
     "erasure", "purge", "legal_hold.set", "legal_hold.clear", "key.rotate", "records.read",
-    "review.flagged", "review.verdict", "review.list_change", "key.create", "key.revoke",
+    "review.flagged", "review.verdict", "review.list_change", "review.preview", "key.create",
+    "key.revoke",
 })
 
 

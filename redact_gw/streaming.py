@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -40,6 +41,8 @@ from redact_gw.jsonpaths import Path, Selector, any_match, get_at, set_at, walk_
 from redact_gw.model import KnownValue, PendingValue, Principal, Revealed, Segment, Span
 from redact_gw.redaction import normalize, restore
 from redact_gw.tokens import TOKEN_RE, find_tokens, token_prefix_start
+
+log = logging.getLogger(__name__)
 
 # -- encoded views ------------------------------------------------------------------------
 _ESCAPES = re.compile(
@@ -181,6 +184,16 @@ class Piece:
     text: str = field(repr=False)
     spans: Sequence[Span] = ()
     restore: bool = True
+    #: Which answer text the piece continues (a stream channel, a JSON path); ``None``
+    #: is a text of its own. Only the review copy's hook (``AnswerGuard.on_render``)
+    #: reads it.
+    key: Any = None
+
+
+#: ``AnswerGuard.on_render``: per piece rendered, its key, its text with every value
+#: found as a token (the caller's own values too: nothing restored), and per value
+#: (token, span, whether the scan sealed it as new in the ``~answers`` sibling).
+RenderHook = Callable[[Sequence[tuple[Any, str, list[tuple[str, Span, bool]]]]], None]
 
 
 class AnswerGuard:
@@ -232,6 +245,8 @@ class AnswerGuard:
         self._known_keys: set[tuple[str, str]] = set()
         self._revealed: dict[str, Revealed] = {}
         self._originals = originals
+        #: Set by the review queue to keep the tokenized answer (``review/answer.py``).
+        self.on_render: RenderHook | None = None
 
     async def start(self) -> None:
         """Open the restorable values; load the record's values as detection context."""
@@ -279,6 +294,12 @@ class AnswerGuard:
         pending = [pv for plan in plans for _, _, pv in plan if pv is not None]
         tokens = await self._tokenize(pending)
         texts = [_apply(p.text, plan, tokens) for p, plan in zip(pieces, plans, strict=True)]
+        if self.on_render is not None:
+            try:
+                self.on_render(self._tokenized(pieces, plans, tokens))
+            except Exception as exc:  # the review copy never fails the answer: none kept
+                log.warning("review copy of the answer dropped (%s)", type(exc).__name__)
+                self.on_render = None
         await self._reveal([t for t, p in zip(texts, pieces, strict=True) if p.restore])
         return [self._restore(t) if p.restore else t
                 for t, p in zip(texts, pieces, strict=True)]
@@ -295,6 +316,25 @@ class AnswerGuard:
                 plan.append((s, value, PendingValue(s.entity_type, key, value)))
                 self.found[s.entity_type] = self.found.get(s.entity_type, 0) + 1
         return plan
+
+    def _tokenized(self, pieces: Sequence[Piece],
+                   plans: Sequence[list[tuple[Span, str, PendingValue | None]]],
+                   tokens: dict[tuple[str, str], str]
+                   ) -> list[tuple[Any, str, list[tuple[str, Span, bool]]]]:
+        """Each piece as the review copy keeps it: every value a token, none restored."""
+        mine = {(r.entity_type, normalize(r.entity_type, r.value)): t
+                for t, r in self._revealed.items()}
+        out = []
+        for piece, plan in zip(pieces, plans, strict=True):
+            found: list[tuple[str, Span, bool]] = []
+            full: list[tuple[Span, str, PendingValue | None]] = []
+            for span, value, pv in plan:
+                key = (span.entity_type, normalize(span.entity_type, value, span.normalized))
+                token = tokens[key] if pv is not None else mine[key]
+                found.append((token, span, pv is not None))
+                full.append((span, value, PendingValue(*key, value)))
+            out.append((piece.key, _apply(piece.text, full, {**mine, **tokens}), found))
+        return out
 
     async def _tokenize(self, pending: list[PendingValue]) -> dict[tuple[str, str], str]:
         if not pending:
@@ -404,7 +444,7 @@ async def guard_document(guard: AnswerGuard, doc: Any, *, skip: Sequence[Selecto
     """
     items = [(p, s) for p, s in walk_strings(doc) if not any_match(skip, p)]
     spans = await guard.detect([s for _, s in items])
-    pieces = [Piece(s, sp, restore_only is None or any_match(restore_only, p))
+    pieces = [Piece(s, sp, restore_only is None or any_match(restore_only, p), p)
               for (p, s), sp in zip(items, spans, strict=True)]
     rendered = await guard.render(pieces)
     if isinstance(doc, str):
@@ -721,4 +761,4 @@ def _safe_piece(c: _Channel, cut: int, spans: Sequence[Span]) -> tuple[Piece, in
         if 0 < end <= cut:
             inside.append(Span(start, end, s.entity_type, s.score, s.recognizer,
                                s.normalized, s.explanation))
-    return Piece(c.pending[:cut], inside), cut
+    return Piece(c.pending[:cut], inside, key=c.key), cut

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.settings import DetectionSettings
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("EMAIL_ADDRESS", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
@@ -56,6 +57,31 @@ class FakeDetector:
                 for m in re.finditer(re.escape(name), seg.text):
                     spans.append(Span(m.start(), m.end(), "PERSON", 0.85, "fake-person"))
             out.append(_non_overlapping(spans))
+        return out
+
+
+class ThresholdDetector:
+    """``FakeDetector`` plus a weak LOCATION guess (0.35) for "Quahog", filtered by the
+    settings' thresholds and entity types like the real detector (policy preview)."""
+
+    def __init__(self, settings: DetectionSettings) -> None:
+        self.settings = settings
+        self.fake = FakeDetector()
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def detect(self, segments: Sequence[Segment],
+               known: Sequence[KnownValue] = ()) -> list[list[Span]]:
+        """Fake spans and guesses that reach the settings' thresholds."""
+        out = []
+        enabled = self.settings.entities
+        for seg, spans in zip(segments, self.fake.detect(segments, known), strict=True):
+            spans = [*spans, *(Span(m.start(), m.end(), "LOCATION", 0.35, "fake-location")
+                               for m in re.finditer("Quahog", seg.text))]
+            out.append(sorted((s for s in spans if s.score >= self.settings.threshold_for(
+                s.entity_type) and (enabled is None or s.entity_type in enabled)),
+                key=lambda s: s.start))
         return out
 
 

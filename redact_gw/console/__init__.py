@@ -18,6 +18,7 @@ from aiohttp import web
 from redact_gw.console import admin, views
 from redact_gw.console.sessions import SESSIONS, SessionStore
 from redact_gw.proxy import appkeys
+from redact_gw.tasks import periodic_ctx
 
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/console"
@@ -41,10 +42,18 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 def _sessions_ctx(app: web.Application) -> AsyncIterator[None]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         s = app[appkeys.SETTINGS]
-        app[SESSIONS] = SessionStore(app[appkeys.PRINCIPALS], app[appkeys.ROLES],
+        app[SESSIONS] = SessionStore(app[appkeys.STORE], app[appkeys.KEYS],
+                                     app[appkeys.PRINCIPALS], app[appkeys.ROLES],
                                      app[appkeys.CLOCK], s.review.console.session_ttl_s)
         yield
     return ctx(app)
+
+
+def _sessions_purge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired console sessions every session lifetime (any replica may)."""
+    return periodic_ctx("console-sessions-purge",
+                        lambda: app[appkeys.SETTINGS].review.console.session_ttl_s,
+                        lambda: app[SESSIONS].purge())(app)
 
 
 def add_routes(app: web.Application) -> None:
@@ -55,6 +64,7 @@ def add_routes(app: web.Application) -> None:
                          autoescape=jinja2.select_autoescape(default=True),
                          undefined=jinja2.StrictUndefined)
     app.cleanup_ctx.append(_sessions_ctx)
+    app.cleanup_ctx.append(_sessions_purge_ctx)
     app.on_response_prepare.append(security_headers)
     r = app.router
     r.add_static(PREFIX + "/static/", STATIC)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from redact_gw.console.sessions import Session
+from redact_gw.console.sessions import SESSIONS, Session
 from redact_gw.console.views import allowed, form_field, render, view, when
 from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.errors import Forbidden, InvalidInput, NotFound
@@ -19,7 +19,8 @@ from redact_gw.model import Principal
 from redact_gw.policy.optout import check_subject_id, optout_dict
 from redact_gw.policy.roles import Permission
 from redact_gw.proxy import appkeys
-from redact_gw.review.api import LISTS, PROPOSALS, REVIEW
+from redact_gw.review import replay
+from redact_gw.review.api import LISTS, PROPOSALS, REPLAY, REVIEW, route_templates
 from redact_gw.transcripts.shapes import check_id
 
 
@@ -27,34 +28,39 @@ from redact_gw.transcripts.shapes import check_id
 async def _lists_page(request: web.Request, session: Session, principal: Principal,
                       preview: dict[str, Any] | None = None, notice: str | None = None,
                       status: int = 200,
-                      threshold: dict[str, Any] | None = None) -> web.Response:
+                      detection: dict[str, Any] | None = None) -> web.Response:
     proposals = await request.app[PROPOSALS].listing(principal)
     verdicts = await request.app[REVIEW].store.review_verdicts(principal.tenant, None)
     missed = [v for v in reversed(verdicts) if v.verdict == "missed"][:50]
+    routes = sorted({v.route for v in verdicts} & route_templates(request.app))
     return render(request, "lists.html", {
         "proposals": proposals, "missed": missed, "preview": preview, "notice": notice,
-        "when": when, "threshold": threshold, "types": sorted(ENTITY_DESCRIPTIONS)},
+        "routes": routes,
+        "when": when, "detection": detection, "types": sorted(ENTITY_DESCRIPTIONS)},
         session=session, principal=principal, status=status)
 
 
 @view(Permission.MANAGE_KEYS)
 async def lists_page(request: web.Request, session: Session,
                      principal: Principal) -> web.StreamResponse:
-    """``GET /console/lists``: candidates, missed values to promote, and (with
-    ``entity_type`` and ``threshold``) a stricter threshold replayed on the sample."""
-    q = request.query
-    threshold = None
-    if q.get("entity_type") and q.get("threshold"):
-        try:
-            value = float(q["threshold"])
-        except ValueError:
-            value = -1.0
-        if not 0.0 <= value <= 1.0 or q["entity_type"] not in ENTITY_DESCRIPTIONS:
-            raise InvalidInput("pick a type and a threshold from 0 to 1",
-                               details={"field": "threshold"})
-        threshold = await request.app[PROPOSALS].preview_threshold(
-            principal, q["entity_type"], value)
-    return await _lists_page(request, session, principal, threshold=threshold)
+    """``GET /console/lists``: candidates, missed values to promote, and the form to
+    preview detection settings on the sample."""
+    return await _lists_page(request, session, principal)
+
+
+def _detection_proposal(form: Any) -> dict[str, Any]:
+    """The console's one-change form -> a ``review.replay`` proposal document."""
+    etype, change = form_field(form, "entity_type") or "", form_field(form, "change")
+    route = (form_field(form, "route") or "").strip()
+    doc: dict[str, Any] = {"route": route} if route else {}
+    if change in ("enable", "disable"):
+        return {**doc, "entities": {etype: change}}
+    raw = (form_field(form, "threshold") or "").strip()
+    try:
+        value: Any = float(raw)
+    except ValueError:
+        value = raw
+    return {**doc, "thresholds": {etype: value}}
 
 
 @view(Permission.MANAGE_KEYS)
@@ -64,19 +70,25 @@ async def lists_action(request: web.Request, session: Session,
     form = await request.post()
     action, target = form_field(form, "action"), form_field(form, "id") or ""
     props = request.app[PROPOSALS]
-    if action == "promote":
-        await props.promote(principal, target)
+    if action in ("promote", "promote_pattern"):
+        await props.promote(principal, target, pattern=action == "promote_pattern")
         return await _lists_page(request, session, principal,
                                  notice="Promoted to a deny-list candidate.")
+    if action == "preview_detection":
+        replayed = await request.app[REPLAY].run(principal,
+                                                 replay.parse(_detection_proposal(form)))
+        return await _lists_page(request, session, principal, detection=replayed)
     if action == "preview":
         result = await props.preview(principal, target)
         return await _lists_page(request, session, principal,
                                  preview={"id": target, **result.to_dict()})
     if action in ("approve", "reject"):
+        route = form_field(form, "route") or None
         outcome = await props.decide(principal, target, action == "approve",
-                                     request.app[LISTS])
+                                     request.app[LISTS], route, route_templates(request.app))
+        where = f" on {route} only" if route and action == "approve" else ""
         return await _lists_page(request, session, principal,
-                                 notice=f"Candidate {outcome}; applied now.")
+                                 notice=f"Candidate {outcome}{where}; applied now.")
     raise InvalidInput("unknown action", details={"field": "action"})
 
 
@@ -202,6 +214,8 @@ async def keys_action(request: web.Request, session: Session,
             await asyncio.to_thread(apikeys.revoke, path, name)
         except ConfigError:
             raise NotFound("no such principal in this tenant", code="record_not_found") from None
+        await request.app[appkeys.PRINCIPALS].refresh()
+        await request.app[SESSIONS].end_principal(principal.tenant, name)  # every replica
         await request.app[appkeys.AUDIT].record("key.revoke", principal=principal,
                                                 reason="api_key")
         return await _keys_page(request, session, principal, notice=f"Revoked {name}.")

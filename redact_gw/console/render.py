@@ -72,3 +72,12 @@ def svg_counts(counts: dict[str, int], title: str) -> Markup:
     out.append("</svg>")
     # every interpolated string above went through escape(); numbers are ours
     return Markup("".join(out))  # noqa: S704
+
+
+def svg_weeks(by_week: list[dict[str, Any]], title: str) -> Markup:
+    """Miss and false-positive rates per ISO week (all types), with their intervals."""
+    rows = {}
+    for w in by_week[-12:]:  # the last twelve weeks
+        rows[f"{w['week']} miss"] = {"v": w["miss"]}
+        rows[f"{w['week']} false pos."] = {"v": w["false_positive"]}
+    return svg_rates(rows, "v", title)

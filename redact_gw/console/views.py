@@ -18,7 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from redact_gw.audit import verify
-from redact_gw.console.render import split_tokens, svg_counts, svg_rates
+from redact_gw.console.render import split_tokens, svg_counts, svg_rates, svg_weeks
 from redact_gw.console.sessions import COOKIE, SESSIONS, SIGNIN_COOKIE, Session, same
 from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.errors import Forbidden, InvalidInput, RedactGwError
@@ -34,6 +34,7 @@ from redact_gw.review.api import (
     stats_for,
 )
 from redact_gw.review.sampling import REASONS
+from redact_gw.review.verdicts import entity_record
 from redact_gw.vault.base import AuditQuery
 from redact_gw.vault.review_base import ReviewQuery
 
@@ -92,7 +93,7 @@ def view(permission: Permission | None = None) -> Callable[[View], Callable[
     def wrap(fn: View) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @functools.wraps(fn)
         async def handler(request: web.Request) -> web.StreamResponse:
-            found = request.app[SESSIONS].get(request.cookies.get(COOKIE))
+            found = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
             if found is None:
                 if request.method == "GET":
                     raise web.HTTPSeeOther("/console/signin")
@@ -120,7 +121,7 @@ def form_field(form: Any, name: str) -> str | None:
 # -- sign in / out ---------------------------------------------------------------------------
 async def index(request: web.Request) -> web.StreamResponse:
     """``/console``: the first page the signed-in principal may see, or the sign-in."""
-    found = request.app[SESSIONS].get(request.cookies.get(COOKIE))
+    found = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
     pages = [href for _, href, perm in PAGES if found and allowed(found[1], perm)]
     raise web.HTTPSeeOther(pages[0] if pages else "/console/signin")
 
@@ -150,12 +151,12 @@ async def signin(request: web.Request) -> web.StreamResponse:
     if not same(form_field(form, "csrf"), request.cookies.get(SIGNIN_COOKIE)):
         return refuse("The form expired or was not sent by this page. Try again.", 403)
     key = (form_field(form, "api_key") or "").strip()
-    created = request.app[SESSIONS].create(key) if 0 < len(key) <= 200 else None
+    created = await request.app[SESSIONS].create(key) if 0 < len(key) <= 200 else None
     if created is None:
         return refuse("Unknown API key.", 401)
     session, principal = created
     if not principal.permissions & CONSOLE_PERMISSIONS:
-        request.app[SESSIONS].end(session.sid)
+        await request.app[SESSIONS].end(session.sid)
         return refuse("This API key has no access to the console.", 403)
     first = next(href for _, href, perm in PAGES if allowed(principal, perm))
     response = web.HTTPSeeOther(first)
@@ -169,7 +170,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 async def signout(request: web.Request, session: Session,
                   principal: Principal) -> web.StreamResponse:
     """``POST /console/signout``."""
-    request.app[SESSIONS].end(session.sid)
+    await request.app[SESSIONS].end(session.sid)
     response = web.HTTPSeeOther("/console/signin")
     response.del_cookie(COOKIE, path="/console")
     raise response
@@ -228,12 +229,13 @@ async def item_reveal(request: web.Request, session: Session,
     form = await request.post()
     copy = await request.app[REVIEW].open(principal, request.match_info["item_id"])
     token = form_field(form, "token") or ""
-    if token not in {e["token"] for e in copy.entities}:
+    entity = next((e for e in copy.entities if e["token"] == token), None)
+    if entity is None:
         raise InvalidInput("the token is not one of this item's", details={"field": "token"})
     try:
         body = await reveal_request(request.app, principal, {
-            "record_id": copy.row.record_id, "purpose": form_field(form, "purpose"),
-            "tokens": [token]})
+            "record_id": entity_record(copy.row.record_id, entity),
+            "purpose": form_field(form, "purpose"), "tokens": [token]})
     except RedactGwError as exc:
         return await _item_page(request, session, principal, problem=exc.message,
                                 status=exc.status)
@@ -252,7 +254,8 @@ async def item_verdict(request: web.Request, session: Session,
     doc: dict[str, Any] = {"verdict": verdict}
     if verdict == "missed":
         copy = await svc.open(principal, item_id)
-        doc.update(_selection(copy.segments, form), entity_type=form_field(form, "entity_type"))
+        doc.update(_selection(copy.segments, copy.answer, form),
+                   entity_type=form_field(form, "entity_type"))
     elif verdict == "not_pii":
         doc.update(token=form_field(form, "token"), purpose=form_field(form, "purpose"))
     try:
@@ -269,16 +272,21 @@ async def item_verdict(request: web.Request, session: Session,
     raise web.HTTPSeeOther(f"{target}?done={verdict}")
 
 
-def _selection(segments: list[dict[str, Any]], form: Any) -> dict[str, int]:
-    """The missed text (typed or selected) -> segment, start, end in the copy."""
+def _selection(segments: list[dict[str, Any]], answer: str | None,
+               form: Any) -> dict[str, Any]:
+    """The missed text (typed or selected) -> part, segment, start, end in the copy."""
     raw_seg, text = form_field(form, "segment") or "", form_field(form, "text") or ""
-    if not raw_seg.isdigit() or int(raw_seg) >= len(segments):
+    if raw_seg == "answer" and answer:
+        where, seg, part = answer, 0, "answer"
+    elif raw_seg.isdigit() and int(raw_seg) < len(segments):
+        seg, part = int(raw_seg), "segments"
+        where = segments[seg]["text"]
+    else:
         raise InvalidInput("pick the segment the text is in", details={"field": "segment"})
-    seg = int(raw_seg)
-    start = segments[seg]["text"].find(text) if text.strip() else -1
+    start = where.find(text) if text.strip() else -1
     if start < 0:
         raise InvalidInput("that text is not in the segment", details={"field": "text"})
-    return {"segment": seg, "start": start, "end": start + len(text)}
+    return {"part": part, "segment": seg, "start": start, "end": start + len(text)}
 
 
 # -- quality and audit -----------------------------------------------------------------------
@@ -290,6 +298,7 @@ async def quality_page(request: web.Request, session: Session,
     return render(request, "quality.html", {
         "f": figures, "miss_svg": svg_rates(figures["by_type"], "miss", "Miss rate"),
         "fp_svg": svg_rates(figures["by_type"], "false_positive", "False-positive rate"),
+        "weeks_svg": svg_weeks(figures["by_week"], "Miss and false-positive rates by week"),
         "volume_svgs": [(title, svg_counts(figures["volume"][key], title)) for key, title in (
             ("by_type", "Queued items by entity type"), ("by_tier", "Queued items by tier"),
             ("by_reason", "Queued items by reason (near misses included)"))]},

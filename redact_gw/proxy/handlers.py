@@ -151,14 +151,18 @@ async def redact(request: web.Request) -> web.Response:
 async def offer_for_review(request: web.Request, principal: Principal, record_id: str,
                            subject_id: str | None, channel: str | None, tier: str,
                            segments: list[tuple[str | None, str]], entities: Any,
-                           no_retention: bool, near_misses: list[str] | None = None) -> None:
-    """Let the review queue sample this tokenized transcript (never fails the call)."""
+                           no_retention: bool, near_misses: list[str] | None = None,
+                           answer: Any = None) -> None:
+    """Let the review queue sample this tokenized transcript, and the tokenized answer
+    of a proxied call (a ``review.answer.AnswerCopy``); never fails the call."""
     from redact_gw.review.api import REVIEW
     review = request.app.get(REVIEW)
     if review is not None:
         await review.offer(principal, record_id, subject_id, channel, route_name(request),
                            tier, segments, entities, no_retention=no_retention,
-                           near_misses=near_misses or ())
+                           near_misses=near_misses or (),
+                           answer=None if answer is None else answer.text(),
+                           answer_entities=() if answer is None else answer.entities())
 
 
 def transparency_headers(record_id: str, counts: dict[str, int],

@@ -19,6 +19,7 @@ from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.proxy.connections import SERVER_NAME
 from redact_gw.proxy.headers import request_id
+from redact_gw.review.lists import ROUTE as lists_route
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
@@ -63,6 +64,7 @@ async def request_id_middleware(request: web.Request,
     rid = request_id(request.headers.get(REQUEST_ID_HEADER))
     request[appkeys.REQUEST_ID] = rid
     request_id_var.set(rid)  # the request runs in its own task: no reset needed
+    lists_route.set(route_name(request))  # list entries approved for one route first
     try:
         response = await handler(request)
     except web.HTTPException as exc:

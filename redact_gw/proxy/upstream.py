@@ -54,6 +54,7 @@ from redact_gw.proxy.handlers import new_record_id, offer_for_review, transparen
 from redact_gw.proxy.headers import request_headers, response_headers
 from redact_gw.proxy.middlewares import route_name
 from redact_gw.redaction import Entity
+from redact_gw.review.answer import AnswerCopy
 from redact_gw.settings import Settings
 from redact_gw.streaming import (
     AnswerGuard,
@@ -378,22 +379,28 @@ class ProxyCall:
         self.flagged = True
 
     async def offer_review(self, guard: AnswerGuard) -> None:
-        """Let the review queue sample this call once answered; an answer in which the
-        scan sealed a value the caller never sent is a near miss."""
+        """Let the review queue sample this call once answered, with the answer as the
+        guard tokenized it; an answer in which the scan sealed a value the caller
+        never sent is a near miss."""
+        answer = guard.on_render if isinstance(guard.on_render, AnswerCopy) else None
         await offer_for_review(self.request, self.principal, self.record_id,
                                self.subject_id, None, self.tier or "low", self.sent,
                                self.entities, self.no_retention,
-                               near_misses=["answer_new_value"] if guard.found else [])
+                               near_misses=["answer_new_value"] if guard.found else [],
+                               answer=answer)
 
     def guard(self, scan: bool) -> AnswerGuard:
         """The answer guard of this call, with the caller's restore policy."""
         policy = self.settings.proxy.restore
         name = self.principal.name
-        return MeteredGuard(self.metrics, self.redactor, self.principal.tenant,
-                            self.record_id, self.subject_id, lambda t: policy.allows(name, t),
-                            scan=scan, no_retention=self.no_retention,
-                            restorable=self.restorable, caller=name, known=self.known,
-                            originals=self.originals)
+        guard = MeteredGuard(self.metrics, self.redactor, self.principal.tenant,
+                             self.record_id, self.subject_id, lambda t: policy.allows(name, t),
+                             scan=scan, no_retention=self.no_retention,
+                             restorable=self.restorable, caller=name, known=self.known,
+                             originals=self.originals)
+        if self.settings.review.enabled and not self.no_retention:
+            guard.on_render = AnswerCopy()  # the tokenized answer, for the review copy
+        return guard
 
     def headers(self) -> dict[str, str]:
         """Transparency headers: ``X-Record-Id`` and ``X-Redact-Counts``."""

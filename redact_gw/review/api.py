@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiohttp import web
 
-from redact_gw.errors import Forbidden, InvalidInput, RedactGwError
-from redact_gw.model import Principal, Revealed
+from redact_gw.errors import Forbidden, InvalidInput, RedactGwError, Unavailable
+from redact_gw.model import Principal, Revealed, Segment, Span
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json_object
 from redact_gw.proxy.handlers import principal_of
+from redact_gw.review import replay
 from redact_gw.review.lists import LiveLists
 from redact_gw.review.metrics import ReviewMetrics
 from redact_gw.review.proposals import Proposals
 from redact_gw.review.queue import ReviewService, item_summary
+from redact_gw.review.replay import Replay
 from redact_gw.review.sampling import REASONS
 from redact_gw.review.stats import quality
 from redact_gw.tasks import periodic_ctx
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 REVIEW = web.AppKey("review", ReviewService)
 LISTS = web.AppKey("review_lists", LiveLists)
 PROPOSALS = web.AppKey("review_proposals", Proposals)
+REPLAY = web.AppKey("review_replay", Replay)
 TIERS = ("low", "medium", "high")
 TYPE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 AGE_RE = re.compile(r"[1-9][0-9]{0,3}")
@@ -49,12 +52,21 @@ def review_ctx(app: web.Application) -> AsyncIterator[None]:
                                     app[appkeys.AUDIT], app[appkeys.CLOCK],
                                     ReviewMetrics(app[appkeys.METRICS].registry), reveal=gate)
         app[PROPOSALS] = Proposals(app[REVIEW])
+        async def today(segments: Sequence[Segment]) -> list[list[Span]]:
+            redactor = app.get(appkeys.REDACTOR)
+            if redactor is None:
+                raise Unavailable("detection is still loading", code="not_ready")
+            return await redactor.detect(segments)
+        app[REPLAY] = Replay(app[REVIEW], app[LISTS], today)
         tenants = sorted({p.tenant for p in app[appkeys.PRINCIPALS].principals()})
         try:  # approved list entries of every known tenant, opened into memory
             await app[LISTS].refresh(app[appkeys.VAULT], tenants)
         except RedactGwError as exc:
             log.warning("review lists not loaded (%s)", exc.code)
-        yield
+        try:
+            yield
+        finally:
+            app[REPLAY].close()
     return ctx(app)
 
 
@@ -157,9 +169,12 @@ async def apply_verdict(svc: ReviewService, principal: Principal, item_id: str,
         await svc.correct(principal, item_id)
         return {"verdict": "correct"}
     if verdict == "missed":
-        token, verdict_id = await svc.missed(principal, item_id, _int(doc, "segment"),
-                                             _int(doc, "start"), _int(doc, "end"),
-                                             _str(doc, "entity_type"))
+        part = doc.get("part", "segments")
+        if part not in ("segments", "answer"):
+            raise InvalidInput("part must be segments or answer", details={"field": "part"})
+        token, verdict_id = await svc.missed(
+            principal, item_id, _int(doc, "segment") if part == "segments" else 0,
+            _int(doc, "start"), _int(doc, "end"), _str(doc, "entity_type"), part)
         return {"verdict": "missed", "token": token, "verdict_id": verdict_id}
     if verdict == "not_pii":
         proposal = await svc.not_pii(principal, item_id, _str(doc, "token"),
@@ -198,8 +213,6 @@ async def stats(request: web.Request) -> web.Response:
     return json_response(await stats_for(service(request), principal_of(request)))
 
 
-
-
 async def list_proposals(request: web.Request) -> web.Response:
     """``GET /v1/review/proposals``: allow/deny-list candidates (values masked)."""
     rows = await request.app[PROPOSALS].listing(principal_of(request))
@@ -207,11 +220,15 @@ async def list_proposals(request: web.Request) -> web.Response:
 
 
 async def promote(request: web.Request) -> web.Response:
-    """``POST /v1/review/proposals`` ``{"verdict_id"}``: a missed value becomes a
-    deny-list candidate."""
+    """``POST /v1/review/proposals`` ``{"verdict_id", "pattern"?}``: a missed value (or,
+    with ``"pattern": true``, its shape: ``#`` for each digit) becomes a deny-list
+    candidate."""
     doc = await read_json_object(request)
+    pattern = doc.get("pattern", False)
+    if not isinstance(pattern, bool):
+        raise InvalidInput("pattern must be true or false", details={"field": "pattern"})
     proposal = await request.app[PROPOSALS].promote(principal_of(request),
-                                                    _str(doc, "verdict_id"))
+                                                    _str(doc, "verdict_id"), pattern)
     return json_response({"proposal_id": proposal, "kind": "deny", "status": "pending"})
 
 
@@ -224,16 +241,23 @@ async def preview(request: web.Request) -> web.Response:
 
 
 async def decide(request: web.Request) -> web.Response:
-    """``POST /v1/review/proposals/{proposal_id}/decision`` ``{"approve": bool}``."""
+    """``POST /v1/review/proposals/{proposal_id}/decision`` ``{"approve": bool,
+    "route"?}``: approve for one route first (phased), or every route; widen or
+    withdraw a single-route approval later."""
     doc = await read_json_object(request)
     approve = doc.get("approve")
     if not isinstance(approve, bool):
         raise InvalidInput("approve must be true or false", details={"field": "approve"})
     status = await request.app[PROPOSALS].decide(
         principal_of(request), request.match_info["proposal_id"], approve,
-        request.app[LISTS])
+        request.app[LISTS], doc.get("route"), route_templates(request.app))
     return json_response({"proposal_id": request.match_info["proposal_id"],
                           "status": status})
+
+
+def route_templates(app: web.Application) -> frozenset[str]:
+    """The route templates this gateway serves (``/v1/chat/completions``...)."""
+    return frozenset(r.resource.canonical for r in app.router.routes() if r.resource)
 
 
 async def preview_threshold(request: web.Request) -> web.Response:
@@ -250,6 +274,16 @@ async def preview_threshold(request: web.Request) -> web.Response:
                            details={"field": "threshold"})
     return json_response(await request.app[PROPOSALS].preview_threshold(
         principal_of(request), etype, threshold))
+
+
+async def preview_detection(request: web.Request) -> web.Response:
+    """``POST /v1/review/preview/detection``: replay proposed thresholds and entity
+    types on the sealed review sample (tenant-wide or one ``route``): values newly
+    caught and tokens dropped, per item and in totals; audited; admins."""
+    principal = principal_of(request)
+    require(principal, Permission.MANAGE_KEYS)
+    proposal = replay.parse(await read_json_object(request))
+    return json_response(await request.app[REPLAY].run(principal, proposal))
 
 
 def _lists_refresh_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -271,6 +305,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/v1/review/items/{item_id}/verdicts", post_verdict)
     r.add_get("/v1/review/stats", stats)
     r.add_get("/v1/review/preview/threshold", preview_threshold)
+    r.add_post("/v1/review/preview/detection", preview_detection)
     r.add_get("/v1/review/proposals", list_proposals)
     r.add_post("/v1/review/proposals", promote)
     r.add_get("/v1/review/proposals/{proposal_id}/preview", preview)

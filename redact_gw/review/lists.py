@@ -7,12 +7,18 @@ detector's own configured lists are untouched: these adjust its spans afterwards
 in the gateway process, for requests tokenized through ``Redactor.redact``.
 
 - allow: a span whose (type, normalized value) is approved is not tokenized;
-- deny: every whole-word, case-insensitive occurrence of an approved value is
-  tokenized as its type unless a detected span already covers it.
+- deny: every whole-word, case-insensitive occurrence of an approved value, or of an
+  approved pattern (a missed value's shape: ``#`` for each digit), is tokenized as
+  its type unless a detected span already covers it.
+
+An entry approved for one route (phased rollout) applies only to requests of that
+route template (``ROUTE``, set per request by the proxy's outermost middleware); the
+admin widens it to every route, or withdraws it, later.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from collections.abc import Sequence
@@ -27,14 +33,25 @@ from redact_gw.vault.service import Vault
 
 log = logging.getLogger(__name__)
 RECOGNIZER = "ReviewDenyList"
+#: The route template of the request being handled (``None`` outside requests).
+ROUTE: contextvars.ContextVar[str | None] = contextvars.ContextVar("lists_route",
+                                                                  default=None)
 
 
 @dataclass(slots=True)
 class TenantLists:
-    """One tenant's approved entries."""
+    """One tenant's approved entries; each with the one route it applies to, or
+    ``None`` for every route."""
 
-    allow: set[tuple[str, str]] = field(default_factory=set)
-    deny: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    allow: dict[tuple[str, str], set[str | None]] = field(default_factory=dict)
+    deny: list[tuple[str, re.Pattern[str], str | None]] = field(default_factory=list)
+
+    def for_route(self, route: str | None) -> TenantLists:
+        """The entries that apply to requests of ``route``."""
+        return TenantLists(
+            {k: {None} for k, scopes in self.allow.items() if None in scopes
+             or route in scopes},
+            [(t, p, None) for t, p, r in self.deny if r is None or r == route])
 
 
 def deny_pattern(value: str) -> re.Pattern[str]:
@@ -43,16 +60,41 @@ def deny_pattern(value: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
+def shape_of(value: str) -> str:
+    """A missed value generalized to a pattern: each digit becomes ``#``, the rest is
+    kept (``ACME-123456`` -> ``ACME-######``, ``MX 88 413`` -> ``MX ## ###``)."""
+    return "".join("#" if ch.isdigit() else ch for ch in value)
+
+
+def shape_pattern(shape: str) -> re.Pattern[str]:
+    """Whole-word matches of a shape: ``#`` is any digit, other characters literal
+    (letters in any case). Linear: no repetition an input could blow up."""
+    parts = [r"\d" if ch == "#" else re.escape(ch) for ch in shape.strip()]
+    return re.compile(r"(?<!\w)" + "".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def entry_pattern(doc: dict[str, object]) -> re.Pattern[str] | None:
+    """The deny pattern of an approved entry: its value, or its shape."""
+    shape, value = doc.get("shape"), doc.get("value")
+    if isinstance(shape, str) and "#" in shape:
+        return shape_pattern(shape)
+    if isinstance(value, str) and value.strip():
+        return deny_pattern(value)
+    return None
+
+
 def adjust(lists: TenantLists | None, texts: Sequence[str],
-           spans: Sequence[Sequence[Span]]) -> list[list[Span]]:
-    """Apply one tenant's lists to detected spans (pure)."""
+           spans: Sequence[Sequence[Span]], route: str | None = None) -> list[list[Span]]:
+    """Apply one tenant's lists, as they stand for ``route``, to detected spans (pure)."""
+    if lists is not None:
+        lists = lists.for_route(route)
     if lists is None or (not lists.allow and not lists.deny):
         return [list(s) for s in spans]
     out = []
     for text, found in zip(texts, spans, strict=True):
         kept = [s for s in found if (s.entity_type, normalize(
             s.entity_type, text[s.start:s.end], s.normalized)) not in lists.allow]
-        for etype, pattern in lists.deny:
+        for etype, pattern, _route in lists.deny:
             for m in pattern.finditer(text):
                 if not any(s.start < m.end() and m.start() < s.end for s in kept):
                     kept.append(Span(m.start(), m.end(), etype, 1.0, RECOGNIZER,
@@ -67,28 +109,32 @@ class LiveLists:
     def __init__(self) -> None:
         self.tenants: dict[str, TenantLists] = {}
 
-    def apply(self, tenant: str, texts: Sequence[str],
-              spans: Sequence[Sequence[Span]]) -> list[list[Span]]:
-        """The tenant's lists over detected spans."""
-        return adjust(self.tenants.get(tenant), texts, spans)
+    def apply(self, tenant: str, texts: Sequence[str], spans: Sequence[Sequence[Span]],
+              route: str | None = None) -> list[list[Span]]:
+        """The tenant's lists over detected spans, for ``route`` (default: the route of
+        the request being handled)."""
+        return adjust(self.tenants.get(tenant), texts, spans, route or ROUTE.get())
 
     async def refresh(self, vault: Vault, tenants: Sequence[str]) -> None:
         """Re-open every approved entry of the given tenants (replaces their lists)."""
         for tenant in tenants:
             fresh = TenantLists()
             for row in await vault.store.review_proposals(tenant, "approved"):
-                value = await open_value(vault, row)
-                if value is None:
+                doc = await open_entry(vault, row)
+                value = doc.get("value") if doc is not None else None
+                if doc is None:
                     continue
-                if row.kind == "allow":
-                    fresh.allow.add((row.entity_type, normalize(row.entity_type, value)))
-                elif value.strip():
-                    fresh.deny.append((row.entity_type, deny_pattern(value)))
+                if row.kind == "allow" and isinstance(value, str):
+                    fresh.allow.setdefault((row.entity_type, normalize(
+                        row.entity_type, value)), set()).add(row.route)
+                elif row.kind == "deny" and (pattern := entry_pattern(doc)) is not None:
+                    fresh.deny.append((row.entity_type, pattern, row.route))
             self.tenants[tenant] = fresh
 
 
-async def open_value(vault: Vault, row: ProposalRow) -> str | None:
-    """A candidate's value, or ``None`` once its record was erased or shredded."""
+async def open_entry(vault: Vault, row: ProposalRow) -> dict[str, object] | None:
+    """A candidate's sealed document (``value``, or ``shape`` for a pattern), or
+    ``None`` once its record was erased or shredded."""
     try:
         _record, dek = await vault.data_key(row.tenant, row.record_id)
         doc = open_json(dek, "candidate", row.tenant, row.record_id, row.proposal_id,
@@ -96,5 +142,5 @@ async def open_value(vault: Vault, row: ProposalRow) -> str | None:
     except RedactGwError as exc:
         log.info("review list entry unavailable (%s)", exc.code)
         return None
-    value = doc.get("value") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) else None
+    return doc if isinstance(doc, dict) else None
+

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,10 +23,11 @@ from redact_gw.errors import InvalidInput, NotFound
 from redact_gw.model import Clock, PendingValue, Principal, Revealed
 from redact_gw.policy.roles import Permission, require
 from redact_gw.redaction import Entity, normalize
-from redact_gw.review import sampling
+from redact_gw.review import sampling, verdicts
 from redact_gw.review.metrics import ReviewMetrics
 from redact_gw.review.sealing import open_json, seal_json
 from redact_gw.settings import Settings
+from redact_gw.streaming import answer_record_id
 from redact_gw.tokens import TOKEN_RE
 from redact_gw.vault.review_base import (
     ProposalRow,
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 #: Reveal one token (record, purpose, token, its entity type) in full, through the API's
 #: reveal path (quota, audit, metrics).
 RevealGate = Callable[[Principal, str, str, str, str], Awaitable[Revealed]]
-MAX_SELECTION = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +97,13 @@ class ReviewService:
                     channel: str | None, route: str, tier: str,
                     segments: Sequence[tuple[str | None, str]], entities: Sequence[Entity],
                     *, near_misses: Sequence[str] = (), answer: str | None = None,
+                    answer_entities: Sequence[Entity] = (),
                     no_retention: bool = False) -> str | None:
-        """Queue the tokenized transcript if the sampling rule says so; its item id."""
+        """Queue the tokenized transcript (and the tokenized answer of a proxied call,
+        with the values found in it) if the sampling rule says so; its item id."""
         if not self.review.enabled:
             return None
+        entities = [*entities, *answer_entities]
         rule = sampling.rule_for(self.review, principal.tenant, route)
         why = sampling.reasons(rule, tier=tier, scores=[e.score for e in entities],
                                recognizers=[e.recognizer for e in entities],
@@ -205,43 +207,27 @@ class ReviewService:
         await self._verdict(principal, row, "correct", None, None, None)
 
     async def missed(self, principal: Principal, item_id: str, segment: int, start: int,
-                     end: int, entity_type: str) -> tuple[str, str]:
-        """A value the gateway missed: seal it as a token in the record and the copy,
-        keep a sealed regression case, count the incident. Returns the new token and
-        the verdict's id (an admin may promote the value to the deny list)."""
+                     end: int, entity_type: str, part: str = "segments") -> tuple[str, str]:
+        """A value the gateway missed, in a segment or (``part="answer"``) the answer:
+        seal it as a token (``review.verdicts``) in the record and the copy, keep a
+        sealed regression case, count the incident. Returns the new token and the
+        verdict's id (an admin may promote the value to the deny list)."""
         row = await self._row(principal, item_id)
         if entity_type not in self._known_types():
             raise InvalidInput("unknown entity type", details={"field": "entity_type"})
         doc = await self.open_copy(row)
-        segs = doc["segments"]
-        if not (0 <= segment < len(segs)):
-            raise InvalidInput("no such segment", details={"field": "segment"})
-        text: str = segs[segment]["text"]
-        if not (0 <= start < end <= len(text)) or end - start > MAX_SELECTION:
-            raise InvalidInput("the selection must lie inside the segment and be at most"
-                               f" {MAX_SELECTION} characters", details={"field": "start"})
-        value = text[start:end]
-        if not value.strip() or TOKEN_RE.search(value) or any(
-                m.start() < end and start < m.end() for m in TOKEN_RE.finditer(text)):
-            raise InvalidInput("select text that is not (part of) a token",
-                               details={"field": "start"})
+        value = verdicts.selected(doc, part, segment, start, end)
+        callers = verdicts.callers_value(doc, part, value)
         record, dek = await self.vault.data_key(row.tenant, row.record_id)
+        target = row.record_id if callers else answer_record_id(row.record_id)
         tokens = await self.vault.tokenize(
-            row.tenant, row.record_id, record.subject_id,
+            row.tenant, target, record.subject_id,
             [PendingValue(entity_type, normalize(entity_type, value), value)],
             channel=record.channel)
         token = next(iter(tokens.values()))
         assert record.dek_id is not None
-        case = {"segment": text, "start": start, "end": end, "entity_type": entity_type}
-        segs[segment]["text"] = text[:start] + token + text[end:]
-        same = re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)")
-        for s in segs:  # other whole-word occurrences, in every segment and the answer
-            s["text"] = same.sub(token, s["text"])
-        if doc.get("answer"):
-            doc["answer"] = same.sub(token, doc["answer"])
-        doc["entities"].append({"token": token, "entity_type": entity_type, "score": 1.0,
-                                "recognizer": "reviewer", "location": {"segment": segment},
-                                "explanation": "marked as missed by a reviewer"})
+        case = verdicts.seal_in_copy(doc, part, segment, start, end, token, entity_type,
+                                     callers=callers)
         types = pack([*unpack(row.entity_types), entity_type])
         await self.store.reseal_review_item(row.tenant, row.item_id, record.dek_id, seal_json(
             dek, "copy", row.tenant, row.record_id, row.item_id, record.dek_id, doc), types)
@@ -265,8 +251,8 @@ class ReviewService:
         if entity is None:
             raise InvalidInput("the token is not one of this item's", details={"field":
                                                                                 "token"})
-        revealed = await self.reveal(principal, row.record_id, purpose, token,
-                                     entity["entity_type"])
+        revealed = await self.reveal(principal, verdicts.entity_record(row.record_id, entity),
+                                     purpose, token, entity["entity_type"])
         record, dek = await self.vault.data_key(row.tenant, row.record_id)
         assert record.dek_id is not None
         proposal_id = "prp_" + secrets.token_hex(10)

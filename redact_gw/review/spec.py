@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.proxy.spec import (
     _BODY_CODES,
     _body,
@@ -41,6 +42,7 @@ _SUMMARY = _obj({
 def operations(settings: Settings) -> dict[str, dict[str, Any]]:
     """The review API's paths."""
     purposes = list(settings.access.purposes)
+    types = sorted(ENTITY_DESCRIPTIONS)
     item = _path_param("item_id", {"type": "string", "pattern": ITEM_ID_PATTERN},
                        "rvw_0123456789abcdef0123")
     proposal = _path_param("proposal_id", {"type": "string", "minLength": 1,
@@ -48,11 +50,19 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
     verdict = {"oneOf": [
         _obj({"verdict": {"const": "correct"}}, ["verdict"]),
         _obj({"verdict": {"const": "missed"},
+              "part": {"const": "segments", "description": "A segment of what was sent"
+                                                          " (the default)"},
               "segment": {"type": "integer", "minimum": 0},
               "start": {"type": "integer", "minimum": 0},
               "end": {"type": "integer", "minimum": 1},
               "entity_type": {"type": "string", "pattern": TYPE_PATTERN}},
              ["verdict", "segment", "start", "end", "entity_type"]),
+        _obj({"verdict": {"const": "missed"},
+              "part": {"const": "answer", "description": "The AI service's answer"},
+              "start": {"type": "integer", "minimum": 0},
+              "end": {"type": "integer", "minimum": 1},
+              "entity_type": {"type": "string", "pattern": TYPE_PATTERN}},
+             ["verdict", "part", "start", "end", "entity_type"]),
         _obj({"verdict": {"const": "not_pii"},
               "token": _ref("Token"),
               "purpose": {"enum": purposes or [""]}},
@@ -106,7 +116,8 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 "reviewed_items": {"type": "integer"}, "queued_items": {"type": "integer"},
                 "volume": {"type": "object"},
                 "verdicts": {"type": "object"}, "by_type": {"type": "object"},
-                "by_route_week": {"type": "array"}, "agreement": {"type": "object"},
+                "by_route_week": {"type": "array"}, "by_week": {"type": "array"},
+                "agreement": {"type": "object"},
                 "time_to_review_s": {"type": "object"}},
                 ["reviewed_items", "by_type", "by_route_week"], extra=True)),
             tag="review", errors=_errors(403, 503, only={503: _VAULT}))},
@@ -124,6 +135,40 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                               "Proposed threshold"), "required": True}],
             tag="review", errors=_errors(400, 403, 422, 503, only={
                 400: _NUL, 422: ("invalid_input",), 503: _VAULT}))},
+        "/v1/review/preview/detection": {"post": _op(
+            "review_preview_detection", "Replay proposed thresholds (looser or stricter) and"
+                                        " entity types to enable or disable on the sealed"
+                                        " review sample, tenant-wide or for one route:"
+                                        " values newly caught and tokens dropped, per item"
+                                        " and in totals (offsets and types, never text);"
+                                        " audited; admins",
+            _ok("What would change", _obj({
+                "proposal": {"type": "object"},
+                **{k: {"type": "integer", "minimum": 0} for k in (
+                    "items_replayed", "values_newly_caught", "items_with_new_catches",
+                    "tokens_dropped", "items_with_dropped_tokens")},
+                "by_type": {"type": "object"},
+                "items": {"type": "array", "items": {"type": "object"}}},
+                ["items_replayed", "values_newly_caught", "tokens_dropped", "items"],
+                extra=True)),
+            body=_body(_obj({
+                "thresholds": {"type": "object", "maxProperties": 64,
+                               "propertyNames": {"enum": types},
+                               "additionalProperties": {
+                                   "type": "number", "minimum": 0, "maximum": 1}},
+                "default_threshold": {"type": ["number", "null"], "minimum": 0,
+                                      "maximum": 1},
+                "entities": {"type": "object", "maxProperties": 64,
+                             "propertyNames": {"enum": types},
+                             "additionalProperties": {"enum": ["enable", "disable"]}},
+                "route": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
+                          "description": "Replay only this route's items"}}, []),
+                example={"thresholds": {"PERSON": 0.3}, "entities": {"URL": "disable"},
+                         "route": "/v1/redact"}),
+            tag="review", errors=_errors(400, 403, 413, 422, 503, only={
+                400: _BODY, 413: ("payload_too_large",), 422: ("invalid_input",),
+                503: (*_VAULT, "not_ready", "detection_failed", "detection_timeout",
+                      "detection_overloaded")}))},
         "/v1/review/proposals": {
             "get": _op(
                 "review_proposals", "Allow/deny-list candidates (values masked); admins",
@@ -136,14 +181,17 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                     ["proposals"])),
                 tag="review", errors=_errors(403, 503, only={503: _VAULT})),
             "post": _op(
-                "review_promote", "Promote a missed value (by its verdict) to a deny-list"
-                                  " candidate; admins",
+                "review_promote", "Promote a missed value (by its verdict), or its shape,"
+                                  " to a deny-list candidate; admins",
                 _ok("The candidate", _obj({"proposal_id": {"type": "string"},
                                            "kind": {"const": "deny"},
                                            "status": {"const": "pending"}},
                                           ["proposal_id"])),
                 body=_body(_obj({"verdict_id": {"type": "string", "minLength": 1,
-                                                "maxLength": 128}}, ["verdict_id"]),
+                                                "maxLength": 128},
+                                 "pattern": {"type": "boolean", "description":
+                                             "Promote the value's shape (each digit a #)"
+                                             " instead of the value"}}, ["verdict_id"]),
                            example={"verdict_id": "vdt_0123456789abcdef0123"}),
                 tag="review", errors=_errors(400, 403, 404, 410, 413, 422, 503, only={
                     400: _BODY, 404: ("review_item_not_found",),
@@ -158,13 +206,19 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
             params=[proposal], tag="review", errors=_errors(400, 403, 404, 503, only={
                 400: _NUL, 404: ("review_item_not_found",), 503: _VAULT}))},
         "/v1/review/proposals/{proposal_id}/decision": {"post": _op(
-            "review_decide", "Approve (applied at once, no restart) or reject a"
-                             " candidate; audited; admins",
+            "review_decide", "Approve (applied at once, no restart; one route first or"
+                             " every route) or reject a candidate, or widen or withdraw"
+                             " a single-route approval; audited; admins",
             _ok("Decided", _obj({"proposal_id": {"type": "string"},
                                  "status": {"enum": ["approved", "rejected"]}},
                                 ["proposal_id", "status"])),
-            params=[proposal], body=_body(_obj({"approve": {"type": "boolean"}},
-                                               ["approve"]), example={"approve": True}),
+            params=[proposal], body=_body(_obj({
+                "approve": {"type": "boolean"},
+                "route": {"type": ["string", "null"], "maxLength": 200,
+                          "description": "Approve for this route template of the gateway"
+                                         " only (phased; another string is a 422);"
+                                         " absent, null or empty: every route"}},
+                ["approve"]), example={"approve": True, "route": "/v1/redact"}),
             tag="review", errors=_errors(400, 403, 404, 413, 422, 503, only={
                 400: _BODY, 404: ("review_item_not_found",),
                 413: ("payload_too_large",), 422: ("invalid_input",), 503: _VAULT}))},

@@ -9,7 +9,8 @@ Definitions (per reviewed item, so one busy transcript does not weigh more):
   judged "not personal data", over reviewed items holding that type;
 - agreement: among items seen by two or more reviewers, the share whose reviewers
   gave the same set of verdicts;
-- time to review: from queueing to the first verdict (median, seconds).
+- time to review: from queueing to the first verdict (median, seconds);
+- over time (``by_week``): both rates for all types together, per ISO week.
 """
 
 from __future__ import annotations
@@ -88,8 +89,28 @@ def quality(items: Sequence[ReviewItemRow], verdicts: Iterable[VerdictRow]) -> d
             "volume": _volume(items),
             "verdicts": _verdict_counts(by_item.values()),
             "by_type": _overall(reviewed, by_item, types), "by_route_week": rows,
+            "by_week": _by_week(reviewed, by_item),
             "agreement": _agreement(by_item.values()).to_dict(),
             "time_to_review_s": _time_to_review(reviewed, by_item)}
+
+
+def _by_week(reviewed: Sequence[ReviewItemRow], by_item: dict[str, list[VerdictRow]]
+             ) -> list[dict[str, Any]]:
+    """All types together, per ISO week of queueing: reviewed items with a missed value,
+    and reviewed items holding tokens where one was judged not personal data."""
+    weeks: dict[str, list[ReviewItemRow]] = defaultdict(list)
+    for i in reviewed:
+        weeks[week_of(i.created_at)].append(i)
+    out = []
+    for week, its in sorted(weeks.items()):
+        holding = [i for i in its if unpack(i.entity_types)]
+        out.append({"week": week, "reviewed": len(its),
+                    "miss": Rate(sum(1 for i in its if any(
+                        v.verdict == "missed" for v in by_item[i.item_id])), len(its)).to_dict(),
+                    "false_positive": Rate(sum(1 for i in holding if any(
+                        v.verdict == "not_pii" for v in by_item[i.item_id])),
+                        len(holding)).to_dict()})
+    return out
 
 
 def _volume(items: Sequence[ReviewItemRow]) -> dict[str, dict[str, int]]:

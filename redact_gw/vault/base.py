@@ -13,6 +13,7 @@ from typing import Protocol
 
 from redact_gw.audit_chain import ChainKey
 from redact_gw.vault.review_base import ReviewStore
+from redact_gw.vault.session_base import ConsoleSessionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class RecordRaceLost(Exception):
     """The record was created concurrently with another data key; reload and retry."""
 
 
-class VaultStore(ReviewStore, Protocol):
+class VaultStore(ReviewStore, ConsoleSessionStore, Protocol):
     """Persistence for the vault. Every method is one transaction."""
 
     # -- lifetime -------------------------------------------------------------------------

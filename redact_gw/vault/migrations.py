@@ -24,11 +24,32 @@ Tables:
   review_verdicts (v3) reviewers' verdicts: type, token, time to review; a missed value's
                 regression case sealed under the record's data key
   review_proposals (v3) allow/deny-list candidates from verdicts, the value sealed
+  console_sessions (v4) console sign-ins any replica accepts: the session id's SHA-256,
+                tenant, principal, expiry; CSRF secret and key hash sealed under a key
+                derived from the keyring (``vault/session_base.py``); and
+                review_proposals.route: an approved entry applied to one route first
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+# Version 4 (both backends): console sessions in the database, not one process;
+# list entries approved for one route first (phased).
+_V4_SESSIONS = """
+CREATE TABLE console_sessions (
+    sid_hash    TEXT NOT NULL PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    principal   TEXT NOT NULL,
+    created_at  {real} NOT NULL,
+    expires_at  {real} NOT NULL,
+    kid         TEXT NOT NULL,
+    sealed      {blob} NOT NULL
+);
+CREATE INDEX console_sessions_by_principal ON console_sessions (tenant, principal);
+CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+ALTER TABLE review_proposals ADD COLUMN route TEXT;
+"""
 
 # Version 2 (both backends): each value knows the subject it was written for (erasure
 # finds it in any record, ``~answers`` siblings included), and which associated-data
@@ -172,6 +193,7 @@ CREATE TABLE review_proposals (
 ) WITHOUT ROWID;
 CREATE INDEX review_proposals_by_record ON review_proposals (tenant, record_id);
 """),
+    (4, _V4_SESSIONS.format(real="REAL", blob="BLOB")),
 ]
 
 POSTGRES: list[tuple[int, str]] = [
@@ -315,6 +337,7 @@ CREATE TABLE review_proposals (
 );
 CREATE INDEX review_proposals_by_record ON review_proposals (tenant, record_id);
 """),
+    (4, _V4_SESSIONS.format(real="DOUBLE PRECISION", blob="BYTEA")),
 ]
 
 

@@ -40,6 +40,7 @@ from redact_gw.vault.base import (
     Rewrap,
 )
 from redact_gw.vault.review_postgres import PostgresReviewMixin
+from redact_gw.vault.session_postgres import PostgresSessionMixin
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,7 +161,7 @@ def _removed(rows: Sequence[Any]) -> Removed:
     return Removed(values={r[0]: int(r[1]) for r in rows})
 
 
-class PostgresStore(PostgresReviewMixin):
+class PostgresStore(PostgresReviewMixin, PostgresSessionMixin):
     """``VaultStore`` on PostgreSQL (asyncpg pool).
 
     Args:

@@ -78,6 +78,8 @@ class ProposalRow:
     created_at: float = 0.0
     decided_by: str | None = None
     decided_at: float | None = None
+    #: Approved for this route template only (phased rollout); ``None``: every route.
+    route: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +137,10 @@ class ReviewStore(Protocol):
         ...
 
     async def decide_proposal(self, tenant: str, proposal_id: str, status: str,
-                              decided_by: str, decided_at: float) -> bool:
-        """Approve or reject a pending candidate; False unless it was pending."""
+                              decided_by: str, decided_at: float,
+                              route: str | None = None) -> bool:
+        """Approve (for ``route`` only, or every route) or reject a pending candidate,
+        or widen or withdraw one approved for a single route; False otherwise."""
         ...
 
     async def purge_review_expired(self, now: float, tenant: str | None, limit: int) -> int:

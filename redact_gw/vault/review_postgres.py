@@ -15,7 +15,7 @@ _ITEM_COLS = ("tenant, item_id, record_id, route, tier, reasons, entity_types, c
 _VERDICT_COLS = ("tenant, verdict_id, item_id, record_id, route, reviewer, verdict,"
                  " entity_type, token, recognizer, created_at, review_s, dek_id, sealed_case")
 _PROPOSAL_COLS = ("tenant, proposal_id, kind, entity_type, record_id, dek_id, sealed, status,"
-                  " proposed_by, created_at, decided_by, decided_at")
+                  " proposed_by, created_at, decided_by, decided_at, route")
 
 
 def _marks(n: int, start: int = 1) -> str:
@@ -154,10 +154,10 @@ class PostgresReviewMixin:
         """Store a list candidate."""
         async def q(c: Conn) -> None:
             await c.execute(
-                f"INSERT INTO review_proposals ({_PROPOSAL_COLS}) VALUES ({_marks(12)})",
+                f"INSERT INTO review_proposals ({_PROPOSAL_COLS}) VALUES ({_marks(13)})",
                 row.tenant, row.proposal_id, row.kind, row.entity_type, row.record_id,
                 row.dek_id, row.sealed, row.status, row.proposed_by, row.created_at,
-                row.decided_by, row.decided_at)
+                row.decided_by, row.decided_at, row.route)
         await self._write(q)
 
     async def review_proposals(self, tenant: str, status: str | None) -> list[ProposalRow]:
@@ -171,13 +171,15 @@ class PostgresReviewMixin:
         return rows
 
     async def decide_proposal(self, tenant: str, proposal_id: str, status: str,
-                              decided_by: str, decided_at: float) -> bool:
-        """Decide a pending candidate."""
+                              decided_by: str, decided_at: float,
+                              route: str | None = None) -> bool:
+        """Decide a pending candidate, or widen/withdraw a single-route approval."""
         async def q(c: Conn) -> bool:
             return _affected(await c.execute(
-                "UPDATE review_proposals SET status = $1, decided_by = $2, decided_at = $3"
-                " WHERE tenant = $4 AND proposal_id = $5 AND status = 'pending'",
-                status, decided_by, decided_at, tenant, proposal_id)) == 1
+                "UPDATE review_proposals SET status = $1, decided_by = $2, decided_at = $3,"
+                " route = $4 WHERE tenant = $5 AND proposal_id = $6 AND (status = 'pending'"
+                " OR (status = 'approved' AND route IS NOT NULL))",
+                status, decided_by, decided_at, route, tenant, proposal_id)) == 1
         done: bool = await self._write(q)
         return done
 

@@ -17,7 +17,7 @@ _ITEM_COLS = ("tenant, item_id, record_id, route, tier, reasons, entity_types, c
 _VERDICT_COLS = ("tenant, verdict_id, item_id, record_id, route, reviewer, verdict,"
                  " entity_type, token, recognizer, created_at, review_s, dek_id, sealed_case")
 _PROPOSAL_COLS = ("tenant, proposal_id, kind, entity_type, record_id, dek_id, sealed, status,"
-                  " proposed_by, created_at, decided_by, decided_at")
+                  " proposed_by, created_at, decided_by, decided_at, route")
 
 
 def _new(cls: type[R], *values: Any) -> R:
@@ -134,10 +134,11 @@ class SqliteReviewMixin:
     async def add_proposal(self, row: ProposalRow) -> None:
         """Store a list candidate."""
         await self._write(lambda c: c.execute(
-            f"INSERT INTO review_proposals ({_PROPOSAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO review_proposals ({_PROPOSAL_COLS}) VALUES"
+            " (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (row.tenant, row.proposal_id, row.kind, row.entity_type, row.record_id,
              row.dek_id, row.sealed, row.status, row.proposed_by, row.created_at,
-             row.decided_by, row.decided_at)))
+             row.decided_by, row.decided_at, row.route)))
 
     async def review_proposals(self, tenant: str, status: str | None) -> list[ProposalRow]:
         """Candidates, oldest first."""
@@ -149,12 +150,14 @@ class SqliteReviewMixin:
         return rows
 
     async def decide_proposal(self, tenant: str, proposal_id: str, status: str,
-                              decided_by: str, decided_at: float) -> bool:
-        """Decide a pending candidate."""
+                              decided_by: str, decided_at: float,
+                              route: str | None = None) -> bool:
+        """Decide a pending candidate, or widen/withdraw a single-route approval."""
         done: bool = await self._write(lambda c: c.execute(
-            "UPDATE review_proposals SET status=?, decided_by=?, decided_at=? WHERE"
-            " tenant=? AND proposal_id=? AND status='pending'",
-            (status, decided_by, decided_at, tenant, proposal_id)).rowcount == 1)
+            "UPDATE review_proposals SET status=?, decided_by=?, decided_at=?, route=?"
+            " WHERE tenant=? AND proposal_id=? AND (status='pending' OR"
+            " (status='approved' AND route IS NOT NULL))",
+            (status, decided_by, decided_at, route, tenant, proposal_id)).rowcount == 1)
         return done
 
     @staticmethod

@@ -32,6 +32,7 @@ from redact_gw.vault.base import (
     Rewrap,
 )
 from redact_gw.vault.review_sqlite import SqliteReviewMixin
+from redact_gw.vault.session_sqlite import SqliteSessionMixin
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -67,7 +68,7 @@ def _tenant_clause(tenant: str | None, alias: str = "") -> tuple[str, tuple[Any,
     return ("", ()) if tenant is None else (f" AND {alias}tenant = ?", (tenant,))
 
 
-class SqliteStore(SqliteReviewMixin):
+class SqliteStore(SqliteReviewMixin, SqliteSessionMixin):
     """``VaultStore`` on a SQLite file."""
 
     def __init__(self, path: Path, *, secure_delete: bool = True, migrate: bool = True) -> None:

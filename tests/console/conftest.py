@@ -27,7 +27,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from redact_gw.proxy.app import create_app
-from redact_gw.testing import FakeDetector
+from redact_gw.testing import FakeDetector, FakeUpstream
 from tests.conftest import Env, write_config
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,14 +78,23 @@ def live(env: Env) -> Iterator[Live]:
             "admin": {"permissions": ["proxy", "redact", "detokenize", "manage_optout",
                                       "purge", "read_audit", "manage_keys", "legal_hold",
                                       "review"], "reveal": {"*": "full"}}}}})
-    app = create_app(env.settings(), detector_factory=FakeDetector)
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
     started = threading.Event()
     port: list[int] = []
+    apps: list[web.Application] = []
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
+        # the demo model as the upstream AI service (it quotes the prompt back)
+        upstream = web.AppRunner(FakeUpstream().app())
+        loop.run_until_complete(upstream.setup())
+        up_site = web.TCPSite(upstream, "127.0.0.1", 0)
+        loop.run_until_complete(up_site.start())
+        up_port = up_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        app = create_app(env.settings(REDACT_GW_UPSTREAM_URL=f"http://127.0.0.1:{up_port}/v1"),
+                         detector_factory=FakeDetector)
+        apps.append(app)
+        runner = web.AppRunner(app)
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())
@@ -93,12 +102,13 @@ def live(env: Env) -> Iterator[Live]:
         started.set()
         loop.run_forever()
         loop.run_until_complete(runner.cleanup())
+        loop.run_until_complete(upstream.cleanup())
         loop.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert started.wait(30), "the gateway did not start"
-    yield Live(f"http://127.0.0.1:{port[0]}", env, app)
+    yield Live(f"http://127.0.0.1:{port[0]}", env, apps[0])
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
 

@@ -18,6 +18,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
+from redact_gw.review.api import REPLAY
+from redact_gw.testing import ThresholdDetector
 from tests.console.conftest import Live, navigate, sign_in
 
 CALLS = [
@@ -71,7 +73,6 @@ def test_reviewer_works_through_the_queue_with_the_keyboard(browser: webdriver.C
             By.XPATH, "..").text
         assert not any(p in text for p in ("John Smith", "555-123-4567", "Maria Garcia"))
         if "Zed Quuxley" in text:  # call-1: a name the detector missed
-            browser.save_screenshot(str(screenshots / "console-item.png"))
             kind = browser.find_element(By.ID, "missed-type")
             kind.send_keys(Keys.HOME)  # a focused select answers keys: first option...
             assert Select(kind).first_selected_option.text == "ACCOUNT_NUMBER"
@@ -97,6 +98,33 @@ def test_reviewer_works_through_the_queue_with_the_keyboard(browser: webdriver.C
     assert "PERSON" in _page(browser)
     browser.save_screenshot(str(screenshots / "console-quality.png"))
     assert (screenshots / "console-quality.png").stat().st_size > 10_000
+    assert _csp_problems(browser) == []
+
+
+def test_an_answer_is_shown_tokenized_and_a_value_missed_in_it_is_sealed(
+        browser: webdriver.Chrome, live: Live, screenshots: Path) -> None:
+    prompt = ("Hi, this is John Smith; email me at john@example.com. My neighbour"
+              " Zed Quuxley sends his regards.")
+    live.api("POST", "/v1/chat/completions", "ai", {
+        "model": "demo-echo-1", "messages": [{"role": "user", "content": prompt}]})
+    sign_in(browser, live, "supervisor")
+    _enter(browser, browser.find_elements(By.CSS_SELECTOR, "tbody a")[0])
+    answer = browser.find_element(By.CSS_SELECTOR, ".segment.answer").text
+    assert answer.startswith("You said: Hi, this is [[PERSON:") and "Zed Quuxley" in answer
+    assert "John Smith" not in _page(browser) and "john@example.com" not in _page(browser)
+    sent = browser.find_element(By.CSS_SELECTOR, ".segment[data-segment='0']").text
+    assert answer.endswith(sent.split("\n", 1)[1])  # the echo holds the request's tokens
+    browser.save_screenshot(str(screenshots / "console-item.png"))
+    where = browser.find_element(By.ID, "missed-segment")
+    where.send_keys("the answer")  # keyboard type-ahead in the select
+    assert Select(where).first_selected_option.text == "the answer"
+    browser.find_element(By.ID, "missed-type").send_keys("PERSON")
+    _enter(browser, browser.find_element(By.ID, "missed-text"), "Zed Quuxley")
+    assert "Verdict saved" in _page(browser)
+    item = live.api("GET", "/v1/review/items", "supervisor")["items"][0]
+    copy = live.api("GET", f"/v1/review/items/{item['item_id']}", "supervisor")
+    assert "Zed Quuxley" not in copy["answer"]  # also in the prompt: the caller's value
+    assert "Zed Quuxley" not in copy["segments"][0]["text"]
     assert _csp_problems(browser) == []
 
 
@@ -247,9 +275,22 @@ def test_admin_previews_and_approves_a_deny_list_entry(browser: webdriver.Chrome
     assert "approved" in _page(browser)
     out = live.api("POST", "/v1/redact", "ai", {"text": "zed quuxley again"})
     assert out["text"].startswith("[[PERSON:")
+    # detection settings replayed on the sample: a stricter threshold drops tokens...
+    live.app[REPLAY].factory = ThresholdDetector
     Select(browser.find_element(By.ID, "t-type")).select_by_visible_text("PERSON")
     _enter(browser, browser.find_element(By.ID, "t-value"), "0.9")
-    assert "would no longer be made" in browser.find_element(By.ID, "threshold-preview").text
+    shown = browser.find_element(By.ID, "detection-preview").text
+    # John Smith and Maria Garcia (0.85); reviewer- and list-made tokens stay
+    assert "0 value(s) newly caught" in shown
+    assert "2 token(s) would be dropped in 2 item(s)" in shown
+    # ...a looser one for a type catches values the detector scored under it, per item
+    live.api("POST", "/v1/redact", "ai", {"text": "Moving to Quahog.", "record_id": "c5"})
+    Select(browser.find_element(By.ID, "t-type")).select_by_visible_text("LOCATION")
+    browser.find_element(By.ID, "t-route").send_keys("/v1/redact")
+    _enter(browser, browser.find_element(By.ID, "t-value"), "0.3")
+    shown = browser.find_element(By.ID, "detection-preview").text
+    assert "1 value(s) newly caught in 1 item(s)" in shown and "LOCATION (0.35" in shown
+    assert "Quahog" not in shown
     assert browser.execute_script(UNLABELLED) == []
     assert _csp_problems(browser) == []
 

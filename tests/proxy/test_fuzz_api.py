@@ -24,8 +24,9 @@ from aiohttp import web
 from schemathesis.config import SchemathesisConfig
 
 from redact_gw.proxy.app import create_app
+from redact_gw.review.api import REPLAY
 from redact_gw.settings import load_settings
-from redact_gw.testing import FakeDetector, FakeUpstream
+from redact_gw.testing import FakeDetector, FakeUpstream, ThresholdDetector
 from redact_gw.testing_server import GatewayHome, make_home
 
 #: Examples per operation in the fuzzing phase; the seed keeps CI runs identical.
@@ -86,7 +87,9 @@ class LiveGateway:
         settings = load_settings(self.home.config, {
             "REDACT_GW_UPSTREAM_URL": upstream + "/v1",
             "REDACT_GW_UPSTREAM_API_KEY": "sk-upstream-secret"})
-        self.url = await self._serve(create_app(settings, detector_factory=FakeDetector))
+        app = create_app(settings, detector_factory=FakeDetector)
+        self.url = await self._serve(app)
+        app[REPLAY].factory = ThresholdDetector  # policy previews: no spaCy model here
 
     async def _stop(self) -> None:
         for runner in reversed(self.runners):

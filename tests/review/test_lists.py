@@ -125,3 +125,44 @@ async def test_threshold_preview_counts_tokens_a_stricter_threshold_drops(
         assert resp.status == 422, bad
     resp = await client.get(url + "0.9", headers=env.auth("supervisor"))
     assert resp.status == 403
+
+
+async def test_a_missed_value_promoted_as_a_pattern_catches_its_shape(
+        make_client: MakeClient, env: Env) -> None:
+    client = await make_client(settings=review_settings(env))
+    await _call(client, env, "/v1/redact", "ai", {"text": "Order ACME-123456 please.",
+                                                  "record_id": "p1"})
+    await _call(client, env, "/v1/redact", "ai", {"text": "and acme-654321, not ACME-12",
+                                                  "record_id": "p2"})
+    copy = await _item_of(client, env, "p1")
+    start = copy["segments"][0]["text"].index("ACME")
+    missed = await _call(client, env, f"/v1/review/items/{copy['item_id']}/verdicts",
+                         "supervisor", {"verdict": "missed", "segment": 0, "start": start,
+                                        "end": start + 11, "entity_type": "ACCOUNT_NUMBER"})
+    made = await _call(client, env, "/v1/review/proposals", "admin",
+                       {"verdict_id": missed["verdict_id"], "pattern": True})
+    listing = (await _call(client, env, "/v1/review/proposals", "admin",
+                           method="GET"))["proposals"]
+    (entry,) = [p for p in listing if p["proposal_id"] == made["proposal_id"]]
+    assert entry["pattern"] is True and "123456" not in str(listing)
+    preview = await _call(client, env, f"/v1/review/proposals/{made['proposal_id']}/preview",
+                          "admin", method="GET")
+    assert preview["values_newly_caught"] == 1  # acme-654321 in p2; p1's is a token now
+    await _call(client, env, f"/v1/review/proposals/{made['proposal_id']}/decision",
+                "admin", {"approve": True})
+    out = await _call(client, env, "/v1/redact", "ai",
+                      {"text": "refs Acme-998877 and ACME-1234567 and ACME-99"})
+    assert out["text"].startswith("refs [[ACCOUNT_NUMBER:")
+    assert out["text"].endswith(" and ACME-1234567 and ACME-99")  # other shapes stay
+    # a value without digits has no pattern
+    resp = await client.post(f"/v1/review/items/{copy['item_id']}/verdicts",
+                             headers=env.auth("supervisor"), json={
+                                 "verdict": "missed", "segment": 0, "start": 0, "end": 5,
+                                 "entity_type": "PERSON"})
+    word = (await resp.json())["verdict_id"]
+    resp = await client.post("/v1/review/proposals", headers=env.auth("admin"),
+                             json={"verdict_id": word, "pattern": True})
+    assert resp.status == 422
+    resp = await client.post("/v1/review/proposals", headers=env.auth("admin"),
+                             json={"verdict_id": word, "pattern": "yes"})
+    assert resp.status == 422

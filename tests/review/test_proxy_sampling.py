@@ -3,6 +3,9 @@ near miss that goes to the queue even without a random rate."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from redact_gw.demo import completion
 from tests.conftest import MakeGateway
 
@@ -57,3 +60,76 @@ async def test_approved_deny_entry_applies_to_answers_too(make_gateway: MakeGate
     after = await ai.chat.completions.create(model="m", messages=[
         {"role": "user", "content": "who calls?"}])
     assert after.choices[0].message.content.startswith("[[PERSON:")
+
+
+async def test_a_deny_entry_approved_for_one_route_first_then_widened(
+        make_gateway: MakeGateway) -> None:
+    gw = await make_gateway(config={"review": {"default": {"random_rate": 1.0}}})
+    admin, ai = gw.env.auth("admin"), gw.env.auth("ai")
+
+    async def redact(text: str) -> str:
+        resp = await gw.client.post("/v1/redact", headers=ai, json={"text": text})
+        out: str = (await resp.json())["text"]
+        return out
+
+    async def chat_sends(text: str) -> str:
+        gw.fake.then(json_body=completion("ok"))
+        await gw.openai().chat.completions.create(model="m", messages=[
+            {"role": "user", "content": text}])
+        sent: str = json.loads(gw.fake.last.body)["messages"][0]["content"]
+        return sent
+
+    async def decide(proposal: str, body: dict[str, Any]) -> Any:
+        return await gw.client.post(f"/v1/review/proposals/{proposal}/decision",
+                                    headers=admin, json=body)
+
+    await gw.client.post("/v1/redact", headers=ai, json={"text": "Ask Zed Quuxley.",
+                                                         "record_id": "r1"})
+    items = (await (await gw.client.get("/v1/review/items", headers=admin)).json())["items"]
+    copy = await (await gw.client.get(f"/v1/review/items/{items[0]['item_id']}",
+                                      headers=admin)).json()
+    start = copy["segments"][0]["text"].index("Zed")
+    missed = await (await gw.client.post(
+        f"/v1/review/items/{items[0]['item_id']}/verdicts", headers=admin, json={
+            "verdict": "missed", "segment": 0, "start": start, "end": start + 11,
+            "entity_type": "PERSON"})).json()
+    proposal = (await (await gw.client.post("/v1/review/proposals", headers=admin, json={
+        "verdict_id": missed["verdict_id"]})).json())["proposal_id"]
+    assert (await decide(proposal, {"approve": True, "route": "/v1/nope"})).status == 422
+    resp = await decide(proposal, {"approve": True, "route": "/v1/redact"})
+    assert resp.status == 200, await resp.text()
+    assert (await redact("zed quuxley")).startswith("[[PERSON:")  # the route first
+    assert await chat_sends("Zed Quuxley here") == "Zed Quuxley here"  # not yet
+    listing = (await (await gw.client.get("/v1/review/proposals", headers=admin)).json()
+               )["proposals"]
+    assert [(p["status"], p["route"]) for p in listing] == [("approved", "/v1/redact")]
+    assert (await decide(proposal, {"approve": True})).status == 200  # widened
+    assert (await chat_sends("Zed Quuxley here")).startswith("[[PERSON:")
+    assert (await decide(proposal, {"approve": False})).status == 422  # tenant-wide: final
+    audit = await (await gw.client.get("/v1/audit?action=review.list_change",
+                                       headers=admin)).json()
+    assert sorted(str(e.get("routes")) for e in audit["events"]) == [
+        "None", "{'/v1/redact': 1}"]  # approved on the route, then widened
+
+
+async def test_a_single_route_approval_can_be_withdrawn(make_gateway: MakeGateway) -> None:
+    gw = await make_gateway(config={"review": {"default": {"random_rate": 1.0}}})
+    admin, ai = gw.env.auth("admin"), gw.env.auth("ai")
+    await gw.client.post("/v1/redact", headers=ai, json={"text": "Ask Zed Quuxley."})
+    items = (await (await gw.client.get("/v1/review/items", headers=admin)).json())["items"]
+    copy = await (await gw.client.get(f"/v1/review/items/{items[0]['item_id']}",
+                                      headers=admin)).json()
+    start = copy["segments"][0]["text"].index("Zed")
+    missed = await (await gw.client.post(
+        f"/v1/review/items/{items[0]['item_id']}/verdicts", headers=admin, json={
+            "verdict": "missed", "segment": 0, "start": start, "end": start + 11,
+            "entity_type": "PERSON"})).json()
+    proposal = (await (await gw.client.post("/v1/review/proposals", headers=admin, json={
+        "verdict_id": missed["verdict_id"]})).json())["proposal_id"]
+    url = f"/v1/review/proposals/{proposal}/decision"
+    await gw.client.post(url, headers=admin, json={"approve": True, "route": "/v1/redact"})
+    resp = await gw.client.post(url, headers=admin, json={"approve": False})
+    assert (await resp.json())["status"] == "rejected"
+    out = await (await gw.client.post("/v1/redact", headers=ai,
+                                      json={"text": "zed quuxley"})).json()
+    assert out["text"] == "zed quuxley"

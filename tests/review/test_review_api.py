@@ -219,6 +219,17 @@ async def test_the_review_loop_on_postgresql(make_client: MakeClient, env: Env) 
                                  json={"verdict": "missed", "segment": 0, "start": start,
                                        "end": start + 11, "entity_type": "PERSON"})
         assert resp.status == 200
+        verdict_id = (await resp.json())["verdict_id"]
+        made = await (await client.post("/v1/review/proposals", headers=env.auth("admin"),
+                                         json={"verdict_id": verdict_id,
+                                               "pattern": False})).json()
+        resp = await client.post(f"/v1/review/proposals/{made['proposal_id']}/decision",
+                                 headers=env.auth("admin"),
+                                 json={"approve": True, "route": "/v1/redact"})
+        assert resp.status == 200, await resp.text()
+        listing = await (await client.get("/v1/review/proposals", headers=env.auth(
+            "admin"))).json()
+        assert [p["route"] for p in listing["proposals"]] == ["/v1/redact"]
         stats = await (await client.get("/v1/review/stats", headers=env.auth(
             "admin"))).json()
         assert stats["verdicts"]["missed"] == 1

@@ -73,3 +73,7 @@ def test_quality_rates_agreement_and_time_to_review() -> None:
     assert q["time_to_review_s"] == {"median": 60.0, "max": 600.0, "n": 3}
     assert {r["entity_type"] for r in q["by_route_week"]} == {"PERSON", "PHONE_NUMBER",
                                                               "EMAIL_ADDRESS"}
+    (week,) = q["by_week"]  # all four queued in one week; three reviewed
+    assert week["reviewed"] == 3
+    assert (week["miss"]["count"], week["miss"]["of"]) == (1, 3)  # item 2
+    assert (week["false_positive"]["count"], week["false_positive"]["of"]) == (1, 2)
