@@ -28,6 +28,7 @@ from redact_gw.detection import (
     addresses,
     gazetteer,
     names,
+    places,
     recurrence,
     spoken,
     spoken_email,
@@ -275,6 +276,9 @@ class PresidioDetector:
                 cands.extend(_opt_in(c, self._opted_in)
                              for c in _transcript(seg, view, ctx, name_like))
                 cands.extend(addresses.address_candidates(seg, view, ctx, is_place, is_common))
+                if gaz is not None:
+                    cands.extend(places.cued_places(seg, view.original, gaz))
+                    cands.extend(places.caps_places(seg, view.original, gaz))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
@@ -482,6 +486,7 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
         *spoken.number_candidates(seg, view, ctx),
         *spoken.iban_candidates(seg, view, ctx),
         *spoken_ids.ip_candidates(seg, view),
+        *spoken_ids.ipv6_candidates(seg, view, ctx),
         *spoken.date_candidates(seg, view, ctx),
         *spoken.password_candidates(seg, view),
         *names.introduced_names(seg, text, toks, ctx, name_like),

@@ -2,6 +2,8 @@
 
 * IPv4 read aloud: "one ninety two dot one sixty eight dot one dot twenty" (the view
   has "192 dot 168 dot 1 dot 20"); every octet at most 255.
+* IPv6 read aloud: hex groups as number words and letters a-f, with or without
+  "colon" ("two thousand one colon d b eight colon eighty five a three ...").
 * The "plus" (or "+") before an international number belongs to the number:
   "plus four four seven nine ..." is one PHONE_NUMBER span.
 * A date and time is no identifier: "May 28 2016 10:15 AM" must not become an
@@ -14,8 +16,9 @@ import re
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
-from redact_gw.detection.lexicon import MONTHS
-from redact_gw.detection.view import SpokenView
+from redact_gw.detection.context import TranscriptContext
+from redact_gw.detection.lexicon import MONTHS, REPEATERS, SCALES, TEENS, TENS, UNITS
+from redact_gw.detection.view import SpokenView, Tok
 
 IP_RECOGNIZER = "SpokenIpRecognizer"
 _DOT = r"[ \t]*(?:\.|dot|point|period)[ \t]*"
@@ -43,6 +46,62 @@ def ip_candidates(seg: int, view: SpokenView) -> list[Candidate]:
             out.append(Candidate(seg, a, b, E.IP_ADDRESS, 0.9, IP_RECOGNIZER,
                                  ".".join(str(int(g)) for g in m.groups()),
                                  "spoken dotted quad, octets <= 255"))
+    return out
+
+
+#: Words that read hex digits aloud: number words, and letters a-f alone or in clusters
+#: ("d b", "dac", "cee").
+_HEX_NUMBER_WORDS = frozenset(UNITS) | frozenset(TEENS) | frozenset(TENS) | frozenset(
+    SCALES) | frozenset(REPEATERS)
+_HEX_LETTER_RE = re.compile(r"[a-f]{1,4}|bee|cee|dee|ee|ef|eff")
+_IPV6_GAP_RE = re.compile(r"[ \t,:]*")
+#: Words before a value that say it is a network address.
+IP_CUES = frozenset({"ip", "ipv6", "ipv4", "address", "addresses", "host", "server", "p",
+                     "router", "gateway", "subnet", "v6"})
+#: A spoken IPv6 needs this many tokens, with at least this many of each kind; without
+#: an IP cue before it, twice as many tokens.
+_IPV6_TOKENS = 7
+_IPV6_EACH = 2
+
+
+def _hex_kind(tok: Tok) -> int:
+    """1: a number word or digits; 2: hex letters; 3: "colon"; 0: none of these."""
+    w = tok.lower
+    if w == "colon":
+        return 3
+    if w.isdigit() or w in _HEX_NUMBER_WORDS:
+        return 1
+    return 2 if _HEX_LETTER_RE.fullmatch(w) else 0
+
+
+def ipv6_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
+    """Spoken IPv6 addresses: a long mix of number words and letters a-f.
+
+    English words made of a-f ("a", "be", "bad", "face") rarely stand among many
+    number words; a run needs both kinds, and a network cue ("ip", "address") before
+    it unless it is twice as long.
+    """
+    text, toks = view.original, view.tokens
+    out: list[Candidate] = []
+    i = 0
+    while i < len(toks):
+        if _hex_kind(toks[i]) in (0, 3):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(toks) and _hex_kind(toks[j]) and _IPV6_GAP_RE.fullmatch(
+                text, toks[j - 1].end, toks[j].start):
+            j += 1
+        while _hex_kind(toks[j - 1]) == 3:
+            j -= 1
+        kinds = [_hex_kind(t) for t in toks[i:j]]
+        n, letters = j - i - kinds.count(3), kinds.count(2)
+        cue = ctx.mentions(seg, toks[i].start, IP_CUES, 6)
+        if min(letters, n - letters) >= _IPV6_EACH and n >= _IPV6_TOKENS * (1 if cue else 2):
+            why = f"spoken hex groups, context '{cue}'" if cue else "long spoken hex groups"
+            out.append(Candidate(seg, toks[i].start, toks[j - 1].end, E.IP_ADDRESS, 0.85,
+                                 IP_RECOGNIZER, None, why))
+        i = j
     return out
 
 

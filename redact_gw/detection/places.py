@@ -1,0 +1,184 @@
+"""Places that neither spaCy nor the gazetteer's city list find.
+
+* After a travel or residence phrase ("flew to", "arrived at", "grew up in", "home
+  city", "university of"), up to four words that look like a place name: in written
+  text capitalized words, in lower-case speech words that are no common English word
+  (``wordfreq``) or a known place ("flew to leppen", "returned to harjavalta"). Place
+  designators and particles join them ("czech republic", "villafranca del cid").
+* Words in capitals that are no English word ("PUDASJÄRVI", "BASHALL TOWN"): forms and
+  address blocks write towns that way; acronyms are short or common words.
+* Words in a script other than Latin inside Latin text ("ΦΑΡΜΑΚΑΣ", "λακαταμεια"): a
+  foreign proper name, whichever it is, is not sent in clear.
+
+All three read only the segment's text and the gazetteer already loaded at warm-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redact_gw.detection import entities as E
+from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.gazetteer import COMMON_WORD, RARE_WORD, Gazetteer
+from redact_gw.detection.lexicon import MONTHS, TEENS, TENS, UNITS
+from redact_gw.detection.truecase import Word, is_lowercase, words
+
+RECOGNIZER = "PlaceRecognizer"
+#: Phrases after which a place name is expected (whole words, any case).
+PLACE_CUES: tuple[str, ...] = (
+    "flew to", "fly to", "flying to", "flown to", "travel to", "travelling to",
+    "traveling to", "travelled to", "traveled to", "trip to", "arrived at", "arrived in",
+    "arrive in", "arriving in", "arriving at", "returned to", "return to", "returning to",
+    "grew up in", "born in", "raised in", "moved here from", "moved from", "moved to",
+    "moving to", "relocated to", "home city", "hometown", "home town", "city of",
+    "town of", "village of", "university of", "visiting", "visited", "headed to",
+    "heading to", "drove to", "driving to", "coming to", "came from", "comes from",
+    "originally from", "based in", "live in", "lives in", "living in", "located in",
+    "i'm in", "i am in", "we're in", "we are in", "stationed in", "staying in",
+)
+#: Words that continue a place name between two of its words ("del", "sur").
+PARTICLES = frozenset({"de", "del", "della", "di", "da", "do", "dos", "das", "du", "la",
+                       "le", "les", "los", "las", "el", "sur", "am", "an", "der", "den",
+                       "van", "von", "u", "upon", "on", "y", "i"})
+#: Common words that belong to a place name before or after another of its words.
+DESIGNATORS = frozenset({"republic", "islands", "island", "city", "town", "village",
+                         "county", "province", "state", "kingdom", "emirates", "falls",
+                         "springs", "heights", "beach", "bay", "harbor", "harbour", "port",
+                         "mount", "lake", "fort", "saint", "st", "san", "santa", "new",
+                         "north", "south", "east", "west", "upper", "lower", "great",
+                         "little", "valley", "hills", "creek", "park", "ville"})
+_MAX_WORDS = 4
+#: Word frequency (about Zipf 2.5) under which a word in capitals is no English word
+#: ("VOUCHER" is one, "HARJAVALTA" is not).
+CAPS_WORD = 3e-7
+_NOT_PLACE = frozenset(MONTHS) | frozenset(UNITS) | frozenset(TEENS) | frozenset(TENS) | {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "today", "tomorrow", "yesterday", "tonight", "morning", "evening", "afternoon"}
+_CUE_TABLE: dict[tuple[str, ...], int] = {tuple(c.split()): len(c.split()) for c in PLACE_CUES}
+_CUE_MAX = max(_CUE_TABLE.values())
+_GAP_RE = re.compile(r"[ \t]+")
+
+
+def cued_places(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
+    """Place names after a travel or residence phrase."""
+    out: list[Candidate] = []
+    for line in _lines(text):
+        offset, chunk = line
+        ws = words(chunk)
+        lowered = [w[2].lower() for w in ws]
+        spoken = is_lowercase(chunk)
+        for k in range(len(ws)):
+            for n in range(min(_CUE_MAX, k + 1), 0, -1):
+                if tuple(lowered[k - n + 1:k + 1]) in _CUE_TABLE and _tight(
+                        chunk, ws[k - n + 1:k + 2]):
+                    j = _place_words(chunk, ws, lowered, k + 1, spoken, gaz)
+                    if j > k + 1:
+                        cue = " ".join(lowered[k - n + 1:k + 1])
+                        out.append(Candidate(seg, offset + ws[k + 1][0], offset + ws[j - 1][1],
+                                             E.LOCATION, 0.6, RECOGNIZER, None,
+                                             f"place name after '{cue}'"))
+                    break
+    return out
+
+
+def _place_words(line: str, ws: Sequence[Word], lowered: Sequence[str], k: int,
+                 spoken: bool, gaz: Gazetteer) -> int:
+    """End index of the place-like words starting at ``k`` (``k`` when none)."""
+    j, named = k, False
+    while j < len(ws) and j - k < _MAX_WORDS:
+        if j > k and not _tight(line, ws[j - 1:j + 1]):
+            break
+        w = lowered[j]
+        if _name_word(ws[j][2], w, spoken, gaz):
+            named = True
+        elif not (w in DESIGNATORS or (named and w in PARTICLES)):
+            break
+        j += 1
+    while j > k and lowered[j - 1] in PARTICLES:
+        j -= 1
+    if not any(_name_word(ws[i][2], lowered[i], spoken, gaz) for i in range(k, j)):
+        return k
+    return j
+
+
+def _name_word(word: str, w: str, spoken: bool, gaz: Gazetteer) -> bool:
+    """A word that may be (part of) a place name."""
+    if w in STOP_WORDS or w in _NOT_PLACE or w in DESIGNATORS or len(w) < 2:
+        return False
+    if _foreign(word) or gaz.place_kind(w):
+        return True
+    if spoken:
+        return gaz.word_freq(w) < COMMON_WORD
+    return word[:1].isupper() and (gaz.word_freq(w) < RARE_WORD or w in gaz.cities)
+
+
+def caps_places(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
+    """Words in capitals that are no English word, and words in a non-Latin script."""
+    out: list[Candidate] = []
+    for offset, line in _lines(text):
+        ws = words(line)
+        latin = sum(ch.isalpha() and not _non_latin(ch) for ch in line)
+        i = 0
+        while i < len(ws):
+            if not _odd_word(ws[i][2], latin, gaz):
+                i += 1
+                continue
+            a, j = i, i + 1
+            while a > 0 and _joins(line, ws[a - 1], ws[a]):
+                a -= 1
+            while j < len(ws) and _joins(line, ws[j - 1], ws[j]):
+                j += 1
+            why = ("word in a non-Latin script" if _foreign(ws[i][2]) and _non_latin_word(
+                ws[i][2]) else "capitals, no English word")
+            out.append(Candidate(seg, offset + ws[a][0], offset + ws[j - 1][1], E.LOCATION,
+                                 0.55, RECOGNIZER, None, why))
+            i = j
+    return out
+
+
+def _odd_word(word: str, latin: int, gaz: Gazetteer) -> bool:
+    """A capitalized no-English word of 5+ letters (4+ with letters beyond ASCII), or a
+    non-Latin word in a mostly Latin line."""
+    if _non_latin_word(word):
+        return len(word) >= 3 and latin > 2 * len(word)
+    if not word.isupper() or gaz.word_freq(word.lower()) >= CAPS_WORD:
+        return False
+    return len(word) >= 5 or (len(word) == 4 and _foreign(word))
+
+
+def _joins(line: str, a: Word, b: Word) -> bool:
+    """Whether ``b`` continues the capitals or the script of ``a`` ("BASHALL TOWN")."""
+    gap = line[a[1]:b[0]]
+    if not (gap == " " or (len(gap) == 1 and not gap.isspace() and gap not in ",.;:!?")):
+        return False
+    both = (a[2], b[2])
+    return all(w.isupper() and len(w) > 1 for w in both) or all(
+        _non_latin_word(w) for w in both)
+
+
+def _foreign(word: str) -> bool:
+    return any(ord(ch) > 0x7F and ch.isalpha() for ch in word)
+
+
+def _non_latin(ch: str) -> bool:
+    return ord(ch) > 0x24F and ch.isalpha()
+
+
+def _non_latin_word(word: str) -> bool:
+    return any(_non_latin(ch) for ch in word)
+
+
+def _tight(line: str, ws: Sequence[Word]) -> bool:
+    return all(_GAP_RE.fullmatch(line, x[1], y[0]) is not None
+               for x, y in zip(ws, ws[1:], strict=False))
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    out, pos = [], 0
+    for chunk in text.split("\n"):
+        out.append((pos, chunk))
+        pos += len(chunk) + 1
+    return out
