@@ -15,6 +15,7 @@ All three read only the segment's text and the gazetteer already loaded at warm-
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -115,6 +116,37 @@ def _name_word(word: str, w: str, spoken: bool, gaz: Gazetteer) -> bool:
     return word[:1].isupper() and (gaz.word_freq(w) < RARE_WORD or w in gaz.cities)
 
 
+def city_and_region(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
+    """A known city right before a country or state ("gdynia poland", "lyon, france"):
+    the city, in any case, with the region."""
+    out: list[Candidate] = []
+    for offset, line in _lines(text):
+        ws = words(line)
+        lowered = [w[2].lower() for w in ws]
+        i = 0
+        while i < len(ws):
+            j = _known(lowered, i, gaz.cities, gaz)
+            k = _known(lowered, j, gaz.regions, gaz) if j > i and j < len(ws) and (
+                line[ws[j - 1][1]:ws[j][0]] in (" ", ", ")) else j
+            if k > j:
+                out.append(Candidate(seg, offset + ws[i][0], offset + ws[k - 1][1], E.LOCATION,
+                                     0.6, RECOGNIZER, None, "known city before a region"))
+                i = k
+            else:
+                i += 1
+    return out
+
+
+def _known(lowered: Sequence[str], i: int, table: frozenset[str], gaz: Gazetteer) -> int:
+    """End of the longest phrase at ``i`` (up to three words) in ``table`` that is a
+    place the gazetteer accepts (not a common word); ``i`` when none."""
+    for n in range(min(3, len(lowered) - i), 0, -1):
+        phrase = " ".join(lowered[i:i + n])
+        if phrase in table and phrase not in STOP_WORDS and gaz.place_kind(phrase):
+            return i + n
+    return i
+
+
 def caps_places(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
     """Words in capitals that are no English word, and words in a non-Latin script."""
     out: list[Candidate] = []
@@ -173,7 +205,7 @@ def _non_latin_word(word: str) -> bool:
 
 def _tight(line: str, ws: Sequence[Word]) -> bool:
     return all(_GAP_RE.fullmatch(line, x[1], y[0]) is not None
-               for x, y in zip(ws, ws[1:], strict=False))
+               for x, y in itertools.pairwise(ws))
 
 
 def _lines(text: str) -> list[tuple[int, str]]:

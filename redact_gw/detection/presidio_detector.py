@@ -26,6 +26,7 @@ from spacy.tokens import Doc
 
 from redact_gw.detection import (
     addresses,
+    dates,
     gazetteer,
     names,
     places,
@@ -279,6 +280,7 @@ class PresidioDetector:
                 if gaz is not None:
                     cands.extend(places.cued_places(seg, view.original, gaz))
                     cands.extend(places.caps_places(seg, view.original, gaz))
+                    cands.extend(places.city_and_region(seg, view.original, gaz))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
@@ -488,6 +490,7 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
         *spoken_ids.ip_candidates(seg, view),
         *spoken_ids.ipv6_candidates(seg, view, ctx),
         *spoken.date_candidates(seg, view, ctx),
+        *dates.date_candidates(seg, view, ctx),
         *spoken.password_candidates(seg, view),
         *names.introduced_names(seg, text, toks, ctx, name_like),
         *names.introduced_places(seg, text, toks),

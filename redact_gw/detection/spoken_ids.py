@@ -17,7 +17,7 @@ import re
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import MONTHS, REPEATERS, SCALES, TEENS, TENS, UNITS
+from redact_gw.detection.lexicon import MONTHS, ORDINALS, REPEATERS, SCALES, TEENS, TENS, UNITS
 from redact_gw.detection.view import SpokenView, Tok
 
 IP_RECOGNIZER = "SpokenIpRecognizer"
@@ -27,9 +27,12 @@ _DOT = r"[ \t]*(?:\.|dot|point|period)[ \t]*"
 IPV4_RE = re.compile(rf"(?<![.])(\d{{1,3}}){_DOT}(\d{{1,3}}){_DOT}(\d{{1,3}}){_DOT}(\d{{1,3}})\b",
                      re.IGNORECASE)
 _PLUS_RE = re.compile(r"(?:\bplus|\+)[ \t]*$", re.IGNORECASE)
+_ORDINAL = "|".join(sorted(ORDINALS, key=len, reverse=True))
+#: A month name, maybe with its day ("january seventeenth", "May 28th"), right before.
 _MONTH_RE = re.compile(
     r"\b(?:" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
-    r"\.?[ \t]*$", re.IGNORECASE)
+    rf"\.?(?:[ \t]+(?:(?:twenty|thirty)[ \t]+)?(?:{_ORDINAL}|\d{{1,2}}(?:st|nd|rd|th)))?"
+    r",?[ \t]*$", re.IGNORECASE)
 _TIME_AFTER = re.compile(r"^[ \t]*:\d\d|^\d*:\d\d")
 _DATE_SHAPE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d\d|(?:19|20)\d\d-\d\d-\d\d")
 
@@ -119,8 +122,8 @@ def with_plus(text: str, cand: Candidate) -> Candidate:
 
 def is_date_time(text: str, start: int, end: int) -> bool:
     """Whether digits at ``[start, end)`` read as a date or a time: right after a month
-    name ("May 28 2016"), right before a clock's ":15", or written as a date
-    ("03/04/2025", "2025-03-04")."""
+    name, maybe with its day ("May 28 2016", "january seventeenth twenty twenty two"),
+    right before a clock's ":15", or written as a date ("03/04/2025", "2025-03-04")."""
     return (_MONTH_RE.search(text, 0, start) is not None
             or _TIME_AFTER.match(text[end:end + 4]) is not None
             or _DATE_SHAPE.fullmatch(text[start:end].strip()) is not None)
