@@ -3,7 +3,8 @@
 The policy (README, "Dates, the policy"): a date in a birth context is a
 ``DATE_OF_BIRTH`` and always redacted; every other date or time is a ``DATE_TIME``
 scored under the threshold, redacted only when ``DATE_TIME`` is named in
-``detection.entities``. This module only finds them:
+``detection.entities``; a relative date that pins no day, hour or year ("for years",
+"last night") is no date to redact at all (``is_vague``). This module finds:
 
 * written dates and timestamps as one span: "4/2/1937", "2000-11-13 20:26:58.79"
   (the normalized view joins their digits into one run, so the view's date pattern
@@ -22,7 +23,7 @@ import re
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import MONTHS, ORDINALS
+from redact_gw.detection.lexicon import MONTHS, ORDINALS, TEENS, TENS, UNITS
 from redact_gw.detection.view import SpokenView
 
 RECOGNIZER = "DateRecognizer"
@@ -44,6 +45,22 @@ YEAR_CUES = frozenset({"in", "since", "during", "until", "till", "year", "before
 #: eighty six film"): "a total of two thousand ten" is a count.
 WEAK_YEAR_CUES = frozenset({"of", "a", "by", "from", "around"})
 _YEAR_WORDS = 4
+#: Words that pin a date or a time to a day, an hour or a year.
+_PINNING = frozenset(MONTHS) | frozenset(ORDINALS) | frozenset(UNITS) | frozenset(
+    TEENS) | frozenset(TENS) | {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "noon", "midnight", "today", "tomorrow", "yesterday", "tonight", "christmas", "easter",
+    "thanksgiving", "hundred", "thousand"}
+_WORD_RE = re.compile(r"[a-z]+")
+
+
+def is_vague(value: str) -> bool:
+    """Whether a date or time says no day, hour or year ("years", "last night", "this
+    morning", "weekly"): not a personal date, even with ``DATE_TIME`` opted in."""
+    if any(ch.isdigit() for ch in value):
+        return False
+    return not any(w in _PINNING for w in _WORD_RE.findall(value.lower()))
 
 
 def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:

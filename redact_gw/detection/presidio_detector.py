@@ -372,6 +372,8 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     if entity == E.LOCATION and digit is not None and digit.start() > 0:
         value = value[:digit.start()].rstrip(" ,")  # "Tucson AZ 85701": the place part
         end = start + len(value)
+    if entity == E.DATE_TIME and dates.is_vague(value):
+        return None  # "for years", "last night": no day, hour or year
     if entity in _NER_TYPES and not _has_name_word(value) and not (
             entity == E.LOCATION and value.isupper() and value.isalpha()):
         return None  # but "US", "UK" (stop words when lower-cased) are places
@@ -489,6 +491,7 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
         *spoken.iban_candidates(seg, view, ctx),
         *spoken_ids.ip_candidates(seg, view),
         *spoken_ids.ipv6_candidates(seg, view, ctx),
+        *spoken_ids.url_candidates(seg, text, ctx),
         *spoken.date_candidates(seg, view, ctx),
         *dates.date_candidates(seg, view, ctx),
         *spoken.password_candidates(seg, view),

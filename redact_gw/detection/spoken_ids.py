@@ -4,6 +4,8 @@
   has "192 dot 168 dot 1 dot 20"); every octet at most 255.
 * IPv6 read aloud: hex groups as number words and letters a-f, with or without
   "colon" ("two thousand one colon d b eight colon eighty five a three ...").
+* Web addresses read aloud: "www dot example dot com", "my website is example dot ch"
+  (a low-value ``URL``, redacted when ``URL`` is named in ``detection.entities``).
 * The "plus" (or "+") before an international number belongs to the number:
   "plus four four seven nine ..." is one PHONE_NUMBER span.
 * A date and time is no identifier: "May 28 2016 10:15 AM" must not become an
@@ -105,6 +107,29 @@ def ipv6_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
             out.append(Candidate(seg, toks[i].start, toks[j - 1].end, E.IP_ADDRESS, 0.85,
                                  IP_RECOGNIZER, None, why))
         i = j
+    return out
+
+
+URL_RECOGNIZER = "SpokenUrlRecognizer"
+#: Generic top-level domains people read aloud; every two-letter word is a country's.
+_GENERIC_TLDS = ("com", "org", "net", "edu", "gov", "info", "biz", "io", "app", "dev",
+                 "shop", "online", "site")
+SPOKEN_URL_RE = re.compile(
+    r"\b(?:(?:https?|www)[ \t]+dot[ \t]+)?(?:[a-z0-9-]+[ \t]+dot[ \t]+)+"
+    rf"(?:{'|'.join(_GENERIC_TLDS)}|[a-z]{{2}})\b", re.IGNORECASE)
+URL_CUES = frozenset({"website", "site", "web", "url", "domain", "homepage", "page",
+                      "visit", "link", "online"})
+
+
+def url_candidates(seg: int, text: str, ctx: TranscriptContext) -> list[Candidate]:
+    """Spoken web addresses: with "www", two dots or more, or after "website"."""
+    out: list[Candidate] = []
+    for m in SPOKEN_URL_RE.finditer(text):
+        value = m.group().lower()
+        cue = ctx.mentions(seg, m.start(), URL_CUES, 4)
+        if value.startswith(("www", "http")) or value.count(" dot ") >= 2 or cue:
+            out.append(Candidate(seg, m.start(), m.end(), E.URL, 0.3, URL_RECOGNIZER, None,
+                                 "spoken web address"))
     return out
 
 

@@ -95,3 +95,31 @@ def test_no_date_where_there_is_none(opted_in: One, text: str) -> None:
 
 def test_written_birth_date_is_always_redacted(one: One) -> None:
     assert ("DATE_OF_BIRTH", "11/9/1951") in one("my date of birth is 11/9/1951")
+
+
+@pytest.mark.parametrize("text", [
+    "the band has been arguing about it for years",
+    "we spoke last night and again this morning",
+])
+def test_vague_times_are_no_dates_even_opted_in(opted_in: One, text: str) -> None:
+    assert [e for e, _ in opted_in(text) if e == "DATE_TIME"] == []
+
+
+@pytest.mark.parametrize(("text", "url"), [
+    ("just posted it on www dot harbourkites dot co dot nz", "www dot harbourkites dot co dot nz"),
+    ("my website is loomandlathe dot ch thanks", "loomandlathe dot ch"),
+])
+def test_opted_in_spoken_web_address(opted_in: One, text: str, url: str) -> None:
+    assert ("URL", url) in opted_in(text)
+
+
+@pytest.mark.parametrize("text", [
+    "version two dot oh is out",
+    "email me at ana dot lopez at mailbox dot org",
+])
+def test_no_web_address_where_there_is_none(opted_in: One, text: str) -> None:
+    assert [e for e, _ in opted_in(text) if e == "URL"] == []
+
+
+def test_spoken_web_address_left_by_default(one: One) -> None:
+    assert one("my website is loomandlathe dot ch thanks") == []
