@@ -48,3 +48,18 @@ def test_capitals_and_foreign_script(one: One, text: str, place: str) -> None:
 ])
 def test_words_stay_words(one: One, text: str) -> None:
     assert places(one(text)) == []
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("i worked for a year in gdynia poland", "gdynia poland"),
+    ("our second office is in sachsen", "sachsen"),
+    ("Our second office is in Niederösterreich, near the river.", "Niederösterreich"),
+    ("They moved to South Korea in the spring.", "South Korea"),
+])
+def test_city_before_region_and_iso_names(one: One, text: str, place: str) -> None:
+    assert place in places(one(text))
+
+
+def test_common_word_region_name_is_no_place(one: One) -> None:
+    """ISO 3166-2 has a region called "Centre": the word stays a word."""
+    assert places(one("meet me at the centre of the hall")) == []
