@@ -15,6 +15,7 @@ All three read only the segment's text and the gazetteer already loaded at warm-
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Sequence
@@ -189,6 +190,20 @@ def _joins(line: str, a: Word, b: Word) -> bool:
     both = (a[2], b[2])
     return all(w.isupper() and len(w) > 1 for w in both) or all(
         _non_latin_word(w) for w in both)
+
+
+def whole_words(text: str, cand: Candidate) -> Candidate:
+    """A LOCATION candidate grown to whole words: a recognizer reading ASCII tokens cuts
+    "merløse" after "merl", and the rest of the name would stay in clear."""
+    if cand.entity_type != E.LOCATION:
+        return cand
+    a, b = cand.start, cand.end
+    while a > 0 and text[a - 1].isalpha() and text[a].isalpha():
+        a -= 1
+    while b < len(text) and text[b].isalpha() and text[b - 1].isalpha():
+        b += 1
+    return cand if (a, b) == (cand.start, cand.end) else dataclasses.replace(
+        cand, start=a, end=b)
 
 
 def _foreign(word: str) -> bool:

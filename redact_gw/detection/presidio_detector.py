@@ -221,7 +221,7 @@ class PresidioDetector:
         cands.extend(self._recurrences(texts, views, cands, known))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
         for cand in cands:
-            by_seg[cand.seg].append(cand)
+            by_seg[cand.seg].append(places.whole_words(texts[cand.seg], cand))
         return [resolve(text, seg_cands, self._settings)
                 for text, seg_cands in zip(texts, by_seg, strict=True)]
 

@@ -63,3 +63,9 @@ def test_city_before_region_and_iso_names(one: One, text: str, place: str) -> No
 def test_common_word_region_name_is_no_place(one: One) -> None:
     """ISO 3166-2 has a region called "Centre": the word stays a word."""
     assert places(one("meet me at the centre of the hall")) == []
+
+
+def test_a_place_is_never_cut_inside_a_word(one: One) -> None:
+    """Tokens are ASCII words: "i am in" took "store merl" out of "store merløse"."""
+    got = one("i am in store merløse for a business trip")
+    assert "store merløse" in places(got)
