@@ -163,6 +163,7 @@ class PresidioDetector:
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
                            and wanted & {E.PERSON, E.LOCATION, E.ADDRESS, E.ZIP_CODE}
                            else None)
+        self._towns = places.towns() if self._gazetteer is not None else frozenset()
         if self._gazetteer is not None and wanted & {E.PERSON, E.LOCATION}:
             # spaCy's small model calls many cities and foreign names ORG: read them
             self._ner_entities.append(E.ORGANIZATION)
@@ -281,6 +282,7 @@ class PresidioDetector:
                     cands.extend(places.cued_places(seg, view.original, gaz))
                     cands.extend(places.caps_places(seg, view.original, gaz))
                     cands.extend(places.city_and_region(seg, view.original, gaz))
+                    cands.extend(places.town_after_cue(seg, view.original, gaz, self._towns))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))

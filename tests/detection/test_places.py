@@ -69,3 +69,19 @@ def test_a_place_is_never_cut_inside_a_word(one: One) -> None:
     """Tokens are ASCII words: "i am in" took "store merl" out of "store merløse"."""
     got = one("i am in store merløse for a business trip")
     assert "store merløse" in places(got)
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("we got a parcel from paamiut yesterday", "paamiut"),
+    ("we stayed in laax for a week", "laax"),
+])
+def test_small_town_after_a_preposition(one: One, text: str, place: str) -> None:
+    assert place in places(one(text))
+
+
+@pytest.mark.parametrize("text", [
+    "i was in python class all day",
+    "he lives in the house near the park",
+])
+def test_words_after_a_preposition_stay_words(one: One, text: str) -> None:
+    assert places(one(text)) == []
