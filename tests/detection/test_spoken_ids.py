@@ -41,3 +41,24 @@ def test_spoken_ip_after_an_encoded_space(one: One) -> None:
     got = one("client ip percent twenty thirty six dot one oh six dot one seventy four dot "
               "eleven")
     assert [e for e, _ in got] == ["IP_ADDRESS"]
+
+
+@pytest.mark.parametrize(("text", "ip"), [
+    ("my ip is two thousand one colon d b eight colon eighty five a three colon zero "
+     "colon zero colon eight a two e colon oh three seven oh colon seven three three four",
+     "two thousand one colon d b eight colon eighty five a three colon zero colon zero "
+     "colon eight a two e colon oh three seven oh colon seven three three four"),
+    ("the server address is fe eighty c five b thirty one a eb six c ten sixteen dac six",
+     "fe eighty c five b thirty one a eb six c ten sixteen dac six"),
+])
+def test_spoken_ipv6(one: One, text: str, ip: str) -> None:
+    assert ("IP_ADDRESS", ip) in one(text)
+
+
+@pytest.mark.parametrize("text", [
+    "we had a bad face day with a cafe at eight and nine or ten",
+    "the dead bee and a fed cab ate five bad beef at six",
+    "my ip is a b c and then one two three",
+])
+def test_hex_words_among_numbers_are_no_ipv6(one: One, text: str) -> None:
+    assert [e for e, _ in one(text) if e == "IP_ADDRESS"] == []
