@@ -190,7 +190,11 @@ class Gateway:
         self.home = make_home(root, "vault.db", detection={"workers": workers},
                               upstream={"url": upstream},
                               server={"access_log": False, "port": self.port,
-                                      "max_body_bytes": 4_000_000})
+                                      "max_body_bytes": 4_000_000},
+                              # one benchmark client stands for many callers of one
+                              # tenant: admission must not answer 429 to its concurrency
+                              admission={"max_requests_per_principal": 4096,
+                                         "max_requests_per_tenant": 4096})
         self.proc: asyncio.subprocess.Process | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
