@@ -12,8 +12,9 @@ everything queued at once:
   a savepoint) fails, the whole group is rolled back and every caller of the group gets
   ``VaultUnavailable``: each fails closed on its own, nothing is half-written, and no
   caller is told "stored" for a write that was not.
-- **Reads** run one by one in queue order, each in its own transaction, so a read
-  queued after a write sees it.
+- **Reads queued together** run in one read transaction (one snapshot: they were
+  concurrent anyway); a read that raises fails alone. Operations keep their queue
+  order across kinds, so a read queued after a write sees it.
 - **Calls** (connect, migrate, vacuum, disconnect) run alone, outside any transaction.
 - Results go back to the event loop in one wake-up per group, not one per operation.
 
@@ -106,61 +107,58 @@ class TxThread:
                 if not self._queue:
                     return
                 ops = self._take()
-            outcomes = self._writes(ops) if ops[0].kind == "write" else [self._one(ops[0])]
+            outcomes = [self._call(ops[0])] if ops[0].kind == "call" else self._group(ops)
             self._deliver(outcomes)
 
     def _take(self) -> list[_Op]:
-        """The next call or read alone, or up to ``max_group`` consecutive writes."""
+        """The next call alone, or up to ``max_group`` consecutive reads or writes."""
         first = self._queue.popleft()
         ops = [first]
-        if first.kind == "write":
-            while (self._queue and self._queue[0].kind == "write"
+        if first.kind != "call":
+            while (self._queue and self._queue[0].kind == first.kind
                    and len(ops) < self._max_group):
                 ops.append(self._queue.popleft())
         return ops
 
-    def _one(self, op: _Op) -> _Outcome:
+    @staticmethod
+    def _call(op: _Op) -> _Outcome:
         try:
-            if op.kind == "call":
-                return op.future, True, op.fn()
-            conn = self._live()
-            conn.execute("BEGIN")
-            try:
-                result = op.fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return op.future, True, result
+            return op.future, True, op.fn()
         except Exception as exc:
             return op.future, False, exc
 
-    def _writes(self, ops: list[_Op]) -> list[_Outcome]:
+    def _group(self, ops: list[_Op]) -> list[_Outcome]:
+        """Reads in one transaction, or writes in one, each in its own savepoint."""
+        write = ops[0].kind == "write"
         outcomes: list[_Outcome] = []
         try:
             conn = self._live()
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except Exception as exc:
             return [(op.future, False, exc) for op in ops]
         try:
             for op in ops:
-                conn.execute("SAVEPOINT grouped")
+                if write:
+                    conn.execute("SAVEPOINT grouped")
                 try:
                     result = op.fn(conn)
                 except Exception as exc:
-                    conn.execute("ROLLBACK TO grouped")
-                    conn.execute("RELEASE grouped")
+                    if write:
+                        conn.execute("ROLLBACK TO grouped")
+                        conn.execute("RELEASE grouped")
                     outcomes.append((op.future, False, exc))
                     continue
-                conn.execute("RELEASE grouped")
+                if write:
+                    conn.execute("RELEASE grouped")
                 outcomes.append((op.future, True, result))
             conn.execute("COMMIT")
         except Exception:  # the group's transaction is lost: every caller fails closed
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             return [(op.future, False, VaultUnavailable()) for op in ops]
-        self.commits += 1
-        self.grouped_writes += len(ops)
+        if write:
+            self.commits += 1
+            self.grouped_writes += len(ops)
         return outcomes
 
     def _live(self) -> Conn:

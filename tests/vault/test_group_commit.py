@@ -132,3 +132,26 @@ async def test_concurrent_tokenizes_group_and_every_token_opens(
             assert opened[token].value == f"Name {i}"
     finally:
         await store.close()
+
+
+async def test_queued_reads_share_a_snapshot_and_fail_alone(
+        tx: tuple[TxThread, sqlite3.Connection]) -> None:
+    thread, _conn = tx
+    await thread.run("write", _insert("x"))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held.set()
+        release.wait(5)
+
+    def broken(c: sqlite3.Connection) -> None:
+        c.execute("SELECT * FROM no_such_table")
+    blocker = asyncio.ensure_future(thread.run("call", hold))
+    await asyncio.to_thread(held.wait, 5)
+    reads = [asyncio.ensure_future(thread.run("read", fn)) for fn in (_ids, broken, _ids)]
+    await asyncio.sleep(0)
+    release.set()
+    await blocker
+    results = await asyncio.gather(*reads, return_exceptions=True)
+    assert results[0] == results[2] == ["x"]
+    assert isinstance(results[1], sqlite3.OperationalError)
