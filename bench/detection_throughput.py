@@ -280,16 +280,20 @@ async def drive(gw: Gateway, texts: Sequence[Text], concurrency: int, offset: in
         seconds = time.perf_counter() - t0
         await prober
     run = Run(concurrency, seconds, lat, chars, errors, health, outputs)
-    run.cpu = _cpu_share(before, gw.cpu_seconds(), seconds)
+    run.cpu = _cpu_share(before, gw.cpu_seconds(), seconds, len(texts))
     return run
 
 
-def _cpu_share(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+def _cpu_share(before: dict[str, float], after: dict[str, float], seconds: float,
+               requests: int) -> str:
+    """Where the CPU went, as shares and as CPU milliseconds per request (what one
+    request costs each process, whatever the neighbours take)."""
     used = {k: after[k] - before[k] for k in after}
     total = sum(used.values()) or 1.0
     busy = 100 * total / (seconds * (os.cpu_count() or 1))
     return (f"\n        CPU {busy:.0f}% of the machine: "
-            + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in used.items()))
+            + ", ".join(f"{k} {100 * v / total:.0f}% ({1000 * v / max(1, requests):.1f} ms"
+                        "/req)" for k, v in used.items()))
 
 
 def _leaks(name: str, texts: Sequence[Text], gateway: dict[int, str],
