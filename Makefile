@@ -36,9 +36,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/proxy_latency.py $(ARGS)
 
-## throughput: detection end to end vs vanilla Presidio and raw spaCy NER (a few minutes)
+## throughput: short utterances and call-length texts end to end vs vanilla Presidio and raw
+## spaCy NER (a few minutes; utterances from `make eval-data`, a loud fallback without it)
 throughput: $(STAMP)
-	$(BIN)/python bench/detection_throughput.py
+	-$(MAKE) --no-print-directory eval-data
+	$(BIN)/python -m bench.detection_throughput $(ARGS)
 
 ## shell: a shell with .venv activated (redact-gw on PATH); exit to leave
 shell: $(STAMP)

@@ -14,6 +14,7 @@ chain's prefix: once a keyed event appears, every later one must be keyed too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -70,8 +71,10 @@ def check_hash(hash_value: str, prev_hash: str, seq: int, payload: str,
     return None if hmac.compare_digest(hash_value, expected) else "hash mismatch (edited event)"
 
 
+@functools.lru_cache(maxsize=16)
 def derive_key(kek: bytes) -> bytes:
-    """The audit HMAC key of one key-encryption key."""
+    """The audit HMAC key of one key-encryption key (derived once per key: every
+    audited request would otherwise run HKDF again; a handful of keys at most)."""
     return aead.derive(kek, "redact_gw/audit-chain/v1")
 
 

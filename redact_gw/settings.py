@@ -73,6 +73,9 @@ class ServerSettings(_Frozen):
     body_timeout_s: float = Field(30.0, gt=0, le=3600)
     #: Open connections one client address may hold; more are closed at once (0: no cap).
     max_connections_per_client: int = Field(256, ge=0, le=1_000_000)
+    #: ``auto``: uvloop when it is installed (a dependency on Linux and macOS), else
+    #: asyncio's own loop; ``asyncio`` forces asyncio's loop.
+    event_loop: Literal["auto", "asyncio"] = "auto"
 
 
 class VaultSettings(_Frozen):

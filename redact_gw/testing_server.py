@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, detector_factory=FakeDetector)
     server = settings.server
     runner.run(app, server.host, server.port, shutdown_timeout_s=server.shutdown_timeout_s,
-               access_log=server.access_log)
+               access_log=server.access_log, event_loop=server.event_loop)
     return 0
 
 

@@ -42,7 +42,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keyring.load_keyring(settings.resolve(settings.keys.path))  # refuse bad keys up front
     server = settings.server
     runner.run(create_app(settings), server.host, server.port,
-               shutdown_timeout_s=server.shutdown_timeout_s, access_log=server.access_log)
+               shutdown_timeout_s=server.shutdown_timeout_s, access_log=server.access_log,
+               event_loop=server.event_loop)
     return 0
 
 

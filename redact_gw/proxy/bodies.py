@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from redact_gw.errors import (
@@ -171,7 +172,12 @@ def reject_nul(value: str | None, field: str) -> str | None:
 
 def json_response(data: Any, *, status: int = 200,
                   headers: dict[str, str] | None = None) -> web.Response:
-    """A JSON response that keeps non-ASCII text as UTF-8."""
-    return web.Response(body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+    """A JSON response that keeps non-ASCII text as UTF-8 (orjson: several times faster
+    than ``json.dumps`` on the small bodies of per-utterance calls)."""
+    try:
+        body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a type orjson does not know: the standard encoder's behaviour
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return web.Response(body=body,
                         status=status, headers=headers, content_type="application/json",
                         charset="utf-8")

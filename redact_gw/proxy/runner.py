@@ -32,6 +32,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -130,8 +131,23 @@ def _cut(runner: web.AppRunner) -> None:
         conn.force_close()
 
 
+def loop_factory(event_loop: str = "auto") -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory for ``auto`` when uvloop is installed, else ``None``
+    (asyncio's own loop). uvloop runs the same code with less overhead per request:
+    its transports, timers and cross-thread wake-ups are in C."""
+    if event_loop != "auto":
+        return None
+    try:
+        import uvloop
+    except ImportError:  # not installed (e.g. Windows): asyncio's loop, same behaviour
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def run(app: web.Application, host: str, port: int, *, shutdown_timeout_s: float = 30.0,
-        access_log: bool = True) -> None:
+        access_log: bool = True, event_loop: str = "auto") -> None:
     """``serve`` in a new event loop; returns once the gateway has shut down."""
-    asyncio.run(serve(app, host, port, shutdown_timeout_s=shutdown_timeout_s,
-                      access_log=access_log))
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as loop_runner:
+        loop_runner.run(serve(app, host, port, shutdown_timeout_s=shutdown_timeout_s,
+                              access_log=access_log))

@@ -24,6 +24,7 @@ from redact_gw.errors import Gone, IntegrityError, NotFound
 from redact_gw.model import Clock, KnownValue, PendingValue, Revealed
 from redact_gw.tokens import format_token
 from redact_gw.vault.base import EntryRow, RecordRaceLost, RecordRow, Rewrap, VaultStore
+from redact_gw.vault.keycache import DataKeyCache, OpenKey
 
 #: (tenant, channel, entity_type, now) -> expiry time, or None to keep until erased.
 ExpiryPolicy = Callable[[str, str | None, str, float], float | None]
@@ -34,6 +35,7 @@ def _dek_context(tenant: str, record_id: str, dek_id: str) -> bytes:
 
 
 AAD_VERSION = 2
+_FINGERPRINT_PURPOSE = "redact_gw/fingerprint/v1"
 
 
 def _expiry(expires_at: float | None) -> str:
@@ -56,11 +58,14 @@ class Vault:
     """Tokenize-and-seal, reveal and rotate, for one store and keyring."""
 
     def __init__(self, store: VaultStore, keys: KeyringSource, *,
-                 clock: Clock = time.time, expiry: ExpiryPolicy | None = None) -> None:
+                 clock: Clock = time.time, expiry: ExpiryPolicy | None = None,
+                 key_cache: DataKeyCache | None = None) -> None:
         self.store = store
         self.keys = keys
         self.clock = clock
         self.expiry = expiry
+        #: Opened data keys per record (``keycache``): checked against the row each use.
+        self.key_cache = key_cache if key_cache is not None else DataKeyCache()
 
     # -- data keys ------------------------------------------------------------------------
     def _new_record(self, tenant: str, record_id: str, subject_id: str | None,
@@ -72,17 +77,31 @@ class Vault:
                         channel=channel)
         return row, dek
 
-    async def _unwrap(self, row: RecordRow) -> bytes:
+    async def _open_key(self, row: RecordRow, *, cache: bool = True) -> OpenKey:
+        """The record's opened data key: from the cache while the row and keyring still
+        match it, else unwrapped (and cached, unless ``cache`` is false: re-wrapping is
+        about to change the row)."""
         if row.wrapped_dek is None or row.kek_id is None or row.dek_id is None:
+            self.key_cache.forget(row.tenant, row.record_id)
             raise Gone("the record's data key has been shredded", code="record_shredded")
         ring = await self.keys.ensure(row.kek_id)
-        return ring.unwrap(row.kek_id, row.wrapped_dek,
-                           _dek_context(row.tenant, row.record_id, row.dek_id))
+        self.key_cache.check_ring(ring)
+        cached = self.key_cache.get(row, ring) if cache else None
+        if cached is not None:
+            return cached
+        dek = ring.unwrap(row.kek_id, row.wrapped_dek,
+                          _dek_context(row.tenant, row.record_id, row.dek_id))
+        key = OpenKey(dek, aead.derive(dek, _FINGERPRINT_PURPOSE))
+        if cache:
+            self.key_cache.put(row, ring, key)
+        return key
+
+    async def _unwrap(self, row: RecordRow) -> bytes:
+        return (await self._open_key(row)).dek
 
     @staticmethod
-    def _fingerprints(dek: bytes, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
-                                                                           bytes]:
-        fp_key = aead.derive(dek, "redact_gw/fingerprint/v1")
+    def _fingerprints(fp_key: bytes, keys: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], bytes]:
         return {k: aead.fingerprint(fp_key, f"{k[0]}\0{k[1]}") for k in keys}
 
     # -- tokenize -------------------------------------------------------------------------
@@ -118,16 +137,20 @@ class Vault:
                              sent_by: str | None) -> dict[tuple[str, str], str]:
         record = await self.store.get_record(tenant, record_id)
         existing: dict[bytes, str] = {}
+        fresh_key: OpenKey | None = None
         if record is None or record.wrapped_dek is None:
+            ring = self.keys.current()
             fresh, dek = self._new_record(tenant, record_id, subject_id, channel)
             record = fresh if record is None else RecordRow(
                 record.tenant, record.record_id, record.subject_id, record.created_at,
                 fresh.dek_id, fresh.kek_id, fresh.wrapped_dek, record.no_retention,
                 record.legal_hold, record.channel)
-            fps = self._fingerprints(dek, unique)
+            fresh_key = OpenKey(dek, aead.derive(dek, _FINGERPRINT_PURPOSE))
+            fps = self._fingerprints(fresh_key.fingerprint_key, unique)
         else:
-            dek = await self._unwrap(record)
-            fps = self._fingerprints(dek, unique)
+            key = await self._open_key(record)
+            dek = key.dek
+            fps = self._fingerprints(key.fingerprint_key, unique)
             found = await self.store.find_by_fingerprints(tenant, record_id, list(fps.values()))
             existing = {e.fingerprint: e.token for e in found}
         now = self.clock()
@@ -147,6 +170,8 @@ class Vault:
             drafts.append(dataclasses.replace(draft, sealed=sealed))
         if drafts:
             existing.update(await self.store.commit_entries(record, drafts))
+            if fresh_key is not None:  # stored: the record's key is this one
+                self.key_cache.put(record, ring, fresh_key)
         return {k: existing[fp] for k, fp in fps.items()}
 
     # -- reveal ---------------------------------------------------------------------------
@@ -257,7 +282,7 @@ class Vault:
             rewraps = []
             for row in rows:
                 try:
-                    dek = await self._unwrap(row)
+                    dek = (await self._open_key(row, cache=False)).dek
                 except (IntegrityError, Gone):
                     report.fail(row.tenant, row.record_id)
                     continue

@@ -1,11 +1,13 @@
 """SQLite vault store: the embedded default.
 
-One connection, owned by one dedicated thread: every method runs as a single
-transaction inside that thread, so the event loop never blocks on disk and
-transactions never interleave. WAL lets other processes (the CLI rotating keys or
-purging) work beside a serving gateway; ``BEGIN IMMEDIATE`` and ``busy_timeout``
-make writers take turns. ``secure_delete`` overwrites deleted content so purged
-ciphertext does not linger in free pages; purges finish with an incremental vacuum.
+One connection, owned by one dedicated thread (``sqlite_tx.TxThread``): every method
+runs as a single transaction inside that thread, so the event loop never blocks on disk
+and transactions never interleave; writes queued together share one commit, each in
+its own savepoint (group commit: see that module for how each still fails alone). WAL
+lets other processes (the CLI rotating keys or purging) work beside a serving gateway;
+``BEGIN IMMEDIATE`` and ``busy_timeout`` make writers take turns. ``secure_delete``
+overwrites deleted content so purged ciphertext does not linger in free pages; purges
+finish with an incremental vacuum.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from redact_gw.vault.base import (
 )
 from redact_gw.vault.review_sqlite import SqliteReviewMixin
 from redact_gw.vault.session_sqlite import SqliteSessionMixin
+from redact_gw.vault.sqlite_tx import Kind, TxThread
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -75,13 +77,14 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin):
         self.path = path
         self.secure_delete = secure_delete
         self.auto_migrate = migrate
-        self._executor: ThreadPoolExecutor | None = None
         self._conn: Conn | None = None
+        self._tx_thread: TxThread | None = None
 
     # -- lifetime -------------------------------------------------------------------------
     async def open(self) -> None:
         """Create the file (mode 0600) if needed, connect, apply migrations."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-sqlite")
+        self._tx_thread = TxThread(lambda: self._conn)
+        self._tx_thread.start()
         try:
             await self._run(self._connect)
         except BaseException:
@@ -90,13 +93,13 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin):
 
     async def close(self) -> None:
         """Close the connection and stop the thread."""
-        if self._executor is None:
+        if self._tx_thread is None:
             return
         try:
             await self._run(self._disconnect)
         finally:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+            await asyncio.to_thread(self._tx_thread.stop)
+            self._tx_thread = None
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,33 +161,23 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin):
             return [int(r[0]) for r in rows]
         return await self._read(q)
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        if self._executor is None:
+    async def _queue(self, kind: Kind, fn: Callable[..., T]) -> T:
+        if self._tx_thread is None:
             raise VaultUnavailable()
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn)
+            result: T = await self._tx_thread.run(kind, fn)
         except sqlite3.Error:
             raise VaultUnavailable() from None
-
-    def _tx(self, fn: Callable[[Conn], T], *, write: bool = False) -> T:
-        conn = self._conn
-        if conn is None:
-            raise VaultUnavailable()
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = fn(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         return result
 
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await self._queue("call", fn)
+
     async def _read(self, fn: Callable[[Conn], T]) -> T:
-        return await self._run(lambda: self._tx(fn))
+        return await self._queue("read", fn)
 
     async def _write(self, fn: Callable[[Conn], T]) -> T:
-        return await self._run(lambda: self._tx(fn, write=True))
+        return await self._queue("write", fn)
 
     async def ping(self) -> bool:
         """True when a trivial query succeeds."""

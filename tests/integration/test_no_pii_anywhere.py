@@ -409,8 +409,8 @@ async def test_no_planted_value_anywhere(aiohttp_server: Any, aiohttp_client: An
     assert {p.value for p in PLANTED} <= revealed
     # chat, stream, 3 dialects x 2, no-retention chat, the hostile non-JSON answer
     assert len(fake.received) == 10
-    assert '"action": "optout.refused"' in audit and '"action": "erasure"' in audit
-    assert '"action": "purge"' in audit
+    actions = {e["action"] for e in json.loads(audit)["events"]}
+    assert {"optout.refused", "erasure", "purge"} <= actions
     assert len(seen.errors) >= 25 and caplog.records
 
     mirror = (env.root / "audit.jsonl").read_text()

@@ -219,18 +219,17 @@ async def test_sqlite_failure_mid_transaction_rolls_back(make_client: MakeClient
     client = await make_client()
     store = client.app[appkeys.STORE]
     import sqlite3
-    original = store._tx
-    def failing_tx(fn: Any, *, write: bool = False) -> Any:
-        if not write:
-            return original(fn, write=write)
+    original = store._write
+
+    async def failing_write(fn: Any) -> Any:  # the write ran, then the disk failed
         def boom(conn: sqlite3.Connection) -> Any:
             fn(conn)
             raise sqlite3.OperationalError("disk I/O error")
-        return original(boom, write=True)
-    store._tx = failing_tx  # type: ignore[method-assign]
+        return await original(boom)
+    store._write = failing_write  # type: ignore[method-assign]
     resp = await client.post("/v1/redact", json={"text": TEXT, "record_id": "r-tx"},
                              headers=env.auth())
-    store._tx = original  # type: ignore[method-assign]
+    store._write = original  # type: ignore[method-assign]
     assert resp.status == 503
     assert await store.get_record("acme", "r-tx") is None
 

@@ -1,0 +1,186 @@
+"""``TxThread``: the one thread that owns the SQLite connection, with group commit.
+
+Every request that tokenizes writes small transactions (its sealed values, its audit
+event), and each used to pay its own commit (a sync to disk with ``synchronous=FULL``)
+and its own two hand-offs between the event loop and the thread. Here the thread takes
+everything queued at once:
+
+- **Writes queued together run in one transaction** (``BEGIN IMMEDIATE`` ... one
+  ``COMMIT``), each inside its own ``SAVEPOINT``. A write that raises is rolled back to
+  its savepoint alone and only its caller gets the error. The others' callers get
+  their results only after the ``COMMIT`` succeeded; when the commit (or a rollback to
+  a savepoint) fails, the whole group is rolled back and every caller of the group gets
+  ``VaultUnavailable``: each fails closed on its own, nothing is half-written, and no
+  caller is told "stored" for a write that was not.
+- **Reads queued together** run in one read transaction (one snapshot: they were
+  concurrent anyway); a read that raises fails alone. Operations keep their queue
+  order across kinds, so a read queued after a write sees it.
+- **Calls** (connect, migrate, vacuum, disconnect) run alone, outside any transaction.
+- Results go back to the event loop in one wake-up per group, not one per operation.
+
+A group holds at most ``max_group`` writes, so one commit never waits on an unbounded
+queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redact_gw.errors import VaultUnavailable
+
+Conn = sqlite3.Connection
+Kind = Literal["call", "read", "write"]
+
+
+@dataclass(slots=True)
+class _Op:
+    kind: Kind
+    fn: Callable[..., Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+#: (future, succeeded, result or exception)
+_Outcome = tuple[asyncio.Future[Any], bool, Any]
+
+
+class TxThread:
+    """Runs queued operations on the connection ``conn()`` in one dedicated thread."""
+
+    def __init__(self, conn: Callable[[], Conn | None], *, max_group: int = 64,
+                 name: str = "vault-sqlite") -> None:
+        self._conn = conn
+        self._max_group = max_group
+        self._name = name
+        self._queue: deque[_Op] = deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        #: Commits so far and writes they carried (tests, benchmarks).
+        self.commits = 0
+        self.grouped_writes = 0
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._stopping = False
+        self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stopping
+
+    async def run(self, kind: Kind, fn: Callable[..., Any]) -> Any:
+        """Queue ``fn`` (``fn()`` for a call, ``fn(conn)`` in a transaction otherwise)
+        and wait for its result; its exception is raised here."""
+        loop = asyncio.get_running_loop()
+        op = _Op(kind, fn, loop, loop.create_future())
+        with self._cond:
+            if not self.running:
+                raise VaultUnavailable()
+            self._queue.append(op)
+            self._cond.notify()
+        return await op.future
+
+    def stop(self) -> None:
+        """Finish what is queued, then end the thread (blocking)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    # -- the thread -----------------------------------------------------------------
+    def _main(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                ops = self._take()
+            outcomes = [self._call(ops[0])] if ops[0].kind == "call" else self._group(ops)
+            self._deliver(outcomes)
+
+    def _take(self) -> list[_Op]:
+        """The next call alone, or up to ``max_group`` consecutive reads or writes."""
+        first = self._queue.popleft()
+        ops = [first]
+        if first.kind != "call":
+            while (self._queue and self._queue[0].kind == first.kind
+                   and len(ops) < self._max_group):
+                ops.append(self._queue.popleft())
+        return ops
+
+    @staticmethod
+    def _call(op: _Op) -> _Outcome:
+        try:
+            return op.future, True, op.fn()
+        except Exception as exc:
+            return op.future, False, exc
+
+    def _group(self, ops: list[_Op]) -> list[_Outcome]:
+        """Reads in one transaction, or writes in one, each in its own savepoint."""
+        write = ops[0].kind == "write"
+        outcomes: list[_Outcome] = []
+        try:
+            conn = self._live()
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except Exception as exc:
+            return [(op.future, False, exc) for op in ops]
+        try:
+            for op in ops:
+                if write:
+                    conn.execute("SAVEPOINT grouped")
+                try:
+                    result = op.fn(conn)
+                except Exception as exc:
+                    if write:
+                        conn.execute("ROLLBACK TO grouped")
+                        conn.execute("RELEASE grouped")
+                    outcomes.append((op.future, False, exc))
+                    continue
+                if write:
+                    conn.execute("RELEASE grouped")
+                outcomes.append((op.future, True, result))
+            conn.execute("COMMIT")
+        except Exception:  # the group's transaction is lost: every caller fails closed
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            return [(op.future, False, VaultUnavailable()) for op in ops]
+        if write:
+            self.commits += 1
+            self.grouped_writes += len(ops)
+        return outcomes
+
+    def _live(self) -> Conn:
+        conn = self._conn()
+        if conn is None:
+            raise VaultUnavailable()
+        return conn
+
+    def _deliver(self, outcomes: list[_Outcome]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for future, ok, value in outcomes:
+        if future.done():  # the caller was cancelled
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
