@@ -30,6 +30,9 @@ COMMON_WORD = 3e-5
 #: a name next to another name ("yuri", "mateo": the word list holds names too; not
 #: "supervisor").
 RARE_WORD = 5e-6
+#: Zipf frequency (one in ten million words) from which a word of wordfreq's large
+#: English list counts as English; rarer entries are mostly names ("kozma", "zuzana").
+ENGLISH_ZIPF = 2.0
 #: Cities at least this populous are places on their own, when not common words.
 CITY_POPULATION = 15_000
 
@@ -45,6 +48,9 @@ class Gazetteer:
     regions: frozenset[str]
     cities: frozenset[str]
     state_codes: frozenset[str]
+    #: Words of wordfreq's large English list at Zipf ``ENGLISH_ZIPF`` or more: a
+    #: lower-case word outside it is no English word ("tuininga", "gréta").
+    english: frozenset[str] = frozenset()
 
     def word_freq(self, word: str) -> float:
         """Frequency of ``word`` in English text (0 when not among common words)."""
@@ -127,6 +133,17 @@ def _places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return frozenset(regions), frozenset(cities), frozenset(str(k) for k in states)
 
 
+def _english() -> frozenset[str]:
+    """Words of wordfreq's large English list at ``ENGLISH_ZIPF`` or more (read from
+    its frequency buckets: a tenth of a second, not the seconds that building the
+    whole frequency dictionary takes)."""
+    from wordfreq import get_frequency_list
+
+    buckets = get_frequency_list("en", "large")
+    last = round((9 - ENGLISH_ZIPF) * 100)  # bucket i holds words of frequency 10^(-i/100)
+    return frozenset(str(w) for bucket in buckets[:last + 1] for w in bucket)
+
+
 @functools.cache
 def load() -> Gazetteer:
     """The process-wide gazetteer (about a second and some tens of MB, once)."""
@@ -135,4 +152,4 @@ def load() -> Gazetteer:
     first, last = _names()
     regions, cities, codes = _places()
     words = {str(k): float(v) for k, v in get_frequency_dict("en", "small").items()}
-    return Gazetteer(first, last, words, regions, cities, codes)
+    return Gazetteer(first, last, words, regions, cities, codes, _english())

@@ -1,0 +1,181 @@
+"""Names in lower-case speech that neither NER nor a trigger phrase finds.
+
+Speech recognition writes "why is gréta so impulsive" and "says hartvigsson" without a
+capital or an introduction. Two signals are left, both read off maintained data:
+
+* A word no English word list holds (``Gazetteer.english``: wordfreq's large list at
+  Zipf 2 or more) is, in a recognizer's lower-case output, almost always a name of a
+  person or a place: recognizers write dictionary words, and names are what falls
+  outside ("tuininga", "višeslav"). Rare spellings of English words are in the list.
+* A census name that is not mainly an English word ("mikayla", "thaddeus"), judged as
+  ``Gazetteer.name_kind`` does: "will", "mark", "grant", "june" and "rose" stay words.
+
+``name_runs`` reads such words (with the name words, initials and particles tight
+beside them) as PERSON candidates, unless they name a known place or follow a word
+that introduces a place ("in", "from"): places are read elsewhere.
+
+``widen`` grows a PERSON candidate found by any recognizer over the whole word it
+cuts ("[PERSON]šeslav"), and over name words tight beside it: the first name NER left
+out ("sebastian [PERSON]"), a middle initial, a surname after it ("[PERSON] mateo").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redact_gw.detection import entities as E
+from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.gazetteer import Gazetteer
+from redact_gw.detection.lexicon import NAME_PARTICLES, NOT_NAMES
+from redact_gw.detection.truecase import Word, is_lowercase, words
+
+RECOGNIZER = "SpokenNameRecognizer"
+#: Score of a run holding a word no English word list knows, or a census name.
+UNKNOWN_SCORE = 0.55
+#: Score of a run of two or more name words with a first name among them.
+FULL_NAME_SCORE = 0.7
+_MAX_WORDS = 4
+#: Words after which a name-like word is more likely a place ("from ryssby").
+_PLACE_CUES = frozenset({"in", "from", "at", "near", "of", "via", "around", "outside",
+                         "visit", "visited", "flew", "moved", "live", "lives", "lived"})
+#: Single letters that are words, never a middle initial on their own.
+_NOT_INITIALS = frozenset({"a", "i"})
+
+
+def strength(word: str, gaz: Gazetteer) -> int:
+    """2: a name on its own (no English word, or a census name not mainly a word);
+    1: a name only beside another name ("mark", a rare word); 0: not a name."""
+    w = word.lower()
+    if len(w) < 2 or not w.isalpha() or w in STOP_WORDS or w in NOT_NAMES:
+        return 0
+    if len(w) >= 3 and w not in gaz.english and not gaz.word_freq(w):
+        return 2
+    return gaz.name_kind(w)
+
+
+def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
+    """PERSON candidates in a lower-case (speech) line; none for written lines."""
+    if not is_lowercase(line):
+        return []
+    ws = words(line)
+    kinds = [strength(w[2], gaz) for w in ws]
+    out: list[Candidate] = []
+    i = 0
+    while i < len(ws):
+        if kinds[i] == 0:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(ws) and j - i < _MAX_WORDS and _tight(line, ws[j - 1], ws[j]) and (
+                kinds[j] or _joiner(ws, kinds, j)):
+            j += 1
+        while j > i + 1 and kinds[j - 1] == 0:
+            j -= 1  # a trailing particle or initial belongs to no name
+        cand = _judge_run(seg, offset, line, ws, kinds, i, j, gaz)
+        if cand is not None:
+            out.append(cand)
+        i = j
+    return out
+
+
+def _joiner(ws: Sequence[Word], kinds: Sequence[int], j: int) -> bool:
+    """A middle initial ("sue d", "martim a pereira") or a particle ("van der")
+    between name words."""
+    w = ws[j][2].lower()
+    nxt = kinds[j + 1] if j + 1 < len(ws) else 0
+    if len(w) == 1 and w.isalpha():
+        return w not in _NOT_INITIALS or nxt == 2
+    return w in NAME_PARTICLES and bool(nxt)
+
+
+def _judge_run(seg: int, offset: int, line: str, ws: Sequence[Word], kinds: Sequence[int],
+               i: int, j: int, gaz: Gazetteer) -> Candidate | None:
+    lowered = [w[2].lower() for w in ws[i:j]]
+    strong = [k for k in kinds[i:j] if k == 2]
+    if not strong or gaz.place_kind(" ".join(lowered)):
+        return None
+    if i > 0 and ws[i - 1][2].lower() in _PLACE_CUES:
+        return None
+    full = [w for w in lowered if len(w) > 1 and w not in NAME_PARTICLES]
+    first = any(gaz.is_first(w) for w in full)
+    if len(full) == 1 and gaz.place_kind(full[0]):
+        return None
+    score = FULL_NAME_SCORE if len(full) >= 2 and first else UNKNOWN_SCORE
+    why = ("first name and name words, lower-case speech" if score == FULL_NAME_SCORE
+           else "name word no English word list holds, lower-case speech")
+    return Candidate(seg, offset + ws[i][0], offset + ws[j - 1][1], E.PERSON, score,
+                     RECOGNIZER, None, why)
+
+
+def _tight(line: str, a: Word, b: Word) -> bool:
+    return line[a[1]:b[0]] == " "
+
+
+def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
+          threshold: float) -> list[Candidate]:
+    """Wider copies of PERSON candidates at or over ``threshold`` (overlapping
+    candidates of one type are merged when spans are resolved)."""
+    out: list[Candidate] = []
+    for cand in cands:
+        if cand.entity_type != E.PERSON or cand.score < threshold:
+            continue
+        text = texts[cand.seg]
+        a, b = _whole_words(text, cand.start, cand.end)
+        a, b = _grow(text, a, b, gaz)
+        if (a, b) != (cand.start, cand.end):
+            out.append(Candidate(cand.seg, a, b, E.PERSON, cand.score, cand.recognizer,
+                                 None, f"{cand.explanation or 'name'}, widened over name words"))
+    return out
+
+
+def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
+    """The span grown to the edges of the words it cuts ("vi|šeslav")."""
+    while a > 0 and text[a - 1].isalpha() and a < b and text[a].isalpha():
+        a -= 1
+    while b < len(text) and text[b].isalpha() and b > a and text[b - 1].isalpha():
+        b += 1
+    return a, b
+
+
+def _grow(text: str, a: int, b: int, gaz: Gazetteer) -> tuple[int, int]:
+    """Grow over tight name words on either side, in the value's own case."""
+    lower = text[a:b].islower()
+    ws = words(text)
+    inside = [k for k, w in enumerate(ws) if a <= w[0] and w[1] <= b]
+    if not inside:
+        return a, b
+    lo, hi = inside[0], inside[-1]
+    for _ in range(2):  # first name (and a middle initial) before
+        k = lo - 1
+        if k < 0 or not _tight(text, ws[k], ws[lo]) or not _fits(ws[k][2], lower):
+            break
+        w = ws[k][2].lower()
+        initial = len(w) == 1 and w not in _NOT_INITIALS and k > 0 and _tight(
+            text, ws[k - 1], ws[k]) and strength(ws[k - 1][2], gaz) > 0
+        if not (initial or _first_name(w, gaz) or strength(w, gaz)):
+            break
+        lo = k
+    for _ in range(2):  # surname (or a second surname) after
+        k = hi + 1
+        if k >= len(ws) or not _tight(text, ws[hi], ws[k]) or not _fits(ws[k][2], lower):
+            break
+        w = ws[k][2].lower()
+        if not (strength(w, gaz) == 2 or (w in gaz.last and strength(w, gaz) == 1)):
+            break
+        hi = k
+    return min(a, ws[lo][0]), max(b, ws[hi][1])
+
+
+def _first_name(word: str, gaz: Gazetteer) -> bool:
+    """A census first name used as a name at least as often as as a word: beside a
+    surname found already, "lily" and "jan" are names ("will" is not)."""
+    share = gaz.first.get(word, 0.0) / 100
+    return share > 0 and word not in STOP_WORDS and share >= gaz.word_freq(word)
+
+
+def _fits(word: str, lower: bool) -> bool:
+    """A lower-case value grows over lower-case words, a capitalized one over
+    capitalized words only (written text: "Eve Magrath said", not "said")."""
+    return word.islower() if lower else word[:1].isupper()
