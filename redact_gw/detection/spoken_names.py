@@ -42,13 +42,22 @@ _PLACE_CUES = frozenset({"in", "from", "at", "near", "of", "via", "around", "out
                          "visit", "visited", "flew", "moved", "live", "lives", "lived"})
 #: Single letters that are words, never a middle initial on their own.
 _NOT_INITIALS = frozenset({"a", "i"})
+#: Titles that leave no doubt that a name follows ("mister buck", "missus long").
+_SURE_TITLES = frozenset({"mr", "mrs", "ms", "mister", "missus"})
+#: Titles that are also words ("i miss them", "the doctor said"): a name must follow.
+_WORD_TITLES = frozenset({"miss", "dr", "doctor"})
+#: How many times more often a census name is a name than an English word, for a
+#: word beside a name found already, after a title, or joined to a name by "and"
+#: ("jones" 116, "brown" 61, "wood" 16; "little" 0.8, "park" 1.7 stay words).
+_NAME_OVER_WORD = 2.0
 
 
 def strength(word: str, gaz: Gazetteer) -> int:
     """2: a name on its own (no English word, or a census name not mainly a word);
     1: a name only beside another name ("mark", a rare word); 0: not a name."""
     w = word.lower()
-    if len(w) < 2 or not w.isalpha() or w in STOP_WORDS or w in NOT_NAMES:
+    if len(w) < 2 or not w.isalpha() or w in STOP_WORDS or w in NOT_NAMES or (
+            w in _SURE_TITLES or w in _WORD_TITLES):
         return 0
     if len(w) >= 3 and w not in gaz.english and not gaz.word_freq(w):
         return 2
@@ -77,7 +86,36 @@ def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidat
         if cand is not None:
             out.append(cand)
         i = j
+    return out + _after_titles(seg, offset, line, ws, gaz)
+
+
+def _after_titles(seg: int, offset: int, line: str, ws: Sequence[Word],
+                  gaz: Gazetteer) -> list[Candidate]:
+    """The census name after "mister", "missus" (any), "miss", "doctor" (one that is
+    mainly a name): "mister buck", "miss singh"; not "miss the bus"."""
+    out: list[Candidate] = []
+    for k in range(len(ws) - 1):
+        title, w = ws[k][2].lower(), ws[k + 1][2].lower()
+        if title not in _SURE_TITLES | _WORD_TITLES or not _tight(line, ws[k], ws[k + 1]):
+            continue
+        if w in STOP_WORDS or not w.isalpha() or len(w) < 2:
+            continue
+        sure = title in _SURE_TITLES and gaz.in_census(w)
+        if sure or strength(w, gaz) or census_ratio(w, gaz) >= _NAME_OVER_WORD:
+            out.append(Candidate(seg, offset + ws[k + 1][0], offset + ws[k + 1][1],
+                                 E.PERSON, 0.6, RECOGNIZER, None,
+                                 f"census name after the title '{title}'"))
     return out
+
+
+def census_ratio(word: str, gaz: Gazetteer) -> float:
+    """A census name's share among people over its frequency as an English word
+    (infinite for a census name no word list holds, 0 for no census name)."""
+    share = max(gaz.first.get(word, 0.0), gaz.last.get(word, 0.0)) / 100
+    if not share:
+        return 0.0
+    freq = gaz.word_freq(word)
+    return share / freq if freq else float("inf")
 
 
 def _joiner(ws: Sequence[Word], kinds: Sequence[int], j: int) -> bool:
@@ -127,6 +165,27 @@ def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
         if (a, b) != (cand.start, cand.end):
             out.append(Candidate(cand.seg, a, b, E.PERSON, cand.score, cand.recognizer,
                                  None, f"{cand.explanation or 'name'}, widened over name words"))
+        out.extend(_coordinated(cand.seg, text, a, b, gaz))
+    return out
+
+
+def _coordinated(seg: int, text: str, a: int, b: int, gaz: Gazetteer) -> list[Candidate]:
+    """A census name joined to a found name by "and" ("[PERSON] and jones",
+    "wilson and [PERSON]"), when it is mainly a name (not "[PERSON] and little")."""
+    lower = text[a:b].islower()
+    ws = words(text)
+    idx = [k for k, w in enumerate(ws) if a <= w[0] and w[1] <= b]
+    if not idx:
+        return []
+    out: list[Candidate] = []
+    for conj, other in ((idx[-1] + 1, idx[-1] + 2), (idx[0] - 1, idx[0] - 2)):
+        if not (0 <= other < len(ws) and 0 <= conj < len(ws)) or ws[conj][2].lower() != "and":
+            continue
+        w = ws[other][2]
+        if _fits(w, lower) and w.lower() not in STOP_WORDS and (
+                strength(w, gaz) == 2 or census_ratio(w.lower(), gaz) >= _NAME_OVER_WORD):
+            out.append(Candidate(seg, ws[other][0], ws[other][1], E.PERSON, 0.55, RECOGNIZER,
+                                 None, "census name joined to a name by 'and'"))
     return out
 
 
@@ -162,7 +221,15 @@ def _grow(text: str, a: int, b: int, gaz: Gazetteer) -> tuple[int, int]:
         if k >= len(ws) or not _tight(text, ws[hi], ws[k]) or not _fits(ws[k][2], lower):
             break
         w = ws[k][2].lower()
-        if not (strength(w, gaz) == 2 or (w in gaz.last and strength(w, gaz) == 1)):
+        j = k
+        while j < len(ws) - 1 and j - k < 2 and ws[j][2].lower() in NAME_PARTICLES and _tight(
+                text, ws[j], ws[j + 1]) and _fits(ws[j + 1][2], lower):
+            j += 1  # "[PERSON] van der zaag"
+        if j > k and strength(ws[j][2], gaz) == 2:
+            hi = j
+            continue
+        if not (strength(w, gaz) == 2 or (w not in STOP_WORDS
+                                          and census_ratio(w, gaz) >= _NAME_OVER_WORD)):
             break
         hi = k
     return min(a, ws[lo][0]), max(b, ws[hi][1])
