@@ -65,10 +65,11 @@ def strength(word: str, gaz: Gazetteer) -> int:
 
 
 def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
-    """PERSON candidates in a lower-case (speech) line; none for written lines."""
-    if not is_lowercase(line):
-        return []
+    """PERSON candidates in a lower-case (speech) line; for a written line, only the
+    name after a title and a first word no English word list holds (``written``)."""
     ws = words(line)
+    if not is_lowercase(line):
+        return written(seg, offset, line, ws, gaz)
     kinds = [strength(w[2], gaz) for w in ws]
     out: list[Candidate] = []
     i = 0
@@ -89,14 +90,35 @@ def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidat
     return out + _after_titles(seg, offset, line, ws, gaz)
 
 
+def written(seg: int, offset: int, line: str, ws: Sequence[Word],
+            gaz: Gazetteer) -> list[Candidate]:
+    """Written text, where capitals already lead NER: the capitalized name after a
+    title ("Mrs. Long", "ms. Chloe"), and a line's first word when no English word list
+    holds it ("Mourik began writing"; the capital of a first word says nothing, so
+    the gazetteer's reading of capitals skips it)."""
+    out = [c for c in _after_titles(seg, offset, line, ws, gaz, written=True)
+           if line[c.start - offset].isupper()]
+    if ws and ws[0][2][:1].isupper() and not ws[0][2].isupper():
+        w = ws[0][2].lower()
+        if len(w) >= 3 and w.isalpha() and w not in gaz.english and not gaz.word_freq(w) and (
+                not gaz.place_kind(w)):
+            out.append(Candidate(seg, offset + ws[0][0], offset + ws[0][1], E.PERSON,
+                                 UNKNOWN_SCORE, RECOGNIZER, None,
+                                 "first word, a name no English word list holds"))
+    return out
+
+
 def _after_titles(seg: int, offset: int, line: str, ws: Sequence[Word],
-                  gaz: Gazetteer) -> list[Candidate]:
+                  gaz: Gazetteer, written: bool = False) -> list[Candidate]:
     """The census name after "mister", "missus" (any), "miss", "doctor" (one that is
-    mainly a name): "mister buck", "miss singh"; not "miss the bus"."""
+    mainly a name): "mister buck", "miss singh"; not "miss the bus". Written text
+    may abbreviate the title ("Mrs. Long")."""
     out: list[Candidate] = []
     for k in range(len(ws) - 1):
         title, w = ws[k][2].lower(), ws[k + 1][2].lower()
-        if title not in _SURE_TITLES | _WORD_TITLES or not _tight(line, ws[k], ws[k + 1]):
+        gap = line[ws[k][1]:ws[k + 1][0]]
+        if title not in _SURE_TITLES | _WORD_TITLES or gap not in (
+                (" ", ". ") if written else (" ",)):
             continue
         if w in STOP_WORDS or not w.isalpha() or len(w) < 2:
             continue

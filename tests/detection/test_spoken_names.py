@@ -67,3 +67,20 @@ def test_words_that_are_also_names_stay_words(one: One, text: str) -> None:
 def test_written_names_do_not_grow_over_lower_case_words(one: One) -> None:
     people = _people(one("Yesterday Eulalia Brzozowska said sorry"))
     assert people == ["Eulalia Brzozowska"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Please put it through to Mrs. Fields today.", "Fields"),
+    ("Szczygielska started the project in March.", "Szczygielska"),
+])
+def test_written_title_names_and_first_words(one: One, text: str, name: str) -> None:
+    assert name in _people(one(text))
+
+
+@pytest.mark.parametrize("text", [
+    "Dr. Strange is showing at the cinema tonight.",
+    "Yesterday the parcel arrived.",
+    "Kubernetes runs the containers.",
+])
+def test_written_words_after_titles_and_first_words_stay(one: One, text: str) -> None:
+    assert _people(one(text)) == []
