@@ -84,3 +84,14 @@ def test_written_title_names_and_first_words(one: One, text: str, name: str) -> 
 ])
 def test_written_words_after_titles_and_first_words_stay(one: One, text: str) -> None:
     assert _people(one(text)) == []
+
+
+def test_a_name_recurs_whole_with_letters_outside_ascii() -> None:
+    from redact_gw.detection import recurrence
+    from redact_gw.detection.view import build_view
+    from redact_gw.model import KnownValue
+
+    needles = recurrence.collect([], [], [KnownValue("PERSON", "Åsa Lindström")])
+    text = "then åsa said lindström would call"
+    hits = recurrence.find(0, build_view(text), needles)
+    assert sorted(text[c.start:c.end] for c in hits) == ["lindström", "åsa"]
