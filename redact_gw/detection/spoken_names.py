@@ -1,22 +1,27 @@
 """Names in lower-case speech that neither NER nor a trigger phrase finds.
 
-Speech recognition writes "why is gréta so impulsive" and "says hartvigsson" without a
+Speech recognition writes "why is zdeňka so tired" and "says thorvaldsson" without a
 capital or an introduction. Two signals are left, both read off maintained data:
 
 * A word no English word list holds (``Gazetteer.english``: wordfreq's large list at
   Zipf 2 or more) is, in a recognizer's lower-case output, almost always a name of a
   person or a place: recognizers write dictionary words, and names are what falls
-  outside ("tuininga", "višeslav"). Rare spellings of English words are in the list.
-* A census name that is not mainly an English word ("mikayla", "thaddeus"), judged as
+  outside ("wojciechowska", "dobrosław"). Rare spellings of English words are in the list.
+* A census name that is not mainly an English word ("kathleen", "marguerite"), judged as
   ``Gazetteer.name_kind`` does: "will", "mark", "grant", "june" and "rose" stay words.
 
 ``name_runs`` reads such words (with the name words, initials and particles tight
 beside them) as PERSON candidates, unless they name a known place or follow a word
 that introduces a place ("in", "from"): places are read elsewhere.
 
+In written text, where capitals already lead NER and the gazetteer, only two gaps
+are filled: the capitalized name after a title ("Mrs. Hale") and a line's first word
+no English word list holds ("Szczygielska started": a first word's capital says
+nothing, so the reading of capitals skips it).
+
 ``widen`` grows a PERSON candidate found by any recognizer over the whole word it
-cuts ("[PERSON]šeslav"), and over name words tight beside it: the first name NER left
-out ("sebastian [PERSON]"), a middle initial, a surname after it ("[PERSON] mateo").
+cuts ("[PERSON]sław"), and over name words tight beside it: the first name NER left
+out ("ottilie [PERSON]"), a middle initial, a surname after it ("[PERSON] kowalczyk").
 """
 
 from __future__ import annotations
@@ -37,12 +42,12 @@ UNKNOWN_SCORE = 0.55
 #: Score of a run of two or more name words with a first name among them.
 FULL_NAME_SCORE = 0.7
 _MAX_WORDS = 4
-#: Words after which a name-like word is more likely a place ("from ryssby").
+#: Words after which a name-like word is more likely a place ("from skövde").
 _PLACE_CUES = frozenset({"in", "from", "at", "near", "of", "via", "around", "outside",
                          "visit", "visited", "flew", "moved", "live", "lives", "lived"})
 #: Single letters that are words, never a middle initial on their own.
 _NOT_INITIALS = frozenset({"a", "i"})
-#: Titles that leave no doubt that a name follows ("mister buck", "missus long").
+#: Titles that leave no doubt that a name follows ("mister fox", "missus long").
 _SURE_TITLES = frozenset({"mr", "mrs", "ms", "mister", "missus"})
 #: Titles that are also words ("i miss them", "the doctor said"): a name must follow.
 _WORD_TITLES = frozenset({"miss", "dr", "doctor"})
@@ -93,8 +98,8 @@ def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidat
 def written(seg: int, offset: int, line: str, ws: Sequence[Word],
             gaz: Gazetteer) -> list[Candidate]:
     """Written text, where capitals already lead NER: the capitalized name after a
-    title ("Mrs. Long", "ms. Chloe"), and a line's first word when no English word list
-    holds it ("Mourik began writing"; the capital of a first word says nothing, so
+    title ("Mrs. Hale", "ms. Ines"), and a line's first word when no English word list
+    holds it ("Szczygielska started"; the capital of a first word says nothing, so
     the gazetteer's reading of capitals skips it)."""
     out = [c for c in _after_titles(seg, offset, line, ws, gaz, written=True)
            if line[c.start - offset].isupper()]
@@ -111,8 +116,8 @@ def written(seg: int, offset: int, line: str, ws: Sequence[Word],
 def _after_titles(seg: int, offset: int, line: str, ws: Sequence[Word],
                   gaz: Gazetteer, written: bool = False) -> list[Candidate]:
     """The census name after "mister", "missus" (any), "miss", "doctor" (one that is
-    mainly a name): "mister buck", "miss singh"; not "miss the bus". Written text
-    may abbreviate the title ("Mrs. Long")."""
+    mainly a name): "mister fox", "miss patel"; not "miss the bus". Written text
+    may abbreviate the title ("Mrs. Hale")."""
     out: list[Candidate] = []
     for k in range(len(ws) - 1):
         title, w = ws[k][2].lower(), ws[k + 1][2].lower()
@@ -141,7 +146,7 @@ def census_ratio(word: str, gaz: Gazetteer) -> float:
 
 
 def _joiner(ws: Sequence[Word], kinds: Sequence[int], j: int) -> bool:
-    """A middle initial ("sue d", "martim a pereira") or a particle ("van der")
+    """A middle initial ("sue d", "hedda q marttinen") or a particle ("van der")
     between name words."""
     w = ws[j][2].lower()
     nxt = kinds[j + 1] if j + 1 < len(ws) else 0
@@ -212,7 +217,7 @@ def _coordinated(seg: int, text: str, a: int, b: int, gaz: Gazetteer) -> list[Ca
 
 
 def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
-    """The span grown to the edges of the words it cuts ("vi|šeslav")."""
+    """The span grown to the edges of the words it cuts ("dobro|sław")."""
     while a > 0 and text[a - 1].isalpha() and a < b and text[a].isalpha():
         a -= 1
     while b < len(text) and text[b].isalpha() and b > a and text[b - 1].isalpha():
@@ -246,7 +251,7 @@ def _grow(text: str, a: int, b: int, gaz: Gazetteer) -> tuple[int, int]:
         j = k
         while j < len(ws) - 1 and j - k < 2 and ws[j][2].lower() in NAME_PARTICLES and _tight(
                 text, ws[j], ws[j + 1]) and _fits(ws[j + 1][2], lower):
-            j += 1  # "[PERSON] van der zaag"
+            j += 1  # "[PERSON] van der hoeven"
         if j > k and strength(ws[j][2], gaz) == 2:
             hi = j
             continue
