@@ -141,7 +141,9 @@ def _english() -> frozenset[str]:
 
     buckets = get_frequency_list("en", "large")
     last = round((9 - ENGLISH_ZIPF) * 100)  # bucket i holds words of frequency 10^(-i/100)
-    return frozenset(str(w) for bucket in buckets[:last + 1] for w in bucket)
+    english = frozenset(str(w) for bucket in buckets[:last + 1] for w in bucket)
+    get_frequency_list.cache_clear()  # its cache would keep all 320,000 words (15 MB)
+    return english
 
 
 @functools.cache
