@@ -26,6 +26,7 @@ out ("ottilie [PERSON]"), a middle initial, a surname after it ("[PERSON] kowalc
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -183,29 +184,38 @@ def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
     """Wider copies of PERSON candidates at or over ``threshold`` (overlapping
     candidates of one type are merged when spans are resolved)."""
     out: list[Candidate] = []
+    segments: dict[int, tuple[list[Word], list[int]]] = {}
     for cand in cands:
         if cand.entity_type != E.PERSON or cand.score < threshold:
             continue
         text = texts[cand.seg]
+        if cand.seg not in segments:  # words once per segment: long texts hold many names
+            ws = words(text)
+            segments[cand.seg] = (ws, [w[0] for w in ws])
+        ws, starts = segments[cand.seg]
         a, b = _whole_words(text, cand.start, cand.end)
-        a, b = _grow(text, a, b, gaz)
+        lo = bisect.bisect_left(starts, a)
+        hi = bisect.bisect_left(starts, b) - 1
+        while hi >= lo and ws[hi][1] > b:
+            hi -= 1
+        if lo > hi:
+            continue
+        a, b, lo, hi = _grow(text, ws, a, b, lo, hi, gaz)
         if (a, b) != (cand.start, cand.end):
             out.append(Candidate(cand.seg, a, b, E.PERSON, cand.score, cand.recognizer,
                                  None, f"{cand.explanation or 'name'}, widened over name words"))
-        out.extend(_coordinated(cand.seg, text, a, b, gaz))
+        out.extend(_coordinated(cand.seg, text, ws, a, b, lo, hi, gaz))
     return out
 
 
-def _coordinated(seg: int, text: str, a: int, b: int, gaz: Gazetteer) -> list[Candidate]:
-    """A census name joined to a found name by "and" ("[PERSON] and jones",
-    "wilson and [PERSON]"), when it is mainly a name (not "[PERSON] and little")."""
+def _coordinated(seg: int, text: str, ws: Sequence[Word], a: int, b: int, lo: int, hi: int,
+                 gaz: Gazetteer) -> list[Candidate]:
+    """A census name joined to a found name (words ``lo`` to ``hi``) by "and"
+    ("[PERSON] and jones", "wilson and [PERSON]"), when it is mainly a name (not
+    "[PERSON] and little")."""
     lower = text[a:b].islower()
-    ws = words(text)
-    idx = [k for k, w in enumerate(ws) if a <= w[0] and w[1] <= b]
-    if not idx:
-        return []
     out: list[Candidate] = []
-    for conj, other in ((idx[-1] + 1, idx[-1] + 2), (idx[0] - 1, idx[0] - 2)):
+    for conj, other in ((hi + 1, hi + 2), (lo - 1, lo - 2)):
         if not (0 <= other < len(ws) and 0 <= conj < len(ws)) or ws[conj][2].lower() != "and":
             continue
         w = ws[other][2]
@@ -225,14 +235,11 @@ def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def _grow(text: str, a: int, b: int, gaz: Gazetteer) -> tuple[int, int]:
-    """Grow over tight name words on either side, in the value's own case."""
+def _grow(text: str, ws: Sequence[Word], a: int, b: int, lo: int, hi: int,
+          gaz: Gazetteer) -> tuple[int, int, int, int]:
+    """Grow the span (words ``lo`` to ``hi``) over tight name words on either side, in
+    the value's own case."""
     lower = text[a:b].islower()
-    ws = words(text)
-    inside = [k for k, w in enumerate(ws) if a <= w[0] and w[1] <= b]
-    if not inside:
-        return a, b
-    lo, hi = inside[0], inside[-1]
     for _ in range(2):  # first name (and a middle initial) before
         k = lo - 1
         if k < 0 or not _tight(text, ws[k], ws[lo]) or not _fits(ws[k][2], lower):
@@ -259,7 +266,7 @@ def _grow(text: str, a: int, b: int, gaz: Gazetteer) -> tuple[int, int]:
                                           and census_ratio(w, gaz) >= _NAME_OVER_WORD)):
             break
         hi = k
-    return min(a, ws[lo][0]), max(b, ws[hi][1])
+    return min(a, ws[lo][0]), max(b, ws[hi][1]), lo, hi
 
 
 def _first_name(word: str, gaz: Gazetteer) -> bool:
