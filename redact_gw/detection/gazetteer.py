@@ -34,6 +34,9 @@ COMMON_WORD = 3e-5
 #: a name next to another name ("yuri", "mateo": the word list holds names too; not
 #: "supervisor").
 RARE_WORD = 5e-6
+#: Zipf frequency (one in ten million words) from which a word of wordfreq's large
+#: English list counts as English; rarer entries are mostly names ("kozma", "zuzana").
+ENGLISH_ZIPF = 2.0
 #: Cities at least this populous are places on their own, when not common words.
 CITY_POPULATION = 15_000
 
@@ -49,6 +52,9 @@ class Gazetteer:
     regions: frozenset[str]
     cities: frozenset[str]
     state_codes: frozenset[str]
+    #: Words of wordfreq's large English list at Zipf ``ENGLISH_ZIPF`` or more: a
+    #: lower-case word outside it is no English word ("tuininga", "gréta").
+    english: frozenset[str] = frozenset()
 
     def word_freq(self, word: str) -> float:
         """Frequency of ``word`` in English text (0 when not among common words)."""
@@ -160,6 +166,19 @@ def _plain(name: str) -> str:
     return "".join(ch for ch in folded if not unicodedata.combining(ch))
 
 
+def _english() -> frozenset[str]:
+    """Words of wordfreq's large English list at ``ENGLISH_ZIPF`` or more (read from
+    its frequency buckets: a tenth of a second, not the seconds that building the
+    whole frequency dictionary takes)."""
+    from wordfreq import get_frequency_list
+
+    buckets = get_frequency_list("en", "large")
+    last = round((9 - ENGLISH_ZIPF) * 100)  # bucket i holds words of frequency 10^(-i/100)
+    english = frozenset(str(w) for bucket in buckets[:last + 1] for w in bucket)
+    get_frequency_list.cache_clear()  # its cache would keep all 320,000 words (15 MB)
+    return english
+
+
 @functools.cache
 def load() -> Gazetteer:
     """The process-wide gazetteer (about a second and some tens of MB, once)."""
@@ -168,4 +187,4 @@ def load() -> Gazetteer:
     first, last = _names()
     regions, cities, codes = _places()
     words = {str(k): float(v) for k, v in get_frequency_dict("en", "small").items()}
-    return Gazetteer(first, last, words, regions, cities, codes)
+    return Gazetteer(first, last, words, regions, cities, codes, _english())

@@ -34,6 +34,7 @@ from redact_gw.detection import (
     spoken,
     spoken_email,
     spoken_ids,
+    spoken_names,
     truecase,
 )
 from redact_gw.detection import entities as E
@@ -219,6 +220,7 @@ class PresidioDetector:
         cands.extend(self._related_names(lines, docs))
         cands.extend(self._gazetteer_hits(lines, docs))
         cands.extend(self._first_pass(segments, views, ctx))
+        cands.extend(self._spoken_names(texts, lines, cands))
         cands.extend(self._recurrences(texts, views, cands, known))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
         for cand in cands:
@@ -249,6 +251,19 @@ class PresidioDetector:
             out.extend(truecase.name_candidates(seg, offset, text, gaz))
             out.extend(truecase.place_candidates(seg, offset, text, gaz))
         return out
+
+    def _spoken_names(self, texts: Sequence[str], lines: Sequence[Line],
+                      found: Sequence[Candidate]) -> list[Candidate]:
+        """Names in lower-case speech, and found names grown over the name words beside
+        them (``spoken_names``)."""
+        gaz = self._gazetteer
+        if gaz is None or not self._settings.transcript_recognizers or not (
+                self._settings.entities is None or E.PERSON in self._settings.entities):
+            return []
+        out = [c for seg, offset, line in lines
+               for c in spoken_names.name_runs(seg, offset, line, gaz)]
+        threshold = self._settings.threshold_for(E.PERSON)
+        return out + spoken_names.widen(texts, [*found, *out], gaz, threshold)
 
     def _related_names(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
         """Names after "my wife", "my brother"...: the tagger runs on those lines only."""

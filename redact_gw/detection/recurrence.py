@@ -29,7 +29,7 @@ MIN_DIGITS = 4
 #: Score of a known value's recurrences (plus 0.05); found values use their own score.
 KNOWN_SCORE = 0.9
 _DIGITS_RE = re.compile(r"\d+")
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'\-]*")  # letters of any script: "ståle", not "st"
 _LETTERS_RE = re.compile(r"[a-z]+")
 
 

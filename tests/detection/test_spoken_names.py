@@ -1,0 +1,97 @@
+"""Names in lower-case speech without an introduction (``detection/spoken_names.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+One = Callable[[str], list[tuple[str, str]]]
+
+
+def _people(found: list[tuple[str, str]]) -> list[str]:
+    return [value for entity, value in found if entity == "PERSON"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("why is wojciechowska always so quiet", "wojciechowska"),
+    ("why is zdeňka so tired today", "zdeňka"),
+    ("that is what brzęczyszczykiewicz told the team", "brzęczyszczykiewicz"),
+    ("it was kasumi's idea from the start", "kasumi"),
+])
+def test_lone_words_no_english_word_list_holds_are_redacted(one: One, text: str,
+                                                            name: str) -> None:
+    """Whole, as a name or (where spaCy's NER says so) as a place: never in clear."""
+    assert name in [value for _entity, value in one(text)]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("i think ottilie kwiatkowska should get the refund", "ottilie kwiatkowska"),
+    ("the account is for hedda q marttinen", "hedda q marttinen"),
+    ("the van der hoeven plan covers marijke van der hoeven", "marijke van der hoeven"),
+])
+def test_names_no_english_word_list_holds(one: One, text: str, name: str) -> None:
+    assert name in _people(one(text))
+
+
+def test_a_name_is_never_cut_inside_a_word(one: One) -> None:
+    """Letters outside ASCII do not end a span: nothing of the name stays in clear."""
+    people = _people(one("friends call me dobrosław most days"))
+    assert people == ["dobrosław"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("mister fox will call you back", "fox"),
+    ("i spoke to missus long this morning", "long"),
+])
+def test_census_names_after_a_title(one: One, text: str, name: str) -> None:
+    assert name in _people(one(text))
+
+
+def test_a_census_surname_joined_by_and_to_a_found_name(one: One) -> None:
+    people = " ".join(_people(one("the shop was started by grzegorczyk and jones in a garage")))
+    assert "grzegorczyk" in people and "jones" in people
+
+
+@pytest.mark.parametrize("text", [
+    "will you mark the date in june and grant them access",
+    "i miss the bus and the doctor said rest",
+    "we are speaking to bots about the orchestra and the salesperson",
+    "bill me for the rose bushes and the long hose",
+    "the little park and the white house",
+])
+def test_words_that_are_also_names_stay_words(one: One, text: str) -> None:
+    assert _people(one(text)) == []
+
+
+def test_written_names_do_not_grow_over_lower_case_words(one: One) -> None:
+    people = _people(one("Yesterday Eulalia Brzozowska said sorry"))
+    assert people == ["Eulalia Brzozowska"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Please put it through to Mrs. Fields today.", "Fields"),
+    ("Szczygielska started the project in March.", "Szczygielska"),
+])
+def test_written_title_names_and_first_words(one: One, text: str, name: str) -> None:
+    assert name in _people(one(text))
+
+
+@pytest.mark.parametrize("text", [
+    "Dr. Strange is showing at the cinema tonight.",
+    "Yesterday the parcel arrived.",
+    "Kubernetes runs the containers.",
+])
+def test_written_words_after_titles_and_first_words_stay(one: One, text: str) -> None:
+    assert _people(one(text)) == []
+
+
+def test_a_name_recurs_whole_with_letters_outside_ascii() -> None:
+    from redact_gw.detection import recurrence
+    from redact_gw.detection.view import build_view
+    from redact_gw.model import KnownValue
+
+    needles = recurrence.collect([], [], [KnownValue("PERSON", "Åsa Lindström")])
+    text = "then åsa said lindström would call"
+    hits = recurrence.find(0, build_view(text), needles)
+    assert sorted(text[c.start:c.end] for c in hits) == ["lindström", "åsa"]
