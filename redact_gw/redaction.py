@@ -77,6 +77,9 @@ class Redacted:
     #: Token -> this request's own original (first spelling in the request): what the
     #: caller's answer may restore, whoever stored the token's value first.
     originals: dict[str, Revealed] = field(default_factory=dict)
+    #: Per text: (start, end, token) of each value in the ORIGINAL text, so a caller
+    #: holding the text's structure (ASR word items) can place the tokens itself.
+    placed: list[list[tuple[int, int, str]]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Number of tokenized spans per entity type."""
@@ -100,6 +103,7 @@ def apply_tokens(texts: Sequence[str], spans: Sequence[Sequence[Span]],
     out = Redacted([])
     for i, (text, ss) in enumerate(zip(texts, spans, strict=True)):
         pieces: list[str] = []
+        placed: list[tuple[int, int, str]] = []
         cursor = 0
         length = 0
         for s in ss:
@@ -113,10 +117,12 @@ def apply_tokens(texts: Sequence[str], spans: Sequence[Sequence[Span]],
             out.entities.append(Entity(token, s.entity_type, s.score, s.recognizer, loc,
                                        s.explanation))
             pieces.append(token)
+            placed.append((s.start, s.end, token))
             length += len(token)
             cursor = s.end
         pieces.append(text[cursor:])
         out.texts.append("".join(pieces))
+        out.placed.append(placed)
     return out
 
 

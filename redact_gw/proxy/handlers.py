@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from redact_gw.asr_formats.postcall import VendorTranscript, is_vendor_body, parse_vendor_body
 from redact_gw.errors import InvalidInput, OptedOut, Unavailable
 from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
@@ -16,7 +17,7 @@ from redact_gw.proxy import appkeys
 from redact_gw.proxy.admission import check_work
 from redact_gw.proxy.bodies import json_response, read_json, reject_nul
 from redact_gw.proxy.middlewares import route_name
-from redact_gw.transcripts import parse_transcript
+from redact_gw.transcripts import Transcript, parse_transcript
 from redact_gw.vault import migrations
 from redact_gw.vault.base import VaultStore
 
@@ -105,8 +106,13 @@ async def redact(request: web.Request) -> web.Response:
     require(principal, Permission.REDACT)
     settings = request.app[appkeys.SETTINGS]
     doc = await read_json(request, settings.server.max_body_bytes)
-    transcript = parse_transcript(doc, max_segments=settings.server.max_segments,
-                                  max_text_chars=settings.server.max_text_chars)
+    transcript: Transcript | VendorTranscript
+    if is_vendor_body(doc):  # an ASR vendor's own JSON (asr_formats)
+        transcript = parse_vendor_body(doc, max_segments=settings.server.max_segments,
+                                       max_text_chars=settings.server.max_text_chars)
+    else:
+        transcript = parse_transcript(doc, max_segments=settings.server.max_segments,
+                                      max_text_chars=settings.server.max_text_chars)
     check_work((ref.segment.text for ref in transcript.segments),
                settings.admission.max_digit_runs)
     record_id = transcript.record_id or new_record_id()
@@ -131,7 +137,9 @@ async def redact(request: web.Request) -> web.Response:
         raise
     counts = redacted.counts()
     metrics.redacted(route, counts, no_retention=redacted.no_retention)
-    body: dict[str, Any] = transcript.with_texts(redacted.texts)
+    body: dict[str, Any] = (transcript.render(redacted)
+                            if isinstance(transcript, VendorTranscript)
+                            else transcript.with_texts(redacted.texts))
     body["record_id"] = record_id
     body["entities"] = [e.to_dict() for e in redacted.entities]
     body.pop("no_retention", None)  # the gateway's word, like record_id: never echoed
