@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from redact_gw.asr_formats import FORMATS
 from redact_gw.errors import BadRequest, ConfigError, RedactGwError
 from redact_gw.settings import Settings
 
@@ -78,6 +79,8 @@ async def _redact(settings: Settings, args: argparse.Namespace) -> int:
                 redact_allowed_for_no_ai=settings.optout.redact_allowed_for_no_ai)
             risk = RiskPolicy(settings.risk)
             for i, (line, doc) in enumerate(docs, start=1):
+                if args.format is not None:  # the file holds the vendor's own JSON
+                    doc = {"format": args.format, "transcript": doc}
                 try:
                     body = await _redact_one(redactor, risk, settings, operator, doc)
                 except RedactGwError as exc:
@@ -92,10 +95,12 @@ async def _redact(settings: Settings, args: argparse.Namespace) -> int:
 async def _redact_one(redactor: Any, risk: Any, settings: Settings, operator: Any,
                       doc: Any) -> dict[str, Any]:
     """What ``POST /v1/redact`` answers for one transcript."""
+    from redact_gw.asr_formats.postcall import VendorTranscript, is_vendor_body, parse_vendor_body
     from redact_gw.proxy.handlers import new_record_id
     from redact_gw.transcripts import parse_transcript
-    t = parse_transcript(doc, max_segments=settings.server.max_segments,
-                         max_text_chars=settings.server.max_text_chars)
+    t: Any = (parse_vendor_body if is_vendor_body(doc) else parse_transcript)(
+        doc, max_segments=settings.server.max_segments,
+        max_text_chars=settings.server.max_text_chars)
     record_id = t.record_id or new_record_id()
     channel = doc.get("channel") if isinstance(doc, dict) and isinstance(
         doc.get("channel"), str) else None
@@ -103,7 +108,8 @@ async def _redact_one(redactor: Any, risk: Any, settings: Settings, operator: An
                                 [r.segment for r in t.segments],
                                 [r.location for r in t.segments],
                                 principal=operator, for_ai=False, channel=channel)
-    body: dict[str, Any] = t.with_texts(red.texts)
+    body: dict[str, Any] = (t.render(red) if isinstance(t, VendorTranscript)
+                            else t.with_texts(red.texts))
     body["record_id"] = record_id
     body["entities"] = [e.to_dict() for e in red.entities]
     body.pop("no_retention", None)
@@ -183,6 +189,9 @@ def add_parsers(sub: Any) -> None:
                     " each record is audited as operator:<os user>.")
     s.add_argument("file", nargs="?", default="-", help="JSON or JSONL file; - for stdin")
     s.add_argument("--tenant", required=True, help="tenant that owns the records")
+    s.add_argument("--format", choices=list(FORMATS), default=None,
+                   help="the file holds an ASR vendor's own JSON (a post-call file, or"
+                        " JSONL of streaming messages); answered in the same format")
     s.set_defaults(fn=cmd_redact)
     s = command(
         sub, "detokenize", "restore a record's tokens for a purpose (audited)",
