@@ -57,7 +57,7 @@ class GoogleFormat:
             if live:
                 del alts[1:]  # a session follows one hypothesis
             tag = result.get("channelTag")
-            channel = f"{tag}-{i}" if isinstance(tag, int) else f"0-{i}"
+            channel = str(tag) if isinstance(tag, int) else "0"
             final = result.get("isFinal") is True or not live
             end = _seconds(result.get("resultEndOffset", result.get("resultEndTime")))
             for k, alt in enumerate(alts):

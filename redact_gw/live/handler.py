@@ -51,6 +51,7 @@ from redact_gw.errors import (
     VaultUnavailable,
     fail_closed,
 )
+from redact_gw.live import vendor
 from redact_gw.live.messages import parse_result
 from redact_gw.live.session import Call, LiveSession
 from redact_gw.metrics import Metrics
@@ -131,6 +132,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     record_id = _query_id(request, "record_id") or new_record_id()
     subject_id = _query_id(request, "subject_id")
     channel = _query_id(request, "channel")
+    fmt = vendor.check_format(request.query.get("format"))  # an ASR vendor's messages
     sessions = app[SESSIONS]
     mine, tenants = sessions.count(principal)
     if mine >= settings.live.max_sessions_per_principal:
@@ -139,8 +141,9 @@ async def live(request: web.Request) -> web.StreamResponse:
     if tenants >= settings.live.max_sessions_per_tenant:
         raise TooManyRequests("too many live sessions open for this tenant",
                               retry_after_s=5)
+    per_char = 64 if fmt is not None else 4  # vendor messages carry word items too
     ws = web.WebSocketResponse(heartbeat=30.0,
-                               max_msg_size=settings.live.max_segment_chars * 4 + 4096)
+                               max_msg_size=settings.live.max_segment_chars * per_char + 4096)
     await ws.prepare(request)
     sessions.open[ws] = (principal.tenant, principal.name)
     idle = sessions.idle[ws] = asyncio.Event()
@@ -182,6 +185,7 @@ async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redact
                limits: LiveSettings, metrics: Metrics, idle: asyncio.Event) -> str:
     """Serve one session; the close reason (a ``LIVE_CLOSE_REASONS`` word)."""
     opt = request.app[appkeys.SETTINGS].optout
+    session: LiveSession | vendor.VendorSession
     try:
         session = await _open(redactor, call, limits, metrics, opt.require_subject_id)
     except OptedOut as exc:
@@ -195,6 +199,9 @@ async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redact
         return "error"
     await _send(ws, metrics, {"type": "opened", "record_id": call.record_id,
                               "no_retention": session.call.no_retention}, "other")
+    fmt = vendor.check_format(request.query.get("format"))
+    if fmt is not None:
+        session = vendor.VendorSession(session, fmt, redactor)
     return await _loop(ws, session, limits, metrics, idle)
 
 
@@ -206,7 +213,8 @@ async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any]
     await ws.send_json(msg)
 
 
-async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSettings,
+async def _loop(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorSession,
+                limits: LiveSettings,
                 metrics: Metrics, idle: asyncio.Event) -> str:
     started = last = time.monotonic()
     bucket = _Bucket(limits.max_messages_per_s, started)
@@ -249,11 +257,15 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSet
             return closed
 
 
-async def _handle(ws: web.WebSocketResponse, session: LiveSession, data: str,
-                  limits: LiveSettings, metrics: Metrics) -> str | None:
+async def _handle(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorSession,
+                  data: str, limits: LiveSettings, metrics: Metrics) -> str | None:
     """One incoming message; a close reason if the session ended."""
+    result: Any
     try:
-        result = parse_result(data, limits.max_segment_chars)
+        if isinstance(session, vendor.VendorSession):
+            result = session.parse(data, limits.max_segment_chars)
+        else:
+            result = parse_result(data, limits.max_segment_chars)
     except PayloadTooLarge:
         metrics.live_messages.labels("in", "other").inc()
         await ws.close(code=SEGMENT_TOO_LONG, message=b"segment_too_long")
@@ -275,7 +287,8 @@ async def _handle(ws: web.WebSocketResponse, session: LiveSession, data: str,
         await _error(ws, metrics, exc, result.segment_id)
         return None
     for msg in out:
-        await _send(ws, metrics, msg, msg["type"])
+        await _send(ws, metrics, msg, result.kind if isinstance(
+            session, vendor.VendorSession) else msg["type"])
     return None
 
 

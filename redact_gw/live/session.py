@@ -25,6 +25,7 @@ from redact_gw.errors import InvalidInput
 from redact_gw.live.holdback import PENDING_MASK, common_prefix, diff, hold_from, render, safe_cut
 from redact_gw.live.messages import Result
 from redact_gw.model import KnownValue, Principal, Segment, Span
+from redact_gw.redaction import Redacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,20 @@ class LiveSession:
         self._finished: dict[str, None] = {}
         self._on_hold = on_hold
         self._on_revision = on_revision
+        #: The redaction of the latest final (its ``placed`` values), for callers that
+        #: answer in a format of their own (``live.vendor``).
+        self.last_final: Redacted | None = None
+
+    def view(self, segment_id: str) -> tuple[str, list[Span], int, bool] | None:
+        """An open segment's raw text, values, offset shown up to, and whether the rest
+        is shown as ``[[PENDING]]`` (``None`` once the segment had its final)."""
+        seg = self._segments.get(segment_id)
+        return None if seg is None else (seg.raw, seg.spans, seg.cut, seg.masked)
+
+    def drop(self, segment_id: str) -> None:
+        """Forget an open segment a recognizer superseded without a final (nothing is
+        sent; a later result under the same id starts afresh)."""
+        self._segments.pop(segment_id, None)
 
     async def feed(self, result: Result, now: float) -> list[dict[str, Any]]:
         """Process one partial or final; the messages to send (maybe none)."""
@@ -149,6 +164,7 @@ class LiveSession:
         redacted = await self.redactor.redact(
             c.tenant, c.record_id, c.subject_id, [*self._context, turn],
             principal=c.principal, for_ai=True, channel=c.channel)
+        self.last_final = redacted
         if not redacted.no_retention:
             self._known = redacted.known
         self._context = [*self._context, turn][-self.context_turns:] if self.context_turns else []
