@@ -209,7 +209,7 @@ def _groups(offsets: Sequence[tuple[int, int]], values: Sequence[Value]
     sharing a word."""
     runs: list[tuple[int, int]] = []
     for s, e, _ in sorted(values):
-        hit = [i for i, (ws, we) in enumerate(offsets) if ws < e and s < we
+        hit = [i for i, (ws, we) in enumerate(offsets) if (ws < e and s < we)
                or (ws == we and s <= ws < e)]
         if not hit:
             continue

@@ -23,7 +23,7 @@ _SAFE = frozenset({
     "startOffset", "endOffset", "startTime", "endTime", "resultEndOffset",
     "resultEndTime", "languageCode", "speechEventType", "speechEventTime", "@type",
     "name", "speakerLabel", "requestId", "totalBilledTime", "totalBilledDuration",
-    "progressPercent", "uri", "outputConfig", "lastUpdateTime", "startTime",
+    "progressPercent", "uri", "outputConfig", "lastUpdateTime",
 })
 
 

@@ -66,11 +66,12 @@ class _Base:
                 continue
             words = parsed.words(utt)
             for first, last in ranges:
-                gone.update(w.get("id") for w in words[first + 1:last + 1])
-        gone.discard(None)
+                gone.update(w.get("id") for w in words[first + 1:last + 1]
+                            if isinstance(w.get("id"), int | str))
         for seg in results["audio_segments"]:
             if isinstance(seg, dict) and isinstance(seg.get("items"), list):
-                seg["items"] = [i for i in seg["items"] if i not in gone]
+                seg["items"] = [i for i in seg["items"]
+                                if not (isinstance(i, int | str) and i in gone)]
 
 
 class TranscribeFormat(_Base):
@@ -80,7 +81,7 @@ class TranscribeFormat(_Base):
         if "results" in doc and not live:
             return _batch(doc)
         root: Path = ("TranscriptEvent",) if "TranscriptEvent" in doc else ()
-        event = need_obj(doc.get(root[0]) if root else doc, root)
+        event = need_obj(doc.get("TranscriptEvent") if root else doc, root)
         if "Transcript" not in event:
             return []  # another event (e.g. an exception event): no transcript
         base: Path = (*root, "Transcript")
@@ -155,7 +156,7 @@ class CallAnalyticsFormat(_Base):
                                      speaker=role if isinstance(role, str) else None))
             return out
         root: Path = ("UtteranceEvent",) if "UtteranceEvent" in doc else ()
-        event = need_obj(doc.get(root[0]) if root else doc, root)
+        event = need_obj(doc.get("UtteranceEvent") if root else doc, root)
         if "Transcript" not in event:
             return []  # CategoryEvent and the like: no transcript
         role = event.get("ParticipantRole")

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from redact_gw import __version__
+from redact_gw.asr_formats import FORMATS
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.settings import RouteSettings, Settings
@@ -67,6 +68,8 @@ _STATUS_TEXT = {400: "The body could not be read", 401: "Missing or unknown API 
                 503: "A dependency on the fail-closed path failed; nothing was forwarded",
                 504: "The upstream did not answer in time"}
 _BODY_CODES = ("malformed_json", "invalid_utf8", "empty_body", "too_deep", "invalid_number")
+#: 400s of a vendor ``format`` body (``asr_formats``).
+_ASR_CODES = ("unknown_format", "bad_asr_format", "words_mismatch")
 
 
 def _ref(name: str) -> Schema:
@@ -277,9 +280,18 @@ def _transcript_schemas(settings: Settings) -> dict[str, Schema]:
                 **{key: {"description": "The gateway's own answer field: replaced (or, for"
                                         " `no_retention`, dropped) in the answer."}
                    for key in ("entities", "risk_tier", "no_retention")},
+                "format": {"enum": list(FORMATS), "description": (
+                    "An ASR vendor's post-call JSON in `transcript`, answered in the same"
+                    " format (README, ASR vendors' formats).")},
+                "transcript": {"description": "The vendor's JSON object, when `format` is"
+                                              " given (else kept as it is)."},
             },
-            "oneOf": [{"required": ["text"]}, {"required": ["turns"]},
-                      {"required": ["messages"]}],
+            "oneOf": [*({"required": [key], "not": {"required": ["format"]}}
+                        for key in ("text", "turns", "messages")),
+                      {"required": ["format", "transcript"],
+                       "properties": {"transcript": {"type": "object"}},
+                       "not": {"anyOf": [{"required": [key]}
+                                         for key in ("text", "turns", "messages")]}}],
         },
     }
 
@@ -506,7 +518,8 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
                     {"speaker": "customer", "text": "john.smith@example.com", "ts": 12.4}]}),
             tag="redaction",
             errors=_errors(400, 403, 413, 422, *([451] if no_ai_redact else []), 503,
-                           only={**body_errors, 413: ("payload_too_large",)}))},
+                           only={**body_errors, 400: (*body_errors[400], *_ASR_CODES),
+                                 413: ("payload_too_large",)}))},
         "/v1/detokenize": {"post": _op(
             "detokenize", "Reveal what the caller's roles allow, for a stated purpose",
             _ok("Values revealed, masked or withheld per the caller's roles",
@@ -660,9 +673,11 @@ def _live_op() -> dict[str, Any]:
         "description": "unused"}, tag="live", params=[
             _query("record_id", _ref("Id"), "Record of the call (generated if absent)"),
             _query("subject_id", _ref("Id"), "Customer id, for opt-outs"),
-            _query("channel", _ref("Id"), "Channel, for retention (e.g. voice)")],
-        errors=_errors(403, 422, 429, 503, only={
-            422: ("invalid_input",), 429: ("quota_exceeded",),
+            _query("channel", _ref("Id"), "Channel, for retention (e.g. voice)"),
+            _query("format", {"enum": list(FORMATS)},
+                   "Speak an ASR vendor's streaming messages (README, ASR vendors' formats)")],
+        errors=_errors(400, 403, 422, 429, 503, only={
+            400: ("unknown_format",), 422: ("invalid_input",), 429: ("quota_exceeded",),
             503: ("not_ready",)}))
     ok = op["responses"].pop("200")
     ok["description"] = ("Switching to the WebSocket protocol: partial and final results"

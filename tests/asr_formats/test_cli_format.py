@@ -12,7 +12,8 @@ from tests.asr_formats import vendors as v
 from tests.conftest import Env
 from tests.test_cli import fake_detection, run  # noqa: F401  (fixture)
 
-WORDS = "please bill 4111 1111 1111 1111 today , John Smith speaking".split()
+WORDS = ["please", "bill", "4111", "1111", "1111", "1111", "today", ",", "John", "Smith",
+    "speaking"]
 
 
 def test_redact_format_jsonl_of_live_messages(env: Env, tmp_path: Path,

@@ -78,8 +78,8 @@ async def _play(ws: Any, case: Live, words: list[str]) -> list[dict[str, Any]]:
         msg = await ws.receive_json(timeout=20)
         assert msg.get("type") != "error", msg
         out.append(msg)
-        if get_at(msg, case.text) and not MASK.search(json.dumps(msg)) and TOKEN_RE.search(
-                get_at(msg, case.text)) or len(out) > 3 * len(words):
+        if (get_at(msg, case.text) and not MASK.search(json.dumps(msg)) and TOKEN_RE.search(
+                get_at(msg, case.text))) or len(out) > 3 * len(words):
             break
     return out
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-CALL = ("yes my card number is 4111 1111 1111 1111 and my email is john dot smith at "
-        "example dot com thanks").split()
+CALL = ["yes", "my", "card", "number", "is", "4111", "1111", "1111", "1111", "and", "my",
+    "email", "is", "john", "dot", "smith", "at", "example", "dot", "com", "thanks"]
 CARD = ["4111", "1111", "1111", "1111"]
-EMAIL = "john dot smith at example dot com".split()
-PLAIN = "yes thanks I will call back later about the delivery".split()
+EMAIL = ["john", "dot", "smith", "at", "example", "dot", "com"]
+PLAIN = ["yes", "thanks", "I", "will", "call", "back", "later", "about", "the", "delivery"]
 
 
 def times(i: int) -> tuple[float, float]:
@@ -84,7 +84,7 @@ def deepgram_prerecorded(words: list[str]) -> dict[str, Any]:
 def _duration(seconds: float) -> Any:
     from google.protobuf.duration_pb2 import Duration
     d = Duration()
-    d.FromNanoseconds(int(round(seconds * 1e9)))
+    d.FromNanoseconds(round(seconds * 1e9))
     return d
 
 
