@@ -1,5 +1,6 @@
 """Live calls: speech-recognition partials and finals redacted as they arrive.
 
 ``holdback`` (pure: what of a partial may be shown), ``messages`` (what comes in),
-``session`` (one call's segments, sans WebSocket) and ``handler`` (``GET /v1/live``).
+``session`` (one call's segments, sans WebSocket), ``handler`` (``GET /v1/live``) and
+``vendor`` (ASR vendors' own messages in and out, ``?format=``).
 """

@@ -182,3 +182,26 @@ async def test_other_strings_are_scanned(make_client: MakeClient, env: Env,
     token = TOKEN_RE.search(body["transcript"]["summary"])
     assert token is not None and body["transcript"]["entities"][0]["text"] == token.group()
     assert body["transcript"]["entities"][0]["entity_type"] == "email_address"
+
+
+async def test_transcribe_channel_labels_items_are_merged_too(make_client: MakeClient,
+                                                             env: Env) -> None:
+    """Channel identification repeats every item per channel: those copies are words
+    too, redacted with their own text (fast fake detector: written card numbers)."""
+    client = await make_client()
+    doc = v.transcribe_batch(v.CALL)
+    items = copy.deepcopy(doc["results"]["items"])
+    for item in items:
+        item["channel_label"] = "ch_0"
+    doc["results"]["channel_labels"] = {"channels": [{"channel_label": "ch_0",
+                                                      "items": items}],
+                                        "number_of_channels": 1}
+    resp = await _redact(client, env, "transcribe", doc)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert "4111" not in json.dumps(body)
+    chan = body["transcript"]["results"]["channel_labels"]["channels"][0]["items"]
+    card = [i for i in chan if TOKEN_RE.search(i["alternatives"][0]["content"])]
+    assert len(chan) == len(items) - 3 and len(card) == 1
+    assert (card[0]["start_time"], card[0]["end_time"]) == (items[5]["start_time"],
+                                                            items[8]["end_time"])
