@@ -117,6 +117,9 @@ async def test_live_call_never_shows_a_value_and_final_merges_words(
         for w in get_at(msg, case.words):
             assert ((w[case.word_text], w[case.start], w[case.end]) in said
                     or MASK.fullmatch(w[case.word_text])), w
+        # the words shown are exactly the transcript shown, masks included
+        shown = " ".join(w[case.word_text] for w in get_at(msg, case.words))
+        assert shown == get_at(msg, case.text).strip()
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -166,3 +169,24 @@ async def test_bad_vendor_message_is_an_error_and_the_session_goes_on(
     await ws.send_json(meta)
     assert await ws.receive_json(timeout=5) == meta  # no transcript: passed on as it is
     await ws.close()
+
+
+async def test_text_held_too_long_becomes_one_pending_item(make_client: MakeClient,
+                                                            env: Env) -> None:
+    from tests.conftest import write_config
+    write_config(env.root, {"live": {"max_hold_s": 0.2}})
+    client = await make_client(settings=env.settings())
+    ws = await _open(client, env, "deepgram", "live-hold")
+    sent = v.deepgram_live(["please", "bill", "John", "Smith"], is_final=False)
+    await ws.send_json(sent)
+    first = await ws.receive_json(timeout=5)
+    assert first["channel"]["alternatives"][0]["transcript"] == "Please bill "
+    later = await ws.receive_json(timeout=5)  # the hold timed out: re-sent, masked
+    await ws.close()
+    alt = later["channel"]["alternatives"][0]
+    assert alt["transcript"] == "Please bill [[PENDING]]" and "Smith" not in json.dumps(later)
+    words = sent["channel"]["alternatives"][0]["words"]
+    assert alt["words"][:2] == words[:2]
+    assert alt["words"][2]["punctuated_word"] == alt["words"][2]["word"] == "[[PENDING]]"
+    assert (alt["words"][2]["start"], alt["words"][2]["end"]) == (words[2]["start"],
+                                                                  words[3]["end"])
