@@ -149,13 +149,15 @@ class VendorSession:
             self._open[channel] = self._open.get(channel, set()) & ids
 
     async def _scan_extras(self, parsed: Parsed) -> dict[Path, str]:
-        """Strings outside the transcripts: detected on their own, shown masked."""
+        """Strings outside the transcripts: detected on their own, shown masked (values
+        as ``[[TYPE]]``, other runs of digits as ``[[NUMBER]]``)."""
         loose = [e for e in parsed.extras if e.inside is None]
         if not loose:
             return {}
         found = await self.redactor.detect([Segment(e.text, None) for e in loose])
-        return {e.path: redact_piece(e.text, [(s.start, s.end, f"[[{s.entity_type}]]")
-                                              for s in spans], 0, len(e.text))
+        # as in partials, a run of four or more digits is never shown raw either
+        return {e.path: redact_piece(e.text, _partial_values(e.text, spans, len(e.text)),
+                                     0, len(e.text))
                 for e, spans in zip(loose, found, strict=True)}
 
     def _render(self, parsed: Parsed, extra_texts: dict[Path, str],

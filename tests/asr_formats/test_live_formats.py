@@ -190,3 +190,21 @@ async def test_text_held_too_long_becomes_one_pending_item(make_client: MakeClie
     assert alt["words"][2]["punctuated_word"] == alt["words"][2]["word"] == "[[PENDING]]"
     assert (alt["words"][2]["start"], alt["words"][2]["end"]) == (words[2]["start"],
                                                                   words[3]["end"])
+
+
+async def test_vendor_entities_outside_the_transcript_are_masked(make_client: MakeClient,
+                                                                 env: Env) -> None:
+    client = await make_client()
+    ws = await _open(client, env, "deepgram", "live-entities")
+    msg = v.deepgram_live(["thanks", "bye"], is_final=True)
+    msg["entities"] = [{"label": "CARDINAL", "value": "4111 1111", "raw_value": "four one",
+                        "confidence": 0.9, "start_word": 0, "end_word": 1},
+                       {"label": "EMAIL", "value": "john.smith@gmail.com", "confidence": 0.9,
+                        "start_word": 0, "end_word": 1}]
+    await ws.send_json(msg)
+    out = await ws.receive_json(timeout=5)
+    await ws.close()
+    assert "4111" not in json.dumps(out) and "john.smith" not in json.dumps(out)
+    assert out["entities"][0]["value"] == "[[NUMBER]]"
+    assert out["entities"][1]["value"] == "[[EMAIL_ADDRESS]]"
+    assert out["entities"][0]["label"] == "CARDINAL"
