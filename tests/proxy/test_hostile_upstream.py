@@ -204,7 +204,10 @@ class MillionCharLimit(FakeDetector):
 
 
 async def test_a_2mb_answer_is_scanned_in_windows(make_gateway: MakeGateway) -> None:
-    gw = await make_gateway(detector=MillionCharLimit())
+    # The fake detector's regexes over 2 MB take 1.5-2 s on a loaded machine: the test's
+    # 2 s detection timeout would fail it for load, not for how windows are scanned.
+    gw = await make_gateway(detector=MillionCharLimit(),
+                            config={"detection": {"timeout_s": 30.0}})
     text = list(("lorem ipsum dolor sit amet " * 80_000)[:2_100_000])
     ends = [start + SCAN_WINDOW for start in window_starts("".join(text))][:-1]
     for i, end in enumerate(ends):  # an email across every window's end
