@@ -1,9 +1,11 @@
 """``GET /v1/live``: a live call over a WebSocket (aiohttp's own).
 
-Open: ``GET /v1/live?record_id=..&subject_id=..&channel=voice`` with the gateway key
-(``Authorization: Bearer``, checked by the auth middleware like every route, before the
-upgrade) and the ``proxy`` permission. All three parameters are optional (a record id
-is generated). Refused before the upgrade, as JSON errors: a bad parameter (422),
+Open: ``GET /v1/live?record_id=..&subject_id=..&channel=voice&assist=NAME`` with the
+gateway key (``Authorization: Bearer``, checked by the auth middleware like every route,
+before the upgrade) and the ``proxy`` permission. All parameters are optional (a record
+id is generated; ``assist`` names a ``live.assist`` service the session forwards to, see
+``assist``). Refused before the upgrade, as JSON errors: no WebSocket upgrade (426
+``upgrade_required``), a bad parameter or an unknown assist name (422),
 too many open sessions of the principal or its tenant (429
 ``quota_exceeded``; live sessions are not counted by ``admission``, they have these
 limits of their own), detection not ready
@@ -24,8 +26,9 @@ code  reason               when
 ====  ===================  =============================================================
 
 A message the gateway cannot use (bad JSON, wrong field, detection failing or at
-capacity) is answered ``{"type": "error", "error": {"code", "message"}}`` and nothing of
-it is shown; the session goes on.
+capacity, the tenant over ``live.max_tenant_messages_per_s``) is answered
+``{"type": "error", "error": {"code", "message"}}`` and nothing of it is shown; the
+session goes on.
 """
 
 from __future__ import annotations
@@ -48,9 +51,12 @@ from redact_gw.errors import (
     SubjectRequired,
     TooManyRequests,
     Unavailable,
+    UpgradeRequired,
     VaultUnavailable,
     fail_closed,
 )
+from redact_gw.live.assist import Assist
+from redact_gw.live.limits import SESSIONS, Bucket, Sessions
 from redact_gw.live.messages import parse_result
 from redact_gw.live.session import Call, LiveSession
 from redact_gw.metrics import Metrics
@@ -58,7 +64,8 @@ from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.handlers import new_record_id
-from redact_gw.settings import LiveSettings
+from redact_gw.proxy.upstream import SESSION, MeteredGuard
+from redact_gw.settings import LiveSettings, Settings
 from redact_gw.transcripts.shapes import check_id
 
 log = logging.getLogger(__name__)
@@ -66,52 +73,6 @@ log = logging.getLogger(__name__)
 #: Close codes (see the module docstring).
 OPTED_OUT, SUBJECT_REQUIRED, RATE_LIMITED = 4451, 4400, 4429
 SEGMENT_TOO_LONG, IDLE, EXPIRED = 4413, 4408, 4410
-
-
-class Sessions:
-    """The open sessions: counted per principal, closed with 1001 at shutdown once the
-    message each is handling (a final being redacted) is answered."""
-
-    def __init__(self, drain_s: float = 5.0) -> None:
-        self.open: dict[web.WebSocketResponse, tuple[str, str]] = {}
-        #: Per session: set while it is not handling a message.
-        self.idle: dict[web.WebSocketResponse, asyncio.Event] = {}
-        self.drain_s = drain_s
-
-    def count(self, principal: Principal) -> tuple[int, int]:
-        """Sessions the principal has open, and its tenant."""
-        who = (principal.tenant, principal.name)
-        owners = list(self.open.values())
-        return (sum(1 for o in owners if o == who),
-                sum(1 for o in owners if o[0] == principal.tenant))
-
-    async def close_all(self, app: web.Application) -> None:
-        """``on_shutdown``: finish in-flight messages, then tell clients we go away."""
-        waits = [e.wait() for e in self.idle.values()]
-        if waits:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waits), self.drain_s)
-        for ws in list(self.open):
-            with contextlib.suppress(Exception):
-                await ws.close(code=1001, message=b"going away")
-
-
-SESSIONS = web.AppKey("live_sessions", Sessions)
-
-
-class _Bucket:
-    """Token bucket: ``rate`` messages per second, bursts of ``2 * rate``."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate, self.level, self.at = rate, 2 * rate, now
-
-    def take(self, now: float) -> bool:
-        self.level = min(2 * self.rate, self.level + (now - self.at) * self.rate)
-        self.at = now
-        if self.level < 1:
-            return False
-        self.level -= 1
-        return True
 
 
 def _query_id(request: web.Request, name: str) -> str | None:
@@ -128,9 +89,15 @@ async def live(request: web.Request) -> web.StreamResponse:
     redactor = app.get(appkeys.REDACTOR)
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
+    if not web.WebSocketResponse().can_prepare(request).ok:
+        raise UpgradeRequired()
     record_id = _query_id(request, "record_id") or new_record_id()
     subject_id = _query_id(request, "subject_id")
     channel = _query_id(request, "channel")
+    assist_name = _query_id(request, "assist")
+    if assist_name is not None and assist_name not in settings.live.assist:
+        raise InvalidInput("assist must name a service of live.assist in the config",
+                           code="unknown_assist", details={"field": "assist"})
     sessions = app[SESSIONS]
     mine, tenants = sessions.count(principal)
     if mine >= settings.live.max_sessions_per_principal:
@@ -150,8 +117,12 @@ async def live(request: web.Request) -> web.StreamResponse:
     reason = "error"
     try:
         call = Call(principal.tenant, record_id, subject_id, channel, principal)
-        reason = await _run(ws, request, redactor, call, settings.live, metrics, idle)
+        reason = await _run(ws, request, redactor, call, settings.live, metrics, idle,
+                            assist_name)
     finally:
+        assist = sessions.assists.pop(ws, None)
+        if assist is not None:
+            await assist.close()
         del sessions.open[ws], sessions.idle[ws]
         metrics.live_sessions.dec()
         metrics.live_closed.labels(reason).inc()
@@ -178,8 +149,37 @@ async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: M
         on_revision=lambda kind: metrics.live_revisions.labels(kind).inc())
 
 
+def _assist(request: web.Request, ws: web.WebSocketResponse, session: LiveSession,
+            name: str, metrics: Metrics) -> Assist:
+    """The session's forwarding to assist service ``name``, its suggestions guarded with
+    the caller's restore policy and the values its finals sealed so far."""
+    settings: Settings = request.app[appkeys.SETTINGS]
+    call = session.call
+    policy = settings.proxy.restore
+    who = call.principal.name if call.principal is not None else None
+
+    def guard() -> MeteredGuard:
+        originals = dict(session.originals)
+        return MeteredGuard(metrics, session.redactor, call.tenant, call.record_id,
+                            call.subject_id, lambda t: who is not None and policy.allows(who, t),
+                            scan=settings.live.assist[name].scan,
+                            no_retention=call.no_retention, restorable=frozenset(originals),
+                            caller=who, known=session.known, originals=originals)
+
+    async def send(msg: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the caller may be gone
+            await _send(ws, metrics, msg, msg["type"])
+
+    assist = Assist(settings.live.assist[name], request.app[SESSION], call.record_id, send,
+                    guard, metrics)
+    assist.start()
+    request.app[SESSIONS].assists[ws] = assist
+    return assist
+
+
 async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redactor, call: Call,
-               limits: LiveSettings, metrics: Metrics, idle: asyncio.Event) -> str:
+               limits: LiveSettings, metrics: Metrics, idle: asyncio.Event,
+               assist_name: str | None = None) -> str:
     """Serve one session; the close reason (a ``LIVE_CLOSE_REASONS`` word)."""
     opt = request.app[appkeys.SETTINGS].optout
     try:
@@ -195,7 +195,12 @@ async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redact
         return "error"
     await _send(ws, metrics, {"type": "opened", "record_id": call.record_id,
                               "no_retention": session.call.no_retention}, "other")
-    return await _loop(ws, session, limits, metrics, idle)
+    assist = _assist(request, ws, session, assist_name, metrics) if assist_name else None
+    tenant = None
+    if limits.max_tenant_messages_per_s is not None:
+        tenant = request.app[SESSIONS].tenant_buckets.setdefault(
+            call.tenant, Bucket(limits.max_tenant_messages_per_s, time.monotonic()))
+    return await _loop(ws, session, limits, metrics, idle, assist, tenant)
 
 
 async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any],
@@ -207,9 +212,10 @@ async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any]
 
 
 async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSettings,
-                metrics: Metrics, idle: asyncio.Event) -> str:
+                metrics: Metrics, idle: asyncio.Event, assist: Assist | None = None,
+                tenant: Bucket | None = None) -> str:
     started = last = time.monotonic()
-    bucket = _Bucket(limits.max_messages_per_s, started)
+    bucket = Bucket(limits.max_messages_per_s, started)
     while True:
         now = time.monotonic()
         waits = {"idle_timeout": last + limits.idle_timeout_s,
@@ -224,6 +230,8 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSet
             if why == "tick":
                 for out in session.tick(time.monotonic()):
                     await _send(ws, metrics, out, "partial")
+                    if assist is not None:
+                        await assist.offer(out, None)
                 continue
             await ws.close(code=IDLE if why == "idle_timeout" else EXPIRED,
                            message=why.encode())
@@ -240,9 +248,15 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSet
         if not bucket.take(last):
             await ws.close(code=RATE_LIMITED, message=b"rate_limited")
             return "rate_limited"
+        if tenant is not None and not tenant.take(last):
+            metrics.live_messages.labels("in", "other").inc()
+            await _error(ws, metrics, TooManyRequests(
+                "this tenant's live sessions send more messages than allowed; this one"
+                " was dropped", code="tenant_rate_limited"))
+            continue
         idle.clear()
         try:
-            closed = await _handle(ws, session, msg.data, limits, metrics)
+            closed = await _handle(ws, session, msg.data, limits, metrics, assist)
         finally:
             idle.set()
         if closed is not None:
@@ -250,7 +264,8 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession, limits: LiveSet
 
 
 async def _handle(ws: web.WebSocketResponse, session: LiveSession, data: str,
-                  limits: LiveSettings, metrics: Metrics) -> str | None:
+                  limits: LiveSettings, metrics: Metrics, assist: Assist | None = None
+                  ) -> str | None:
     """One incoming message; a close reason if the session ended."""
     try:
         result = parse_result(data, limits.max_segment_chars)
@@ -276,6 +291,8 @@ async def _handle(ws: web.WebSocketResponse, session: LiveSession, data: str,
         return None
     for msg in out:
         await _send(ws, metrics, msg, msg["type"])
+        if assist is not None:
+            await assist.offer(msg, result.speaker)
     return None
 
 

@@ -24,7 +24,7 @@ from redact_gw.engine import Redactor
 from redact_gw.errors import InvalidInput
 from redact_gw.live.holdback import PENDING_MASK, common_prefix, diff, hold_from, render, safe_cut
 from redact_gw.live.messages import Result
-from redact_gw.model import KnownValue, Principal, Segment, Span
+from redact_gw.model import KnownValue, Principal, Revealed, Segment, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,9 @@ class LiveSession:
         self.max_hold_s = max_hold_s
         self.context_turns = context_turns
         self._known = list(known or [])
+        #: Token -> the caller's own value, for every value its finals tokenized: what
+        #: an assist suggestion quoting the token may restore to.
+        self.originals: dict[str, Revealed] = {}
         self._context: list[Segment] = []
         self._segments: dict[str, _Segment] = {}
         #: Recently finished segment ids (bounded), to refuse late partials.
@@ -114,6 +117,11 @@ class LiveSession:
         seg.spans = found[-1]
         out = self._show(seg, now)
         return [out] if out is not None else []
+
+    @property
+    def known(self) -> list[KnownValue]:
+        """The record's values so far (detection context)."""
+        return list(self._known)
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Show text held past ``max_hold_s`` as ``[[PENDING]]``."""
@@ -151,6 +159,8 @@ class LiveSession:
             principal=c.principal, for_ai=True, channel=c.channel)
         if not redacted.no_retention:
             self._known = redacted.known
+            for token, value in redacted.originals.items():
+                self.originals.setdefault(token, value)
         self._context = [*self._context, turn][-self.context_turns:] if self.context_turns else []
         del self._segments[seg.id]
         self._finished[seg.id] = None
