@@ -41,6 +41,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "REDACT_GW_AUDIT_MIRROR": "audit.mirror_jsonl",
     "REDACT_GW_LOG_FORMAT": "server.log_format",
     "REDACT_GW_MODE": "mode",
+    #: The live assist service named ``demo`` (``make run`` points it at the demo model).
+    "REDACT_GW_ASSIST_DEMO_URL": "live.assist.demo.url",
 }
 CONFIG_ENV = "REDACT_GW_CONFIG"
 #: Overrides naming files: a relative value is taken from the working directory (where it
