@@ -136,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     call = json.loads(args.call.read_text(encoding="utf-8"))
     call["record_id"] = f"{call['record_id']}-{secrets.token_hex(3)}"  # a new call each run
     try:
-        asyncio.run(replay(args.gateway, args.key, call, assist=args.assist or None,
-                           interval=args.interval))
+        screen = asyncio.run(replay(args.gateway, args.key, call,
+                                    assist=args.assist or None, interval=args.interval))
         if args.assist == "demo":
             print("\nwhat the assist service saw:")
             for doc in asyncio.run(assist_saw(args.demo, call["record_id"])):
                 print(f"  {doc['type']} {doc['segment_id']}: {doc['text']}")
+        if screen.finals < len(call["utterances"]):
+            print("demo_live: not every utterance got its final back", file=sys.stderr)
+            return 1
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         print(f"demo_live: {type(exc).__name__}: is `make run` running? {exc}",
               file=sys.stderr)
