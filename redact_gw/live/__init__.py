@@ -1,5 +1,6 @@
 """Live calls: speech-recognition partials and finals redacted as they arrive.
 
 ``holdback`` (pure: what of a partial may be shown), ``messages`` (what comes in),
+``assist`` (forwarding to an agent-assist service), ``limits`` (open sessions, rates),
 ``session`` (one call's segments, sans WebSocket) and ``handler`` (``GET /v1/live``).
 """

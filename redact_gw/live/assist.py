@@ -124,6 +124,7 @@ class Assist:
         self.metrics = metrics
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(cfg.max_pending)
         self._shown: dict[str, str] = {}
+        self._speakers: dict[str, str | None] = {}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -152,10 +153,13 @@ class Assist:
         """Queue what the service may see of a message the caller was sent."""
         kind, segment_id = msg["type"], msg["segment_id"]
         text = self._shown.get(segment_id, "")[:msg["offset"]] + msg["text"]
+        speaker = speaker or self._speakers.get(segment_id)
         if kind == "final":
             self._shown.pop(segment_id, None)
+            self._speakers.pop(segment_id, None)
         else:
             self._shown[segment_id] = text
+            self._speakers[segment_id] = speaker
             if not self.cfg.forward_partials:
                 return
         doc = {"type": kind, "record_id": self.record_id, "segment_id": segment_id,
@@ -181,6 +185,11 @@ class Assist:
                 self.metrics.live_assist_forwarded.labels(doc["type"]).inc()
             except AssistFailed as exc:
                 await self._fail(exc, doc["segment_id"])
+            except Exception as exc:  # a bad URL, a client bug: never fatal, never raw
+                log.warning("assist forwarding failed: %s", type(exc).__name__,
+                            extra={"event": "live_assist_failed"})
+                await self._fail(AssistFailed("unavailable", "the assist service could"
+                                              " not be reached"), doc["segment_id"])
             finally:
                 self._queue.task_done()
 

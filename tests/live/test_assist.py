@@ -78,6 +78,14 @@ async def test_http_assist_sees_only_tokens_and_suggestion_is_restored(
                           "text": f"Read back to confirm: hi this is {NAME} my card is"
                                   f" {CARD} and mail {EMAIL} thanks"}
     await ws.close()
+    from tests.test_metrics import allowed_label_values, check_labels
+    exposition = await (await client.get("/metrics")).text()
+    assert check_labels(exposition, allowed_label_values(client.app)) > 0
+    assert not any(v in exposition for v in RAW)
+    assert 'redact_gw_live_assist_forwarded_total{kind="final"} 1.0' in exposition
+    assert "redact_gw_live_assist_suggestions_total 1.0" in exposition
+    assert 'redact_gw_live_messages_total{direction="out",kind="suggestion"} 1.0' in exposition
+    assert "redact_gw_live_assist_seconds_count 1.0" in exposition
 
 
 async def test_restore_policy_and_values_the_caller_never_sent(
