@@ -190,7 +190,10 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
         sampler = asyncio.create_task(sample())
         await asyncio.gather(*(c.run(script(rng, turns), interval, i * 100_000)
                                for i, c in enumerate(calls)))
-        await asyncio.sleep(1.5)  # the last answers
+        for _ in range(150):  # the last answers (at most 15 s)
+            if not any(c.sent for c in calls):
+                break
+            await asyncio.sleep(0.1)
         cpu, seconds = _cpu_seconds(pid) - cpu0, time.monotonic() - t0
         sampler.cancel()
         for c in calls:

@@ -260,6 +260,11 @@ class Assist:
                 await self._suggest(parse_suggestion(doc, self.cfg), None)
             except AssistFailed as exc:
                 await self._fail(exc, None)
+            except Exception as exc:  # a client bug: reported, never raw, reading goes on
+                log.warning("assist suggestion failed: %s", type(exc).__name__,
+                            extra={"event": "live_assist_failed"})
+                await self._fail(AssistFailed("bad_answer", "an assist suggestion could"
+                                              " not be used"), None)
         if ws.exception() is not None or ws.close_code not in (None, 1000):
             await self._fail(AssistFailed("unavailable", "the assist service closed its"
                                           " WebSocket"), None)
