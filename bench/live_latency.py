@@ -17,8 +17,11 @@ expect noise):
   and event loop only), measured in the same run; the ratio is printed;
 * **hold-back**: how long partial text was held before it was shown (the gateway's
   ``redact_gw_live_holdback_seconds`` histogram; bucket upper bounds);
-* **CPU per call**: CPU seconds of the gateway and its workers per call-second, i.e.
-  the share of one core one call takes; ``1 / that`` is what one core sustains;
+* **CPU per call**: CPU seconds of the gateway and its workers per call-second (the
+  share of one core one call takes), and per message processed; one core sustains
+  ``interval / CPU per message`` calls (a call sends one message per interval). Per
+  message is the robust one on a shared machine: per call-second counts only the CPU
+  the machine gave the gateway while the run lasted;
 * **memory per session**: gateway RSS with N sessions open minus before, divided by N.
 
     make live-bench                                     # N = 10, 50, 200; 3 runs each
@@ -204,23 +207,29 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
     delays = [d for c in calls for d in c.delays]
     base_rtt = [d for c in calls for d in c.baseline]
     cpu_per_call = cpu / (n * seconds)
+    cpu_per_msg = cpu / max(1, len(delays))
     return {"p50_ms": 1000 * _pct(delays, 0.5), "p99_ms": 1000 * _pct(delays, 0.99),
             "base_p50_ms": 1000 * _pct(base_rtt, 0.5),
             "base_p99_ms": 1000 * _pct(base_rtt, 0.99),
             "hold_p50_s": _bucket_quantile(before_hold, after_hold, 0.5),
             "hold_p99_s": _bucket_quantile(before_hold, after_hold, 0.99),
-            "cpu_per_call": cpu_per_call, "calls_per_core": 1 / cpu_per_call,
+            "cpu_per_call": cpu_per_call, "cpu_ms_per_msg": 1000 * cpu_per_msg,
+            # a call sends a message per interval: what one core keeps up with
+            "calls_per_core": interval / cpu_per_msg,
             "mem_per_session_kb": 1024 * (max(rss_peak) - rss0) / n,
             "messages": len(delays), "lost": sum(len(c.sent) for c in calls),
             "errors": sum(c.errors for c in calls)}
 
 
-def _gateway(root: Path, workers: int) -> tuple[subprocess.Popen[bytes], str, str]:
+def _gateway(root: Path, workers: int, partial_context: int | None
+             ) -> tuple[subprocess.Popen[bytes], str, str]:
     port = free_port()
     cfg = {"server": {"port": port}, "vault": {"url": "vault.db"},
            "keys": {"path": "keys.yaml"}, "auth": {"principals_file": "principals.yaml"},
            "detection": {"workers": workers},
            "live": {"max_sessions_per_principal": 1000, "max_sessions_per_tenant": 1000}}
+    if partial_context is not None:
+        cfg["live"]["partial_context_turns"] = partial_context
     (root / "gw.yaml").write_text(yaml.safe_dump(cfg))
     generate_key_file(root / "keys.yaml")
     key = create_api_key(root / "principals.yaml", "bench", "bench", ["ai-service"])
@@ -248,7 +257,7 @@ async def _ready(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base, key = _gateway(Path(tmp), args.workers)
+        proc, base, key = _gateway(Path(tmp), args.workers, args.partial_context)
         try:
             await _ready(base, proc)
             print(f"gateway pid {proc.pid}, {args.workers} detection worker(s), "
@@ -258,6 +267,7 @@ async def main_async(args: argparse.Namespace) -> None:
             await one_run(base, key, proc.pid, 2, 1, args.interval, 0)  # warm-up
             head = (f"{'N':>4} {'p50 ms':>7} {'p99 ms':>7} {'base p50':>8} {'base p99':>8}"
                     f" {'p99/base':>8} {'hold p50':>8} {'hold p99':>8} {'CPU/call':>8}"
+                    f" {'CPU ms/msg':>10}"
                     f" {'calls/core':>10} {'KB/sess':>8} {'msgs':>6} {'lost':>5}")
             print(head)
             for n in args.n:
@@ -267,7 +277,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 print(f"{n:>4} {m['p50_ms']:>7.1f} {m['p99_ms']:>7.1f} {m['base_p50_ms']:>8.1f}"
                       f" {m['base_p99_ms']:>8.1f} {m['p99_ms'] / m['base_p99_ms']:>8.1f}"
                       f" {m['hold_p50_s']:>7.2f}s {m['hold_p99_s']:>7.2f}s"
-                      f" {m['cpu_per_call']:>8.3f} {m['calls_per_core']:>10.1f}"
+                      f" {m['cpu_per_call']:>8.3f} {m['cpu_ms_per_msg']:>10.1f}"
+                      f" {m['calls_per_core']:>10.1f}"
                       f" {m['mem_per_session_kb']:>8.0f} {m['messages']:>6.0f}"
                       f" {m['lost']:>5.0f}", flush=True)
             print("\nhold: upper bounds of the histogram bucket holding the quantile; "
@@ -285,6 +296,8 @@ def main() -> None:
     p.add_argument("--turns", type=int, default=3, help="agent+customer turns per call")
     p.add_argument("--interval", type=float, default=0.2, help="seconds between partials")
     p.add_argument("--workers", type=int, default=1, help="detection worker processes")
+    p.add_argument("--partial-context", type=int, default=None,
+                   help="live.partial_context_turns (default: the gateway's)")
     args = p.parse_args()
     args.n = args.n or [10, 50, 200]
     asyncio.run(main_async(args))

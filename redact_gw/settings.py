@@ -535,6 +535,9 @@ class LiveSettings(_Frozen):
     max_hold_s: float = Field(1.0, gt=0, le=30)
     #: Previous finals of the call given to detection as context.
     context_turns: int = Field(8, ge=0, le=100)
+    #: The last of those given as context of a partial (a partial is detected anew, with
+    #: its context, each time it grows: this bounds what a partial costs).
+    partial_context_turns: int = Field(2, ge=0, le=100)
     max_sessions_per_principal: int = Field(8, ge=1)
     max_sessions_per_tenant: int = Field(64, ge=1)
     #: Sustained incoming messages per second per session (bursts of twice that).

@@ -144,7 +144,8 @@ async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: M
             known = await redactor.vault.known_values(call.tenant, call.record_id)
     return LiveSession(
         redactor, replace(call, no_retention=no_retention), max_hold_s=limits.max_hold_s,
-        context_turns=limits.context_turns, known=known,
+        context_turns=limits.context_turns,
+        partial_context_turns=limits.partial_context_turns, known=known,
         on_hold=metrics.live_holdback.observe,
         on_revision=lambda kind: metrics.live_revisions.labels(kind).inc())
 

@@ -72,18 +72,23 @@ class LiveSession:
         redactor: Detection and vault.
         call: Tenant, record, subject, channel, principal and the opt-out state.
         max_hold_s: Longest a partial's text is held back before it is shown masked.
-        context_turns: Previous finals given to detection as context.
+        context_turns: Previous finals given to detection as context of a final.
+        partial_context_turns: The last of those given as context of a partial (each
+            partial is detected anew with its context: this bounds its cost; recurring
+            values are found from ``known`` whatever the context).
         known: The record's values at open (detection context for recurrences).
     """
 
     def __init__(self, redactor: Redactor, call: Call, *, max_hold_s: float = 1.0,
-                 context_turns: int = 8, known: list[KnownValue] | None = None,
+                 context_turns: int = 8, partial_context_turns: int = 2,
+                 known: list[KnownValue] | None = None,
                  on_hold: HoldObserver | None = None,
                  on_revision: RevisionObserver | None = None) -> None:
         self.redactor = redactor
         self.call = call
         self.max_hold_s = max_hold_s
         self.context_turns = context_turns
+        self.partial_context_turns = min(partial_context_turns, context_turns)
         self._known = list(known or [])
         #: Token -> the caller's own value, for every value its finals tokenized: what
         #: an assist suggestion quoting the token may restore to.
@@ -112,7 +117,8 @@ class LiveSession:
         keep = common_prefix(seg.raw, result.text)
         seg.arrived = seg.arrived[:keep] + [now] * (len(result.text) - keep)
         seg.raw = result.text
-        found = await self.redactor.detect([*self._context, Segment(seg.raw, seg.speaker)],
+        context = self._context[len(self._context) - self.partial_context_turns:]
+        found = await self.redactor.detect([*context, Segment(seg.raw, seg.speaker)],
                                            self._known)
         seg.spans = found[-1]
         out = self._show(seg, now)
