@@ -244,3 +244,21 @@ async def test_shutdown_forwards_the_last_final_before_1001(
     assert (await ws.receive_json(timeout=5))["type"] == "suggestion"
     msg = await ws.receive(timeout=5)
     assert msg.type == WSMsgType.CLOSE and ws.close_code == 1001
+
+
+async def test_the_last_final_is_forwarded_after_the_caller_left(
+        aiohttp_server: Any, make_client: MakeClient, env: Env) -> None:
+    fake = FakeAssist()
+    fake.delay_s = 0.2
+    client = await _start(aiohttp_server, make_client, env, fake, forward_partials=True)
+    ws = await client.ws_connect("/v1/live", params={"assist": "fake"}, headers=env.auth())
+    await ws.receive_json()
+    for i in range(3):
+        await ws.send_json({"type": "final", "segment_id": f"s{i}", "text": "bye now"})
+    await _until(ws, lambda m: m["type"] == "final" and m["segment_id"] == "s2")
+    await ws.close()  # three forwards still queued or on their way
+    for _ in range(50):
+        if len(fake.seen) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert [d["segment_id"] for d in fake.seen] == ["s0", "s1", "s2"]
