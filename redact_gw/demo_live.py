@@ -66,7 +66,7 @@ class Screen:
 
 
 async def replay(gateway: str, key: str, call: dict[str, Any], *, assist: str | None,
-                 interval: float, settle: float = 2.0) -> Screen:
+                 interval: float, settle: float = 15.0) -> Screen:
     """Send the call; print the screen as it changes; return it."""
     screen = Screen()
     params = {"record_id": call["record_id"], "subject_id": call["subject_id"],

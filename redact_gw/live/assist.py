@@ -231,6 +231,9 @@ class Assist:
                     self.metrics.live_assist_seconds.observe(time.monotonic() - started)
                     return
             except (TimeoutError, aiohttp.ClientError, ConnectionError):
+                if self._ws is not None:
+                    with contextlib.suppress(Exception):
+                        await self._ws.close()
                 self._ws = None
         raise AssistFailed("unavailable", "the assist service's WebSocket could not be"
                            " reached")
