@@ -10,7 +10,8 @@ Anthropic Messages (``demo_dialects``). It answers by quoting the last user mess
 ("You said: ..."), calls the first tool offered when the prompt mentions a tool, rejects
 a model it does not serve with a 404 as the real services do, streams word by word when
 asked to, and prints every request body it receives: that is what an AI service behind
-the gateway gets to see (tokens).
+the gateway gets to see (tokens). It also serves the demo live assist service
+(``demo_assist``, ``live.assist.demo``), which ``python -m redact_gw.demo_live`` shows.
 
 ``python -m redact_gw.demo model`` starts only the model. The chunk and completion
 builders are shared with ``redact_gw.testing.FakeUpstream``.
