@@ -262,3 +262,19 @@ async def test_the_last_final_is_forwarded_after_the_caller_left(
             break
         await asyncio.sleep(0.05)
     assert [d["segment_id"] for d in fake.seen] == ["s0", "s1", "s2"]
+
+
+@pytest.mark.parametrize(("assist", "where"), [
+    ({"x": {"url": "ftp://assist.example.com"}}, "live.assist.x.url"),
+    ({"bad name!": {"url": "https://assist.example.com"}}, "live.assist"),
+    ({"x": {"url": "https://a.example.com", "timeout_s": 0}}, "live.assist.x.timeout_s"),
+    ({"x": {"url": "https://a.example.com", "retries": 9}}, "live.assist.x.retries"),
+    ({"x": {"url": "https://a.example.com", "colour": "red"}}, "live.assist.x.colour"),
+])
+def test_assist_settings_are_checked(env: Env, assist: dict[str, Any], where: str) -> None:
+    from redact_gw.errors import ConfigError
+    write_config(env.root, {"live": {"assist": assist}})
+    with pytest.raises(ConfigError) as exc:
+        env.settings()
+    assert where in str(exc.value)
+    assert "api_key" not in str(exc.value)
