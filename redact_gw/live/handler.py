@@ -120,13 +120,12 @@ async def live(request: web.Request) -> web.StreamResponse:
         reason = await _run(ws, request, redactor, call, settings.live, metrics, idle,
                             assist_name)
     finally:
-        assist = sessions.assists.pop(ws, None)
-        if assist is not None:  # what the session said last still reaches the service
-            await assist.drain(min(5.0, assist.cfg.timeout_s * (assist.cfg.retries + 1)))
-            await assist.close()
         del sessions.open[ws], sessions.idle[ws]
         metrics.live_sessions.dec()
         metrics.live_closed.labels(reason).inc()
+        assist = sessions.assists.pop(ws, None)
+        if assist is not None:  # what the session said last still reaches the service
+            sessions.retire(assist)
     return ws
 
 

@@ -24,7 +24,25 @@ class Sessions:
         self.assists: dict[web.WebSocketResponse, Assist] = {}
         #: Per tenant: the messages of all its sessions (``max_tenant_messages_per_s``).
         self.tenant_buckets: dict[str, Bucket] = {}
+        #: Forwarding of sessions that ended, finishing what was queued.
+        self.retiring: set[asyncio.Task[None]] = set()
         self.drain_s = drain_s
+
+    def retire(self, assist: Assist) -> None:
+        """Let an ended session's forwarding finish what is queued (within the service's
+        timeout and retries, at most ``drain_s``), then close it; a task owned here, so
+        a caller that hangs up (its handler cancelled) does not cut it short."""
+        cfg = assist.cfg
+
+        async def finish() -> None:
+            try:
+                await assist.drain(min(self.drain_s, cfg.timeout_s * (cfg.retries + 1)))
+            finally:
+                await assist.close()
+
+        task = asyncio.create_task(finish(), name="live-assist-retire")
+        self.retiring.add(task)
+        task.add_done_callback(self.retiring.discard)
 
     def count(self, principal: Principal) -> tuple[int, int]:
         """Sessions the principal has open, and its tenant."""
@@ -46,6 +64,8 @@ class Sessions:
         for ws in list(self.open):
             with contextlib.suppress(Exception):
                 await ws.close(code=1001, message=b"going away")
+        if self.retiring:  # each bounded by drain_s
+            await asyncio.gather(*self.retiring, return_exceptions=True)
 
 
 SESSIONS = web.AppKey("live_sessions", Sessions)

@@ -243,7 +243,7 @@ async def test_shutdown_forwards_the_last_final_before_1001(
     await client.app.shutdown()  # the answer to the final is on its way: it is waited for
     assert (await ws.receive_json(timeout=5))["type"] == "suggestion"
     msg = await ws.receive(timeout=5)
-    assert msg.type == WSMsgType.CLOSE and ws.close_code == 1001
+    assert msg.type == WSMsgType.CLOSE and msg.data == 1001 and msg.extra == "going away"
 
 
 async def test_the_last_final_is_forwarded_after_the_caller_left(
