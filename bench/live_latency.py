@@ -218,6 +218,9 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
             "calls_per_core": interval / cpu_per_msg,
             "mem_per_session_kb": 1024 * (max(rss_peak) - rss0) / n,
             "messages": len(delays), "lost": sum(len(c.sent) for c in calls),
+            # offered vs processed: below the offer, the gateway (or the CPU the machine
+            # gives it) is saturated and the delays are queueing
+            "sent_per_s": n / interval, "done_per_s": len(delays) / seconds,
             "errors": sum(c.errors for c in calls)}
 
 
@@ -268,7 +271,8 @@ async def main_async(args: argparse.Namespace) -> None:
             head = (f"{'N':>4} {'p50 ms':>7} {'p99 ms':>7} {'base p50':>8} {'base p99':>8}"
                     f" {'p99/base':>8} {'hold p50':>8} {'hold p99':>8} {'CPU/call':>8}"
                     f" {'CPU ms/msg':>10}"
-                    f" {'calls/core':>10} {'KB/sess':>8} {'msgs':>6} {'lost':>5}")
+                    f" {'calls/core':>10} {'KB/sess':>8} {'msgs':>6} {'lost':>5}"
+                    f" {'sent/s':>7} {'done/s':>7}")
             print(head)
             for n in args.n:
                 runs = [await one_run(base, key, proc.pid, n, args.turns, args.interval,
@@ -280,7 +284,8 @@ async def main_async(args: argparse.Namespace) -> None:
                       f" {m['cpu_per_call']:>8.3f} {m['cpu_ms_per_msg']:>10.1f}"
                       f" {m['calls_per_core']:>10.1f}"
                       f" {m['mem_per_session_kb']:>8.0f} {m['messages']:>6.0f}"
-                      f" {m['lost']:>5.0f}", flush=True)
+                      f" {m['lost']:>5.0f} {m['sent_per_s']:>7.0f} {m['done_per_s']:>7.0f}",
+                      flush=True)
             print("\nhold: upper bounds of the histogram bucket holding the quantile; "
                   "lost: messages whose processing was never confirmed (session closed)")
         finally:
