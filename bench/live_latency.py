@@ -172,7 +172,8 @@ def _pct(values: list[float], q: float) -> float:
 async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: float,
                   seed: int) -> dict[str, float]:
     rng = random.Random(seed)
-    async with aiohttp.ClientSession() as http:
+    # no cap on connections (aiohttp's default of 100 would leave calls waiting)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         before_hold = _holdback(await (await http.get(f"{base}/metrics")).text())
         rss0 = _rss_mb(pid)
         calls = []
