@@ -45,7 +45,8 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     413: ("payload_too_large", "too_many_messages", "too_many_numbers"),
     415: ("unsupported_media_type",),
     422: ("invalid_input", "purpose_required", "unknown_purpose", "malformed_token",
-          "risk_refused", "unredactable_content", "subject_mismatch"),
+          "risk_refused", "unredactable_content", "subject_mismatch", "unknown_assist"),
+    426: ("upgrade_required",),
     429: ("quota_exceeded", "too_many_requests"),
     451: ("subject_opted_out",),
     502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large",
@@ -61,6 +62,7 @@ _STATUS_TEXT = {400: "The body could not be read", 401: "Missing or unknown API 
                 413: "The body or a collection is over a configured limit",
                 415: "The body's Content-Encoding is not supported",
                 422: "The body or a parameter has the wrong shape",
+                426: "A WebSocket route was called without the WebSocket upgrade",
                 429: "A quota or an admission limit is exceeded (see Retry-After)",
                 451: "The subject opted out of AI processing; nothing was forwarded",
                 502: "The upstream could not be reached or gave no usable answer",
@@ -660,9 +662,10 @@ def _live_op() -> dict[str, Any]:
         "description": "unused"}, tag="live", params=[
             _query("record_id", _ref("Id"), "Record of the call (generated if absent)"),
             _query("subject_id", _ref("Id"), "Customer id, for opt-outs"),
-            _query("channel", _ref("Id"), "Channel, for retention (e.g. voice)")],
-        errors=_errors(403, 422, 429, 503, only={
-            422: ("invalid_input",), 429: ("quota_exceeded",),
+            _query("channel", _ref("Id"), "Channel, for retention (e.g. voice)"),
+            _query("assist", _ref("Id"), "A live.assist service to forward to")],
+        errors=_errors(403, 422, 426, 429, 503, only={
+            422: ("invalid_input", "unknown_assist"), 429: ("quota_exceeded",),
             503: ("not_ready",)}))
     ok = op["responses"].pop("200")
     ok["description"] = ("Switching to the WebSocket protocol: partial and final results"
