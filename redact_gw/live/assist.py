@@ -125,6 +125,8 @@ class Assist:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(cfg.max_pending)
         self._shown: dict[str, str] = {}
         self._speakers: dict[str, str | None] = {}
+        #: Segment ids the service was sent (bounded): the only ones it may name.
+        self._forwarded: dict[str, None] = {}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -166,6 +168,9 @@ class Assist:
                "speaker": speaker, "text": text, "start": msg["start"], "end": msg["end"]}
         try:
             self._queue.put_nowait(doc)
+            self._forwarded[segment_id] = None
+            if len(self._forwarded) > 1024:
+                del self._forwarded[next(iter(self._forwarded))]
         except asyncio.QueueFull:
             await self._fail(AssistFailed("backlog", "the assist service is behind; this"
                                           " message was not forwarded"), segment_id)
@@ -273,12 +278,18 @@ class Assist:
                                           " WebSocket"), None)
 
     async def _suggest(self, s: Suggestion, segment_id: str | None) -> None:
-        """Scan and restore one suggestion, then send it to the caller."""
+        """Scan and restore one suggestion, then send it to the caller. A segment id the
+        service was never sent is dropped; so is an ``id`` in which the scan finds a value
+        (ids are not restored or sealed, only passed on)."""
+        if s.segment_id is not None and s.segment_id not in self._forwarded:
+            s = Suggestion(s.text, None, s.id)
         try:
             guard = self.guard()
             await guard.start()
-            spans = await guard.detect([s.text])
+            spans = await guard.detect([s.text, s.id or ""])
             text = (await guard.render([Piece(s.text, spans[0])]))[0]
+            if spans[1]:
+                s = Suggestion(s.text, s.segment_id, None)
         except RedactGwError:
             await self._fail(AssistFailed("scan_failed", "an assist suggestion could not"
                                           " be checked for personal data; it was dropped"),

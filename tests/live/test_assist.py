@@ -278,3 +278,22 @@ def test_assist_settings_are_checked(env: Env, assist: dict[str, Any], where: st
         env.settings()
     assert where in str(exc.value)
     assert "api_key" not in str(exc.value)
+
+
+async def test_suggestion_ids_are_bounded_and_scanned(aiohttp_server: Any,
+                                                      make_client: MakeClient,
+                                                      env: Env) -> None:
+    fake = FakeAssist(reply=lambda doc: [
+        {"text": "a", "id": "4111111111111111"}, {"text": "b", "id": "ok-1"},
+        {"text": "c", "segment_id": "never-sent"}])
+    client = await _start(aiohttp_server, make_client, env, fake, path="/v1/assist/ws",
+                          scheme="ws")
+    ws = await client.ws_connect("/v1/live", params={"assist": "fake"}, headers=env.auth())
+    await ws.receive_json()
+    await ws.send_json({"type": "final", "segment_id": "s1", "text": "hello"})
+    got = await _until(ws, lambda m: m["type"] == "suggestion" and m["text"] == "c")
+    sugg = [m for m in got if m["type"] == "suggestion"]
+    assert sugg[0] == {"type": "suggestion", "segment_id": "s1", "text": "a"}  # id dropped
+    assert sugg[1]["id"] == "ok-1"
+    assert "segment_id" not in sugg[2] or sugg[2]["segment_id"] is None
+    await ws.close()
