@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-db lint bench throughput shell clean-state eval eval-data
+.PHONY: run test test-db lint bench live-bench throughput shell clean-state eval eval-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: $(STAMP)
 ## bench: the gateway's added latency; arguments pass through: make bench ARGS=--real
 bench: $(STAMP)
 	$(BIN)/python bench/proxy_latency.py $(ARGS)
+
+## live-bench: live calls under load (N = 10, 50, 200 concurrent calls; a few minutes);
+## arguments pass through: make live-bench ARGS="-n 50 --repeat 1 --workers 2"
+live-bench: $(STAMP)
+	$(BIN)/python bench/live_latency.py $(ARGS)
 
 ## throughput: short utterances and call-length texts end to end vs vanilla Presidio and raw
 ## spaCy NER (a few minutes; utterances from `make eval-data`, a loud fallback without it)

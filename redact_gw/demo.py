@@ -10,7 +10,8 @@ Anthropic Messages (``demo_dialects``). It answers by quoting the last user mess
 ("You said: ..."), calls the first tool offered when the prompt mentions a tool, rejects
 a model it does not serve with a 404 as the real services do, streams word by word when
 asked to, and prints every request body it receives: that is what an AI service behind
-the gateway gets to see (tokens).
+the gateway gets to see (tokens). It also serves the demo live assist service
+(``demo_assist``, ``live.assist.demo``), which ``python -m redact_gw.demo_live`` shows.
 
 ``python -m redact_gw.demo model`` starts only the model. The chunk and completion
 builders are shared with ``redact_gw.testing.FakeUpstream``.
@@ -167,6 +168,8 @@ class DemoModel:
         for path in ("/v1/messages", "/v1/messages/count_tokens", "/v1/responses",
                      "/v1/completions"):
             app.router.add_post(path, self.dialect)
+        from redact_gw.demo_assist import FakeAssist
+        FakeAssist(verbose=self.verbose).add_routes(app)  # live.assist.demo
         return app
 
     async def dialect(self, request: web.Request) -> web.StreamResponse:
@@ -294,11 +297,14 @@ def _gateway(config: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def gateway_env(host: str, port: int, environ: Mapping[str, str]) -> dict[str, str]:
-    """The gateway child's environment: its upstream is this demo model, unless the
-    user chose another one with ``REDACT_GW_UPSTREAM_URL``."""
+    """The gateway child's environment: its upstream and its ``demo`` live assist
+    service are this demo model, unless the user chose others with
+    ``REDACT_GW_UPSTREAM_URL`` and ``REDACT_GW_ASSIST_DEMO_URL``."""
     env = dict(environ)
     if not env.get("REDACT_GW_UPSTREAM_URL"):
         env["REDACT_GW_UPSTREAM_URL"] = f"http://{host}:{port}/v1"
+    if not env.get("REDACT_GW_ASSIST_DEMO_URL"):
+        env["REDACT_GW_ASSIST_DEMO_URL"] = f"http://{host}:{port}/v1/assist"
     return env
 
 

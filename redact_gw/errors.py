@@ -21,6 +21,8 @@ class RedactGwError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "internal error"
+    #: Fixed response headers of this kind of error.
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
                  details: dict[str, Any] | None = None,
@@ -79,6 +81,15 @@ class RequestTimeout(RedactGwError):
     status = 408
     code = "request_timeout"
     default_message = "the request was not received in time"
+
+
+class UpgradeRequired(RedactGwError):
+    """A WebSocket route was called without the WebSocket upgrade."""
+
+    status = 426
+    code = "upgrade_required"
+    default_message = "this route is a WebSocket: send the upgrade handshake"
+    headers: ClassVar[dict[str, str]] = {"Upgrade": "websocket", "Connection": "Upgrade"}
 
 
 class Unauthorized(RedactGwError):

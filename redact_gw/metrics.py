@@ -45,7 +45,10 @@ LIVE_CLOSE_REASONS = ("normal", "opted_out", "subject_required", "rate_limited",
                       "error")
 #: ``redact_gw_live_messages_total`` directions and kinds.
 LIVE_DIRECTIONS = ("in", "out")
-LIVE_KINDS = ("partial", "final", "error", "other")
+LIVE_KINDS = ("partial", "final", "error", "suggestion", "other")
+#: ``redact_gw_live_assist_errors_total`` kinds (the error code is ``assist_<kind>``).
+LIVE_ASSIST_ERRORS = ("unavailable", "timeout", "refused", "bad_answer", "backlog",
+                      "scan_failed")
 
 _HOLD_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0)
 _UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -166,6 +169,21 @@ class Metrics:
             "redact_gw_live_revisions_total",
             "Live messages replacing text the client already had, by kind",
             ["kind"], registry=r)
+        self.live_assist_forwarded = Counter(
+            "redact_gw_live_assist_forwarded_total",
+            "Redacted live messages forwarded to an assist service, by kind",
+            ["kind"], registry=r)
+        self.live_assist_suggestions = Counter(
+            "redact_gw_live_assist_suggestions_total",
+            "Assist suggestions sent to live callers (scanned and restored)", registry=r)
+        self.live_assist_errors = Counter(
+            "redact_gw_live_assist_errors_total",
+            "Assist forwarding failures reported to live callers, by kind", ["kind"],
+            registry=r)
+        self.live_assist_seconds = Histogram(
+            "redact_gw_live_assist_seconds",
+            "Assist forwarding time: an HTTP POST until its answer (retries included), or"
+            " a WebSocket send", buckets=_UPSTREAM_BUCKETS, registry=r)
 
     def render(self) -> bytes:
         """Text exposition format."""

@@ -41,6 +41,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "REDACT_GW_AUDIT_MIRROR": "audit.mirror_jsonl",
     "REDACT_GW_LOG_FORMAT": "server.log_format",
     "REDACT_GW_MODE": "mode",
+    #: The live assist service named ``demo`` (``make run`` points it at the demo model).
+    "REDACT_GW_ASSIST_DEMO_URL": "live.assist.demo.url",
 }
 CONFIG_ENV = "REDACT_GW_CONFIG"
 #: Overrides naming files: a relative value is taken from the working directory (where it
@@ -483,6 +485,48 @@ class ReviewSettings(_Frozen):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
 
+class AssistSettings(_Frozen):
+    """An agent-assist service a live session forwards its redacted text to
+    (``live.assist.NAME``, chosen with ``GET /v1/live?assist=NAME``).
+
+    ``http(s)://``: one POST per message, answered with ``{"suggestions": [...]}``;
+    ``ws(s)://``: one WebSocket per session, suggestions sent back on it at any time.
+    """
+
+    url: str
+    api_key: str | None = Field(default=None, repr=False)
+    #: Also forward partials (as the caller sees them: masks, never raw), not just finals.
+    forward_partials: bool = False
+    #: Per POST (or WebSocket connect/send); retried ``retries`` times on a timeout, a
+    #: refused connection or a 5xx answer (HTTP only).
+    timeout_s: float = Field(2.0, gt=0, le=60)
+    retries: int = Field(1, ge=0, le=5)
+    #: Messages waiting to be forwarded per session; past it one is dropped and the
+    #: caller gets an ``assist_backlog`` error.
+    max_pending: int = Field(32, ge=1, le=1024)
+    #: Bounds on what the assist service sends back.
+    max_answer_bytes: int = Field(65_536, ge=1024, le=8_388_608)
+    max_suggestions: int = Field(8, ge=1, le=100)
+    max_suggestion_chars: int = Field(2000, ge=1, le=100_000)
+    #: Scan suggestions for personal data the caller never sent (sealed as tokens).
+    scan: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url_ok(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an http://, https://, ws:// or wss:// URL")
+        return v
+
+    @property
+    def websocket(self) -> bool:
+        """True for a ``ws://`` or ``wss://`` service."""
+        return self.url.startswith(("ws://", "wss://"))
+
+
+_ASSIST_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class LiveSettings(_Frozen):
     """Live calls over ``GET /v1/live`` (a WebSocket): hold-back and limits."""
 
@@ -491,6 +535,9 @@ class LiveSettings(_Frozen):
     max_hold_s: float = Field(1.0, gt=0, le=30)
     #: Previous finals of the call given to detection as context.
     context_turns: int = Field(8, ge=0, le=100)
+    #: The last of those given as context of a partial (a partial is detected anew, with
+    #: its context, each time it grows: this bounds what a partial costs).
+    partial_context_turns: int = Field(2, ge=0, le=100)
     max_sessions_per_principal: int = Field(8, ge=1)
     max_sessions_per_tenant: int = Field(64, ge=1)
     #: Sustained incoming messages per second per session (bursts of twice that).
@@ -498,6 +545,19 @@ class LiveSettings(_Frozen):
     max_segment_chars: int = Field(4000, ge=1)
     idle_timeout_s: float = Field(60.0, gt=0)
     max_session_s: float = Field(4 * 3600.0, gt=0)
+    #: Incoming messages per second of all sessions of one tenant together (bursts of
+    #: twice that); past it a message is answered ``tenant_rate_limited`` and dropped.
+    max_tenant_messages_per_s: float | None = Field(None, gt=0)
+    #: Assist services by name (``GET /v1/live?assist=NAME``).
+    assist: dict[str, AssistSettings] = Field(default_factory=dict)
+
+    @field_validator("assist")
+    @classmethod
+    def _assist_names_ok(cls, v: dict[str, AssistSettings]) -> dict[str, AssistSettings]:
+        for name in v:
+            if not _ASSIST_NAME_RE.fullmatch(name):
+                raise ValueError("assist names are 1-64 letters, digits and ._-")
+        return v
 
 
 class AuthSettings(_Frozen):

@@ -64,6 +64,13 @@ def test_gateway_forwards_to_the_moved_demo_model_unless_told_otherwise() -> Non
     mine = {"REDACT_GW_UPSTREAM_URL": "https://api.example.com/v1"}
     assert gateway_env("127.0.0.1", 9123, mine)["REDACT_GW_UPSTREAM_URL"] == (
         "https://api.example.com/v1")
+    # the live demo's assist service moves with the demo model too
+    assert gateway_env("127.0.0.1", 9123, {})["REDACT_GW_ASSIST_DEMO_URL"] == (
+        "http://127.0.0.1:9123/v1/assist")
+    from redact_gw.settings import load_settings
+    settings = load_settings(ROOT / "config" / "redact-gw.yaml", {
+        "REDACT_GW_ASSIST_DEMO_URL": "http://127.0.0.1:9123/v1/assist"})
+    assert settings.live.assist["demo"].url == "http://127.0.0.1:9123/v1/assist"
 
 
 def test_a_second_make_run_says_how_to_get_a_key_again(tmp_path: Path) -> None:

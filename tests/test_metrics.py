@@ -453,7 +453,8 @@ def allowed_label_values(app: web.Application) -> dict[str, set[str]]:
         "status": {str(s) for s in range(100, 600)}, "code": _error_codes(),
         "outcome": (set(m.UPSTREAM_OUTCOMES) | set(m.REVEAL_OUTCOMES)
                     | set(m.PURGE_OUTCOMES)),
-        "kind": set(m.UPSTREAM_ERROR_KINDS) | set(m.LIVE_KINDS), "role": role_labels,
+        "kind": (set(m.UPSTREAM_ERROR_KINDS) | set(m.LIVE_KINDS)
+                 | set(m.LIVE_ASSIST_ERRORS)), "role": role_labels,
         "tier": set(m.RISK_TIERS), "action": set(m.RISK_ACTIONS),
         "operation": set(m.VAULT_OPERATIONS),
         "reason": (set(m.DETECTION_REJECT_REASONS) | set(m.WORKER_RESTART_REASONS)

@@ -1,9 +1,11 @@
 """``GET /v1/live``: a live call over a WebSocket (aiohttp's own).
 
-Open: ``GET /v1/live?record_id=..&subject_id=..&channel=voice`` with the gateway key
-(``Authorization: Bearer``, checked by the auth middleware like every route, before the
-upgrade) and the ``proxy`` permission. All three parameters are optional (a record id
-is generated). Refused before the upgrade, as JSON errors: a bad parameter (422),
+Open: ``GET /v1/live?record_id=..&subject_id=..&channel=voice&assist=NAME`` with the
+gateway key (``Authorization: Bearer``, checked by the auth middleware like every route,
+before the upgrade) and the ``proxy`` permission. All parameters are optional (a record
+id is generated; ``assist`` names a ``live.assist`` service the session forwards to, see
+``assist``). Refused before the upgrade, as JSON errors: no WebSocket upgrade (426
+``upgrade_required``), a bad parameter or an unknown assist name (422),
 too many open sessions of the principal or its tenant (429
 ``quota_exceeded``; live sessions are not counted by ``admission``, they have these
 limits of their own), detection not ready
@@ -24,8 +26,9 @@ code  reason               when
 ====  ===================  =============================================================
 
 A message the gateway cannot use (bad JSON, wrong field, detection failing or at
-capacity) is answered ``{"type": "error", "error": {"code", "message"}}`` and nothing of
-it is shown; the session goes on.
+capacity, the tenant over ``live.max_tenant_messages_per_s``) is answered
+``{"type": "error", "error": {"code", "message"}}`` and nothing of it is shown; the
+session goes on.
 """
 
 from __future__ import annotations
@@ -48,10 +51,13 @@ from redact_gw.errors import (
     SubjectRequired,
     TooManyRequests,
     Unavailable,
+    UpgradeRequired,
     VaultUnavailable,
     fail_closed,
 )
 from redact_gw.live import vendor
+from redact_gw.live.assist import Assist
+from redact_gw.live.limits import SESSIONS, Bucket, Sessions
 from redact_gw.live.messages import parse_result
 from redact_gw.live.session import Call, LiveSession
 from redact_gw.metrics import Metrics
@@ -59,7 +65,8 @@ from redact_gw.model import Principal
 from redact_gw.policy.roles import Permission, require
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.handlers import new_record_id
-from redact_gw.settings import LiveSettings
+from redact_gw.proxy.upstream import SESSION, MeteredGuard
+from redact_gw.settings import LiveSettings, Settings
 from redact_gw.transcripts.shapes import check_id
 
 log = logging.getLogger(__name__)
@@ -67,52 +74,6 @@ log = logging.getLogger(__name__)
 #: Close codes (see the module docstring).
 OPTED_OUT, SUBJECT_REQUIRED, RATE_LIMITED = 4451, 4400, 4429
 SEGMENT_TOO_LONG, IDLE, EXPIRED = 4413, 4408, 4410
-
-
-class Sessions:
-    """The open sessions: counted per principal, closed with 1001 at shutdown once the
-    message each is handling (a final being redacted) is answered."""
-
-    def __init__(self, drain_s: float = 5.0) -> None:
-        self.open: dict[web.WebSocketResponse, tuple[str, str]] = {}
-        #: Per session: set while it is not handling a message.
-        self.idle: dict[web.WebSocketResponse, asyncio.Event] = {}
-        self.drain_s = drain_s
-
-    def count(self, principal: Principal) -> tuple[int, int]:
-        """Sessions the principal has open, and its tenant."""
-        who = (principal.tenant, principal.name)
-        owners = list(self.open.values())
-        return (sum(1 for o in owners if o == who),
-                sum(1 for o in owners if o[0] == principal.tenant))
-
-    async def close_all(self, app: web.Application) -> None:
-        """``on_shutdown``: finish in-flight messages, then tell clients we go away."""
-        waits = [e.wait() for e in self.idle.values()]
-        if waits:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waits), self.drain_s)
-        for ws in list(self.open):
-            with contextlib.suppress(Exception):
-                await ws.close(code=1001, message=b"going away")
-
-
-SESSIONS = web.AppKey("live_sessions", Sessions)
-
-
-class _Bucket:
-    """Token bucket: ``rate`` messages per second, bursts of ``2 * rate``."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate, self.level, self.at = rate, 2 * rate, now
-
-    def take(self, now: float) -> bool:
-        self.level = min(2 * self.rate, self.level + (now - self.at) * self.rate)
-        self.at = now
-        if self.level < 1:
-            return False
-        self.level -= 1
-        return True
 
 
 def _query_id(request: web.Request, name: str) -> str | None:
@@ -129,10 +90,16 @@ async def live(request: web.Request) -> web.StreamResponse:
     redactor = app.get(appkeys.REDACTOR)
     if redactor is None:
         raise Unavailable("detection is still loading", code="not_ready")
+    if not web.WebSocketResponse().can_prepare(request).ok:
+        raise UpgradeRequired()
     record_id = _query_id(request, "record_id") or new_record_id()
     subject_id = _query_id(request, "subject_id")
     channel = _query_id(request, "channel")
     fmt = vendor.check_format(request.query.get("format"))  # an ASR vendor's messages
+    assist_name = _query_id(request, "assist")
+    if assist_name is not None and assist_name not in settings.live.assist:
+        raise InvalidInput("assist must name a service of live.assist in the config",
+                           code="unknown_assist", details={"field": "assist"})
     sessions = app[SESSIONS]
     mine, tenants = sessions.count(principal)
     if mine >= settings.live.max_sessions_per_principal:
@@ -153,11 +120,15 @@ async def live(request: web.Request) -> web.StreamResponse:
     reason = "error"
     try:
         call = Call(principal.tenant, record_id, subject_id, channel, principal)
-        reason = await _run(ws, request, redactor, call, settings.live, metrics, idle)
+        reason = await _run(ws, request, redactor, call, settings.live, metrics, idle,
+                            assist_name)
     finally:
         del sessions.open[ws], sessions.idle[ws]
         metrics.live_sessions.dec()
         metrics.live_closed.labels(reason).inc()
+        assist = sessions.assists.pop(ws, None)
+        if assist is not None:  # what the session said last still reaches the service
+            sessions.retire(assist)
     return ws
 
 
@@ -176,13 +147,43 @@ async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: M
             known = await redactor.vault.known_values(call.tenant, call.record_id)
     return LiveSession(
         redactor, replace(call, no_retention=no_retention), max_hold_s=limits.max_hold_s,
-        context_turns=limits.context_turns, known=known,
+        context_turns=limits.context_turns,
+        partial_context_turns=limits.partial_context_turns, known=known,
         on_hold=metrics.live_holdback.observe,
         on_revision=lambda kind: metrics.live_revisions.labels(kind).inc())
 
 
+def _assist(request: web.Request, ws: web.WebSocketResponse, session: LiveSession,
+            name: str, metrics: Metrics) -> Assist:
+    """The session's forwarding to assist service ``name``, its suggestions guarded with
+    the caller's restore policy and the values its finals sealed so far."""
+    settings: Settings = request.app[appkeys.SETTINGS]
+    call = session.call
+    policy = settings.proxy.restore
+    who = call.principal.name if call.principal is not None else None
+
+    def guard() -> MeteredGuard:
+        originals = dict(session.originals)
+        return MeteredGuard(metrics, session.redactor, call.tenant, call.record_id,
+                            call.subject_id, lambda t: who is not None and policy.allows(who, t),
+                            scan=settings.live.assist[name].scan,
+                            no_retention=call.no_retention, restorable=frozenset(originals),
+                            caller=who, known=session.known, originals=originals)
+
+    async def send(msg: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the caller may be gone
+            await _send(ws, metrics, msg, msg["type"])
+
+    assist = Assist(settings.live.assist[name], request.app[SESSION], call.record_id, send,
+                    guard, metrics)
+    assist.start()
+    request.app[SESSIONS].assists[ws] = assist
+    return assist
+
+
 async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redactor, call: Call,
-               limits: LiveSettings, metrics: Metrics, idle: asyncio.Event) -> str:
+               limits: LiveSettings, metrics: Metrics, idle: asyncio.Event,
+               assist_name: str | None = None) -> str:
     """Serve one session; the close reason (a ``LIVE_CLOSE_REASONS`` word)."""
     opt = request.app[appkeys.SETTINGS].optout
     session: LiveSession | vendor.VendorSession
@@ -199,10 +200,15 @@ async def _run(ws: web.WebSocketResponse, request: web.Request, redactor: Redact
         return "error"
     await _send(ws, metrics, {"type": "opened", "record_id": call.record_id,
                               "no_retention": session.call.no_retention}, "other")
+    assist = _assist(request, ws, session, assist_name, metrics) if assist_name else None
     fmt = vendor.check_format(request.query.get("format"))
-    if fmt is not None:
+    if fmt is not None:  # the assist service still gets the gateway's own messages
         session = vendor.VendorSession(session, fmt, redactor)
-    return await _loop(ws, session, limits, metrics, idle)
+    tenant = None
+    if limits.max_tenant_messages_per_s is not None:
+        tenant = request.app[SESSIONS].tenant_buckets.setdefault(
+            call.tenant, Bucket(limits.max_tenant_messages_per_s, time.monotonic()))
+    return await _loop(ws, session, limits, metrics, idle, assist, tenant)
 
 
 async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any],
@@ -214,10 +220,10 @@ async def _send(ws: web.WebSocketResponse, metrics: Metrics, msg: dict[str, Any]
 
 
 async def _loop(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorSession,
-                limits: LiveSettings,
-                metrics: Metrics, idle: asyncio.Event) -> str:
+                limits: LiveSettings, metrics: Metrics, idle: asyncio.Event,
+                assist: Assist | None = None, tenant: Bucket | None = None) -> str:
     started = last = time.monotonic()
-    bucket = _Bucket(limits.max_messages_per_s, started)
+    bucket = Bucket(limits.max_messages_per_s, started)
     while True:
         now = time.monotonic()
         waits = {"idle_timeout": last + limits.idle_timeout_s,
@@ -230,8 +236,12 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorS
             msg = await ws.receive(timeout=max(0.0, at - now))
         except TimeoutError:
             if why == "tick":
-                for out in session.tick(time.monotonic()):
+                outs = session.tick(time.monotonic())
+                for out in outs:
                     await _send(ws, metrics, out, "partial")
+                if assist is not None:
+                    for native, speaker in _native(session, outs, None):
+                        await assist.offer(native, speaker)
                 continue
             await ws.close(code=IDLE if why == "idle_timeout" else EXPIRED,
                            message=why.encode())
@@ -248,9 +258,15 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorS
         if not bucket.take(last):
             await ws.close(code=RATE_LIMITED, message=b"rate_limited")
             return "rate_limited"
+        if tenant is not None and not tenant.take(last):
+            metrics.live_messages.labels("in", "other").inc()
+            await _error(ws, metrics, TooManyRequests(
+                "this tenant's live sessions send more messages than allowed; this one"
+                " was dropped", code="tenant_rate_limited"))
+            continue
         idle.clear()
         try:
-            closed = await _handle(ws, session, msg.data, limits, metrics)
+            closed = await _handle(ws, session, msg.data, limits, metrics, assist)
         finally:
             idle.set()
         if closed is not None:
@@ -258,7 +274,8 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorS
 
 
 async def _handle(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorSession,
-                  data: str, limits: LiveSettings, metrics: Metrics) -> str | None:
+                  data: str, limits: LiveSettings, metrics: Metrics,
+                  assist: Assist | None = None) -> str | None:
     """One incoming message; a close reason if the session ended."""
     result: Any
     try:
@@ -289,7 +306,19 @@ async def _handle(ws: web.WebSocketResponse, session: LiveSession | vendor.Vendo
     for msg in out:
         await _send(ws, metrics, msg, result.kind if isinstance(
             session, vendor.VendorSession) else msg["type"])
+    if assist is not None:
+        for native, speaker in _native(session, out, getattr(result, "speaker", None)):
+            await assist.offer(native, speaker)
     return None
+
+
+def _native(session: LiveSession | vendor.VendorSession, out: list[dict[str, Any]],
+            speaker: str | None) -> list[tuple[dict[str, Any], str | None]]:
+    """The gateway's own messages behind what the caller was just sent (with a vendor
+    format, the session's inner messages), for the assist service."""
+    if isinstance(session, vendor.VendorSession):
+        return session.native
+    return [(msg, speaker) for msg in out]
 
 
 async def _error(ws: web.WebSocketResponse, metrics: Metrics, exc: RedactGwError,

@@ -24,7 +24,7 @@ from redact_gw.engine import Redactor
 from redact_gw.errors import InvalidInput
 from redact_gw.live.holdback import PENDING_MASK, common_prefix, diff, hold_from, render, safe_cut
 from redact_gw.live.messages import Result
-from redact_gw.model import KnownValue, Principal, Segment, Span
+from redact_gw.model import KnownValue, Principal, Revealed, Segment, Span
 from redact_gw.redaction import Redacted
 
 
@@ -73,19 +73,27 @@ class LiveSession:
         redactor: Detection and vault.
         call: Tenant, record, subject, channel, principal and the opt-out state.
         max_hold_s: Longest a partial's text is held back before it is shown masked.
-        context_turns: Previous finals given to detection as context.
+        context_turns: Previous finals given to detection as context of a final.
+        partial_context_turns: The last of those given as context of a partial (each
+            partial is detected anew with its context: this bounds its cost; recurring
+            values are found from ``known`` whatever the context).
         known: The record's values at open (detection context for recurrences).
     """
 
     def __init__(self, redactor: Redactor, call: Call, *, max_hold_s: float = 1.0,
-                 context_turns: int = 8, known: list[KnownValue] | None = None,
+                 context_turns: int = 8, partial_context_turns: int = 2,
+                 known: list[KnownValue] | None = None,
                  on_hold: HoldObserver | None = None,
                  on_revision: RevisionObserver | None = None) -> None:
         self.redactor = redactor
         self.call = call
         self.max_hold_s = max_hold_s
         self.context_turns = context_turns
+        self.partial_context_turns = min(partial_context_turns, context_turns)
         self._known = list(known or [])
+        #: Token -> the caller's own value, for every value its finals tokenized: what
+        #: an assist suggestion quoting the token may restore to.
+        self.originals: dict[str, Revealed] = {}
         self._context: list[Segment] = []
         self._segments: dict[str, _Segment] = {}
         #: Recently finished segment ids (bounded), to refuse late partials.
@@ -124,11 +132,17 @@ class LiveSession:
         keep = common_prefix(seg.raw, result.text)
         seg.arrived = seg.arrived[:keep] + [now] * (len(result.text) - keep)
         seg.raw = result.text
-        found = await self.redactor.detect([*self._context, Segment(seg.raw, seg.speaker)],
+        context = self._context[len(self._context) - self.partial_context_turns:]
+        found = await self.redactor.detect([*context, Segment(seg.raw, seg.speaker)],
                                            self._known)
         seg.spans = found[-1]
         out = self._show(seg, now)
         return [out] if out is not None else []
+
+    @property
+    def known(self) -> list[KnownValue]:
+        """The record's values so far (detection context)."""
+        return list(self._known)
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Show text held past ``max_hold_s`` as ``[[PENDING]]``."""
@@ -167,6 +181,8 @@ class LiveSession:
         self.last_final = redacted
         if not redacted.no_retention:
             self._known = redacted.known
+            for token, value in redacted.originals.items():
+                self.originals.setdefault(token, value)
         self._context = [*self._context, turn][-self.context_turns:] if self.context_turns else []
         del self._segments[seg.id]
         self._finished[seg.id] = None

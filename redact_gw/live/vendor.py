@@ -69,6 +69,9 @@ class VendorSession:
         self._open: dict[str, set[str]] = {}
         #: Open segment id -> the latest partial message showing it, with its extras.
         self._last: dict[str, tuple[Parsed, dict[Path, str]]] = {}
+        #: The inner session's own messages (and speakers) of the last ``feed`` or
+        #: ``tick``: what an assist service is sent, whatever the caller's format.
+        self.native: list[tuple[dict[str, Any], str | None]] = []
 
     @property
     def call(self) -> Call:
@@ -103,6 +106,7 @@ class VendorSession:
     async def feed(self, msg: VendorMessage, now: float) -> list[dict[str, Any]]:
         """Process one vendor message; the vendor messages to send (maybe none)."""
         parsed = msg.parsed
+        self.native = []
         self._drop_superseded(parsed)
         extra_texts = await self._scan_extras(parsed)
         finals: dict[str, tuple[str, list[Value]]] = {}
@@ -112,6 +116,7 @@ class VendorSession:
             out = await self.session.feed(Result(kind, utt.segment_id, utt.text, utt.speaker,
                                                  utt.start, utt.end), now)
             changed = changed or bool(out)
+            self.native.extend((m, utt.speaker) for m in out)
             ids = self._open.setdefault(utt.channel, set())
             if utt.final:
                 done = self.session.last_final
@@ -130,7 +135,9 @@ class VendorSession:
         """Re-send the latest message of each segment whose held text timed out."""
         out: list[dict[str, Any]] = []
         seen: set[int] = set()
+        self.native = []
         for m in self.session.tick(now):
+            self.native.append((m, None))
             kept = self._last.get(m["segment_id"])
             if kept is not None and id(kept[0]) not in seen:
                 seen.add(id(kept[0]))

@@ -40,10 +40,12 @@ def route_name(request: web.Request) -> str:
 
 
 def error_response(exc: RedactGwError) -> web.Response:
-    """Render a gateway error as its JSON body and status (and ``Retry-After``)."""
-    headers = ({"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None
-               else None)
-    return json_response(exc.to_dict(), status=exc.status, headers=headers)
+    """Render a gateway error as its JSON body and status (and ``Retry-After``, and the
+    error class's fixed ``headers``, e.g. ``Upgrade`` of a 426)."""
+    headers = dict(exc.headers)
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return json_response(exc.to_dict(), status=exc.status, headers=headers or None)
 
 
 REQUEST_ID_HEADER = "X-Request-Id"

@@ -46,7 +46,8 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     413: ("payload_too_large", "too_many_messages", "too_many_numbers"),
     415: ("unsupported_media_type",),
     422: ("invalid_input", "purpose_required", "unknown_purpose", "malformed_token",
-          "risk_refused", "unredactable_content", "subject_mismatch"),
+          "risk_refused", "unredactable_content", "subject_mismatch", "unknown_assist"),
+    426: ("upgrade_required",),
     429: ("quota_exceeded", "too_many_requests"),
     451: ("subject_opted_out",),
     502: ("upstream_error", "upstream_unreachable", "upstream_answer_too_large",
@@ -62,6 +63,7 @@ _STATUS_TEXT = {400: "The body could not be read", 401: "Missing or unknown API 
                 413: "The body or a collection is over a configured limit",
                 415: "The body's Content-Encoding is not supported",
                 422: "The body or a parameter has the wrong shape",
+                426: "A WebSocket route was called without the WebSocket upgrade",
                 429: "A quota or an admission limit is exceeded (see Retry-After)",
                 451: "The subject opted out of AI processing; nothing was forwarded",
                 502: "The upstream could not be reached or gave no usable answer",
@@ -675,9 +677,11 @@ def _live_op() -> dict[str, Any]:
             _query("subject_id", _ref("Id"), "Customer id, for opt-outs"),
             _query("channel", _ref("Id"), "Channel, for retention (e.g. voice)"),
             _query("format", {"enum": list(FORMATS)},
-                   "Speak an ASR vendor's streaming messages (README, ASR vendors' formats)")],
-        errors=_errors(400, 403, 422, 429, 503, only={
-            400: ("unknown_format",), 422: ("invalid_input",), 429: ("quota_exceeded",),
+                   "Speak an ASR vendor's streaming messages (README, ASR vendors' formats)"),
+            _query("assist", _ref("Id"), "A live.assist service to forward to")],
+        errors=_errors(400, 403, 422, 426, 429, 503, only={
+            400: ("unknown_format",), 422: ("invalid_input", "unknown_assist"),
+            429: ("quota_exceeded",),
             503: ("not_ready",)}))
     ok = op["responses"].pop("200")
     ok["description"] = ("Switching to the WebSocket protocol: partial and final results"

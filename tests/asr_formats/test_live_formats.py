@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from redact_gw.detection import Detector
@@ -148,9 +149,12 @@ async def test_live_plain_final_round_trips_and_partials_keep_their_fields(
 async def test_unknown_live_format_is_refused_before_the_upgrade(make_client: MakeClient,
                                                                 env: Env) -> None:
     client = await make_client()
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/v1/live", headers=env.auth("ai"), params={"format": "nope"})
+    assert refused.value.status == 400
+    # a plain GET is told to upgrade first (426), whatever its parameters
     resp = await client.get("/v1/live", headers=env.auth("ai"), params={"format": "nope"})
-    assert resp.status == 400
-    assert (await resp.json())["error"]["code"] == "unknown_format"
+    assert resp.status == 426
 
 
 async def test_bad_vendor_message_is_an_error_and_the_session_goes_on(

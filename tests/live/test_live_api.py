@@ -274,3 +274,27 @@ async def test_shutdown_finishes_the_final_then_closes_with_1001(
     assert final["type"] == "final" and "John" not in final["text"]
     msg = await ws.receive(timeout=5)
     assert msg.type == WSMsgType.CLOSE and ws.close_code == 1001
+
+
+async def test_partials_are_detected_with_the_last_finals_only(make_client: MakeClient,
+                                                               env: Env) -> None:
+    class Recording(FakeDetector):
+        sizes: list[int] = []
+
+        def detect(self, segments: Any, known: Any = ()) -> Any:
+            self.sizes.append(len(segments))
+            return super().detect(segments, known)
+
+    det = Recording()
+    client = await make_client(det, settings=_settings(env, context_turns=3,
+                                                       partial_context_turns=1))
+    ws = await _live(client, env)
+    await ws.receive_json()
+    for i in range(4):
+        await ws.send_json({"type": "partial", "segment_id": f"s{i}", "text": "ok so"})
+        await ws.send_json({"type": "final", "segment_id": f"s{i}", "text": "ok so then"})
+        await ws.receive_json(timeout=5)
+        assert (await ws.receive_json(timeout=5))["type"] == "final"
+    # partials: the last final at most, and the partial; finals: up to 3 finals before
+    assert det.sizes == [1, 1, 2, 2, 2, 3, 2, 4]
+    await ws.close()

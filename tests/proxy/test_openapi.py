@@ -141,7 +141,8 @@ def test_every_error_code_is_documented_under_its_status() -> None:
     never_answered = {"stream_too_long", "upstream_event_too_large",
                       "upstream_stream_too_large", "bad_request", "unavailable", "not_found",
                       # live sessions: in WebSocket error messages and close reasons
-                      "segment_too_long", "segment_final", "too_many_segments"}
+                      "segment_too_long", "segment_final", "too_many_segments",
+                      "tenant_rate_limited"}
     raised = {(s, c) for s, c in _raised_codes() if s != 500 and c not in never_answered}
     assert raised - documented == set(), "undocumented error codes"
     assert documented - raised == set(), "documented error codes nothing raises"
