@@ -96,7 +96,8 @@ class Redactor:
                      segments: Sequence[Segment],
                      locations: Sequence[Mapping[str, Any]] | None = None, *,
                      principal: Principal | None = None, for_ai: bool = True,
-                     channel: str | None = None) -> Redacted:
+                     channel: str | None = None,
+                     known: Sequence[KnownValue] | None = None) -> Redacted:
         """Enforce opt-outs, detect, seal and tokenize; audit a summary.
 
         Args:
@@ -109,6 +110,9 @@ class Redactor:
             for_ai: The result goes to an AI service (the default, failing closed):
                 subjects who opted out of automated processing are refused (451).
             channel: Channel name for retention periods (chat, voice...).
+            known: Values detection looks for again, instead of the record's (a live
+                session passes those of the record at its open, so finals do not depend
+                on values its own earlier turns stored); only the caller's own values.
         """
         if for_ai and self.require_subject and subject_id is None:
             raise SubjectRequired()
@@ -116,7 +120,10 @@ class Redactor:
                                           for_ai=for_ai or not self.redact_allowed_for_no_ai)
         # the caller's own values (and its share group's) only: another principal's
         # pieces recurring as tokens would tell the caller which pieces they are
-        known = [] if no_retention else await self._known(tenant, record_id, principal)
+        if no_retention:
+            known = []
+        elif known is None:
+            known = await self._known(tenant, record_id, principal)
         spans = await self.detect(segments, known)
         texts = [s.text for s in segments]
         if self.adjust is not None:

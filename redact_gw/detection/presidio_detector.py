@@ -308,7 +308,8 @@ class PresidioDetector:
         """Recurrences of confident, non-allow-listed values and of known values.
 
         A PERSON value made only of English words ("bots", "orchestra") is not looked
-        for again: one doubtful hit must not redact the word everywhere.
+        for again, whether found here or known from the record: one doubtful hit must
+        not redact the word everywhere.
         """
         allowed = allowed_values(self._settings)
         gaz = self._gazetteer
@@ -317,6 +318,8 @@ class PresidioDetector:
                      and not is_allowed(texts[c.seg], c, allowed)
                      and (gaz is None or c.entity_type != E.PERSON
                           or _name_like(texts[c.seg][c.start:c.end], gaz))]
+        known = [kv for kv in known if gaz is None or kv.entity_type != E.PERSON
+                 or _name_like(kv.value, gaz)]
         needles = recurrence.collect(texts, confident, known)
         return [c for seg, view in enumerate(views) for c in recurrence.find(seg, view, needles)]
 

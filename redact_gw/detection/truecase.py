@@ -138,10 +138,10 @@ def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Ca
     A sequence is up to four tight capitalized words and single-letter initials
     ("Jennifer H. Metcalfe"). Two or more words are a name when the first and last
     are name-like and either the first is a census first name, one is a name on its
-    own, or two are rare words ("Katsuko Koku"). One word alone is a name when it is
-    a census name that is not mainly a word, or no English word at all, and names no
-    known place ("said Ellinore to Hunter"); at a sentence start only when a comma or
-    colon follows ("Cintia, can I ...", "Peggy: ...").
+    own, or two are different rare words ("Katsuko Koku", not "billing billing"). One
+    word alone is a name when it is a census name that is not mainly a word, or no
+    English word at all, and names no known place ("said Ellinore to Hunter"); at a
+    sentence start only when a comma or colon follows ("Cintia, can I ...", "Peggy: ...").
     """
     ws = words(line)
     out: list[Candidate] = []
@@ -192,7 +192,8 @@ def _judge(seg: int, offset: int, line: str, seq: list[Word],
     if not (kinds[0] and kinds[-1]):
         return []
     first = gaz.is_first(full[0])
-    rare = sum(gaz.word_freq(w) < RARE_WORD for w in full) >= 2
+    # two different rare words: a repeated one is a stutter ("billing billing")
+    rare = len({w for w in full if gaz.word_freq(w) < RARE_WORD}) >= 2
     if not (first or rare or 2 in kinds):
         return []
     score = 0.7 if first else 0.6

@@ -144,7 +144,8 @@ async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: M
             no_retention = await redactor.optouts.enforce(
                 call.tenant, call.principal, call.subject_id, call.record_id, for_ai=True)
         if not no_retention:
-            known = await redactor.vault.known_values(call.tenant, call.record_id)
+            known = await redactor.vault.known_values(  # the caller's own values only
+                call.tenant, call.record_id, redactor.share.senders(call.principal))
     return LiveSession(
         redactor, replace(call, no_retention=no_retention), max_hold_s=limits.max_hold_s,
         context_turns=limits.context_turns,

@@ -12,6 +12,10 @@ Partials show only what is certain (see ``holdback``), values as type masks; tex
 longer than ``max_hold_s`` is shown as ``[[PENDING]]`` (never raw) and ``held`` is true.
 A final is redacted like ``/v1/redact`` with the previous finals of the call as its
 context (the agent's question, values recurring across turns): its values are tokens.
+Detection gets the record's values at open and those of finals that left the context
+window, never those of finals still in it: those are found again in their own turn,
+with the same confidence and filters ``/v1/redact`` applies to the same turns, so a
+final equals ``/v1/redact`` on the same turns by construction.
 """
 
 from __future__ import annotations
@@ -90,11 +94,13 @@ class LiveSession:
         self.max_hold_s = max_hold_s
         self.context_turns = context_turns
         self.partial_context_turns = min(partial_context_turns, context_turns)
+        #: The record's values at open, then also those of finals out of the context.
         self._known = list(known or [])
         #: Token -> the caller's own value, for every value its finals tokenized: what
         #: an assist suggestion quoting the token may restore to.
         self.originals: dict[str, Revealed] = {}
-        self._context: list[Segment] = []
+        #: The previous finals given as context, each with the values it held.
+        self._context: list[tuple[Segment, list[KnownValue]]] = []
         self._segments: dict[str, _Segment] = {}
         #: Recently finished segment ids (bounded), to refuse late partials.
         self._finished: dict[str, None] = {}
@@ -132,17 +138,24 @@ class LiveSession:
         keep = common_prefix(seg.raw, result.text)
         seg.arrived = seg.arrived[:keep] + [now] * (len(result.text) - keep)
         seg.raw = result.text
-        context = self._context[len(self._context) - self.partial_context_turns:]
-        found = await self.redactor.detect([*context, Segment(seg.raw, seg.speaker)],
-                                           self._known)
+        # A partial gets the last ``partial_context_turns`` finals as text; the values
+        # of the older finals still in the context window come as known values, so a
+        # partial never shows what its final will mask as a recurrence.
+        cut = max(0, len(self._context) - self.partial_context_turns)
+        known = [*self._known, *(v for _, values in self._context[:cut] for v in values
+                                 if v not in self._known)]
+        context = [turn for turn, _ in self._context[cut:]]
+        found = await self.redactor.detect([*context, Segment(seg.raw, seg.speaker)], known)
         seg.spans = found[-1]
         out = self._show(seg, now)
         return [out] if out is not None else []
 
     @property
     def known(self) -> list[KnownValue]:
-        """The record's values so far (detection context)."""
-        return list(self._known)
+        """The record's values so far: from before the call, and of every final since
+        (detection context for what an assist service answers)."""
+        return [*self._known, *(v for _, values in self._context for v in values
+                                if v not in self._known)]
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Show text held past ``max_hold_s`` as ``[[PENDING]]``."""
@@ -176,19 +189,26 @@ class LiveSession:
         c = self.call
         turn = Segment(text, seg.speaker)
         redacted = await self.redactor.redact(
-            c.tenant, c.record_id, c.subject_id, [*self._context, turn],
-            principal=c.principal, for_ai=True, channel=c.channel)
+            c.tenant, c.record_id, c.subject_id, [*self._turns(), turn],
+            principal=c.principal, for_ai=True, channel=c.channel, known=self._known)
         self.last_final = redacted
+        values = [] if redacted.no_retention else _values_of(redacted, len(self._context))
         if not redacted.no_retention:
-            self._known = redacted.known
-            for token, value in redacted.originals.items():
-                self.originals.setdefault(token, value)
-        self._context = [*self._context, turn][-self.context_turns:] if self.context_turns else []
+            for token, revealed in redacted.originals.items():
+                self.originals.setdefault(token, revealed)
+        self._context.append((turn, values))
+        while len(self._context) > self.context_turns:
+            for value in self._context.pop(0)[1]:
+                if value not in self._known:
+                    self._known.append(value)
         del self._segments[seg.id]
         self._finished[seg.id] = None
         if len(self._finished) > _REMEMBER_FINISHED:
             del self._finished[next(iter(self._finished))]
         return self._message(seg, "final", redacted.texts[-1], held=False)
+
+    def _turns(self) -> list[Segment]:
+        return [turn for turn, _values in self._context]
 
     def _message(self, seg: _Segment, kind: str, shown: str, *, held: bool
                  ) -> dict[str, Any]:
@@ -198,3 +218,15 @@ class LiveSession:
         seg.sent = shown
         return {"type": kind, "segment_id": seg.id, "offset": offset, "text": text,
                 "start": seg.start, "end": seg.end, "held": held}
+
+
+def _values_of(redacted: Redacted, seg: int) -> list[KnownValue]:
+    """The values tokenized in segment ``seg`` of a redaction (its own spelling)."""
+    out: list[KnownValue] = []
+    for e in redacted.entities:
+        revealed = redacted.originals.get(e.token)
+        if e.location.get("segment") == seg and revealed is not None:
+            value = KnownValue(revealed.entity_type, revealed.value)
+            if value not in out:
+                out.append(value)
+    return out
