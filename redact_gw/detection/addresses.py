@@ -33,9 +33,9 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
 from redact_gw.detection import street_lines
-from redact_gw.detection.spoken_ids import IP_CUES
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
+from redact_gw.detection.spoken_ids import IP_CUES
 from redact_gw.detection.view import SpokenView
 
 ADDRESS_RECOGNIZER = "StreetAddressRecognizer"
