@@ -35,6 +35,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection import street_lines
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
+from redact_gw.detection.spoken_ids import IP_CUES
 from redact_gw.detection.view import SpokenView
 
 ADDRESS_RECOGNIZER = "StreetAddressRecognizer"
@@ -62,6 +63,9 @@ ADDRESS_CUES: frozenset[str] = frozenset({
     "shipping", "deliver", "delivery", "mail", "mailing", "send", "sent", "billing",
     "reside", "residence", "moved", "street",
 })
+#: Words that make "address" a network address ("the server address is fe eighty c
+#: five ..."): the run after them is read by the spoken-IP step, never as a street.
+_NETWORK_CUES = IP_CUES - {"address", "addresses", "p"}
 #: Prepositions that announce a place only right before it ("meet me at 12 ...").
 _NEAR_CUES = frozenset({"at", "on", "to", "meet"})
 #: Words after a number that make it a quantity ("13 million musical works").
@@ -179,6 +183,8 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
 
     def cued(start: int, near: bool = True) -> bool:
         a = to_original(start, start + 1)[0]
+        if ctx.mentions(seg, a, _NETWORK_CUES, 12):
+            return False
         return bool(ctx.mentions(seg, a, ADDRESS_CUES, 10)) or (
             near and bool(ctx.mentions(seg, a, _NEAR_CUES, 2)))
 

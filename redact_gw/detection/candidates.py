@@ -187,7 +187,7 @@ def _merge_same_type(pool: list[Candidate]) -> list[Candidate]:
 
 def _non_overlapping(text: str, pool: list[Candidate]) -> list[Candidate]:
     """Best first; a weaker candidate keeps the words no stronger one covers."""
-    ranked = sorted(_merge_same_type(pool),
+    ranked = sorted(_whole_places(_merge_same_type(pool)),
                     key=lambda c: (-c.score, -(c.end - c.start), c.start))
     taken: list[Candidate] = []
     for cand in ranked:
@@ -197,6 +197,17 @@ def _non_overlapping(text: str, pool: list[Candidate]) -> list[Candidate]:
             continue
         taken.extend(_remainders(text, cand, clashes))
     return sorted(taken, key=lambda c: c.start)
+
+
+def _whole_places(pool: list[Candidate]) -> list[Candidate]:
+    """Drop a PERSON candidate lying inside a longer LOCATION candidate: a stronger
+    name reading of one word ("merløse") would otherwise cut the place ("store
+    merløse") into a LOCATION piece and a PERSON piece."""
+    places = [(c.start, c.end) for c in pool if c.entity_type == "LOCATION"]
+    if not places:
+        return pool
+    return [c for c in pool if c.entity_type != "PERSON" or not any(
+        a <= c.start and c.end <= b and b - a > c.end - c.start for a, b in places)]
 
 
 #: Types whose leftover pieces may hold punctuation ("58 Apt. 128, Uruguay").

@@ -77,6 +77,8 @@ def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidat
     if not is_lowercase(line):
         return written(seg, offset, line, ws, gaz)
     kinds = [strength(w[2], gaz) for w in ws]
+    for k in _in_dotted_chains(ws):
+        kinds[k] = 0  # "www dot loomandlathe dot com": a web address, never a name
     out: list[Candidate] = []
     i = 0
     while i < len(ws):
@@ -173,6 +175,16 @@ def _judge_run(seg: int, offset: int, line: str, ws: Sequence[Word], kinds: Sequ
            else "name word no English word list holds, lower-case speech")
     return Candidate(seg, offset + ws[i][0], offset + ws[j - 1][1], E.PERSON, score,
                      RECOGNIZER, None, why)
+
+
+def _in_dotted_chains(ws: Sequence[Word]) -> set[int]:
+    """Indexes of the words beside a spoken "dot" ("loomandlathe dot ch", "www dot
+    x dot com"): parts of a web address or an e-mail, read by the spoken-id steps."""
+    out: set[int] = set()
+    for k, w in enumerate(ws):
+        if w[2].lower() == "dot":
+            out.update(i for i in (k - 1, k + 1) if 0 <= i < len(ws))
+    return out
 
 
 def _tight(line: str, a: Word, b: Word) -> bool:

@@ -143,14 +143,17 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest,
     return out
 
 
+_DOTTED_ON = re.compile(r"\.\d")
+
+
 def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: bool,
                    cues: tuple[CueTest, CueTest], is_common: WordTest) -> Found | None:
     """The street whose house number is ``toks[i]``, or ``None``."""
     cued, address_cued = cues
     nxt = _word(toks[i + 1][2]) if i + 1 < len(toks) else ""
     if nxt in _NOT_HOUSE_AFTER or nxt in (":", "%", "/") or text[toks[i][1]:].startswith(
-            (":", "/", "%", "-")):
-        return None
+            (":", "/", "%", "-")) or _DOTTED_ON.match(text, toks[i][1]):
+        return None  # "ping 124.169.166.36": a dotted number (an IP) is no house number
     starts: list[int] = []  # name words, nearest first
     typed_at, before, j = -1, -1, i - 1  # nearest type word after the name; type before it
     while j >= 0 and len(starts) < 4:

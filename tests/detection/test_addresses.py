@@ -64,3 +64,13 @@ def test_postcodes(one: One, text: str, code: str) -> None:
 ])
 def test_numbers_before_words_are_not_addresses(one: One, text: str) -> None:
     assert _kinds(one(text), "ADDRESS") == []
+
+
+@pytest.mark.parametrize(("text", "ip"), [("ping 203.0.113.77", "203.0.113.77"),
+                                          ("Ping 198.51.100.23.", "198.51.100.23")])
+def test_a_dotted_number_after_a_word_is_no_house_number(one: One, text: str,
+                                                         ip: str) -> None:
+    """A rare word before an IPv4 is no street name: the IP stays whole."""
+    got = one(text)
+    assert ("IP_ADDRESS", ip) in got
+    assert _kinds(got, "ADDRESS") == []

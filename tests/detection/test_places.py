@@ -85,3 +85,17 @@ def test_small_town_after_a_preposition(one: One, text: str, place: str) -> None
 ])
 def test_words_after_a_preposition_stay_words(one: One, text: str) -> None:
     assert places(one(text)) == []
+
+
+def test_a_stronger_name_inside_a_place_does_not_cut_it() -> None:
+    """A PERSON reading of one word of a longer place leaves the place whole."""
+    from redact_gw.detection.candidates import Candidate, resolve
+    from redact_gw.settings import DetectionSettings
+    text = "we drove to port quelwyn on friday"
+    a = text.index("port")
+    b = a + len("port quelwyn")
+    cands = [Candidate(0, a, b, "LOCATION", 0.5, "PlaceRecognizer", None, "place"),
+             Candidate(0, b - 7, b, "PERSON", 0.6, "SpokenNameRecognizer", None, "name")]
+    spans = resolve(text, cands, DetectionSettings())
+    assert [(s.entity_type, text[s.start:s.end]) for s in spans] == [
+        ("LOCATION", "port quelwyn")]

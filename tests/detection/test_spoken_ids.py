@@ -62,3 +62,9 @@ def test_spoken_ipv6(one: One, text: str, ip: str) -> None:
 ])
 def test_hex_words_among_numbers_are_no_ipv6(one: One, text: str) -> None:
     assert [e for e, _ in one(text) if e == "IP_ADDRESS"] == []
+
+
+def test_spoken_ipv6_after_a_router_address_is_no_street(one: One) -> None:
+    """"router address is" cues a network address: the hex run is no house number."""
+    got = one("the router address is ab twelve c four d ninety one e two f seven")
+    assert [e for e, _ in got] == ["IP_ADDRESS"]

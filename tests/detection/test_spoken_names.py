@@ -95,3 +95,12 @@ def test_a_name_recurs_whole_with_letters_outside_ascii() -> None:
     text = "then åsa said lindström would call"
     hits = recurrence.find(0, build_view(text), needles)
     assert sorted(text[c.start:c.end] for c in hits) == ["lindström", "åsa"]
+
+
+@pytest.mark.parametrize("text", [
+    "write to us at kestrelbrook dot net any time",
+    "the shop is www dot quillonmere dot co dot uk now",
+])
+def test_words_of_a_spoken_web_address_are_no_names(one: One, text: str) -> None:
+    """A domain word beside a spoken "dot" is no name, however unknown the word."""
+    assert _people(one(text)) == []
