@@ -77,7 +77,7 @@ class ServerSettings(_Frozen):
     max_connections_per_client: int = Field(256, ge=0, le=1_000_000)
     #: ``auto``: uvloop when it is installed (a dependency on Linux and macOS), else
     #: asyncio's own loop; ``asyncio`` forces asyncio's loop.
-    event_loop: Literal["auto", "asyncio"] = "auto"
+    event_loop: Literal["auto", "asyncio"] = "asyncio"
 
 
 class VaultSettings(_Frozen):
