@@ -41,6 +41,7 @@ import aiohttp
 
 from redact_gw.errors import RedactGwError, UpstreamError
 from redact_gw.metrics import Metrics
+from redact_gw.proxy.upstream import read_limited
 from redact_gw.settings import AssistSettings
 from redact_gw.streaming import AnswerGuard, Piece
 from redact_gw.transcripts.shapes import check_id
@@ -313,12 +314,9 @@ class Assist:
 
 
 async def _read(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            raise AssistFailed("bad_answer", f"the assist answer is larger than {limit}"
-                               " bytes")
-        parts.append(chunk)
-    return b"".join(parts)
+    """The assist service's whole answer; more than ``limit`` bytes is a bad answer."""
+    try:
+        return await read_limited(resp, limit)
+    except UpstreamError:
+        raise AssistFailed("bad_answer", f"the assist answer is larger than {limit}"
+                           " bytes") from None
