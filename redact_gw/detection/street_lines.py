@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -123,6 +123,14 @@ def _line_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
             for m in _TOKEN.finditer(text[start:end])]
 
 
+def _lines(text: str) -> Iterator[list[tuple[int, int, str]]]:
+    """Each line's tokens, as (start, end, token) with offsets in ``text``."""
+    start = 0
+    for line in text.split("\n"):
+        yield _line_tokens(text, start, start + len(line))
+        start += len(line) + 1
+
+
 def street_lines(text: str, cued: CueTest, is_common: WordTest,
                  address_cued: CueTest) -> list[Found]:
     """Non-US street lines: name words, then the house number (see the module doc).
@@ -130,16 +138,13 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest,
     ``cued`` also accepts "at", "on", "to" right before; ``address_cued`` only address
     words ("lives", "address"): a spoken word and a number ("on covid 19") need one."""
     out: list[Found] = []
-    pos = 0
     spoken = not any(ch.isupper() for ch in text)
-    for line in text.split("\n"):
-        toks = _line_tokens(text, pos, pos + len(line))
+    for toks in _lines(text):
         for i, (_a, _b, tok) in enumerate(toks):
             if _NUMBER.fullmatch(tok) and i > 0:
                 found = _street_before(text, toks, i, spoken, (cued, address_cued), is_common)
                 if found is not None:
                     out.append(found)
-        pos += len(line) + 1
     return out
 
 
@@ -213,11 +218,8 @@ def number_first(text: str, is_common: WordTest) -> list[Found]:
     """"63 Avenue du Golf Arabe", "26 rue des Lilas", "12 Via Roma": the number, a
     street type, then the name."""
     out: list[Found] = []
-    pos = 0
     spoken = not any(ch.isupper() for ch in text)
-    for line in text.split("\n"):
-        toks = _line_tokens(text, pos, pos + len(line))
-        pos += len(line) + 1
+    for toks in _lines(text):
         for i in range(len(toks) - 2):
             a, _b, num = toks[i]
             kind = toks[i + 1][2]
@@ -307,11 +309,8 @@ def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
 def place_postcodes(text: str, is_place: WordTest, is_common: WordTest) -> list[Found]:
     """A postcode after a town: "in Independence 44131", "in København K 1421"."""
     out: list[Found] = []
-    pos = 0
     spoken = not any(ch.isupper() for ch in text)
-    for line in text.split("\n"):
-        toks = _line_tokens(text, pos, pos + len(line))
-        pos += len(line) + 1
+    for toks in _lines(text):
         for i, (a, b, num) in enumerate(toks):
             if not _POSTCODE_SHAPE.fullmatch(num) or _YEAR.fullmatch(num) or _quantity(toks, i):
                 continue
