@@ -36,18 +36,7 @@ async def test_answer_with_a_new_value_is_a_near_miss(make_gateway: MakeGateway)
 async def test_approved_deny_entry_applies_to_answers_too(make_gateway: MakeGateway) -> None:
     gw = await make_gateway(config={"review": {"default": {"random_rate": 1.0}}})
     admin = gw.env.auth("admin")
-    await gw.client.post("/v1/redact", headers=gw.env.auth("ai"), json={
-        "text": "Ask Zed Quuxley.", "record_id": "r1"})
-    items = (await (await gw.client.get("/v1/review/items", headers=admin)).json())["items"]
-    copy = await (await gw.client.get(f"/v1/review/items/{items[0]['item_id']}",
-                                      headers=admin)).json()
-    start = copy["segments"][0]["text"].index("Zed")
-    missed = await (await gw.client.post(
-        f"/v1/review/items/{items[0]['item_id']}/verdicts", headers=admin, json={
-            "verdict": "missed", "segment": 0, "start": start, "end": start + 11,
-            "entity_type": "PERSON"})).json()
-    proposal = (await (await gw.client.post("/v1/review/proposals", headers=admin, json={
-        "verdict_id": missed["verdict_id"]})).json())["proposal_id"]
+    proposal = await _missed_name_proposal(gw, admin)
     ai = gw.openai()
     gw.fake.then(json_body=completion("Zed Quuxley will call."))
     before = await ai.chat.completions.create(model="m", messages=[
@@ -83,18 +72,7 @@ async def test_a_deny_entry_approved_for_one_route_first_then_widened(
         return await gw.client.post(f"/v1/review/proposals/{proposal}/decision",
                                     headers=admin, json=body)
 
-    await gw.client.post("/v1/redact", headers=ai, json={"text": "Ask Zed Quuxley.",
-                                                         "record_id": "r1"})
-    items = (await (await gw.client.get("/v1/review/items", headers=admin)).json())["items"]
-    copy = await (await gw.client.get(f"/v1/review/items/{items[0]['item_id']}",
-                                      headers=admin)).json()
-    start = copy["segments"][0]["text"].index("Zed")
-    missed = await (await gw.client.post(
-        f"/v1/review/items/{items[0]['item_id']}/verdicts", headers=admin, json={
-            "verdict": "missed", "segment": 0, "start": start, "end": start + 11,
-            "entity_type": "PERSON"})).json()
-    proposal = (await (await gw.client.post("/v1/review/proposals", headers=admin, json={
-        "verdict_id": missed["verdict_id"]})).json())["proposal_id"]
+    proposal = await _missed_name_proposal(gw, admin)
     assert (await decide(proposal, {"approve": True, "route": "/v1/nope"})).status == 422
     resp = await decide(proposal, {"approve": True, "route": "/v1/redact"})
     assert resp.status == 200, await resp.text()
@@ -133,3 +111,21 @@ async def test_a_single_route_approval_can_be_withdrawn(make_gateway: MakeGatewa
     out = await (await gw.client.post("/v1/redact", headers=ai,
                                       json={"text": "zed quuxley"})).json()
     assert out["text"] == "zed quuxley"
+
+
+async def _missed_name_proposal(gw: Any, admin: dict[str, str]) -> str:
+    """Redact "Ask Zed Quuxley." (sampled), mark the name missed, propose it for the deny
+    list; the proposal's id."""
+    await gw.client.post("/v1/redact", headers=gw.env.auth("ai"), json={
+        "text": "Ask Zed Quuxley.", "record_id": "r1"})
+    items = (await (await gw.client.get("/v1/review/items", headers=admin)).json())["items"]
+    copy = await (await gw.client.get(f"/v1/review/items/{items[0]['item_id']}",
+                                      headers=admin)).json()
+    start = copy["segments"][0]["text"].index("Zed")
+    missed = await (await gw.client.post(
+        f"/v1/review/items/{items[0]['item_id']}/verdicts", headers=admin, json={
+            "verdict": "missed", "segment": 0, "start": start, "end": start + 11,
+            "entity_type": "PERSON"})).json()
+    proposal: str = (await (await gw.client.post("/v1/review/proposals", headers=admin, json={
+        "verdict_id": missed["verdict_id"]})).json())["proposal_id"]
+    return proposal
