@@ -11,7 +11,10 @@ cannot forge one, move one to another principal or extend it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+#: The columns of ``console_sessions``, in ``SessionRow`` order.
+SESSION_COLUMNS = "sid_hash, tenant, principal, created_at, expires_at, kid, sealed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,11 @@ class SessionRow:
     expires_at: float
     kid: str
     sealed: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, r: Any) -> SessionRow:
+        """A row read back in ``SESSION_COLUMNS`` order (either backend)."""
+        return cls(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]))
 
 
 class ConsoleSessionStore(Protocol):

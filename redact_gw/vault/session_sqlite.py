@@ -6,10 +6,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from redact_gw.vault.session_base import SessionRow
+from redact_gw.vault.session_base import SESSION_COLUMNS, SessionRow
 
 Conn = sqlite3.Connection
-_COLS = "sid_hash, tenant, principal, created_at, expires_at, kid, sealed"
+_COLS = SESSION_COLUMNS
 
 
 class SqliteSessionMixin:
@@ -38,7 +38,7 @@ class SqliteSessionMixin:
                           (sid_hash,)).fetchone()
             if r is None:
                 return None
-            return SessionRow(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]))
+            return SessionRow.of(r)
         row: SessionRow | None = await self._read(q)
         return row
 
