@@ -42,7 +42,7 @@ ACTIONS = frozenset({
     "redact", "proxy", "reveal", "optout.set", "optout.clear", "optout.refused",
     "erasure", "purge", "legal_hold.set", "legal_hold.clear", "key.rotate", "records.read",
     "review.flagged", "review.verdict", "review.list_change", "review.preview", "key.create",
-    "key.revoke",
+    "key.revoke", "review.rollout",
 })
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from redact_gw.audit import AuditLog
 from redact_gw.detection.base import DetectionService
+from redact_gw.detection.scoped import Override, override_var
 from redact_gw.errors import DetectionFailed, SubjectRequired, VaultUnavailable, fail_closed
 from redact_gw.model import KnownValue, Principal, Revealed, Segment, Span
 from redact_gw.policy.optout import OptOutRegistry
@@ -52,7 +53,8 @@ class Redactor:
                  require_subject: bool = False, redact_allowed_for_no_ai: bool = True,
                  observe: Callable[[float], None] | None = None,
                  adjust: SpanAdjuster | None = None,
-                 share: ShareGroups | None = None) -> None:
+                 share: ShareGroups | None = None,
+                 scope: Callable[[str], Override | None] | None = None) -> None:
         self.detection = detection
         self.vault = vault
         self.timeout_s = timeout_s
@@ -64,6 +66,9 @@ class Redactor:
         #: Per-tenant allow/deny lists approved from reviews (``review/lists.py``).
         self.adjust = adjust
         self.share = share or ShareGroups()
+        #: Tenant -> the detection override of the request's route or tenant, if any
+        #: (``review/rollout.py``); ``None`` keeps the gateway's own settings.
+        self.scope = scope
 
     async def detect(self, segments: Sequence[Segment],
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
@@ -124,7 +129,11 @@ class Redactor:
             known = []
         elif known is None:
             known = await self._known(tenant, record_id, principal)
-        spans = await self.detect(segments, known)
+        ctx = override_var.set(self.scope(tenant) if self.scope is not None else None)
+        try:
+            spans = await self.detect(segments, known)
+        finally:
+            override_var.reset(ctx)
         texts = [s.text for s in segments]
         if self.adjust is not None:
             spans = self.adjust(tenant, texts, spans)

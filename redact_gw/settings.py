@@ -482,6 +482,9 @@ class ReviewSettings(_Frozen):
     #: How often each replica re-reads approved allow/deny-list entries (the replica
     #: where an admin approves one applies it at once).
     lists_refresh_s: Duration = Field(default=30)
+    #: Hours within which a loosening detection override (``review/rollout.py``) must
+    #: have been previewed with the same settings before it may be applied.
+    rollout_preview_h: float = Field(24.0, gt=0, le=24 * 30)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
 

@@ -68,6 +68,10 @@ class ThresholdDetector:
         self.settings = settings
         self.fake = FakeDetector()
 
+    def with_settings(self, settings: DetectionSettings) -> ThresholdDetector:
+        """The same detector under other settings (scoped overrides)."""
+        return ThresholdDetector(settings)
+
     def warm_up(self) -> None:
         """Nothing to load."""
 

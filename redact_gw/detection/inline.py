@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from redact_gw.detection.base import Detector
+from redact_gw.detection.scoped import detector_for, override_var
 from redact_gw.model import KnownValue, Segment, Span
 
 
@@ -34,7 +35,8 @@ class InlineDetection:
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
         """Detect in the executor."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.detector.detect,
+        detector = detector_for(self.detector, override_var.get())
+        return await loop.run_in_executor(self.executor, detector.detect,
                                           list(segments), list(known))
 
     def status(self) -> dict[str, Any]:

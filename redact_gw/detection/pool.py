@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from redact_gw.detection.scoped import Override, override_var
 from redact_gw.detection.worker import MAX_FRAME, encode
 from redact_gw.errors import DetectionFailed, DetectionOverloaded, DetectionWorkerLost
 from redact_gw.logs import current_request_id
@@ -98,6 +99,7 @@ class _Job:
     job_id: int = 0
     tenant: str | None = None
     solo: bool = False  # retried alone after its batch's worker died
+    override: Override | None = None  # scoped settings (``scoped.py``): batched apart
 
 
 @dataclass(eq=False)
@@ -233,7 +235,7 @@ class DetectionPool:
         tenant = tenant_var.get()
         job = _Job(list(segments), list(known), sum(len(s.text) for s in segments),
                    asyncio.get_running_loop().create_future(), current_request_id(),
-                   tenant=tenant)
+                   tenant=tenant, override=override_var.get())
         if tenant is not None:
             self._seen[tenant] = time.monotonic()
         self._queue.append(job)
@@ -298,7 +300,8 @@ class DetectionPool:
         for job in list(self._queue):
             if len(jobs) >= limit:
                 break
-            if job.tenant != tenant or (job.solo and jobs):
+            if job.tenant != tenant or (job.solo and jobs) or (
+                    jobs and job.override != jobs[0].override):
                 continue
             if jobs and chars + job.chars > self.settings.batch_chars:
                 break
@@ -342,7 +345,7 @@ class DetectionPool:
         if self._metrics is not None:
             self._metrics.detection_batch.observe(len(jobs))
         frame = encode((batch_id, [(j.job_id, j.segments, j.known, j.request_id)
-                                   for j in jobs]))
+                                   for j in jobs], jobs[0].override))
         stdin = worker.proc.stdin
         assert stdin is not None
         try:

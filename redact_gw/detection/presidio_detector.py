@@ -15,6 +15,7 @@ One ``detect`` call sees the whole transcript:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import re
@@ -168,6 +169,18 @@ class PresidioDetector:
         if self._gazetteer is not None and wanted & {E.PERSON, E.LOCATION}:
             # spaCy's small model calls many cities and foreign names ORG: read them
             self._ner_entities.append(E.ORGANIZATION)
+
+    @property
+    def settings(self) -> DetectionSettings:
+        """The settings this detector applies."""
+        return self._settings
+
+    def with_settings(self, settings: DetectionSettings) -> PresidioDetector:
+        """This detector (same loaded model and recognizers) under other thresholds and
+        fewer entity types: a scoped override (``detection/scoped.py``)."""
+        clone = copy.copy(self)
+        clone._settings = settings
+        return clone
 
     @property
     def analyzer(self) -> AnalyzerEngine:

@@ -12,7 +12,8 @@ stdout file descriptor is moved away before any import can write to it.
 Frames:
     gateway -> worker: ``{"settings": DetectionSettings, "factory": "module:callable"
         | None, "log_format": "json" | "text"}`` once, then
-        ``(batch_id, [(job_id, segments, known, request_id), ...])``.
+        ``(batch_id, [(job_id, segments, known, request_id), ...], override)``
+        (``override``: ``None``, or the scoped settings of every job of the batch).
     worker -> gateway: ``("ready", info)`` or ``("failed", error_type)`` once, then per
         batch ``("job", job_id, spans | None)`` for each job as soon as it is done
         (``None``: it failed on its own; logged here by exception type only, messages
@@ -32,6 +33,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from redact_gw.detection.base import Detector
+from redact_gw.detection.scoped import detector_for
+from redact_gw.errors import DetectionFailed
 from redact_gw.logs import request_id_var, setup_logging
 from redact_gw.model import KnownValue, Segment, Span
 from redact_gw.settings import DetectionSettings
@@ -136,8 +139,15 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
     out.flush()
     done = 0
     while (frame := read_frame(inp)) is not None:
-        batch_id, jobs = frame
-        for job_id, spans in run_batch(detector, jobs):
+        batch_id, jobs, override = frame
+        try:
+            scoped = detector_for(detector, override)
+        except DetectionFailed:
+            log.error("detection worker: scoped settings unsupported; batch failed")
+            scoped = None
+        answers = (run_batch(scoped, jobs) if scoped is not None
+                   else ((job[0], None) for job in jobs))
+        for job_id, spans in answers:
             out.write(encode(("job", job_id, spans)))
             out.flush()
         done += len(jobs)

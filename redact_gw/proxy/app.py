@@ -42,7 +42,9 @@ from redact_gw.proxy.middlewares import (
     request_id_middleware,
 )
 from redact_gw.review import api as review_api
+from redact_gw.review import rollout_api
 from redact_gw.review.lists import LiveLists
+from redact_gw.review.rollout import LiveOverrides
 from redact_gw.settings import Settings
 from redact_gw.tasks import periodic_ctx
 from redact_gw.vault.base import VaultStore
@@ -118,6 +120,7 @@ def _redactor(app: web.Application, detection: DetectionService) -> Redactor:
                     redact_allowed_for_no_ai=settings.optout.redact_allowed_for_no_ai,
                     observe=app[appkeys.METRICS].detection_seconds.observe,
                     adjust=app[review_api.LISTS].apply,
+                    scope=app[rollout_api.OVERRIDES].for_tenant,
                     share=ShareGroups(settings.access.share_groups))
 
 
@@ -211,6 +214,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app[appkeys.CLOCK] = clock
     app[appkeys.METRICS] = Metrics()
     app[review_api.LISTS] = LiveLists()
+    app[rollout_api.OVERRIDES] = LiveOverrides(app[appkeys.METRICS].registry)
     app.cleanup_ctx.append(_keys_ctx)
     app.cleanup_ctx.append(_file_watch_ctx)
     app.cleanup_ctx.append(_vault_ctx)
@@ -226,6 +230,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory | None =
     app.router.add_post("/v1/redact", handlers.redact)
     governance.add_routes(app)
     review_api.add_routes(app)
+    rollout_api.add_routes(app)
     console.add_routes(app)
     live.add_routes(app)
     app.cleanup_ctx.append(upstream.session_ctx)

@@ -23,6 +23,8 @@ into the gateway process) and kept for the next replay of the same settings.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -71,6 +73,13 @@ class Proposal:
             "default_threshold": (current.default_threshold if self.default_threshold
                                   is None else self.default_threshold),
             "entities": entities})
+
+    def preview_reason(self) -> str:
+        """The audit ``reason`` of a replay of these settings (any route): a short
+        fingerprint that a scoped apply (``rollout.py``) looks for."""
+        doc = {k: v for k, v in self.to_dict().items() if k != "route"}
+        return "proposal_" + hashlib.sha256(json.dumps(
+            doc, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``parse`` reads it back)."""
@@ -179,7 +188,7 @@ class Replay:
                      for row in rows]
         totals = _totals(items)
         await self.review.audit.record("review.preview", principal=principal,
-                                       outcome="replayed", reason="detection_settings",
+                                       outcome="replayed", reason=proposal.preview_reason(),
                                        counts=totals["by_type_caught"] or None)
         return {"proposal": proposal.to_dict(), "items_replayed": len(items),
                 **{k: v for k, v in totals.items() if k != "by_type_caught"},

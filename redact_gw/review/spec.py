@@ -169,6 +169,7 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 400: _BODY, 413: ("payload_too_large",), 422: ("invalid_input",),
                 503: (*_VAULT, "not_ready", "detection_failed", "detection_timeout",
                       "detection_overloaded")}))},
+        **_rollout(types),
         "/v1/review/proposals": {
             "get": _op(
                 "review_proposals", "Allow/deny-list candidates (values masked); admins",
@@ -222,4 +223,60 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
             tag="review", errors=_errors(400, 403, 404, 413, 422, 503, only={
                 400: _BODY, 404: ("review_item_not_found",),
                 413: ("payload_too_large",), 422: ("invalid_input",), 503: _VAULT}))},
+    }
+
+
+_OVERRIDE = _obj({
+    "scope": {"type": "string"}, "override_id": {"type": "string"},
+    "thresholds": {"type": "object"}, "default_threshold": {"type": ["number", "null"]},
+    "disable": {"type": "array", "items": {"type": "string"}},
+    "applied_by": {"type": "string"}, "applied_at": {"type": "number"},
+    "verified": {"type": "boolean"}}, extra=True)
+_SCOPE = {"type": "string", "minLength": 1, "maxLength": 64,
+          "description": "A route template of the gateway (starting with /), or * for"
+                         " every route of the tenant"}
+
+
+def _rollout(types: list[str]) -> dict[str, Any]:
+    """``/v1/review/rollout``: scoped detection overrides (``review/rollout.py``)."""
+    errors = {400: _BODY, 413: ("payload_too_large",), 422: ("invalid_input",),
+              503: _VAULT}
+    return {
+        "/v1/review/rollout": {
+            "get": _op("review_rollout_list", "The tenant's detection overrides per route"
+                                              " or tenant, each with whether its"
+                                              " signature verifies; reviewers and admins",
+                       _ok("Overrides", _obj({"overrides": {"type": "array",
+                                                            "items": _OVERRIDE}},
+                                             ["overrides"])),
+                       tag="review", errors=_errors(403, 503, only={503: _VAULT})),
+            "post": _op(
+                "review_rollout_apply", "Apply previewed detection settings to routes or"
+                                        " the whole tenant, live; loosening needs an admin"
+                                        " and a preview of the same settings"
+                                        " (review.rollout_preview_h); audited",
+                _ok("Applied", _obj({"applied": {"type": "array", "items": _OVERRIDE}},
+                                    ["applied"])),
+                body=_body(_obj({
+                    "thresholds": {"type": "object", "maxProperties": 64,
+                                   "propertyNames": {"enum": types},
+                                   "additionalProperties": {
+                                       "type": "number", "minimum": 0, "maximum": 1}},
+                    "default_threshold": {"type": ["number", "null"], "minimum": 0,
+                                          "maximum": 1},
+                    "entities": {"type": "object", "maxProperties": 64,
+                                 "propertyNames": {"enum": types},
+                                 "additionalProperties": {"const": "disable"}},
+                    "scopes": {"type": "array", "minItems": 1, "maxItems": 32,
+                               "items": _SCOPE}}, ["scopes"]),
+                    example={"thresholds": {"PERSON": 0.3}, "scopes": ["/v1/redact"]}),
+                tag="review", errors=_errors(400, 403, 413, 422, 503, only={
+                    **errors, 403: ("forbidden", "preview_required")}))},
+        "/v1/review/rollout/rollback": {"post": _op(
+            "review_rollout_rollback", "Remove the override of one scope (it returns to"
+                                       " the tenant's, or the gateway's settings); audited",
+            _ok("Rolled back", _obj({"rolled_back": {"type": "string"}}, ["rolled_back"])),
+            body=_body(_obj({"scope": _SCOPE}, ["scope"]), example={"scope": "/v1/redact"}),
+            tag="review", errors=_errors(400, 403, 404, 413, 422, 503, only={
+                **errors, 404: ("override_not_found",)}))},
     }

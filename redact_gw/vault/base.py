@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from redact_gw.audit_chain import ChainKey
+from redact_gw.vault.override_base import OverrideStore
 from redact_gw.vault.review_base import ReviewStore
 from redact_gw.vault.session_base import ConsoleSessionStore
 
@@ -128,7 +129,7 @@ class RecordRaceLost(Exception):
     """The record was created concurrently with another data key; reload and retry."""
 
 
-class VaultStore(ReviewStore, ConsoleSessionStore, Protocol):
+class VaultStore(ReviewStore, ConsoleSessionStore, OverrideStore, Protocol):
     """Persistence for the vault. Every method is one transaction."""
 
     # -- lifetime -------------------------------------------------------------------------

@@ -28,6 +28,9 @@ Tables:
                 tenant, principal, expiry; CSRF secret and key hash sealed under a key
                 derived from the keyring (``vault/session_base.py``); and
                 review_proposals.route: an approved entry applied to one route first
+  policy_overrides (v5) detection settings applied to one route or tenant first
+                (phased rollout): canonical JSON, who and when, HMAC under a key
+                derived from the keyring (``vault/override_base.py``)
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_by_principal ON console_sessions (tenant, principal);
 CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
 ALTER TABLE review_proposals ADD COLUMN route TEXT;
+"""
+
+# Version 5 (both backends): detection overrides per route or tenant (phased rollout).
+_V5_OVERRIDES = """
+CREATE TABLE policy_overrides (
+    tenant      TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    override_id TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  {real} NOT NULL,
+    kid         TEXT NOT NULL,
+    mac         {blob} NOT NULL,
+    PRIMARY KEY (tenant, scope)
+);
 """
 
 # Version 2 (both backends): each value knows the subject it was written for (erasure
@@ -194,6 +212,7 @@ CREATE TABLE review_proposals (
 CREATE INDEX review_proposals_by_record ON review_proposals (tenant, record_id);
 """),
     (4, _V4_SESSIONS.format(real="REAL", blob="BLOB")),
+    (5, _V5_OVERRIDES.format(real="REAL", blob="BLOB")),
 ]
 
 POSTGRES: list[tuple[int, str]] = [
@@ -338,6 +357,7 @@ CREATE TABLE review_proposals (
 CREATE INDEX review_proposals_by_record ON review_proposals (tenant, record_id);
 """),
     (4, _V4_SESSIONS.format(real="DOUBLE PRECISION", blob="BYTEA")),
+    (5, _V5_OVERRIDES.format(real="DOUBLE PRECISION", blob="BYTEA")),
 ]
 
 

@@ -39,6 +39,7 @@ from redact_gw.vault.base import (
     Removed,
     Rewrap,
 )
+from redact_gw.vault.override_postgres import PostgresOverrideMixin
 from redact_gw.vault.review_postgres import PostgresReviewMixin
 from redact_gw.vault.session_postgres import PostgresSessionMixin
 
@@ -161,7 +162,7 @@ def _removed(rows: Sequence[Any]) -> Removed:
     return Removed(values={r[0]: int(r[1]) for r in rows})
 
 
-class PostgresStore(PostgresReviewMixin, PostgresSessionMixin):
+class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideMixin):
     """``VaultStore`` on PostgreSQL (asyncpg pool).
 
     Args:

@@ -32,6 +32,7 @@ from redact_gw.vault.base import (
     Removed,
     Rewrap,
 )
+from redact_gw.vault.override_sqlite import SqliteOverrideMixin
 from redact_gw.vault.review_sqlite import SqliteReviewMixin
 from redact_gw.vault.session_sqlite import SqliteSessionMixin
 from redact_gw.vault.sqlite_tx import Kind, TxThread
@@ -70,7 +71,7 @@ def _tenant_clause(tenant: str | None, alias: str = "") -> tuple[str, tuple[Any,
     return ("", ()) if tenant is None else (f" AND {alias}tenant = ?", (tenant,))
 
 
-class SqliteStore(SqliteReviewMixin, SqliteSessionMixin):
+class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
     """``VaultStore`` on a SQLite file."""
 
     def __init__(self, path: Path, *, secure_delete: bool = True, migrate: bool = True) -> None:
