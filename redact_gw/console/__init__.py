@@ -15,7 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from redact_gw.console import admin, views
+from redact_gw.console import admin, rollout, views
 from redact_gw.console.sessions import SESSIONS, SessionStore
 from redact_gw.proxy import appkeys
 from redact_gw.tasks import periodic_ctx
@@ -80,6 +80,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get(PREFIX + "/audit", views.audit_page)
     r.add_get(PREFIX + "/lists", admin.lists_page)
     r.add_post(PREFIX + "/lists", admin.lists_action)
+    r.add_get(PREFIX + "/rollout", rollout.rollout_page)
+    r.add_post(PREFIX + "/rollout", rollout.rollout_action)
     r.add_get(PREFIX + "/subjects", admin.subjects_page)
     r.add_post(PREFIX + "/subjects", admin.subjects_action)
     r.add_get(PREFIX + "/keys", admin.keys_page)

@@ -28,14 +28,19 @@ from redact_gw.transcripts.shapes import check_id
 async def _lists_page(request: web.Request, session: Session, principal: Principal,
                       preview: dict[str, Any] | None = None, notice: str | None = None,
                       status: int = 200,
-                      detection: dict[str, Any] | None = None) -> web.Response:
+                      detection: dict[str, Any] | None = None,
+                      applied: dict[str, str] | None = None) -> web.Response:
     proposals = await request.app[PROPOSALS].listing(principal)
     verdicts = await request.app[REVIEW].store.review_verdicts(principal.tenant, None)
     missed = [v for v in reversed(verdicts) if v.verdict == "missed"][:50]
     routes = sorted({v.route for v in verdicts} & route_templates(request.app))
     return render(request, "lists.html", {
         "proposals": proposals, "missed": missed, "preview": preview, "notice": notice,
-        "routes": routes,
+        "routes": routes, "all_routes": sorted(
+            r for r in route_templates(request.app)
+            if not r.startswith(("/console", "/v1/review", "/v1/audit", "/healthz",
+                                 "/readyz", "/metrics", "/openapi"))),
+        "applied": applied or {},
         "when": when, "detection": detection, "types": sorted(ENTITY_DESCRIPTIONS)},
         session=session, principal=principal, status=status)
 
@@ -48,7 +53,7 @@ async def lists_page(request: web.Request, session: Session,
     return await _lists_page(request, session, principal)
 
 
-def _detection_proposal(form: Any) -> dict[str, Any]:
+def detection_proposal(form: Any) -> dict[str, Any]:
     """The console's one-change form -> a ``review.replay`` proposal document."""
     etype, change = form_field(form, "entity_type") or "", form_field(form, "change")
     route = (form_field(form, "route") or "").strip()
@@ -76,8 +81,11 @@ async def lists_action(request: web.Request, session: Session,
                                  notice="Promoted to a deny-list candidate.")
     if action == "preview_detection":
         replayed = await request.app[REPLAY].run(principal,
-                                                 replay.parse(_detection_proposal(form)))
-        return await _lists_page(request, session, principal, detection=replayed)
+                                                 replay.parse(detection_proposal(form)))
+        applied = {k: form_field(form, k) or "" for k in ("entity_type", "change",
+                                                         "threshold")}
+        return await _lists_page(request, session, principal, detection=replayed,
+                                 applied=applied)
     if action == "preview":
         result = await props.preview(principal, target)
         return await _lists_page(request, session, principal,

@@ -58,6 +58,7 @@ View = Callable[[web.Request, Session, Principal], Awaitable[web.StreamResponse]
 PAGES = (("Queue", "/console/queue", Permission.REVIEW),
          ("Quality", "/console/quality", Permission.REVIEW),
          ("Lists", "/console/lists", Permission.MANAGE_KEYS),
+         ("Rollout", "/console/rollout", Permission.REVIEW),
          ("Subjects", "/console/subjects", Permission.MANAGE_OPTOUT),
          ("Keys", "/console/keys", Permission.MANAGE_KEYS),
          ("Audit", "/console/audit", Permission.READ_AUDIT))

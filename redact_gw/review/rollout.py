@@ -197,9 +197,9 @@ class Rollout:
             since=self.clock() - hours * 3600, limit=1000))
         return any(json.loads(r.payload).get("reason") == want for r in rows)
 
-    async def apply(self, principal: Principal, proposal: Proposal,
-                    scopes: Sequence[str]) -> dict[str, Any]:
-        """Apply ``proposal`` to each scope (a route template, or ``*``)."""
+    async def apply(self, principal: Principal, proposal: Proposal, scopes: Sequence[str],
+                    known: frozenset[str] | None = None) -> dict[str, Any]:
+        """Apply ``proposal`` to each scope (a route template of ``known``, or ``*``)."""
         if proposal.enable:
             raise InvalidInput("enabling an entity type needs a config change"
                                " (detection.entities); a scope may only change thresholds"
@@ -209,6 +209,8 @@ class Rollout:
         if override == Override():
             raise InvalidInput("the proposal changes nothing", details={"field": "thresholds"})
         scopes = _scopes(scopes)
+        if known is not None and not set(scopes) - {TENANT_SCOPE} <= known:
+            raise InvalidInput("not a route of this gateway", details={"field": "scopes"})
         loosening = loosens(override, self.base)
         self._may(principal, loosening)
         if loosening and not await self._previewed(principal, proposal):

@@ -15,6 +15,7 @@ from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response, read_json_object
 from redact_gw.proxy.handlers import principal_of
 from redact_gw.review import replay
+from redact_gw.review.api import route_templates
 from redact_gw.review.rollout import LiveOverrides, Rollout
 from redact_gw.tasks import periodic_ctx
 
@@ -39,7 +40,8 @@ async def apply(request: web.Request) -> web.Response:
     """``POST /v1/review/rollout``: apply settings to ``scopes``."""
     principal = principal_of(request)
     proposal, scopes = parse_apply(await read_json_object(request))
-    return json_response(await request.app[ROLLOUT].apply(principal, proposal, scopes))
+    return json_response(await request.app[ROLLOUT].apply(
+        principal, proposal, scopes, route_templates(request.app)))
 
 
 async def listing(request: web.Request) -> web.Response:

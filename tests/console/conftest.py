@@ -27,7 +27,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from redact_gw.proxy.app import create_app
-from redact_gw.testing import FakeDetector, FakeUpstream
+from redact_gw.settings import DetectionSettings
+from redact_gw.testing import FakeUpstream, ThresholdDetector
 from tests.conftest import Env, write_config
 
 CHROMIUM = "/usr/bin/chromium"
@@ -92,7 +93,7 @@ def live(env: Env) -> Iterator[Live]:
         loop.run_until_complete(up_site.start())
         up_port = up_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         app = create_app(env.settings(REDACT_GW_UPSTREAM_URL=f"http://127.0.0.1:{up_port}/v1"),
-                         detector_factory=FakeDetector)
+                         detector_factory=lambda: ThresholdDetector(DetectionSettings()))
         apps.append(app)
         runner = web.AppRunner(app)
         loop.run_until_complete(runner.setup())

@@ -293,6 +293,25 @@ def test_admin_previews_and_approves_a_deny_list_entry(browser: webdriver.Chrome
     assert "Quahog" not in shown
     assert browser.execute_script(UNLABELLED) == []
     assert _csp_problems(browser) == []
+    # ...then applied to the previewed route first, from the keyboard, live
+    assert Select(browser.find_element(By.ID, "apply-scope")
+                  ).first_selected_option.get_attribute("value") == "/v1/redact"
+    _enter(browser, browser.find_element(By.ID, "apply-button"))
+    assert "Applied to /v1/redact; live now." in _page(browser)
+    row = browser.find_element(By.ID, "overrides").text
+    assert "/v1/redact" in row and "LOCATION threshold 0.3" in row and "verified" in row
+    assert "[[LOCATION:" in live.api("POST", "/v1/redact", "ai",
+                                     {"text": "Moving to Quahog."})["text"]
+    assert browser.execute_script(UNLABELLED) == []
+    assert _csp_problems(browser) == []
+    _enter(browser, browser.find_element(By.CSS_SELECTOR, "#overrides button.reject"))
+    assert "Rolled back /v1/redact" in _page(browser)
+    assert "No overrides" in browser.find_element(By.ID, "overrides").text
+    assert live.api("POST", "/v1/redact", "ai",
+                    {"text": "Moving to Quahog."})["text"] == "Moving to Quahog."
+    events = live.api("GET", "/v1/audit?action=review.rollout", "admin")["events"]
+    assert [(e["outcome"], e["scope"]) for e in events] == [
+        ("applied", {"/v1/redact": 1}), ("rolled_back", {"/v1/redact": 1})]
 
 
 UNLABELLED = """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]

@@ -113,15 +113,16 @@ async def test_loosening_needs_an_admin_and_a_recent_preview(
     assert await _types(gw) == []  # PERSON disabled on this route
     assert await _types(gw, "/v1/chat/completions") == ["PERSON"]
     # the preview expires (review.rollout_preview_h, 24 h by default)
-    gw.client.app[ROLLOUT].clock.advance(25 * 3600)  # type: ignore[attr-defined]
+    gw.client.app[ROLLOUT].clock.advance(25 * 3600)
     wider = await _post(gw, "/v1/review/rollout", {**off, "scopes": ["*"]})
     assert (await wider.json())["error"]["code"] == "preview_required"
     # enabling a type the detector does not run is a config change, not a scope's
     resp = await _post(gw, "/v1/review/rollout", {"entities": {"URL": "enable"},
                                                   "scopes": ["*"]})
     assert resp.status == 422
-    assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": ["chat"]})
-            ).status == 422
+    for scopes in (["chat"], ["/v1/nowhere"], []):
+        assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": scopes})
+                ).status == 422
     assert (await _post(gw, "/v1/review/rollout", LOWER)).status == 422
     assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": ["*"]},
                         who="ai")).status == 403
