@@ -35,6 +35,7 @@ from urllib.parse import unquote_to_bytes
 
 from redact_gw.answer_shapes import shape_spans
 from redact_gw.detection.lexicon import REPEATERS, SCALES, SPOKEN_SEPARATORS, TEENS, TENS, UNITS
+from redact_gw.detection.scoped import override_var
 from redact_gw.engine import Redactor
 from redact_gw.errors import NotFound, VaultUnavailable, fail_closed
 from redact_gw.jsonpaths import Path, Selector, any_match, get_at, set_at, walk_strings
@@ -278,7 +279,13 @@ class AnswerGuard:
         views = [decode_view(t) for t in texts]
         windows = [(i, start, v.text[start:start + SCAN_WINDOW])
                    for i, v in enumerate(views) for start in window_starts(v.text)]
-        found = await self.redactor.detect([Segment(w) for _, _, w in windows], self._known)
+        scope = getattr(self.redactor, "scope", None)  # the route's or tenant's override
+        ctx = override_var.set(scope(self.tenant) if scope is not None else None)
+        try:
+            found = await self.redactor.detect([Segment(w) for _, _, w in windows],
+                                               self._known)
+        finally:
+            override_var.reset(ctx)
         per_text: list[list[Span]] = [[] for _ in texts]
         for (i, start, _), spans in zip(windows, found, strict=True):
             per_text[i].extend(_shift(s, start) for s in spans)

@@ -25,8 +25,8 @@ from schemathesis.config import SchemathesisConfig
 
 from redact_gw.proxy.app import create_app
 from redact_gw.review.api import REPLAY
-from redact_gw.settings import load_settings
-from redact_gw.testing import FakeDetector, FakeUpstream, ThresholdDetector
+from redact_gw.settings import DetectionSettings, load_settings
+from redact_gw.testing import FakeUpstream, ThresholdDetector
 from redact_gw.testing_server import GatewayHome, make_home
 
 #: Examples per operation in the fuzzing phase; the seed keeps CI runs identical.
@@ -87,7 +87,9 @@ class LiveGateway:
         settings = load_settings(self.home.config, {
             "REDACT_GW_UPSTREAM_URL": upstream + "/v1",
             "REDACT_GW_UPSTREAM_API_KEY": "sk-upstream-secret"})
-        app = create_app(settings, detector_factory=FakeDetector)
+        # scoped overrides (/v1/review/rollout) need a detector with ``with_settings``
+        app = create_app(settings, detector_factory=lambda: ThresholdDetector(
+            DetectionSettings()))
         self.url = await self._serve(app)
         app[REPLAY].factory = ThresholdDetector  # policy previews: no spaCy model here
 

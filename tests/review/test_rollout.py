@@ -192,3 +192,20 @@ def test_strictness_and_the_row_format() -> None:
                                               ).preview_reason()
     assert proposal.preview_reason() != parse({"thresholds": {"PERSON": 0.31}}
                                               ).preview_reason()
+
+
+async def test_the_answer_scan_of_a_scoped_route_uses_its_settings(
+        make_gateway: MakeGateway) -> None:
+    gw = await _gateway(make_gateway)
+
+    async def answer() -> str:
+        gw.fake.then(json_body=completion("See you in Quahog."))
+        out = await gw.openai().chat.completions.create(model="m", messages=[
+            {"role": "user", "content": "Where?"}])
+        text: str = out.choices[0].message.content
+        return text
+
+    assert await answer() == "See you in Quahog."
+    assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": [
+        "/v1/chat/completions"]})).status == 200
+    assert "Quahog" not in await answer()
