@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from redact_gw.demo import completion
-from redact_gw.detection.scoped import Override
+from redact_gw.detection import Detector
+from redact_gw.detection.scoped import Override, detector_for
+from redact_gw.model import Segment
 from redact_gw.review.replay import parse
 from redact_gw.review.rollout import from_doc, loosens, stricter_part, to_doc
 from redact_gw.review.rollout_api import ROLLOUT
@@ -209,3 +211,21 @@ async def test_the_answer_scan_of_a_scoped_route_uses_its_settings(
     assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": [
         "/v1/chat/completions"]})).status == 200
     assert "Quahog" not in await answer()
+
+
+def test_the_presidio_detector_takes_scoped_settings(detector: Detector) -> None:
+    """The real detector, same loaded model: a lowered threshold returns the
+    lower-scored values, a disabled type is gone, the default path is untouched."""
+    segs = [Segment("Customer: I am John Smith, the meeting was on Tuesday 5 March 2024,"
+                    " see www.example.com.")]
+
+    def types(spans: list[list[Any]]) -> list[str]:
+        return sorted(s.entity_type for s in spans[0])
+
+    assert types(detector.detect(segs)) == ["PERSON"]
+    lower = detector_for(detector, Override.of({"DATE_TIME": 0.25, "URL": 0.25}, None, set()))
+    assert types(lower.detect(segs)) == ["DATE_TIME", "PERSON", "URL"]
+    off = detector_for(detector, Override.of({}, None, {"PERSON"}))
+    assert types(off.detect(segs)) == []
+    assert detector_for(detector, None) is detector
+    assert types(detector.detect(segs)) == ["PERSON"]
