@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 PURPOSE = "redact_gw/policy-override/v1"
 TENANT_SCOPE = "*"
 MAX_SCOPES = 32
+#: ``*``, or a route template: ``/`` then up to 63 printable ASCII characters.
+SCOPE_RE = re.compile(r"\*|/[!-~]{0,63}")
 
 
 def to_doc(o: Override) -> str:
@@ -199,7 +202,8 @@ class Rollout:
 
     async def apply(self, principal: Principal, proposal: Proposal, scopes: Sequence[str],
                     known: frozenset[str] | None = None) -> dict[str, Any]:
-        """Apply ``proposal`` to each scope (a route template of ``known``, or ``*``)."""
+        """Apply ``proposal`` to each scope (a route template, or ``*``); each applied
+        scope says whether it is one of ``known`` (a route this gateway serves)."""
         if proposal.enable:
             raise InvalidInput("enabling an entity type needs a config change"
                                " (detection.entities); a scope may only change thresholds"
@@ -209,8 +213,6 @@ class Rollout:
         if override == Override():
             raise InvalidInput("the proposal changes nothing", details={"field": "thresholds"})
         scopes = _scopes(scopes)
-        if known is not None and not set(scopes) - {TENANT_SCOPE} <= known:
-            raise InvalidInput("not a route of this gateway", details={"field": "scopes"})
         loosening = loosens(override, self.base)
         self._may(principal, loosening)
         if loosening and not await self._previewed(principal, proposal):
@@ -226,7 +228,8 @@ class Rollout:
             row = dataclasses.replace(row, mac=_mac(_key(kek.key), row))
             await self.store.put_policy_override(row)
             await self._audit(principal, "applied", row, override)
-            out.append(_describe(row, override, valid=True))
+            out.append({**_describe(row, override, valid=True), "known_route":
+                        scope == TENANT_SCOPE or known is None or scope in known})
         await self.refresh()
         return {"applied": out}
 
@@ -278,8 +281,7 @@ class Rollout:
 
 def _scopes(scopes: Sequence[str]) -> list[str]:
     if not scopes or len(scopes) > MAX_SCOPES or not all(
-            isinstance(s, str) and s and len(s) <= 64 and (s == TENANT_SCOPE or s[0] == "/")
-            for s in scopes):
+            isinstance(s, str) and SCOPE_RE.fullmatch(s) for s in scopes):
         raise InvalidInput(f"scopes must be 1 to {MAX_SCOPES} route templates (starting"
                            " with /) or * for the whole tenant", details={"field": "scopes"})
     return sorted(set(scopes))

@@ -231,8 +231,12 @@ _OVERRIDE = _obj({
     "thresholds": {"type": "object"}, "default_threshold": {"type": ["number", "null"]},
     "disable": {"type": "array", "items": {"type": "string"}},
     "applied_by": {"type": "string"}, "applied_at": {"type": "number"},
-    "verified": {"type": "boolean"}}, extra=True)
-_SCOPE = {"type": "string", "minLength": 1, "maxLength": 64,
+    "verified": {"type": "boolean"},
+    "known_route": {"type": "boolean", "description": "Apply only: the scope is a route"
+                                                      " this gateway serves (an unknown"
+                                                      " template applies to nothing)"}},
+    extra=True)
+_SCOPE = {"type": "string", "pattern": r"^(\*|/[!-~]{0,63})$",
           "description": "A route template of the gateway (starting with /), or * for"
                          " every route of the tenant"}
 

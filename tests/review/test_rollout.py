@@ -65,7 +65,8 @@ async def test_a_lowered_threshold_applies_to_its_route_only_until_rolled_back(
     resp = await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": ["/v1/redact"]},
                        who="supervisor")
     assert resp.status == 200, await resp.text()
-    assert [a["scope"] for a in (await resp.json())["applied"]] == ["/v1/redact"]
+    assert [(a["scope"], a["known_route"]) for a in (await resp.json())["applied"]] == [
+        ("/v1/redact", True)]
     assert await _types(gw) == ["LOCATION", "PERSON"]  # caught on the route, live
     assert await _types(gw, "/v1/chat/completions") == ["PERSON"]  # not elsewhere
     # widen to the whole tenant: the chat route catches it too
@@ -122,9 +123,11 @@ async def test_loosening_needs_an_admin_and_a_recent_preview(
     resp = await _post(gw, "/v1/review/rollout", {"entities": {"URL": "enable"},
                                                   "scopes": ["*"]})
     assert resp.status == 422
-    for scopes in (["chat"], ["/v1/nowhere"], []):
+    for scopes in (["chat"], ["/v1/ nowhere"], []):
         assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": scopes})
                 ).status == 422
+    typo = await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": ["/v1/redcat"]})
+    assert [a["known_route"] for a in (await typo.json())["applied"]] == [False]
     assert (await _post(gw, "/v1/review/rollout", LOWER)).status == 422
     assert (await _post(gw, "/v1/review/rollout", {**LOWER, "scopes": ["*"]},
                         who="ai")).status == 403
