@@ -53,7 +53,10 @@ async def listing(request: web.Request) -> web.Response:
 async def rollback(request: web.Request) -> web.Response:
     """``POST /v1/review/rollout/rollback``: ``{"scope": ...}``."""
     principal = principal_of(request)
-    scope = (await read_json_object(request)).get("scope")
+    doc = await read_json_object(request)
+    if set(doc) - {"scope"}:
+        raise InvalidInput("unknown field", details={"field": sorted(set(doc) - {"scope"})[0]})
+    scope = doc.get("scope")
     if not isinstance(scope, str):
         raise InvalidInput("scope must be a route template or *", details={"field": "scope"})
     return json_response(await request.app[ROLLOUT].rollback(principal, scope))

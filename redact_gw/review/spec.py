@@ -261,7 +261,7 @@ def _rollout(types: list[str]) -> dict[str, Any]:
                                         " (review.rollout_preview_h); audited",
                 _ok("Applied", _obj({"applied": {"type": "array", "items": _OVERRIDE}},
                                     ["applied"])),
-                body=_body(_obj({
+                body=_body({**_obj({
                     "thresholds": {"type": "object", "maxProperties": 64,
                                    "propertyNames": {"enum": types},
                                    "additionalProperties": {
@@ -273,6 +273,14 @@ def _rollout(types: list[str]) -> dict[str, Any]:
                                  "additionalProperties": {"const": "disable"}},
                     "scopes": {"type": "array", "minItems": 1, "maxItems": 32,
                                "items": _SCOPE}}, ["scopes"]),
+                    # something to change: a threshold, the default, or a type disabled
+                    "anyOf": [
+                        {"required": ["thresholds"],
+                         "properties": {"thresholds": {"minProperties": 1}}},
+                        {"required": ["default_threshold"],
+                         "properties": {"default_threshold": {"type": "number"}}},
+                        {"required": ["entities"],
+                         "properties": {"entities": {"minProperties": 1}}}]},
                     example={"thresholds": {"PERSON": 0.3}, "scopes": ["/v1/redact"]}),
                 tag="review", errors=_errors(400, 403, 413, 422, 503, only={
                     **errors, 403: ("forbidden", "preview_required")}))},

@@ -84,6 +84,8 @@ async def test_a_lowered_threshold_applies_to_its_route_only_until_rolled_back(
         assert resp.status == 200, await resp.text()
     assert await _types(gw) == ["PERSON"]
     assert await _types(gw, "/v1/chat/completions") == ["PERSON"]
+    extra = await _post(gw, "/v1/review/rollout/rollback", {"scope": "*", "x": 1})
+    assert extra.status == 422
     again = await _post(gw, "/v1/review/rollout/rollback", {"scope": "*"})
     assert again.status == 404
     assert (await again.json())["error"]["code"] == "override_not_found"
