@@ -63,10 +63,11 @@ def beside_found(texts: Sequence[str], views: Sequence[SpokenView],
 def after_places(texts: Sequence[str], views: Sequence[SpokenView],
                  found: Sequence[Candidate]) -> list[Candidate]:
     """ZIP_CODE candidates for postcode-shaped numbers right after a found place."""
+    places = {c.seg for c in found if c.entity_type in _PLACES}
     digits: list[dict[int, tuple[str, int]]] = [
         {start: (chars, end) for run in view.runs
-         for chars, start, end in run.chunks() if chars.isdigit()}
-        for view in views]
+         for chars, start, end in run.chunks() if chars.isdigit()} if seg in places else {}
+        for seg, view in enumerate(views)]
     out: list[Candidate] = []
     seen: set[tuple[int, int]] = set()
     for cand in found:
@@ -115,12 +116,16 @@ def units_beside(texts: Sequence[str], views: Sequence[SpokenView],
     """ADDRESS candidates for unit designators right before or after a found street
     line, as one span with it when they share a line."""
     out: list[Candidate] = []
-    for seg, view in enumerate(views):
-        streets = [c for c in found if c.seg == seg and c.entity_type == E.ADDRESS]
+    by_seg: dict[int, list[Candidate]] = {}
+    for c in found:
+        if c.entity_type == E.ADDRESS:
+            by_seg.setdefault(c.seg, []).append(c)
+    for seg, streets in sorted(by_seg.items()):
+        view = views[seg]
         text = texts[seg]
         units = {view.to_original(m.start(), m.end()) for m in _UNIT.finditer(view.text)}
         units |= {m.span() for m in _UNIT.finditer(text)}  # the view joins "4B, 220"
-        for a, b in sorted(units) if streets else ():
+        for a, b in sorted(units):
             for c in streets:
                 if c.start <= a and b <= c.end:
                     break
