@@ -10,9 +10,11 @@ one"). This step runs after the other recognizers and reads the number that foll
 a found place or address, written or spoken (on the view's digit runs), optionally
 after a comma and a short region code ("Tallinn HA 10115").
 
-Not read as a postcode: a four-digit year after a place ("Paris 2024"), a number
-followed by a unit or a count ("Boston 2000 people"), a number that is part of a
-longer one (a phone number after a city is one run of ten digits).
+Not read as a postcode: a four-digit year after a place ("Paris 2024"), four digits
+right after a town with nothing between ("the flight from London 1234"), a number
+followed by a unit or a counted plural ("Boston 2000 people", "France 3500 stores"),
+a number that is part of a longer one (a phone number after a city is one run of ten
+digits).
 
 Unit designators next to a found street line, with only punctuation between ("Flat 3,
 14 Hill Street", "12 Main St | Suite 300"): the street line's own pattern reads units
@@ -89,8 +91,10 @@ def after_places(texts: Sequence[str], views: Sequence[SpokenView],
             if hit is None or (cand.seg, pos) in seen:
                 continue
             chars, end = hit
-            if not _SHAPE.fullmatch(chars) or _quantity(text, end) or (
-                    _YEAR.fullmatch(chars) and cand.entity_type == E.LOCATION):
+            bare = cand.entity_type == E.LOCATION and pos == cand.end + 1  # "London 1234"
+            if not _SHAPE.fullmatch(chars) or _quantity(text, end, bare) or (
+                    cand.entity_type == E.LOCATION and _YEAR.fullmatch(chars)) or (
+                    bare and len(chars) == 4):  # a flight or a count, as often as a postcode
                 continue
             seen.add((cand.seg, pos))
             out.append(Candidate(cand.seg, pos, end, E.ZIP_CODE, 0.8, RECOGNIZER, None,
@@ -99,9 +103,15 @@ def after_places(texts: Sequence[str], views: Sequence[SpokenView],
     return out
 
 
-def _quantity(text: str, end: int) -> bool:
+def _quantity(text: str, end: int, bare: bool) -> bool:
+    """A unit after the number ("12000 euros"), or a counted plural after a number
+    right after a town ("Chicago 12000 subscribers"; "TN, 38103 takes" is a postcode)."""
     m = _NEXT_WORD.match(text, end)
-    return m is not None and m.group("w").lower() in _QUANTITY
+    if m is None:
+        return False
+    w = m.group("w")
+    return w.lower() in _QUANTITY or (bare and w.islower() and len(w) > 3
+                                      and w.endswith("s") and w not in STOP_WORDS)
 
 
 _UNIT = re.compile(

@@ -32,6 +32,8 @@ def test_spoken_postcode_after_a_town(one: One) -> None:
     "she moved to Paris 2024 and never came back",
     "Boston 2000 people marched downtown",
     "call the Denver office at 303 555 0142",
+    "the flight from London 1234 leaves at noon",
+    "our team in Chicago 12000 subscribers strong",
 ])
 def test_year_count_or_phone_after_a_town_is_no_postcode(one: One, text: str) -> None:
     assert all(entity != "ZIP_CODE" for entity, _t in one(text))
