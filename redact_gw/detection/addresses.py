@@ -129,6 +129,7 @@ POSTCODE_RE = re.compile(
     rf"\b(?:(?:{'|'.join(sorted(STATE_CODES))})[ \t]+{_ZIP}|(?:APO|FPO|DPO)[ \t]+"
     rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
 _POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|\d{{2}}-\d{{3}}|{_UK}|{_CA})", re.IGNORECASE)
+_ZIP_END = re.compile(rf"{_ZIP}|{_UK}|{_CA}")
 _DOTTED = re.compile(r"\d+[.:]\d")
 _GLUED_POSTCODE = re.compile(r"\d{4,6}(?=[a-z]$)")
 _SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA}|\d{{3}}[ \t]\d{{2}})\b")
@@ -288,6 +289,14 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             break
         if not (spoken or tok[:1].isupper() or tok[:1].isdigit() or tok.startswith("#")
                 or low in street_lines.PARTICLES):
+            # one lower-case word (a region written small) before the postcode that
+            # ends the address: "Bowil, wa 61587"
+            code = _NEXT.match(text, m.end())
+            if (best > end or pos > end) and low not in STOP_WORDS and tok.isalpha() and (
+                    code is not None and code.group("nl") is None
+                    and _ZIP_END.fullmatch(code.group("tok").rstrip(".;:!?"))):
+                best = pos = code.end()
+                continue
             break
         split = _SPLIT_POSTCODE.match(text, m.start("tok"))
         if split is not None:

@@ -26,6 +26,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 from redact_gw.detection import (
+    address_parts,
     addresses,
     dates,
     gazetteer,
@@ -235,6 +236,8 @@ class PresidioDetector:
         cands.extend(self._first_pass(segments, views, ctx))
         cands.extend(self._spoken_names(texts, lines, cands))
         cands.extend(self._recurrences(texts, views, cands, known))
+        if self._settings.transcript_recognizers:
+            cands.extend(address_parts.beside_found(texts, views, cands))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
         for cand in cands:
             by_seg[cand.seg].append(places.whole_words(texts[cand.seg], cand))

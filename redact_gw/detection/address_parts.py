@@ -1,0 +1,169 @@
+"""Parts of an address beside what the other recognizers found.
+
+Postcodes right after a found place or address:
+
+A bare number has no shape of its own that says "postcode": "44131" is a postcode in
+"Independence 44131" and a count in "we sold 44131". What tells them apart in a
+transcript is what stands before it: a town, a state or a street line ("Springfield,
+IL 62704", "in Independence 44131", "Gdańsk 84-968", "københavn k fourteen twenty
+one"). This step runs after the other recognizers and reads the number that follows
+a found place or address, written or spoken (on the view's digit runs), optionally
+after a comma and a short region code ("Tallinn HA 10115").
+
+Not read as a postcode: a four-digit year after a place ("Paris 2024"), four digits
+right after a town with nothing between ("the flight from London 1234"), a number
+followed by a unit or a counted plural ("Boston 2000 people", "France 3500 stores"),
+a number that is part of a longer one (a phone number after a city is one run of ten
+digits).
+
+Unit designators next to a found street line, with only punctuation between ("Flat 3,
+14 Hill Street", "12 Main St | Suite 300"): the street line's own pattern reads units
+after it on the same line only.
+
+Postcodes with their cue after them: "is 02139 your zip code?".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redact_gw.detection import entities as E
+from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.view import SpokenView
+
+RECOGNIZER = "PostcodeRecognizer"
+#: Found types a postcode may follow.
+_PLACES = frozenset({E.LOCATION, E.ADDRESS})
+#: A comma, then a region code of one to three letters ("IL", "HA", spoken "k").
+_GAP = re.compile(r"[ \t]*,?[ \t]*(?:(?P<region>[^\W\d_]{1,3})\.?[ \t]*,?[ \t]*)?")
+#: Postcode digit counts: 4 (AU, DK, CH...), 5 (US, DE, FR...), 6 (IN, RU...), 9 (ZIP+4).
+_SHAPE = re.compile(r"\d{4,6}|\d{9}")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_NEXT_WORD = re.compile(r"[ \t]*(?P<w>%|[^\W\d_]+)")
+#: Words after a number that make it a quantity, a time or an amount.
+_QUANTITY = frozenset({
+    "percent", "people", "persons", "residents", "inhabitants", "fans", "jobs", "times",
+    "years", "year", "months", "weeks", "days", "hours", "minutes", "seconds", "items",
+    "units", "dollars", "euros", "pounds", "usd", "eur", "gbp", "million", "billion",
+    "thousand", "hundred", "kg", "km", "miles", "meters", "feet", "ft", "sq", "points",
+    "votes", "employees", "students", "visitors", "cases", "copies", "acres", "%",
+    "am", "pm", "bc", "ad",
+})
+
+
+def beside_found(texts: Sequence[str], views: Sequence[SpokenView],
+                 found: Sequence[Candidate]) -> list[Candidate]:
+    """Postcodes and unit designators beside found places and addresses, and
+    postcodes before their cue."""
+    return [*after_places(texts, views, found), *units_beside(texts, views, found),
+            *cue_after(views)]
+
+
+def after_places(texts: Sequence[str], views: Sequence[SpokenView],
+                 found: Sequence[Candidate]) -> list[Candidate]:
+    """ZIP_CODE candidates for postcode-shaped numbers right after a found place."""
+    places = {c.seg for c in found if c.entity_type in _PLACES}
+    digits: list[dict[int, tuple[str, int]]] = [
+        {start: (chars, end) for run in view.runs
+         for chars, start, end in run.chunks() if chars.isdigit()} if seg in places else {}
+        for seg, view in enumerate(views)]
+    out: list[Candidate] = []
+    seen: set[tuple[int, int]] = set()
+    for cand in found:
+        if cand.entity_type not in _PLACES:
+            continue
+        text = texts[cand.seg]
+        gap = _GAP.match(text, cand.end)
+        if gap is None or "\n" in gap.group():
+            continue
+        region = gap.group("region")
+        starts = [gap.end()]
+        if region is not None:
+            if region.lower() in STOP_WORDS and not region.isupper():
+                starts = [gap.start("region")]  # "Boston in 2019": no region
+            else:
+                starts.append(gap.start("region"))
+        for pos in starts:
+            hit = digits[cand.seg].get(pos)
+            if hit is None or (cand.seg, pos) in seen:
+                continue
+            chars, end = hit
+            bare = cand.entity_type == E.LOCATION and pos == cand.end + 1  # "London 1234"
+            if not _SHAPE.fullmatch(chars) or _quantity(text, end, bare) or (
+                    cand.entity_type == E.LOCATION and _YEAR.fullmatch(chars)) or (
+                    bare and len(chars) == 4):  # a flight or a count, as often as a postcode
+                continue
+            seen.add((cand.seg, pos))
+            out.append(Candidate(cand.seg, pos, end, E.ZIP_CODE, 0.8, RECOGNIZER, None,
+                                 "postcode after a place"))
+            break
+    return out
+
+
+def _quantity(text: str, end: int, bare: bool) -> bool:
+    """A unit after the number ("12000 euros"), or a counted plural after a number
+    right after a town ("Chicago 12000 subscribers"; "TN, 38103 takes" is a postcode)."""
+    m = _NEXT_WORD.match(text, end)
+    if m is None:
+        return False
+    w = m.group("w")
+    return w.lower() in _QUANTITY or (bare and w.islower() and len(w) > 3
+                                      and w.endswith("s") and w not in STOP_WORDS)
+
+
+_UNIT = re.compile(
+    r"(?<![\w-])(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\b\.?"
+    r"[ \t]*(?:no\.?|number)?[ \t]*\#?[ \t]*[a-z]?\d{1,5}[a-z]?\b", re.IGNORECASE)
+#: Only punctuation (and spaces) between a unit and the street line it belongs to.
+_BETWEEN = re.compile(r"[^\w]{0,5}")
+
+
+def units_beside(texts: Sequence[str], views: Sequence[SpokenView],
+                 found: Sequence[Candidate]) -> list[Candidate]:
+    """ADDRESS candidates for unit designators right before or after a found street
+    line, as one span with it when they share a line."""
+    out: list[Candidate] = []
+    by_seg: dict[int, list[Candidate]] = {}
+    for c in found:
+        if c.entity_type == E.ADDRESS:
+            by_seg.setdefault(c.seg, []).append(c)
+    for seg, streets in sorted(by_seg.items()):
+        view = views[seg]
+        text = texts[seg]
+        units = {view.to_original(m.start(), m.end()) for m in _UNIT.finditer(view.text)}
+        units |= {m.span() for m in _UNIT.finditer(text)}  # the view joins "4B, 220"
+        for a, b in sorted(units):
+            for c in streets:
+                if c.start <= a and b <= c.end:
+                    break
+                if a < c.start < b <= c.end or (  # "Flat 3, 14 Hill St": it took the "3"
+                        b <= c.start and _BETWEEN.fullmatch(text[b:c.start])):
+                    span = (a, c.end) if "\n" not in text[a:c.start] else (a, b)
+                elif c.end <= a and _BETWEEN.fullmatch(text[c.end:a]):
+                    span = (c.start, b) if "\n" not in text[c.end:a] else (a, b)
+                else:
+                    continue
+                out.append(Candidate(seg, *span, E.ADDRESS, max(c.score, 0.8), RECOGNIZER,
+                                     None, "unit designator beside a street line"))
+                break
+    return out
+
+
+_CUE_AFTER = re.compile(
+    r"(?<![\d-])(?P<code>\d{5}(?:-?\d{4})?)[ \t,]+(?:(?:is|was|as)[ \t]+)?"
+    r"(?:(?:my|your|the|our|his|her|their)[ \t]+)?"
+    r"(?:zip|zipcode|postcode|post[ \t]*code|postal[ \t]*code)\b", re.IGNORECASE)
+
+
+def cue_after(views: Sequence[SpokenView]) -> list[Candidate]:
+    """ZIP_CODE candidates for a postcode with its cue after it ("02139 is my zip")."""
+    out: list[Candidate] = []
+    for seg, view in enumerate(views):
+        for m in _CUE_AFTER.finditer(view.text):
+            a, b = view.to_original(m.start("code"), m.end("code"))
+            out.append(Candidate(seg, a, b, E.ZIP_CODE, 0.85, RECOGNIZER, None,
+                                 "postcode before a postcode cue"))
+    return out

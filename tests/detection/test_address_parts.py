@@ -1,0 +1,64 @@
+"""Address parts beside what other recognizers found: a postcode after a town or
+state, a unit designator next to its street line, a postcode before its cue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+One = Callable[[str], list[tuple[str, str]]]
+
+
+def _covered(found: list[tuple[str, str]]) -> str:
+    return " ".join(text for _e, text in found)
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("We opened our second shop in Independence 44131 this spring.", "44131"),
+    ("her parents still live in Lyon, 69002", "69002"),
+    ("the depot in Memphis, TN, 38103 takes the returns", "38103"),
+])
+def test_postcode_after_a_town_is_redacted(one: One, text: str, code: str) -> None:
+    assert code in _covered(one(text))
+
+
+def test_spoken_postcode_after_a_town(one: One) -> None:
+    got = one("we moved to denver colorado eight oh two oh two last may")
+    assert "eight oh two oh two" in _covered(got)
+
+
+@pytest.mark.parametrize("text", [
+    "she moved to Paris 2024 and never came back",
+    "Boston 2000 people marched downtown",
+    "call the Denver office at 303 555 0142",
+    "the flight from London 1234 leaves at noon",
+    "our team in Chicago 12000 subscribers strong",
+])
+def test_year_count_or_phone_after_a_town_is_no_postcode(one: One, text: str) -> None:
+    assert all(entity != "ZIP_CODE" for entity, _t in one(text))
+
+
+def test_lowercase_region_before_the_postcode_stays_in_the_address(one: One) -> None:
+    got = one("Bill to:\n41 Quarry Lane\nBowral, nsw 25761")
+    assert "25761" in _covered(got)
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("Flat 3, 14 Hill Street, Edinburgh", "Flat 3, 14 Hill Street"),
+    ("post it to Apt 4B, 220 Elm Road, Dover", "Apt 4B, 220 Elm Road"),
+    ("my address is 9 Dune Road | Suite 300 | Ocean City", "9 Dune Road | Suite 300"),
+])
+def test_unit_designator_next_to_its_street_line(one: One, text: str, address: str) -> None:
+    got = one(text)
+    assert any(e == "ADDRESS" and address in t for e, t in got), got
+
+
+def test_unit_words_without_a_street_stay(one: One) -> None:
+    assert one("the suite 5 was lovely and room 12 was quiet") == []
+
+
+@pytest.mark.parametrize("text", ["Is 02139 your zip?", "60614 is my zip code",
+                                  "six oh six one four is my zip code"])
+def test_postcode_before_its_cue(one: One, text: str) -> None:
+    assert [e for e, _t in one(text)] == ["ZIP_CODE"]
