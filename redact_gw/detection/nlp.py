@@ -129,8 +129,42 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         return self._doc_to_nlp_artifact(doc, self._language)
 
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        art = super()._doc_to_nlp_artifact(doc, language)
-        if any(not lemma for lemma in art.lemmas):
-            art.lemmas = [t.lemma_ or t.lower_ for t in doc]
-            art.keywords = art.set_keywords(self, art.lemmas, language)
-        return art
+        entities, scores = self._get_updated_entities(
+            self._get_entities(doc), self._get_scores_for_entities(doc))
+        return LineArtifacts(doc, entities, scores, self, language)
+
+
+class LineArtifacts(NlpArtifacts):
+    """Presidio's ``NlpArtifacts`` of one line, its keywords computed on first use.
+
+    ``NlpArtifacts`` looks every lemma up in the vocabulary (stop word, punctuation)
+    when it is made; only the context enhancer reads the result, and only for a
+    result whose recognizer has context words: most analyzed lines (NER hits, numbers
+    no pattern matches) never need it. A lemma is the lower-cased token when the
+    pipeline has no lemmatizer (see the module docstring).
+    """
+
+    def __init__(self, doc: Doc, entities: Any, scores: list[float],
+                 engine: SpacyNlpEngine, language: str) -> None:
+        # NlpArtifacts.__init__ is not called: it would compute the keywords now
+        self.entities = entities
+        self.tokens = doc
+        lemmas = [t.lemma_ for t in doc]
+        self.lemmas = ([t.lemma_ or t.lower_ for t in doc]
+                       if any(not lemma for lemma in lemmas) else lemmas)
+        self.tokens_indices = [t.idx for t in doc]
+        self.nlp_engine = engine
+        self.scores = scores if scores else [0.85] * len(entities)
+        self._language = language
+        self._keywords: list[str] | None = None
+
+    @property
+    def keywords(self) -> list[str]:
+        """The lemmas that are no stop word or punctuation (Presidio's rule)."""
+        if self._keywords is None:
+            self._keywords = self.set_keywords(self.nlp_engine, self.lemmas, self._language)
+        return self._keywords
+
+    @keywords.setter
+    def keywords(self, value: list[str]) -> None:
+        self._keywords = value

@@ -56,10 +56,10 @@ from redact_gw.detection.engine import (
     credential_recognizer,
     explain,
     recognizer_name,
-    shortest_phone_number,
 )
 from redact_gw.detection.lexicon import NOT_NAMES
 from redact_gw.detection.nlp import TranscriptNlpEngine
+from redact_gw.detection.pattern_gates import NEEDS, possible
 from redact_gw.detection.turns import turns
 from redact_gw.detection.view import SpokenView, build_view
 from redact_gw.errors import ConfigError
@@ -82,45 +82,6 @@ _NER_ENTITIES = frozenset({E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME, E.ORGANIZAT
 
 
 _DIGIT_RE = re.compile(r"\d")
-_MAC_HINT_RE = re.compile(r"[0-9a-f]{2}[:-][0-9a-f]{2}|[0-9a-f]{4}\.[0-9a-f]{4}", re.I)
-_DOMAIN_HINT_RE = re.compile(r"\.[a-z]", re.I)
-_IPV6_HINT_RE = re.compile(r"::|[0-9a-f]:[0-9a-f]", re.I)
-LineTest = Callable[[str, int], bool]
-#: A run of digits joined by what libphonenumber accepts inside a number (spaces,
-#: dashes of every width, dots, slashes, brackets, tildes, "x", "+").
-_DIGIT_RUN_RE = re.compile(r"\d(?:[\d\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff0f()\uff08\uff09"
-                           r"\uff3b\uff3d.\[\]/~\u2053\u223c\uff5ex+\uff0b]*\d)?")
-_PHONE_DIGITS = shortest_phone_number()
-
-
-def _phone_possible(line: str, ndigits: int) -> bool:
-    """A line can hold a phone number only if some run of digits (with the separators
-    libphonenumber allows) is as long as the shortest valid number."""
-    if ndigits < _PHONE_DIGITS:
-        return False
-    return any(sum(ch.isdigit() for ch in m.group()) >= _PHONE_DIGITS
-               for m in _DIGIT_RUN_RE.finditer(line))
-
-
-def _digits(n: int) -> LineTest:
-    return lambda line, ndigits: ndigits >= n
-
-
-#: What a line must hold for each of Presidio's pattern recognizers to possibly match
-#: it, read off their patterns: a number of digits (card 13+, SSN and ITIN 9, passport
-#: and bank account 8; a phone number as many as the shortest valid number of its
-#: regions, in one run of digits and separators), ``@`` for an email, ``.`` then a
-#: letter for a URL's domain, hex pairs with separators for a MAC address, four digits
-#: (IPv4) or ``::`` or a colon between hex digits (IPv6) for an IP address.
-_NEEDS: dict[str, LineTest] = {
-    E.CREDIT_CARD: _digits(12), E.US_SSN: _digits(9), E.US_ITIN: _digits(9),
-    E.US_BANK_NUMBER: _digits(8), E.US_PASSPORT: _digits(8), E.IBAN_CODE: _digits(2),
-    E.CRYPTO: _digits(1), E.PHONE_NUMBER: _phone_possible,
-    E.IP_ADDRESS: lambda line, ndigits: ndigits >= 4 or _IPV6_HINT_RE.search(line) is not None,
-    E.MAC_ADDRESS: lambda line, ndigits: _MAC_HINT_RE.search(line) is not None,
-    E.EMAIL_ADDRESS: lambda line, ndigits: "@" in line,
-    E.URL: lambda line, ndigits: _DOMAIN_HINT_RE.search(line) is not None,
-}
 _WORD_RE = re.compile(r"[A-Za-z']+")
 #: Types that are rarely personal on their own: scored under the default threshold,
 #: unless ``detection.entities`` names them, then just under identifiers (which win an
@@ -157,7 +118,7 @@ class PresidioDetector:
         self._ner_entities = [e for e in enabled if e in _NER_ENTITIES and e != E.ORGANIZATION]
         self._ner_enabled = bool(self._ner_entities)
         self._pattern_entities = [e for e in enabled if e not in _NER_ENTITIES]
-        unknown = [e for e in self._pattern_entities if e not in _NEEDS]
+        unknown = [e for e in self._pattern_entities if e not in NEEDS]
         if unknown:
             raise ConfigError(f"detection: no line filter for entity types {unknown}")
         self._credentials = credential_recognizer(settings.language)
@@ -355,7 +316,7 @@ class PresidioDetector:
         """Presidio's recognizers, per line, skipping those that cannot match it.
 
         A pattern recognizer runs only on a line holding the characters its entity
-        needs (``_NEEDS``: a digit for numbers, ``@`` for emails...), and NER results
+        needs (``pattern_gates``: digits for numbers, ``@`` for emails...), and NER results
         only where spaCy found an entity: most transcript lines need neither, and
         Presidio's per-recognizer cost then goes away without changing any result.
         """
@@ -374,8 +335,7 @@ class PresidioDetector:
         return [c for c in out if c is not None]
 
     def _entities_for(self, line: str, doc: Doc) -> list[str]:
-        ndigits = len(_DIGIT_RE.findall(line))
-        wanted = [e for e in self._pattern_entities if _NEEDS[e](line, ndigits)]
+        wanted = possible(line, self._pattern_entities)
         if self._ner_enabled and any(ent.label_ in NER_MAPPING for ent in doc.ents):
             wanted.extend(self._ner_entities)
         return wanted
