@@ -22,7 +22,9 @@ from redact_gw.detection.lexicon import (
     UNITS,
 )
 
-TOKEN_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+")
+#: Words are letters of any script ("müde" is one word, not "m" and "de": a split word
+#: would lend a single letter to a run and glue the run to the rest of the word).
+TOKEN_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 _GAP_RE = re.compile(r"[ \t,\-()/]{0,3}")
 #: Words after which a trailing "oh" is an interjection, not a zero.
 _AFTER_OH: frozenset[str] = frozenset({
@@ -120,7 +122,9 @@ def _is_run_token(toks: list[Tok], i: int) -> bool:
     prev = _word(toks, i - 1)
     nxt = _word(toks, i + 1)
     if w == "oh":
-        return _is_number_word(nxt) or (_is_number_word(prev) and nxt not in _AFTER_OH)
+        doubled = nxt in REPEATERS and _word(toks, i + 2) in UNITS  # "oh double one"
+        return _is_number_word(nxt) or doubled or prev in REPEATERS or (
+            _is_number_word(prev) and nxt not in _AFTER_OH)
     if w == "and":
         return prev in SCALES and _is_number_word(nxt)
     if w in REPEATERS:
@@ -171,9 +175,22 @@ def find_token_runs(text: str, toks: list[Tok]) -> list[tuple[int, int]]:
         while j + 1 < len(toks) and _is_run_token(toks, j + 1) and _gap_ok(
                 text, toks[j], toks[j + 1]):
             j += 1
-        ranges.append((i, j))
+        first, last = i, j
+        while first <= last and _is_connector(toks[first].lower) and (
+                toks[first].lower not in REPEATERS):
+            first += 1
+        while last >= first and _is_connector(toks[last].lower):
+            last -= 1
+        if first <= last:
+            ranges.append((first, last))
         i = j + 1
     return ranges
+
+
+def _is_connector(w: str) -> bool:
+    """A word that only joins characters ("double", "and", "dash"): no run ends on it
+    (nor starts, but for "double"), so "four double" stays "4 double", never "4double"."""
+    return w in REPEATERS or w == "and" or w in SPOKEN_SEPARATORS
 
 
 def _value_after(toks: list[Tok], i: int, last: int) -> tuple[int, int]:
@@ -234,10 +251,9 @@ def _apply_scale(toks: list[Tok], groups: list[Group], i: int, last: int) -> int
     base = int(prev.chars) if prev else 1
     start = prev.start if prev else t.start
     value, j = _value_after(toks, i + 1, last)
-    if scale == 1000 and j <= last and j + 1 <= last and toks[j + 1].lower == "hundred":
-        hundreds, _ = _value_after(toks, j, j)
-        rest, j = _value_after(toks, j + 2, last)
-        value = hundreds * 100 + rest
+    if scale == 1000 and 0 < value < 10 and j <= last and toks[j].lower == "hundred":
+        rest, j = _value_after(toks, j + 1, last)  # "one thousand four hundred twenty six"
+        value = value * 100 + rest
     end = toks[j - 1].end if j > i + 1 else t.end
     groups.append(Group(str(base * scale + value), start, end))
     return j

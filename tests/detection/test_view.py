@@ -11,7 +11,7 @@ from redact_gw.detection.view import build_view
 WORDS = ["four", "one", "oh", "zero", "double", "triple", "five", "twenty", "three",
          "nineteen", "eighty", "hundred", "thousand", "and", "dash", "o", "a", "i", "j",
          "s", "m", "card", "is", "my", "okay", "123", "4111", "07", "ninety", "eleven",
-         "Two", "FIVE"]
+         "Two", "FIVE", "müde", "é", "straße", "x", "uh"]
 SEPS = [" ", " ", " ", ", ", "-", "\n", ". ", " (", ") ", "/", "  "]
 
 
@@ -26,6 +26,11 @@ SEPS = [" ", " ", " ", ", ", "-", "\n", ". ", " (", ") ", "/", "  "]
     ("two thousand and five", "2005"),
     ("s m i t h", "smith"),
     ("(212) 555-1234", "(2125551234"),
+    ("three one double oh", "3100"),
+    ("eight triple zero two", "80002"),
+    ("two thousand six hundred and nine", "2609"),
+    ("one thousand four hundred twenty six", "1426"),
+    ("nine thousand nine hundred", "9900"),
 ])
 def test_view_text(text: str, view: str) -> None:
     assert build_view(text).text == view
@@ -72,3 +77,62 @@ def test_offset_mapping_is_exact(parts: list[tuple[str, str]]) -> None:
         for j in range(i + 1, min(len(v.text), i + 7) + 1):
             a, b = v.to_original(i, j)
             assert a == v.starts[i] and b == v.ends[j - 1] and a < b
+
+
+@pytest.mark.parametrize(("text", "view"), [
+    ("press seven double", "press 7 double"),
+    ("five triple, then stop", "5 triple, then stop"),
+    ("nine dash", "9 dash"),
+    ("twelve and", "12 and"),
+])
+def test_a_run_never_ends_on_a_joining_word(text: str, view: str) -> None:
+    assert build_view(text).text == view
+
+
+@pytest.mark.parametrize("word", ["müde", "ñandú", "Øster", "çelik", "Ärger", "éa"])
+def test_non_ascii_words_stay_whole_after_a_run(word: str) -> None:
+    text = f"four four {word} two"
+    v = build_view(text)
+    assert v.text == f"44 {word} 2"
+    assert [r.chars for r in v.runs] == ["44", "2"]
+
+
+NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "oh", "zero"]
+DIGIT_OF = {w: str(i) for i, w in enumerate(NUMBER_WORDS[:9], 1)} | {"oh": "0", "zero": "0"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "double ", "triple "]),
+                          st.sampled_from(NUMBER_WORDS)), min_size=2, max_size=12))
+def test_repeated_digits_expand_wherever_they_stand(parts: list[tuple[str, str]]) -> None:
+    text = " ".join(rep + w for rep, w in parts)
+    expected = "".join(DIGIT_OF[w] * {"": 1, "double ": 2, "triple ": 3}[rep]
+                       for rep, w in parts)
+    v = build_view(text)
+    assert v.text == expected
+    assert [r.chars for r in v.runs] == [expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=9), st.integers(min_value=0, max_value=9),
+       st.integers(min_value=0, max_value=99))
+def test_thousands_with_hundreds_read_as_one_number(th: int, hu: int, rest: int) -> None:
+    words = [NUMBER_WORDS[th - 1], "thousand"]
+    if hu:
+        words += [NUMBER_WORDS[hu - 1], "hundred"]
+    if rest:
+        tens = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+                "ninety"]
+        teens = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                 "seventeen", "eighteen", "nineteen"]
+        if rest < 10:
+            words.append(NUMBER_WORDS[rest - 1])
+        elif rest < 20:
+            words.append(teens[rest - 10])
+        else:
+            words.append(tens[rest // 10])
+            if rest % 10:
+                words.append(NUMBER_WORDS[rest % 10 - 1])
+    assert build_view("it was " + " ".join(words) + " then").text == (
+        f"it was {th * 1000 + hu * 100 + rest} then")
