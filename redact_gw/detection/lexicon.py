@@ -46,7 +46,7 @@ CONTEXT_FAMILIES: dict[str, frozenset[str]] = {
     "tax": frozenset({"itin", "taxpayer", "tin", "ein", "tax"}),
     "phone": frozenset({"phone", "telephone", "cell", "mobile", "callback", "reach",
                         "fax", "landline", "text", "dial", "reached", "contact", "call",
-                        "cellphone"}),
+                        "cellphone", "ring", "rang", "answering", "tel", "phoned"}),
     "routing": frozenset({"routing", "aba", "transit"}),
     "account": frozenset({"account", "acct", "checking", "savings", "bank"}),
     "iban": frozenset({"iban"}),

@@ -10,6 +10,7 @@ is still a card number after "card"): errors go toward redaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,6 +87,8 @@ def _tax(d: str) -> Verdict | None:
 def _phone(d: str) -> Verdict | None:
     if 7 <= len(d) <= 15:
         return Verdict(E.PHONE_NUMBER, 0.9, "phone context")
+    if len(d) in (5, 6):  # short national numbers: "phone: 61 12 61"
+        return Verdict(E.PHONE_NUMBER, 0.7, "phone context, short number")
     if len(d) == 4:
         return Verdict(E.PHONE_NUMBER, 0.6, "phone context, partial number")
     return None
@@ -143,13 +146,25 @@ def _shape_only(d: str, surface: str) -> Verdict | None:
         return Verdict(E.CREDIT_CARD, 0.5, "card-length number")
     if n == 9 and _looks_like_ssn(surface):
         return Verdict(_ssn_or_itin(d), 0.7, "ssn-shaped number")
-    if n == 10 or (n == 11 and d[0] == "1"):
+    if n == 10 or (n == 11 and d[0] in "01") or _looks_like_phone(d, surface):
         return Verdict(E.PHONE_NUMBER, 0.6, "phone-length number")
     if n == 9:
         return Verdict(_ssn_or_itin(d), 0.45, "nine-digit number")
     if n >= 7:
         return Verdict(E.ACCOUNT_NUMBER, 0.45, "identifier-length number")
     return None
+
+
+#: Digit groups a phone number is written in: "555-0182", "(0)20 7946 0958".
+_PHONE_GROUPS = ((3, 4), (3, 3, 4), (1, 2, 4, 4), (2, 4, 4), (3, 4, 4), (5, 3, 3), (5, 6))
+
+
+def _looks_like_phone(d: str, surface: str) -> bool:
+    """A number written in a phone's groups, or dialled with an international "00"."""
+    if d.startswith("00") and 10 <= len(d) <= 15:
+        return True
+    groups = tuple(len(p) for p in re.split(r"[^0-9]+", surface) if p)
+    return groups in _PHONE_GROUPS
 
 
 def _looks_like_ssn(surface: str) -> bool:

@@ -31,6 +31,7 @@ from redact_gw.detection import (
     dates,
     gazetteer,
     names,
+    phones,
     places,
     recurrence,
     spoken,
@@ -201,6 +202,7 @@ class PresidioDetector:
             cands.extend(address_parts.beside_found(texts, views, cands))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
         for cand in cands:
+            cand = phones.with_extension(views[cand.seg], cand)
             by_seg[cand.seg].append(places.whole_words(texts[cand.seg], cand))
         return [resolve(text, seg_cands, self._settings)
                 for text, seg_cands in zip(texts, by_seg, strict=True)]

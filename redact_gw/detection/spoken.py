@@ -35,6 +35,10 @@ PASSWORD_RE = re.compile(
 #: Words announcing the last digits of an identifier ("ending in 4471", "last four").
 PARTIAL_CUES = frozenset({"ending", "ends", "last", "final", "trailing"})
 _IBAN_RE = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
+#: A written IBAN in any case, compact or in groups of four ("gb42nawi0445...");
+#: Presidio's recognizer only reads upper case.
+_WRITTEN_IBAN_RE = re.compile(
+    r"\b[a-z]{2}\d{2}(?:[ \t]?[a-z0-9]{4}){2,7}(?:[ \t]?[a-z0-9]{1,3})?\b", re.IGNORECASE)
 
 
 def number_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
@@ -94,6 +98,11 @@ def iban_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
         why = "IBAN checksum ok" if valid else "IBAN context"
         out.append(Candidate(seg, a, b, E.IBAN_CODE, 0.95 if valid else 0.8,
                              IBAN_RECOGNIZER, m.group().upper(), why))
+    for m in _WRITTEN_IBAN_RE.finditer(view.original):
+        compact = re.sub(r"[ \t]", "", m.group()).upper()
+        if not m.group().isupper() and numbers.iban_ok(compact):
+            out.append(Candidate(seg, m.start(), m.end(), E.IBAN_CODE, 0.95, IBAN_RECOGNIZER,
+                                 compact, "written IBAN, checksum ok"))
     return out
 
 
