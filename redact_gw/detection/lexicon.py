@@ -144,6 +144,8 @@ EMAIL_STOPS: frozenset[str] = frozenset({
     "that's", "thats", "use", "send", "to", "me", "it", "yes", "yeah", "sure", "ok",
     "okay", "so", "um", "uh", "of", "on", "file", "be", "should", "try", "at", "or",
     "please", "new", "old", "contact", "reach", "write", "your", "our", "just",
+    "with", "for", "from", "by", "via", "cc", "in", "as", "us", "you", "him", "her",
+    "them", "then", "also", "reply", "forward", "copy",
 })
 EMAIL_CONTEXT: frozenset[str] = frozenset({"email", "e-mail", "mail", "address", "inbox"})
 #: Labels at the start of a line that name a role, never a person.

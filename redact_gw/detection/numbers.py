@@ -140,6 +140,8 @@ _BY_FAMILY: dict[str, Callable[[str], Verdict | None]] = {
 def _shape_only(d: str, surface: str) -> Verdict | None:
     """Classify a number with no context word, from its shape alone."""
     n = len(d)
+    if d.startswith("0") and _looks_like_phone(d, surface):
+        return Verdict(E.PHONE_NUMBER, 0.6, "phone-shaped number")  # no card starts with 0
     if 13 <= n <= 19 and luhn_ok(d):
         return Verdict(E.CREDIT_CARD, 0.8, "Luhn-valid card-length number")
     if n == 16:
@@ -160,8 +162,9 @@ _PHONE_GROUPS = ((3, 4), (3, 3, 4), (1, 2, 4, 4), (2, 4, 4), (3, 4, 4), (5, 3, 3
 
 
 def _looks_like_phone(d: str, surface: str) -> bool:
-    """A number written in a phone's groups, or dialled with an international "00"."""
-    if d.startswith("00") and 10 <= len(d) <= 15:
+    """A number written in a phone's groups, or dialled with an international "00" or
+    a national "0" (10 or 11 digits)."""
+    if (d.startswith("00") and 10 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
         return True
     groups = tuple(len(p) for p in re.split(r"[^0-9]+", surface) if p)
     return groups in _PHONE_GROUPS

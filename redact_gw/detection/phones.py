@@ -24,6 +24,8 @@ _EXTENSION_RE = re.compile(
     re.IGNORECASE)
 #: An extension has at most this many digits.
 MAX_EXTENSION = 6
+#: A phone number of 7+ digits with an extension after it is this sure.
+EXTENDED_SCORE = 0.9
 
 
 def extension_ends(view: SpokenView) -> dict[int, int]:
@@ -51,4 +53,8 @@ def with_extension(view: SpokenView, cand: Candidate,
     if end is None:
         return cand
     why = f"{cand.explanation}, with its extension" if cand.explanation else "with extension"
-    return dataclasses.replace(cand, end=end, explanation=why)
+    digits = sum(ch.isdigit() for ch in view.original[cand.start:cand.end])
+    spoken = len(cand.normalized or "")
+    # a full number followed by "x 22" is a phone line, whatever else its digits suggest
+    score = max(cand.score, EXTENDED_SCORE) if max(digits, spoken) >= 7 else cand.score
+    return dataclasses.replace(cand, end=end, score=score, explanation=why)

@@ -87,9 +87,11 @@ def iban_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
     """IBANs read out letter by letter and digit by digit."""
     out: list[Candidate] = []
     for run in view.runs:
-        m = _IBAN_RE.search(run.chars)
-        if m is None:
+        readings = [_IBAN_RE.search(chars) for chars in _iban_readings(view, run)]
+        found = [m for m in readings if m is not None]
+        if not found:
             continue
+        m = next((r for r in found if numbers.iban_ok(r.group())), found[0])
         valid = numbers.iban_ok(m.group())
         asked = ctx.mentions(seg, run.start, frozenset({"iban"}), 14)
         if not (valid or asked):
@@ -104,6 +106,15 @@ def iban_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
             out.append(Candidate(seg, m.start(), m.end(), E.IBAN_CODE, 0.95, IBAN_RECOGNIZER,
                                  compact, "written IBAN, checksum ok"))
     return out
+
+
+def _iban_readings(view: SpokenView, run: Run) -> list[str]:
+    """The run's characters, and again with every spoken "o" read as the letter: "h x
+    d o eight eight" is a bank code "HXDO" then digits, though "o" beside a number is
+    usually zero."""
+    letters = "".join("o" if g.chars == "0" and view.original[g.start:g.end].lower() == "o"
+                      else g.chars for g in run.groups)
+    return [run.chars] if letters == run.chars else [run.chars, letters]
 
 
 def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:

@@ -60,3 +60,11 @@ def test_no_network_and_no_cache_in_home(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert emails == ["jane.roe@example.org", "jane dot roe at example dot org"]
     assert not any(tmp_path.rglob("*tldextract*"))
     assert not (tmp_path / ".cache").exists()
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("leave it with marta ruiz at fastmail dot com and go", "marta ruiz at fastmail dot com"),
+    ("pay for dgreen forty at example dot org", "dgreen forty at example dot org"),
+])
+def test_spoken_email_starts_after_the_preposition(one: One, text: str, value: str) -> None:
+    assert ("EMAIL_ADDRESS", value) in one(text)

@@ -120,3 +120,22 @@ def test_written_and_spoken_share_a_normalized_value(detector: object) -> None:
 ])
 def test_partial_and_alphanumeric_ids(one: One, text: str, entity: str, value: str) -> None:
     assert one(text) == [(entity, value)]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("my iban is de89370400440532013000 thanks", "de89370400440532013000"),
+    ("IBAN: Gb82 West 1234 5698 7654 32, the bank said", "Gb82 West 1234 5698 7654 32"),
+])
+def test_written_iban_in_any_case(one: One, text: str, value: str) -> None:
+    assert ("IBAN_CODE", value) in one(text)
+
+
+def test_lower_case_word_digits_failing_the_iban_checksum_are_no_iban(one: One) -> None:
+    assert all(e != "IBAN_CODE" for e, _ in one("see ab12cdef34567890123 in the log"))
+
+
+def test_spoken_iban_whose_bank_code_has_the_letter_o(one: One) -> None:
+    # GB32 HXDO 1234 5678 9012 34: the "o" beside "one" is a letter, not a zero
+    value = ("g b three two h x d o one two three four five six seven eight nine oh one "
+             "two three four")
+    assert ("IBAN_CODE", value) in one(f"a transfer from {value} to others")

@@ -1,0 +1,79 @@
+"""Phone numbers in every grouping, with their extensions, typed as phones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from redact_gw.detection.numbers import classify
+
+One = Callable[[str], list[tuple[str, str]]]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("the front desk is 303.555.0147x219 after nine", "303.555.0147x219"),
+    ("ring the depot on 303-555-0147 x 88 please", "303-555-0147 x 88"),
+    ("our warehouse: (303)555-0147 ext. 4410, ask for stock", "(303)555-0147 ext. 4410"),
+    ("head office +1-303-555-0147x30211 is closed", "+1-303-555-0147x30211"),
+    ("from abroad dial 001-303-555-0147 extension 12", "001-303-555-0147 extension 12"),
+    ("the lab is on +41 (0)31 555 01 47 most days", "+41 (0)31 555 01 47"),
+    ("Leeds reception: (0) 113 496 0321, weekdays", "(0) 113 496 0321"),
+])
+def test_written_phone_numbers_are_covered_whole(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("warehouse three oh three five five five oh one four seven x two nineteen thanks",
+     "three oh three five five five oh one four seven x two nineteen"),
+    ("desk line seven two oh five five five oh one nine nine extension forty four ten",
+     "seven two oh five five five oh one nine nine extension forty four ten"),
+    ("fax plus one three oh three five five five oh one four seven x five hundred six",
+     "plus one three oh three five five five oh one four seven x five hundred six"),
+    ("mobile seven two oh five five five oh one nine nine ext double four one",
+     "seven two oh five five five oh one nine nine ext double four one"),
+])
+def test_spoken_extension_belongs_to_the_number(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+def test_extension_marker_without_a_number_is_left(one: One) -> None:
+    found = one("call 303-555-0147 x marks the spot")
+    assert ("PHONE_NUMBER", "303-555-0147") in found
+    assert all("marks" not in value for _, value in found)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Phone: 72 44 19, e-mail to follow", "72 44 19"),
+    ("her phone is seven two four four one nine at the farm", "seven two four four one nine"),
+    ("nobody was answering at four eight one two two six yesterday",
+     "four eight one two two six"),
+])
+def test_short_numbers_after_a_phone_word(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("you can ring me on 07700 900 318 tomorrow", "07700 900 318"),
+    ("it is 001-303-555-0147 now", "001-303-555-0147"),
+    ("so oh oh one three oh three five five five oh one four seven or later",
+     "oh oh one three oh three five five five oh one four seven"),
+])
+def test_phone_shaped_numbers_are_phones_not_accounts(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+def test_a_zero_led_phone_passing_luhn_is_still_a_phone() -> None:
+    # 0013037459926 passes the Luhn check, but no card number starts with a zero
+    verdict = classify("0013037459926", "001-303-745-9926", None)
+    assert verdict is not None and verdict.entity_type == "PHONE_NUMBER"
+
+
+@pytest.mark.parametrize("text", [
+    "we sold 1500 units in 2024 and 1200 in 2023",
+    "the meeting is in room 2275 x 2",
+    "order 303-555 shipped",
+])
+def test_numbers_that_are_no_phone_stay(one: One, text: str) -> None:
+    assert all(entity != "PHONE_NUMBER" for entity, _ in one(text))
