@@ -157,17 +157,12 @@ def _shape_only(d: str, surface: str) -> Verdict | None:
     return None
 
 
-#: Digit groups a phone number is written in: "555-0182", "(0)20 7946 0958".
-_PHONE_GROUPS = ((3, 4), (3, 3, 4), (1, 2, 4, 4), (2, 4, 4), (3, 4, 4), (5, 3, 3), (5, 6))
-
-
 def _looks_like_phone(d: str, surface: str) -> bool:
-    """A number written in a phone's groups, or dialled with an international "00" or
-    a national "0" (10 or 11 digits)."""
+    """A number dialled with an international "00" or a national "0" (10 or 11 digits:
+    "07700 900461", "(0) 20 7946 0958"), or a local number written "555-0182"."""
     if (d.startswith("00") and 10 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
         return True
-    groups = tuple(len(p) for p in re.split(r"[^0-9]+", surface) if p)
-    return groups in _PHONE_GROUPS
+    return [len(p) for p in re.split(r"[^0-9]+", surface) if p] == [3, 4]
 
 
 def _looks_like_ssn(surface: str) -> bool:

@@ -35,21 +35,19 @@ def extension_ends(view: SpokenView) -> dict[int, int]:
             if chars.isdigit() and len(chars) <= MAX_EXTENSION}
 
 
-def with_extension(view: SpokenView, cand: Candidate,
-                   ends: dict[int, int] | None = None) -> Candidate:
+def with_extension(view: SpokenView, cand: Candidate) -> Candidate:
     """``cand`` grown over the extension right after it, when it is a phone number.
 
     Args:
         view: The view of the candidate's segment.
         cand: Any candidate; only a PHONE_NUMBER ever changes.
-        ends: ``extension_ends(view)``, when the caller has it already.
     """
     if cand.entity_type != E.PHONE_NUMBER:
         return cand
     m = _EXTENSION_RE.match(view.original, cand.end)
     if m is None:
         return cand
-    end = (ends if ends is not None else extension_ends(view)).get(m.end())
+    end = extension_ends(view).get(m.end())
     if end is None:
         return cand
     why = f"{cand.explanation}, with its extension" if cand.explanation else "with extension"
