@@ -165,6 +165,18 @@ def _looks_like_phone(d: str, surface: str) -> bool:
     return [len(p) for p in re.split(r"[^0-9]+", surface) if p] == [3, 4]
 
 
+#: A phone number's written shape: "(555)301-2299", "555.301.2299" ("+" is seen by the caller).
+_DIALLED_RE = re.compile(r"\(?\d{3}\)\s*\d{3}[-. ]\d{4}|\d{3}([-.])\d{3}\1\d{4}")
+
+
+def _dialled(d: str, surface: str) -> bool:
+    """Whether a number is unmistakably a phone number by how it is written or read:
+    strong enough to outweigh a quantity word before it ("order desk", "ticket line")."""
+    if (d.startswith("00") and 11 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
+        return True
+    return _DIALLED_RE.fullmatch(surface.strip()) is not None
+
+
 def _looks_like_ssn(surface: str) -> bool:
     parts = [p for p in surface.replace(" ", "-").split("-") if p]
     return [len(p) for p in parts] == [3, 2, 4]
@@ -187,7 +199,9 @@ def classify(digits: str, surface: str, hint: Hint | None,
         return Verdict(_PARTIAL_TYPES[hint.family], 0.75,
                        f"last digits of an identifier ('{hint.word}')")
     if hint is not None and hint.family == "negative":
-        strong = 13 <= len(digits) <= 19 and luhn_ok(digits)
+        if _dialled(digits, surface):  # "ticket line: 555.301.2299" is still a phone
+            return Verdict(E.PHONE_NUMBER, 0.6, f"written as a phone number ('{hint.word}')")
+        strong = 13 <= len(digits) <= 19 and luhn_ok(digits) and digits[0] != "0"
         return Verdict(E.CREDIT_CARD, 0.8, "Luhn-valid card-length number") if strong else None
     if hint is not None and hint.family in _BY_FAMILY:
         verdict = _BY_FAMILY[hint.family](digits)

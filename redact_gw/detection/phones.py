@@ -35,6 +35,12 @@ def extension_ends(view: SpokenView) -> dict[int, int]:
             if chars.isdigit() and len(chars) <= MAX_EXTENSION}
 
 
+def has_extension(view: SpokenView, end: int) -> bool:
+    """Whether an extension ("x 22", "extension four ten") follows offset ``end``."""
+    m = _EXTENSION_RE.match(view.original, end)
+    return m is not None and m.end() in extension_ends(view)
+
+
 def with_extension(view: SpokenView, cand: Candidate) -> Candidate:
     """``cand`` grown over the extension right after it, when it is a phone number.
 

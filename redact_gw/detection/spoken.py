@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from redact_gw.detection import entities as E
-from redact_gw.detection import numbers, spoken_ids
+from redact_gw.detection import numbers, phones, spoken_ids
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.lexicon import MONTHS, ORDINALS
@@ -51,6 +51,10 @@ def number_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> lis
             hint = ctx.hint(seg, start, end)
             partial = bool(ctx.mentions(seg, start, PARTIAL_CUES, 3))
             verdict = numbers.classify(chars, view.original[start:end], hint, partial)
+            if verdict is None and 7 <= len(chars) <= 15 and (
+                    spoken_ids.after_plus(view.original, start)
+                    or phones.has_extension(view, end)):
+                verdict = numbers.Verdict(E.PHONE_NUMBER, 0.8, "number with '+' or extension")
             if verdict is None:
                 continue
             if verdict.entity_type != E.DATE_OF_BIRTH and spoken_ids.is_date_time(

@@ -133,6 +133,11 @@ def url_candidates(seg: int, text: str, ctx: TranscriptContext) -> list[Candidat
     return out
 
 
+def after_plus(text: str, start: int) -> bool:
+    """Whether "plus" or "+" stands right before offset ``start``."""
+    return _PLUS_RE.search(text, 0, start) is not None
+
+
 def with_plus(text: str, cand: Candidate) -> Candidate:
     """A number grown over the "plus" or "+" just before it: an international phone
     number when it has 8 to 15 digits ("plus four one four oh three ..."), whatever

@@ -77,3 +77,24 @@ def test_a_zero_led_phone_passing_luhn_is_still_a_phone() -> None:
 ])
 def test_numbers_that_are_no_phone_stay(one: One, text: str) -> None:
     assert all(entity != "PHONE_NUMBER" for entity, _ in one(text))
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("the order desk is +1-303-555-0147x1234 today", "+1-303-555-0147x1234"),
+    ("Ticket line: 303.555.0147 and more", "303.555.0147"),
+    ("room service (303)555-0147 all night", "(303)555-0147"),
+    ("room service oh oh one three oh three five five five oh one four seven x one two",
+     "oh oh one three oh three five five five oh one four seven x one two"),
+    ("flight desk seven two oh five five five oh one nine nine x fifty five",
+     "seven two oh five five five oh one nine nine x fifty five"),
+])
+def test_a_dialled_number_outweighs_a_quantity_word(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+@pytest.mark.parametrize("text", [
+    "order 3035550147 shipped today",
+    "ticket 303 555 0147 is closed",
+])
+def test_a_bare_number_after_a_quantity_word_stays(one: One, text: str) -> None:
+    assert one(text) == []
