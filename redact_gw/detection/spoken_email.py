@@ -25,8 +25,10 @@ from redact_gw.detection.lexicon import (
 from redact_gw.detection.view import Tok
 
 RECOGNIZER = "SpokenEmailRecognizer"
-#: Plain words read leftwards into a local part ("percival vanderberg ninety four at").
-_MAX_PLAIN_WORDS = 2
+#: Plain words read leftwards into a local part ("li na wang eighty eight at").
+_MAX_PLAIN_WORDS = 3
+#: Single letters read leftwards before a plain word ("j k smith at").
+_MAX_INITIALS = 2
 
 
 
@@ -119,7 +121,7 @@ def _local_part(text: str, toks: Sequence[Tok], at: int) -> tuple[str, int] | No
         return None
     parts = [_char(toks[i].lower)]
     first = i
-    words = 0
+    words = initials = 0
     while first > 0 and _same_line(text, toks[first - 1], toks[first]):
         prev, cur = toks[first - 1].lower, toks[first].lower
         sep = text[toks[first - 1].end:toks[first].start]
@@ -138,10 +140,19 @@ def _local_part(text: str, toks: Sequence[Tok], at: int) -> tuple[str, int] | No
             parts.insert(0, prev)
             first -= 1
             words += 1
+        elif initials < _MAX_INITIALS and _is_initial(prev) and not _is_char_word(cur):
+            parts.insert(0, prev)  # "j k smith at", "thomas o neil at"
+            first -= 1
+            initials += 1
         else:
             break
     local = re.sub("([\x02\x03])(.)", lambda m: m.group(2) * ord(m.group(1)), "".join(parts))
     return local, first
+
+
+def _is_initial(word: str) -> bool:
+    """A single letter that may be an initial (not the words "a" and "i")."""
+    return len(word) == 1 and word.isalpha() and word not in ("a", "i")
 
 
 def _is_char_word(word: str) -> bool:

@@ -68,3 +68,13 @@ def test_no_network_and_no_cache_in_home(monkeypatch: pytest.MonkeyPatch, tmp_pa
 ])
 def test_spoken_email_starts_after_the_preposition(one: One, text: str, value: str) -> None:
     assert ("EMAIL_ADDRESS", value) in one(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("it is r t okafor at example dot com now", "r t okafor at example dot com"),
+    ("reach sean o brien at gmail dot com soon", "sean o brien at gmail dot com"),
+    ("contact is mei lin zhou seventy at qq dot com", "mei lin zhou seventy at qq dot com"),
+])
+def test_spoken_email_keeps_initials_and_three_part_names(one: One, text: str,
+                                                          value: str) -> None:
+    assert ("EMAIL_ADDRESS", value) in one(text)
