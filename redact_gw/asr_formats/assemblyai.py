@@ -28,6 +28,7 @@ from redact_gw.asr_formats.base import (
     need_text,
 )
 from redact_gw.asr_formats.document import Parsed
+from redact_gw.asr_formats.offsets import Remap
 from redact_gw.jsonpaths import Path
 
 WORDS = WordSpec(text=(("text",),), end=(("end",),), confidence=(("confidence",),),
@@ -88,9 +89,10 @@ class AssemblyAIFormat:
                                  uw, WORDS if uw else None, speaker=_speaker(node)))
         return out
 
-    def finish(self, out: dict[str, Any], parsed: Parsed,
-               merged: dict[int, list[tuple[int, int]]]) -> None:
-        """Nothing refers to word items by position."""
+    def finish(self, out: dict[str, Any], parsed: Parsed, remap: Remap) -> None:
+        """Nothing points into a transcript by character or word index: entities,
+        highlights, sentiments and chapters carry times (unchanged) and text (rewritten
+        with the transcript or scanned on its own)."""
 
 
 def _first(doc: dict[str, Any], key: str) -> Any:

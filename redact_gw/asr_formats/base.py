@@ -109,6 +109,9 @@ class Utterance:
     final: bool = True
     start: float | None = None
     end: float | None = None
+    #: Which alternative (hypothesis) of its result this is; live sessions follow the
+    #: first and redact the others alongside it (``redact_gw.live.vendor``).
+    alternative: int = 0
     #: Per word: (start, end) in ``text``; filled by ``align``.
     offsets: list[tuple[int, int]] = field(default_factory=list)
     #: Index of the first tentative word past the transcript (held in partials).
@@ -193,9 +196,12 @@ def redact_piece(text: str, values: Sequence[Value], start: int, end: int) -> st
     out: list[str] = []
     cursor = start
     for s, e, rep in sorted(values):
-        if e <= start or s >= end or s < cursor:
+        if e <= start or s >= end:
             continue
-        out.append(text[cursor:s])
+        if s < cursor and (out or cursor != start):
+            continue  # overlaps a value already replaced
+        # a value the piece starts inside of is replaced whole too: never its tail
+        out.append(text[cursor:max(s, cursor)])
         out.append(rep)
         cursor = e
     if cursor < end:

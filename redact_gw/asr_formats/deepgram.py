@@ -24,6 +24,7 @@ from redact_gw.asr_formats.base import (
     need_text,
 )
 from redact_gw.asr_formats.document import Parsed
+from redact_gw.asr_formats.offsets import Remap, remap_words
 from redact_gw.jsonpaths import Path
 
 WORDS = WordSpec(text=(("punctuated_word",), ("word",)), end=(("end",),),
@@ -35,17 +36,15 @@ _SAFE = frozenset({
 })
 
 
-def _alternatives(doc: dict[str, Any], base: Path, holder: Any, *, live: bool,
+def _alternatives(doc: dict[str, Any], base: Path, holder: Any,
                   **fields: Any) -> list[Utterance]:
     holder = need_obj(holder, base)
     alts = need_list(holder.get("alternatives", []), (*base, "alternatives"))
-    if live:
-        del alts[1:]  # a session follows one hypothesis
     out = []
     for k, alt in enumerate(alts):
         ap: Path = (*base, "alternatives", k)
         alt = need_obj(alt, ap)
-        out.append(_utterance(doc, ap, alt, **fields))
+        out.append(_utterance(doc, ap, alt, alternative=k, **fields))
     return out
 
 
@@ -77,7 +76,7 @@ class DeepgramFormat:
         channel = str(index[0]) if isinstance(index, list) and index else "0"
         start, duration = as_number(doc.get("start")), as_number(doc.get("duration"))
         end = start + duration if start is not None and duration is not None else None
-        return _alternatives(doc, ("channel",), doc["channel"], live=live,
+        return _alternatives(doc, ("channel",), doc["channel"],
                              channel=channel, final=doc.get("is_final") is True or not live,
                              start=start, end=end)
 
@@ -86,16 +85,71 @@ class DeepgramFormat:
         out = []
         channels = need_list(results.get("channels", []), ("results", "channels"))
         for c, chan in enumerate(channels):
-            out += _alternatives(doc, ("results", "channels", c), chan, live=False)
+            out += _alternatives(doc, ("results", "channels", c), chan)
         utterances = need_list(results.get("utterances", []), ("results", "utterances"))
         for u, node in enumerate(utterances):
             path: Path = ("results", "utterances", u)
             out.append(_utterance(doc, path, need_obj(node, path)))
         return out
 
-    def finish(self, out: dict[str, Any], parsed: Parsed,
-               merged: dict[int, list[tuple[int, int]]]) -> None:
-        """Nothing refers to word items by position."""
+    def finish(self, out: dict[str, Any], parsed: Parsed, remap: Remap) -> None:
+        """Word indices (``start_word``/``end_word``, end exclusive) move to the merged
+        word items: live ``entities`` (of the first alternative), an alternative's
+        ``entities``/``summaries``/``topics``, and ``results.{topics,intents,
+        sentiments}.segments`` (of the first channel's first alternative; with more
+        channels the indices are dropped once words were merged, since the schema does
+        not say which channel they count in). Paragraphs' ``num_words`` are recounted."""
+        if "channel" in out and "results" not in out:
+            first = remap.index_of(("channel", "alternatives", 0, "words"), words=True)
+            remap_words(out.get("entities"), first, remap)
+            return
+        results = out.get("results")
+        if not isinstance(results, dict):
+            return
+        channels = results.get("channels")
+        for c, chan in enumerate(channels if isinstance(channels, list) else []):
+            alts = chan.get("alternatives") if isinstance(chan, dict) else None
+            for k, alt in enumerate(alts if isinstance(alts, list) else []):
+                if not isinstance(alt, dict):
+                    continue
+                n = remap.index_of(("results", "channels", c, "alternatives", k, "words"),
+                                   words=True)
+                for key in ("entities", "summaries", "topics"):
+                    remap_words(alt.get(key), n, remap)
+                _num_words(alt.get("paragraphs"), n, remap)
+        n = remap.index_of(("results", "channels", 0, "alternatives", 0, "words"),
+                           words=True)
+        if isinstance(channels, list) and len(channels) > 1 and remap.changed():
+            n = None
+        for key in ("topics", "intents", "sentiments"):
+            section = results.get(key)
+            if isinstance(section, dict):
+                remap_words(section.get("segments"), n, remap)
+
+
+def _num_words(paragraphs: Any, n: int | None, remap: Remap) -> None:
+    """``paragraphs.paragraphs[].num_words`` counted again over the merged items (a
+    value spanning two paragraphs counts in the first); dropped when the counts did
+    not add up to the alternative's words."""
+    items = paragraphs.get("paragraphs") if isinstance(paragraphs, dict) else None
+    if not isinstance(items, list) or not items:
+        return
+    counts = [p.get("num_words") if isinstance(p, dict) else None for p in items]
+    spans = remap.merged.get(n) if n is not None else None
+    whole = [c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
+    if spans is not None and n is not None and len(whole) == len(counts) and sum(
+            whole) == len(remap.utterances[n].offsets) and remap.shown_until is None:
+        start = 0
+        for p, count in zip(items, whole, strict=True):
+            new = sum(1 for first, _ in spans if start <= first < start + count)
+            if new != count:
+                p["num_words"] = new
+            start += count
+        return
+    if remap.changed():
+        for p in items:
+            if isinstance(p, dict):
+                p.pop("num_words", None)
 
 
 DEEPGRAM = DeepgramFormat()

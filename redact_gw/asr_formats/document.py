@@ -24,6 +24,7 @@ from redact_gw.asr_formats.base import (
     under,
     words_text,
 )
+from redact_gw.asr_formats.offsets import Remap
 from redact_gw.errors import BadRequest, PayloadTooLarge
 from redact_gw.jsonpaths import Path, get_at, set_at
 
@@ -39,13 +40,12 @@ class Format(Protocol):
     safe_keys: frozenset[str]
 
     def utterances(self, doc: dict[str, Any], *, live: bool) -> list[Utterance]:
-        """The transcripts of ``doc`` (live: only what a session follows; the
-        document may be trimmed in place, e.g. to its first alternative)."""
+        """The transcripts of ``doc`` (live: one streaming message; every
+        alternative, each marked with its index)."""
 
-    def finish(self, out: dict[str, Any], parsed: Parsed,
-               merged: dict[int, list[tuple[int, int]]]) -> None:
-        """Fix references to merged word items (ids); ``merged``: per utterance index,
-        the original word index range each new item stands for."""
+    def finish(self, out: dict[str, Any], parsed: Parsed, remap: Remap) -> None:
+        """Move the fields of ``out`` that point into transcripts by character offset,
+        word index or item id (``offsets``); drop those that cannot be moved."""
 
 
 @dataclass(slots=True)
@@ -100,7 +100,7 @@ def _with_words(doc: dict[str, Any], utt: Utterance, *, strict: bool) -> list[Ut
 
 def parse(fmt: Format, doc: Any, *, live: bool = False, max_chars: int = 200_000,
           max_segments: int = 2000) -> Parsed:
-    """Read a vendor document (``live``: one streaming message, trimmed in place).
+    """Read a vendor document (``live``: one streaming message).
 
     Raises:
         BadRequest: not an object, a known field of the wrong type, words that do not
@@ -159,5 +159,5 @@ def render(parsed: Parsed, texts: Sequence[str], values: Sequence[Sequence[Value
         else:
             set_at(out, extra.path, redact_piece(parsed.utterances[n].text, values[n],
                                                  start, end))
-    parsed.fmt.finish(out, parsed, merged)
+    parsed.fmt.finish(out, parsed, Remap(parsed.utterances, values, merged, shown_until))
     return out

@@ -15,6 +15,7 @@ from typing import Any
 
 from redact_gw.asr_formats.base import Utterance, WordSpec, need_list, need_obj, need_text
 from redact_gw.asr_formats.document import Parsed
+from redact_gw.asr_formats.offsets import Remap
 from redact_gw.jsonpaths import Path
 
 WORDS = WordSpec(text=(("word",),), end=(("endOffset",), ("endTime",)),
@@ -54,8 +55,6 @@ class GoogleFormat:
             rp: Path = (*base, "results", i)
             result = need_obj(result, rp)
             alts = need_list(result.get("alternatives", []), (*rp, "alternatives"))
-            if live:
-                del alts[1:]  # a session follows one hypothesis
             tag = result.get("channelTag")
             channel = str(tag) if isinstance(tag, int) else "0"
             final = result.get("isFinal") is True or not live
@@ -68,12 +67,13 @@ class GoogleFormat:
                 words = (*ap, "words") if "words" in alt else None
                 out.append(Utterance(
                     (*ap, "transcript") if text is not None else None, text or "", words,
-                    WORDS if words else None, channel=channel, final=final, end=end))
+                    WORDS if words else None, channel=channel, final=final, end=end,
+                    alternative=k))
         return out
 
-    def finish(self, out: dict[str, Any], parsed: Parsed,
-               merged: dict[int, list[tuple[int, int]]]) -> None:
-        """Nothing refers to word items by position."""
+    def finish(self, out: dict[str, Any], parsed: Parsed, remap: Remap) -> None:
+        """Nothing points into a transcript by character or word index (words carry
+        times only)."""
 
 
 GOOGLE = GoogleFormat()

@@ -30,6 +30,7 @@ from redact_gw.asr_formats.base import (
     need_text,
 )
 from redact_gw.asr_formats.document import Parsed
+from redact_gw.asr_formats.offsets import Remap, remap_chars
 from redact_gw.jsonpaths import Path
 
 STREAM_WORDS = WordSpec(text=(("Content",),), end=(("EndTime",), ("EndOffsetMillis",)),
@@ -51,10 +52,12 @@ class _Base:
     name = "transcribe"
     safe_keys = _SAFE
 
-    def finish(self, out: dict[str, Any], parsed: Parsed,
-               merged: dict[int, list[tuple[int, int]]]) -> None:
+    def finish(self, out: dict[str, Any], parsed: Parsed, remap: Remap) -> None:
         """Batch ``audio_segments[].items`` name item ids: a merged item keeps the id
-        of its first word, the others' ids go."""
+        of its first word, the others' ids go. Call Analytics ``CharacterOffsets``
+        move with the redacted text (``_char_offsets``)."""
+        _char_offsets(out, remap)
+        merged = remap.merged
         results = out.get("results")
         if not isinstance(results, dict) or not isinstance(results.get("audio_segments"),
                                                               list):
@@ -72,6 +75,30 @@ class _Base:
             if isinstance(seg, dict) and isinstance(seg.get("items"), list):
                 seg["items"] = [i for i in seg["items"]
                                 if not (isinstance(i, int | str) and i in gone)]
+
+
+#: Call Analytics lists whose entries hold ``CharacterOffsets`` into their turn's text.
+_CHAR_LISTS = ("IssuesDetected", "ActionItemsDetected", "OutcomesDetected")
+
+
+def _char_offsets(out: dict[str, Any], remap: Remap) -> None:
+    """Call Analytics ``{IssuesDetected,ActionItemsDetected,OutcomesDetected}[]
+    .CharacterOffsets{Begin,End}`` (streaming ``UtteranceEvent`` and post-call turns)
+    moved to the redacted ``Transcript``/``Content``; an entry that cannot be moved
+    (bad offsets, or past what a partial shows) is dropped."""
+    holders: list[tuple[Any, Path]] = []
+    root: Path = ("UtteranceEvent",) if isinstance(out.get("UtteranceEvent"), dict) else ()
+    event = out.get("UtteranceEvent") if root else out
+    if isinstance(event, dict) and isinstance(event.get("Transcript"), str):
+        holders.append((event, (*root, "Transcript")))
+    elif isinstance(event, dict) and isinstance(event.get("Transcript"), list):
+        holders += [(turn, ("Transcript", i, "Content"))
+                    for i, turn in enumerate(event["Transcript"]) if isinstance(turn, dict)]
+    for holder, text_path in holders:
+        n = remap.index_of(text_path)
+        for key in _CHAR_LISTS:
+            if key in holder:
+                remap_chars(holder[key], n, remap)
 
 
 class TranscribeFormat(_Base):
@@ -92,8 +119,6 @@ class TranscribeFormat(_Base):
             rp: Path = (*base, "Results", i)
             result = need_obj(result, rp)
             alts = need_list(result.get("Alternatives", []), (*rp, "Alternatives"))
-            if live:
-                del alts[1:]  # a session follows one hypothesis
             final = result.get("IsPartial") is False or (
                 not live and result.get("IsPartial") is None)
             channel = result.get("ChannelId")
@@ -109,7 +134,7 @@ class TranscribeFormat(_Base):
                     segment_id=rid if isinstance(rid, str) else "",
                     channel=channel if isinstance(channel, str) else "0", final=final,
                     start=as_number(result.get("StartTime")),
-                    end=as_number(result.get("EndTime"))))
+                    end=as_number(result.get("EndTime")), alternative=k))
         return out
 
 

@@ -11,7 +11,14 @@ otherwise one per channel, counted on at each final (Google, Deepgram, AssemblyA
 A vendor message the session has nothing new to show for is not answered; one without
 a transcript (Deepgram ``Metadata``, AssemblyAI ``Begin``...) is answered with its
 other strings scanned. Errors are the gateway's own ``{"type": "error"}`` messages.
-Only the first alternative of a result is followed; the others are left out.
+
+The session follows the first alternative of a result (its hold-back, revisions and
+assist forwarding). Every other alternative is redacted alongside it and answered in
+place, so the message keeps the vendor's shape: a partial's alternative is detected on
+its own (with the record's known values) and shown up to the same safe cut, its held
+words left out; a final's alternatives are tokenized in one redaction with the
+session's known values, which hold those the first alternative's final just
+tokenized, so the same value gets the same token.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from redact_gw.asr_formats.document import HELD, Parsed, parse, render
 from redact_gw.engine import Redactor
 from redact_gw.errors import InvalidInput
 from redact_gw.jsonpaths import Path
-from redact_gw.live.holdback import digit_runs
+from redact_gw.live.holdback import digit_runs, hold_from, safe_cut
 from redact_gw.live.holdback import render as render_partial
 from redact_gw.live.messages import Result
 from redact_gw.live.session import Call, LiveSession
@@ -34,6 +41,9 @@ from redact_gw.model import Segment, Span
 
 #: Partial vendor messages kept for re-sending when held text times out (per session).
 _MAX_KEPT = 64
+
+#: Segment id -> (text, values, shown until or ``None`` for a final) of an alternative.
+AltViews = dict[str, tuple[str, list[Value], int | None]]
 
 
 def check_format(name: str | None) -> Format | None:
@@ -67,8 +77,9 @@ class VendorSession:
         self.redactor = redactor
         self._counters: dict[str, int] = {}
         self._open: dict[str, set[str]] = {}
-        #: Open segment id -> the latest partial message showing it, with its extras.
-        self._last: dict[str, tuple[Parsed, dict[Path, str]]] = {}
+        #: Open segment id -> the latest partial message showing it, with its extras
+        #: and its other alternatives' views.
+        self._last: dict[str, tuple[Parsed, dict[Path, str], AltViews]] = {}
         #: The inner session's own messages (and speakers) of the last ``feed`` or
         #: ``tick``: what an assist service is sent, whatever the caller's format.
         self.native: list[tuple[dict[str, Any], str | None]] = []
@@ -92,12 +103,17 @@ class VendorSession:
         parsed = parse(self.fmt, doc, live=True, max_chars=max_chars)
         per_channel: dict[str, int] = {}
         finals: set[str] = set()
+        primary = ""
         for utt in parsed.utterances:
+            if utt.alternative:  # another hypothesis of the result just before
+                utt.segment_id = f"{primary}~alt{utt.alternative}"
+                continue
             if not utt.segment_id:
                 i = per_channel[utt.channel] = per_channel.get(utt.channel, -1) + 1
                 utt.segment_id = f"{utt.channel}.{self._counters.get(utt.channel, 0)}.{i}"
             if utt.final:
                 finals.add(utt.channel)
+            primary = utt.segment_id
         for channel in finals:
             self._counters[channel] = self._counters.get(channel, 0) + 1
         first = parsed.utterances[0].segment_id if parsed.utterances else None
@@ -112,6 +128,8 @@ class VendorSession:
         finals: dict[str, tuple[str, list[Value]]] = {}
         changed = msg.kind != "partial"
         for utt in parsed.utterances:
+            if utt.alternative:
+                continue
             kind = "final" if utt.final else "partial"
             out = await self.session.feed(Result(kind, utt.segment_id, utt.text, utt.speaker,
                                                  utt.start, utt.end), now)
@@ -126,10 +144,37 @@ class VendorSession:
                 self._last.pop(utt.segment_id, None)
             else:
                 ids.add(utt.segment_id)
-                self._last[utt.segment_id] = (parsed, extra_texts)
+        alts = await self._alternatives(parsed)
+        for utt in parsed.utterances:
+            if not utt.alternative and not utt.final:
+                self._last[utt.segment_id] = (parsed, extra_texts, alts)
         while len(self._last) > _MAX_KEPT:
             del self._last[next(iter(self._last))]
-        return [self._render(parsed, extra_texts, finals)] if changed else []
+        return [self._render(parsed, extra_texts, finals, alts)] if changed else []
+
+    async def _alternatives(self, parsed: Parsed) -> AltViews:
+        """Every alternative past the first, redacted: a final's tokenized in one
+        redaction, a partial's masked up to its safe cut (held words left out)."""
+        out: AltViews = {}
+        finals = [u for u in parsed.utterances if u.alternative and u.final]
+        partials = [u for u in parsed.utterances if u.alternative and not u.final]
+        known = self.session.known
+        if finals:
+            c = self.call
+            done = await self.redactor.redact(
+                c.tenant, c.record_id, c.subject_id,
+                [Segment(u.text, u.speaker) for u in finals], principal=c.principal,
+                for_ai=True, channel=c.channel, known=known)
+            for n, utt in enumerate(finals):
+                out[utt.segment_id] = (done.texts[n], list(done.placed[n]), None)
+        if partials:
+            found = await self.redactor.detect([Segment(u.text, u.speaker)
+                                                for u in partials], known)
+            for utt, spans in zip(partials, found, strict=True):
+                cut = safe_cut(hold_from(utt.text), spans)
+                out[utt.segment_id] = (render_partial(utt.text, spans, cut),
+                                       _partial_values(utt.text, spans, cut), cut)
+        return out
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Re-send the latest message of each segment whose held text timed out."""
@@ -141,13 +186,15 @@ class VendorSession:
             kept = self._last.get(m["segment_id"])
             if kept is not None and id(kept[0]) not in seen:
                 seen.add(id(kept[0]))
-                out.append(self._render(kept[0], kept[1], {}))
+                out.append(self._render(kept[0], kept[1], {}, kept[2]))
         return out
 
     def _drop_superseded(self, parsed: Parsed) -> None:
         """A recognizer's new hypothesis for a channel replaces its open partials."""
         present: dict[str, set[str]] = {}
         for utt in parsed.utterances:
+            if utt.alternative:
+                continue
             present.setdefault(utt.channel, set()).add(utt.segment_id)
         for channel, ids in present.items():
             for stale in self._open.get(channel, set()) - ids:
@@ -168,12 +215,20 @@ class VendorSession:
                 for e, spans in zip(loose, found, strict=True)}
 
     def _render(self, parsed: Parsed, extra_texts: dict[Path, str],
-                finals: dict[str, tuple[str, list[Value]]]) -> dict[str, Any]:
+                finals: dict[str, tuple[str, list[Value]]], alts: AltViews
+                ) -> dict[str, Any]:
         texts: list[str] = []
         values: list[list[Value]] = []
         until: list[int | None] = []
         tails: list[str | None] = []
         for utt in parsed.utterances:
+            if utt.alternative:
+                text, vals, shown = alts[utt.segment_id]
+                texts.append(text)
+                values.append(vals)
+                until.append(shown)
+                tails.append(None)
+                continue
             if utt.segment_id in finals:
                 text, vals = finals[utt.segment_id]
                 texts.append(text)
