@@ -146,7 +146,7 @@ def _num_words(paragraphs: Any, n: int | None, remap: Remap) -> None:
                 p["num_words"] = new
             start += count
         return
-    if remap.changed():
+    if n is not None and not remap.words_kept(n):
         for p in items:
             if isinstance(p, dict):
                 p.pop("num_words", None)

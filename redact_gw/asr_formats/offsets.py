@@ -115,18 +115,28 @@ class Remap:
             return None
         return new_of[s], new_of[e - 1] + 1
 
+    def words_kept(self, n: int) -> bool:
+        """Utterance ``n``'s word items are the original ones, all shown."""
+        spans = self.merged.get(n)
+        return (spans is not None and self._until(n) is None
+                and all(a == b == i for i, (a, b) in enumerate(spans))
+                and len(spans) == len(self.utterances[n].offsets))
+
+    def text_kept(self, n: int) -> bool:
+        """Utterance ``n``'s text is the original, all shown."""
+        return not self.values[n] and self._until(n) is None
+
     def changed(self) -> bool:
-        """Whether any word items were merged or dropped."""
-        return any(len(spans) != len(self.utterances[n].offsets) or any(
-            a != b for a, b in spans) for n, spans in self.merged.items())
+        """Whether any word items were merged or held back."""
+        return not all(self.words_kept(n) for n in self.merged)
 
 
 def remap_chars(items: Any, n: int | None, remap: Remap, key: str = "CharacterOffsets",
                 begin: str = "Begin", end: str = "End") -> None:
     """Each ``{key: {begin, end}}`` entry of the list ``items`` moved to the redacted
     text of utterance ``n``; an entry that cannot be moved is removed from the list."""
-    if not isinstance(items, list):
-        return
+    if not isinstance(items, list) or (n is not None and remap.text_kept(n)):
+        return  # the vendor's own offsets, as they came, for the text as it came
     keep = []
     for item in items:
         offsets = item.get(key) if isinstance(item, dict) else None
@@ -146,8 +156,8 @@ def remap_words(items: Any, n: int | None, remap: Remap, start: str = "start_wor
     """Each ``{start, end}`` entry of the list ``items`` moved to the new word items
     of utterance ``n``; when that cannot be done, the entry loses both indices (its
     other fields, already redacted, stay)."""
-    if not isinstance(items, list):
-        return
+    if not isinstance(items, list) or (n is not None and remap.words_kept(n)):
+        return  # the vendor's own indices, as they came, for the words as they came
     for item in items:
         if not isinstance(item, dict) or (start not in item and end not in item):
             continue

@@ -239,3 +239,71 @@ def call_analytics_postcall(words: list[str]) -> dict[str, Any]:
                             "EndOffsetMillis": 9000, "Sentiment": "POSITIVE",
                             "LoudnessScores": [66.0, 68.5]}],
             "Categories": {"MatchedCategories": [], "MatchedDetails": {}}}
+
+
+# -- Fields that point into a transcript ----------------------------------------------------
+def char_range(words: list[str], first: int, last: int) -> tuple[int, int]:
+    """``[begin, end)`` in ``" ".join(words)`` of words ``first`` to ``last``."""
+    begin = len(" ".join(words[:first])) + (1 if first else 0)
+    return begin, begin + len(" ".join(words[first:last + 1]))
+
+
+def _offsets(begin: int, end: int) -> dict[str, Any]:
+    return {"CharacterOffsets": {"Begin": begin, "End": end}}
+
+
+def call_analytics_insights(words: list[str]) -> dict[str, Any]:
+    """Post-call Call Analytics whose turns carry issues, action items and outcomes
+    (character offsets into ``Content``, per the published output reference): the
+    customer's issue spans "card number is <card>", an action item starts inside the
+    card ("1111 1111 and my"), an outcome has offsets past the text."""
+    doc = call_analytics_postcall(words)
+    doc["Transcript"][0]["IssuesDetected"] = [_offsets(0, 3)]  # "can", agent turn
+    doc["Transcript"][1]["IssuesDetected"] = [_offsets(*char_range(words, 2, 8))]
+    doc["Transcript"][1]["ActionItemsDetected"] = [_offsets(*char_range(words, 7, 10))]
+    doc["Transcript"][1]["OutcomesDetected"] = [_offsets(5, 9999)]
+    doc["ConversationCharacteristics"] = {"TotalConversationDurationMillis": 9000,
+                                          "Sentiment": {"OverallSentiment": {"AGENT": 0.0,
+                                                                             "CUSTOMER": 2.1}}}
+    return doc
+
+
+def deepgram_intelligence(words: list[str]) -> dict[str, Any]:
+    """A pre-recorded answer with entities, summaries, topics, intents and sentiments
+    (``start_word`` inclusive, ``end_word`` exclusive), checked by the SDK's types: the
+    card is words 5-8, the email 13-19."""
+    from deepgram.types.listen_v1response import ListenV1Response
+    doc = deepgram_prerecorded(words)
+    alt = doc["results"]["channels"][0]["alternatives"][0]
+    n = len(words)
+    alt["entities"] = [
+        {"label": "CARDINAL", "value": " ".join(words[5:9]), "raw_value": " ".join(
+            words[5:9]), "confidence": 0.93, "start_word": 5, "end_word": 9},
+        {"label": "EMAIL_ADDRESS",
+         "value": "john.smith@example.com" if "john" in words else " ".join(words[13:20]),
+         "raw_value": " ".join(words[13:20]), "confidence": 0.9, "start_word": 13,
+         "end_word": 20}]
+    alt["summaries"] = [{"summary": "The caller gave a card and an email address.",
+                         "start_word": 0, "end_word": n}]
+    alt["topics"] = [{"text": " ".join(words[2:9]), "start_word": 2, "end_word": 9,
+                      "topics": ["payment"]}]
+    doc["results"]["topics"] = {"segments": [
+        {"text": " ".join(words[2:9]), "start_word": 2, "end_word": 9,
+         "topics": [{"topic": "payment", "confidence_score": 0.81}]}]}
+    doc["results"]["intents"] = {"segments": [
+        {"text": " ".join(words[9:]), "start_word": 9, "end_word": n,
+         "intents": [{"intent": "Provide contact details", "confidence_score": 0.7}]}]}
+    doc["results"]["sentiments"] = {"segments": [
+        {"text": " ".join(words), "start_word": 0, "end_word": n, "sentiment": "neutral",
+         "sentiment_score": 0.05}], "average": {"sentiment": "neutral",
+                                                "sentiment_score": 0.05}}
+    msg = ListenV1Response.model_validate(doc)
+    return json.loads(msg.model_dump_json(by_alias=True, exclude_unset=True))
+
+
+def with_alternative(doc: dict[str, Any], alts: tuple[Any, ...], other: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """``doc`` with the first alternative of ``other`` (same shape) added after its own."""
+    from redact_gw.jsonpaths import get_at
+    get_at(doc, alts).append(get_at(other, alts)[0])
+    return doc
