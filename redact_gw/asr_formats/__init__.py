@@ -4,7 +4,8 @@ Google Cloud Speech-to-Text, Deepgram and AssemblyAI.
 One module per vendor says where a document's transcripts and word items are
 (``Format.utterances``); ``base`` and ``document`` align words with their transcript
 and put redacted text back, merging the words of one value into one item that keeps
-the value's first start and last end time. ``postcall`` serves ``/v1/redact`` and
+the value's first start and last end time; ``offsets`` moves the fields that point
+into a transcript by character offset or word index. ``postcall`` serves ``/v1/redact`` and
 ``redact-gw redact --format``; ``redact_gw.live.vendor`` serves ``/v1/live?format=``.
 """
 
