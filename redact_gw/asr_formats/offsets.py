@@ -131,9 +131,14 @@ class Remap:
         return not all(self.words_kept(n) for n in self.merged)
 
 
-def remap_chars(items: Any, n: int | None, remap: Remap, key: str = "CharacterOffsets",
-                begin: str = "Begin", end: str = "End") -> None:
-    """Each ``{key: {begin, end}}`` entry of the list ``items`` moved to the redacted
+#: Names of a ``CharacterOffsets`` object's ends: the API reference's, and the
+#: ``BeginOffsetChar``/``EndOffsetChar`` of the real-time output guide's example.
+CHAR_KEYS = (("Begin", "End"), ("BeginOffsetChar", "EndOffsetChar"))
+
+
+def remap_chars(items: Any, n: int | None, remap: Remap, key: str = "CharacterOffsets"
+                ) -> None:
+    """Each ``{key: {Begin, End}}`` entry of the list ``items`` moved to the redacted
     text of utterance ``n``; an entry that cannot be moved is removed from the list."""
     if not isinstance(items, list) or (n is not None and remap.text_kept(n)):
         return  # the vendor's own offsets, as they came, for the text as it came
@@ -142,6 +147,7 @@ def remap_chars(items: Any, n: int | None, remap: Remap, key: str = "CharacterOf
         offsets = item.get(key) if isinstance(item, dict) else None
         if n is None or not isinstance(offsets, dict):
             continue
+        begin, end = next((k for k in CHAR_KEYS if k[0] in offsets), CHAR_KEYS[0])
         new = remap.char_range(n, offsets.get(begin), offsets.get(end))
         if new is None:
             continue

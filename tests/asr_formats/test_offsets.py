@@ -95,14 +95,22 @@ async def test_call_analytics_character_offsets_follow_the_tokens(
         make_client: MakeClient, env: Env, detector: Detector) -> None:
     client = await make_client(detector)
     doc = v.call_analytics_insights(v.CALL)
+    # the real-time guide's example spells the ends BeginOffsetChar/EndOffsetChar
+    begin, end = v.char_range(v.CALL, 11, 19)
+    doc["Transcript"][1]["IssuesDetected"].append(
+        {"CharacterOffsets": {"BeginOffsetChar": begin, "EndOffsetChar": end}})
     original = copy.deepcopy(doc)
     body = await _redact(client, env, "transcribe-call-analytics", doc)
     out = body["transcript"]
     assert not any(piece in json.dumps(body) for piece in RAW)
-    card = next(e["token"] for e in body["entities"] if e["entity_type"] == "CREDIT_CARD")
+    tokens = {e["entity_type"]: e["token"] for e in body["entities"]}
+    card = tokens["CREDIT_CARD"]
     turn = out["Transcript"][1]
     # the issue still names "card number is <card>", now with the token
     assert turn["Content"][_span(turn["IssuesDetected"][0])] == f"card number is {card}"
+    other = turn["IssuesDetected"][1]["CharacterOffsets"]
+    assert turn["Content"][other["BeginOffsetChar"]:other["EndOffsetChar"]] == (
+        f"email is {tokens['EMAIL_ADDRESS']}")
     # an action item starting inside the card takes the whole token, never its tail
     assert turn["Content"][_span(turn["ActionItemsDetected"][0])] == f"{card} and my"
     assert turn["OutcomesDetected"] == []  # offsets past the text: dropped
