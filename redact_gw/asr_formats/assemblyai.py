@@ -11,7 +11,8 @@
   "confidence"}], "created"}``.
 * Post-call: ``{"id", "status", "text", "words": [{"text", "start", "end",
   "confidence", "speaker"}], "utterances": [{"speaker", "text", "words", ...}],
-  "entities", "sentiment_analysis_results", "chapters", "summary", ...}``.
+  "entities", "sentiment_analysis_results", "chapters", "summary", ...}``, and the
+  ``unredacted_text``/``_words``/``_utterances`` AssemblyAI's own PII redaction adds.
 Times are milliseconds.
 """
 
@@ -78,15 +79,28 @@ class AssemblyAIFormat:
                               end=_ms(doc.get("audio_end")))]
         if live or "text" not in doc:
             return []  # Begin, SessionBegins, Termination...: no transcript
-        out = [Utterance(("text",), need_text(doc, ("text",), "text"), words, spec)]
-        utterances = doc.get("utterances")
-        for u, node in enumerate(need_list(utterances, ("utterances",))
-                                 if utterances is not None else []):
-            path: Path = ("utterances", u)
-            node = need_obj(node, path)
-            uw = (*path, "words") if "words" in node else None
-            out.append(Utterance((*path, "text"), need_text(doc, (*path, "text"), "text"),
-                                 uw, WORDS if uw else None, speaker=_speaker(node)))
+        out = []
+        # ``unredacted_*``: the transcript as spoken when AssemblyAI's own PII redaction
+        # was on; its words carry a value split over items, so they are words too.
+        for prefix in ("", "unredacted_"):
+            if prefix and f"{prefix}text" not in doc and f"{prefix}words" not in doc:
+                continue
+            text: Path = (f"{prefix}text",)
+            tw = (f"{prefix}words",) if f"{prefix}words" in doc else None
+            if f"{prefix}text" in doc:
+                out.append(Utterance(text, need_text(doc, text, "text"), tw,
+                                     WORDS if tw else None))
+            elif tw is not None:
+                out.append(Utterance(None, "", tw, WORDS))
+            utterances = doc.get(f"{prefix}utterances")
+            for u, node in enumerate(need_list(utterances, (f"{prefix}utterances",))
+                                     if utterances is not None else []):
+                path: Path = (f"{prefix}utterances", u)
+                node = need_obj(node, path)
+                uw = (*path, "words") if "words" in node else None
+                out.append(Utterance((*path, "text"), need_text(doc, (*path, "text"),
+                                                                "text"),
+                                     uw, WORDS if uw else None, speaker=_speaker(node)))
         return out
 
     def finish(self, out: dict[str, Any], parsed: Parsed, remap: Remap) -> None:

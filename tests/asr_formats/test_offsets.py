@@ -191,3 +191,40 @@ async def test_deepgram_indices_that_cannot_be_moved_are_dropped(
     assert entity["label"] == "CARDINAL"
     segment = out["results"]["topics"]["segments"][0]
     assert "start_word" not in segment and TOKEN_RE.search(segment["text"])
+
+
+async def test_assemblyai_insights_keep_their_times_and_lose_their_values(
+        make_client: MakeClient, env: Env, detector: Detector) -> None:
+    """AssemblyAI points by time, never by character or word: times stay, texts are
+    rewritten with the transcript; the ``unredacted_*`` copy is redacted like the
+    transcript, its words merged (a card read word by word is not scanned word by
+    word)."""
+    client = await make_client(detector)
+    doc = v.assemblyai_insights(v.CALL)
+    original = copy.deepcopy(doc)
+    body = await _redact(client, env, "assemblyai", doc)
+    assert not any(piece in json.dumps(body) for piece in RAW)
+    out = body["transcript"]
+    tokens = {e["entity_type"]: e["token"] for e in body["entities"]}
+    assert out["entities"][0]["text"] == tokens["CREDIT_CARD"]
+    assert out["auto_highlights_result"]["results"][0]["text"] == (
+        f"card number is {tokens['CREDIT_CARD']}")
+    assert out["unredacted_text"] == out["text"]
+    assert out["unredacted_words"] == out["words"]
+    assert len(out["unredacted_words"]) == len(v.CALL) - 9
+    assert out["unredacted_utterances"] == out["utterances"]
+    for key in ("entities", "sentiment_analysis_results", "chapters"):
+        assert [(n["start"], n["end"]) for n in out[key]] == [
+            (n["start"], n["end"]) for n in original[key]]
+    assert out["auto_highlights_result"]["results"][0]["timestamps"] == original[
+        "auto_highlights_result"]["results"][0]["timestamps"]
+    assert out["iab_categories_result"]["results"][0]["timestamp"] == original[
+        "iab_categories_result"]["results"][0]["timestamp"]
+
+
+async def test_assemblyai_insights_without_values_round_trip(
+        make_client: MakeClient, env: Env, detector: Detector) -> None:
+    client = await make_client(detector)
+    doc = v.assemblyai_insights(v.PLAIN)
+    body = await _redact(client, env, "assemblyai", doc)
+    assert json.dumps(body["transcript"]) == json.dumps(doc)

@@ -15,6 +15,7 @@ smith at example dot com thanks``: the card is four word items, the email seven.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -307,3 +308,37 @@ def with_alternative(doc: dict[str, Any], alts: tuple[Any, ...], other: dict[str
     from redact_gw.jsonpaths import get_at
     get_at(doc, alts).append(get_at(other, alts)[0])
     return doc
+
+
+def assemblyai_insights(words: list[str]) -> dict[str, Any]:
+    """A post-call transcript with every audio-intelligence result, checked by the
+    SDK's ``TranscriptResponse``: times in ms and text, no character or word index;
+    plus ``unredacted_*``, the copy AssemblyAI's own PII redaction keeps."""
+    from assemblyai.types import TranscriptResponse
+    doc = assemblyai_postcall(words)
+    ws = doc["words"]
+    start, end = ws[0]["start"], ws[-1]["end"]
+    card = " ".join(words[5:9])
+    doc.update({
+        "unredacted_text": doc["text"], "unredacted_words": copy.deepcopy(ws),
+        "unredacted_utterances": copy.deepcopy(doc["utterances"]),
+        "summary": "- The caller read out a card number.",
+        "entities": [{"entity_type": "credit_card_number", "text": card,
+                      "start": ws[5]["start"], "end": ws[8]["end"]}],
+        "auto_highlights_result": {"status": "success", "results": [
+            {"count": 1, "rank": 0.08, "text": f"card number is {card}",
+             "timestamps": [{"start": ws[2]["start"], "end": ws[8]["end"]}]}]},
+        "sentiment_analysis_results": [{"text": doc["text"], "start": start, "end": end,
+                                        "confidence": 0.8, "sentiment": "NEUTRAL",
+                                        "speaker": "A"}],
+        "chapters": [{"summary": "The caller gives payment and contact details.",
+                      "headline": "Payment details", "gist": "Card details",
+                      "start": start, "end": end}],
+        "iab_categories_result": {"status": "success", "results": [
+            {"text": doc["text"], "labels": [{"relevance": 0.9,
+                                              "label": "PersonalFinance>CreditCards"}],
+             "timestamp": {"start": start, "end": end}}],
+            "summary": {"PersonalFinance>CreditCards": 0.9}},
+        "content_safety_labels": {"status": "success", "results": [], "summary": {}}})
+    msg = TranscriptResponse.parse_obj(doc)
+    return json.loads(msg.json(exclude_unset=True))
