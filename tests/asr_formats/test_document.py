@@ -71,3 +71,63 @@ def test_a_partial_holds_words_past_the_cut_or_shows_one_pending_item() -> None:
     assert [w["punctuated_word"] for w in words] == ["Call", "me", "[[PENDING]]"]
     assert words[2]["start"] == v.times(2)[0] and words[2]["end"] == v.times(5)[1]
     assert utt.offsets[2] == (8, 10)
+
+
+def _values(text: str) -> list[tuple[int, int, str]]:
+    """The card and the email of ``v.CALL`` where they sit in ``text`` (if they do)."""
+    out = []
+    for piece, rep in ((" ".join(v.CARD), "[[CREDIT_CARD:c1]]"),
+                       (" ".join(v.EMAIL), "[[EMAIL_ADDRESS:e1]]")):
+        at = text.find(piece)
+        if at != -1:
+            out.append((at, at + len(piece), rep))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(ranges=st.lists(st.tuples(st.integers(-2, 110), st.integers(-2, 110)), max_size=6))
+def test_call_analytics_offsets_in_a_rendered_document_point_to_the_same_words(
+        ranges: list[tuple[int, int]]) -> None:
+    from redact_gw.asr_formats.base import redact_piece
+    doc = v.call_analytics_postcall(v.CALL)
+    doc["Transcript"][1]["IssuesDetected"] = [
+        {"CharacterOffsets": {"Begin": b, "End": e}} for b, e in ranges]
+    parsed = parse(FORMATS["transcribe-call-analytics"], doc)
+    values = [_values(u.text) for u in parsed.utterances]
+    texts = [redact_piece(u.text, vs, 0, len(u.text))
+             for u, vs in zip(parsed.utterances, values, strict=True)]
+    out = render(parsed, texts, values, {e.path: e.text for e in parsed.extras})
+    turn, said = out["Transcript"][1], " ".join(v.CALL)
+    kept = [(b, e) for b, e in ranges if 0 <= b <= e <= len(said)]
+    got = [i["CharacterOffsets"] for i in turn["IssuesDetected"]]
+    assert len(got) == len(kept)
+    for (b, e), new in zip(kept, got, strict=True):
+        assert turn["Content"][new["Begin"]:new["End"]] == redact_piece(
+            said, values[1], b, e)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ranges=st.lists(st.tuples(st.integers(0, 21), st.integers(0, 21)), max_size=6))
+def test_deepgram_word_indices_in_a_rendered_document_name_the_same_words(
+        ranges: list[tuple[int, int]]) -> None:
+    from redact_gw.asr_formats.base import redact_piece
+    doc = v.deepgram_prerecorded(v.CALL)
+    alt = doc["results"]["channels"][0]["alternatives"][0]
+    alt["entities"] = [{"label": "X", "value": "x", "start_word": s, "end_word": e}
+                       for s, e in ranges]
+    parsed = parse(FORMATS["deepgram"], doc)
+    values = [_values(u.text) for u in parsed.utterances]
+    texts = [redact_piece(u.text, vs, 0, len(u.text))
+             for u, vs in zip(parsed.utterances, values, strict=True)]
+    out = render(parsed, texts, values, {e.path: e.text for e in parsed.extras})
+    new_alt = out["results"]["channels"][0]["alternatives"][0]
+    words = [w["punctuated_word"] for w in new_alt["words"]]
+    said = " ".join(v.CALL)
+    for (s, e), entity in zip(ranges, new_alt["entities"], strict=True):
+        if not s < e:
+            continue  # empty or reversed: moved or dropped, never widened
+        assert "start_word" in entity
+        first = len(" ".join(v.CALL[:s])) + (1 if s else 0)
+        last = len(" ".join(v.CALL[:e]))
+        assert " ".join(words[entity["start_word"]:entity["end_word"]]) == redact_piece(
+            said, values[0], first, last)
