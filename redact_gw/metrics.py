@@ -46,6 +46,8 @@ LIVE_CLOSE_REASONS = ("normal", "opted_out", "subject_required", "rate_limited",
 #: ``redact_gw_live_messages_total`` directions and kinds.
 LIVE_DIRECTIONS = ("in", "out")
 LIVE_KINDS = ("partial", "final", "error", "suggestion", "other")
+#: ``redact_gw_live_partials_not_detected_total`` reasons.
+LIVE_NOT_DETECTED = ("superseded", "held_tail")
 #: ``redact_gw_live_assist_errors_total`` kinds (the error code is ``assist_<kind>``).
 LIVE_ASSIST_ERRORS = ("unavailable", "timeout", "refused", "bad_answer", "backlog",
                       "scan_failed")
@@ -169,6 +171,11 @@ class Metrics:
             "redact_gw_live_revisions_total",
             "Live messages replacing text the client already had, by kind",
             ["kind"], registry=r)
+        self.live_not_detected = Counter(
+            "redact_gw_live_partials_not_detected_total",
+            "Live partials answered without detection: superseded by a newer result of"
+            " their segment while they waited, or only the held-back tail grew",
+            ["reason"], registry=r)
         self.live_assist_forwarded = Counter(
             "redact_gw_live_assist_forwarded_total",
             "Redacted live messages forwarded to an assist service, by kind",

@@ -458,7 +458,8 @@ def allowed_label_values(app: web.Application) -> dict[str, set[str]]:
         "tier": set(m.RISK_TIERS), "action": set(m.RISK_ACTIONS),
         "operation": set(m.VAULT_OPERATIONS),
         "reason": (set(m.DETECTION_REJECT_REASONS) | set(m.WORKER_RESTART_REASONS)
-                   | set(review_sampling.REASONS) | set(m.LIVE_CLOSE_REASONS)),
+                   | set(review_sampling.REASONS) | set(m.LIVE_CLOSE_REASONS)
+                   | set(m.LIVE_NOT_DETECTED)),
         "cause": set(review_metrics.SKIP_CAUSES), "verdict": set(review_metrics.VERDICTS),
         "gap": set(review_metrics.GAPS),
         "direction": set(m.LIVE_DIRECTIONS),

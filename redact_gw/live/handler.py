@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -57,6 +58,7 @@ from redact_gw.errors import (
 )
 from redact_gw.live import vendor
 from redact_gw.live.assist import Assist
+from redact_gw.live.inbox import Inbox, Item
 from redact_gw.live.limits import SESSIONS, Bucket, Sessions
 from redact_gw.live.messages import parse_result
 from redact_gw.live.session import Call, LiveSession
@@ -109,7 +111,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         raise TooManyRequests("too many live sessions open for this tenant",
                               retry_after_s=5)
     per_char = 64 if fmt is not None else 4  # vendor messages carry word items too
-    ws = web.WebSocketResponse(heartbeat=30.0,
+    ws = web.WebSocketResponse(heartbeat=30.0, autoping=False,  # pings wait in line
                                max_msg_size=settings.live.max_segment_chars * per_char + 4096)
     await ws.prepare(request)
     sessions.open[ws] = (principal.tenant, principal.name)
@@ -151,7 +153,8 @@ async def _open(redactor: Redactor, call: Call, limits: LiveSettings, metrics: M
         context_turns=limits.context_turns,
         partial_context_turns=limits.partial_context_turns, known=known,
         on_hold=metrics.live_holdback.observe,
-        on_revision=lambda kind: metrics.live_revisions.labels(kind).inc())
+        on_revision=lambda kind: metrics.live_revisions.labels(kind).inc(),
+        on_not_detected=lambda: metrics.live_not_detected.labels("held_tail").inc())
 
 
 def _assist(request: web.Request, ws: web.WebSocketResponse, session: LiveSession,
@@ -224,74 +227,99 @@ async def _loop(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorS
                 limits: LiveSettings, metrics: Metrics, idle: asyncio.Event,
                 assist: Assist | None = None, tenant: Bucket | None = None) -> str:
     started = last = time.monotonic()
-    bucket = Bucket(limits.max_messages_per_s, started)
-    while True:
-        now = time.monotonic()
-        waits = {"idle_timeout": last + limits.idle_timeout_s,
-                 "session_expired": started + limits.max_session_s}
-        deadline = session.next_deadline()
-        if deadline is not None:
-            waits["tick"] = deadline
-        why, at = min(waits.items(), key=lambda kv: kv[1])
-        try:
-            msg = await ws.receive(timeout=max(0.0, at - now))
-        except TimeoutError:
-            if why == "tick":
-                outs = session.tick(time.monotonic())
-                for out in outs:
-                    await _send(ws, metrics, out, "partial")
-                if assist is not None:
-                    for native, speaker in _native(session, outs, None):
-                        await assist.offer(native, speaker)
+    inbox = Inbox(ws, Bucket(limits.max_messages_per_s, started), tenant, time.monotonic)
+    try:
+        while True:
+            now = time.monotonic()
+            waits = {"idle_timeout": last + limits.idle_timeout_s,
+                     "session_expired": started + limits.max_session_s}
+            deadline = session.next_deadline()
+            if deadline is not None:
+                waits["tick"] = deadline
+            why, at = min(waits.items(), key=lambda kv: kv[1])
+            try:
+                item = await inbox.next(max(0.0, at - now))
+            except TimeoutError:
+                if why == "tick":
+                    outs = session.tick(time.monotonic())
+                    for out in outs:
+                        await _send(ws, metrics, out, "partial")
+                    if assist is not None:
+                        for native, speaker in _native(session, outs, None):
+                            await assist.offer(native, speaker)
+                    continue
+                await ws.close(code=IDLE if why == "idle_timeout" else EXPIRED,
+                               message=why.encode())
+                return why
+            msg = item.msg
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return "going_away" if ws.close_code == 1001 else "normal"
+            if msg.type == WSMsgType.ERROR:
+                return "error"
+            if msg.type == WSMsgType.PING:  # answered in line: all before it is handled
+                with contextlib.suppress(Exception):
+                    await ws.pong(msg.data)
                 continue
-            await ws.close(code=IDLE if why == "idle_timeout" else EXPIRED,
-                           message=why.encode())
-            return why
-        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            return "going_away" if ws.close_code == 1001 else "normal"
-        if msg.type == WSMsgType.ERROR:
-            return "error"
-        last = time.monotonic()
-        if msg.type != WSMsgType.TEXT:
-            metrics.live_messages.labels("in", "other").inc()
-            await _error(ws, metrics, InvalidInput("messages must be JSON text"))
-            continue
-        if not bucket.take(last):
-            await ws.close(code=RATE_LIMITED, message=b"rate_limited")
-            return "rate_limited"
-        if tenant is not None and not tenant.take(last):
-            metrics.live_messages.labels("in", "other").inc()
-            await _error(ws, metrics, TooManyRequests(
-                "this tenant's live sessions send more messages than allowed; this one"
-                " was dropped", code="tenant_rate_limited"))
-            continue
-        idle.clear()
+            if msg.type == WSMsgType.PONG:
+                continue
+            last = item.arrived
+            if msg.type != WSMsgType.TEXT:
+                metrics.live_messages.labels("in", "other").inc()
+                await _error(ws, metrics, InvalidInput("messages must be JSON text"))
+                continue
+            if item.limited == "rate":
+                await ws.close(code=RATE_LIMITED, message=b"rate_limited")
+                return "rate_limited"
+            if item.limited == "tenant":
+                metrics.live_messages.labels("in", "other").inc()
+                await _error(ws, metrics, TooManyRequests(
+                    "this tenant's live sessions send more messages than allowed; this one"
+                    " was dropped", code="tenant_rate_limited"))
+                continue
+            idle.clear()
+            try:
+                closed = await _handle(ws, session, item, inbox, limits, metrics, assist)
+            finally:
+                idle.set()
+            if closed is not None:
+                return closed
+    finally:
+        await inbox.close()
+
+
+def _parser(session: LiveSession | vendor.VendorSession, limits: LiveSettings
+            ) -> Callable[[Item], Any]:
+    """Parse a frame's text once (the result, or the error to answer it with)."""
+    def parse(item: Item) -> Any:
         try:
-            closed = await _handle(ws, session, msg.data, limits, metrics, assist)
-        finally:
-            idle.set()
-        if closed is not None:
-            return closed
+            if isinstance(session, vendor.VendorSession):
+                return session.parse(item.msg.data, limits.max_segment_chars)
+            return parse_result(item.msg.data, limits.max_segment_chars)
+        except RedactGwError as exc:
+            return exc
+    return parse
 
 
 async def _handle(ws: web.WebSocketResponse, session: LiveSession | vendor.VendorSession,
-                  data: str, limits: LiveSettings, metrics: Metrics,
+                  item: Item, inbox: Inbox, limits: LiveSettings, metrics: Metrics,
                   assist: Assist | None = None) -> str | None:
     """One incoming message; a close reason if the session ended."""
-    result: Any
-    try:
-        if isinstance(session, vendor.VendorSession):
-            result = session.parse(data, limits.max_segment_chars)
-        else:
-            result = parse_result(data, limits.max_segment_chars)
-    except PayloadTooLarge:
+    parse = _parser(session, limits)
+    result: Any = item.parsed if item.parsed is not None else parse(item)
+    if isinstance(result, PayloadTooLarge):
         metrics.live_messages.labels("in", "other").inc()
         await ws.close(code=SEGMENT_TOO_LONG, message=b"segment_too_long")
         return "segment_too_long"
-    except RedactGwError as exc:
+    if isinstance(result, RedactGwError):
         metrics.live_messages.labels("in", "other").inc()
-        await _error(ws, metrics, exc)
+        await _error(ws, metrics, result)
         return None
+    if isinstance(session, LiveSession) and result.kind == "partial":
+        newest, dropped = inbox.newest(result, parse)
+        if dropped:  # superseded while it waited: never detected, never shown
+            metrics.live_messages.labels("in", "partial").inc(dropped)
+            metrics.live_not_detected.labels("superseded").inc(dropped)
+            result = newest
     metrics.live_messages.labels("in", result.kind).inc()
     try:
         out = await session.feed(result, time.monotonic())

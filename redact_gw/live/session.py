@@ -56,6 +56,8 @@ class _Segment:
     sent: str = field(default="", repr=False)
     #: Raw offset up to which text is shown, and whether the rest is shown masked.
     cut: int = 0
+    #: ``hold_from(raw)``: where the hold-back began when ``spans`` were detected.
+    hold: int = 0
     masked: bool = False
     start: float | None = None
     end: float | None = None
@@ -67,6 +69,7 @@ _REMEMBER_FINISHED = 256
 
 #: Observers: (kind, seconds held) for the hold-back histogram; kind for revisions.
 HoldObserver = Callable[[float], None]
+NotDetectedObserver = Callable[[], None]
 RevisionObserver = Callable[[str], None]
 
 
@@ -88,7 +91,8 @@ class LiveSession:
                  context_turns: int = 8, partial_context_turns: int = 2,
                  known: list[KnownValue] | None = None,
                  on_hold: HoldObserver | None = None,
-                 on_revision: RevisionObserver | None = None) -> None:
+                 on_revision: RevisionObserver | None = None,
+                 on_not_detected: NotDetectedObserver | None = None) -> None:
         self.redactor = redactor
         self.call = call
         self.max_hold_s = max_hold_s
@@ -106,6 +110,7 @@ class LiveSession:
         self._finished: dict[str, None] = {}
         self._on_hold = on_hold
         self._on_revision = on_revision
+        self._on_not_detected = on_not_detected
         #: The redaction of the latest final (its ``placed`` values), for callers that
         #: answer in a format of their own (``live.vendor``).
         self.last_final: Redacted | None = None
@@ -136,8 +141,18 @@ class LiveSession:
         if result.kind == "final":
             return [await self._final(seg, result.text)]
         keep = common_prefix(seg.raw, result.text)
-        seg.arrived = seg.arrived[:keep] + [now] * (len(result.text) - keep)
-        seg.raw = result.text
+        grew = bool(seg.raw) and keep == len(seg.raw)
+        arrived = seg.arrived[:keep] + [now] * (len(result.text) - keep)
+        if grew and hold_from(result.text) == seg.hold:
+            # Only the held-back tail grew (a number or an email being spelled out):
+            # what is shown, text[:hold], and the values in it are as they were, so
+            # detection could show nothing new; the partial that moves the hold-back
+            # on is detected anew, whole, as is the final.
+            seg.raw, seg.arrived = result.text, arrived
+            if self._on_not_detected is not None:
+                self._on_not_detected()
+            out = self._show(seg, now)
+            return [out] if out is not None else []
         # A partial gets the last ``partial_context_turns`` finals as text; the values
         # of the older finals still in the context window come as known values, so a
         # partial never shows what its final will mask as a recurrence.
@@ -145,8 +160,11 @@ class LiveSession:
         known = [*self._known, *(v for _, values in self._context[:cut] for v in values
                                  if v not in self._known)]
         context = [turn for turn, _ in self._context[cut:]]
-        found = await self.redactor.detect([*context, Segment(seg.raw, seg.speaker)], known)
-        seg.spans = found[-1]
+        found = await self.redactor.detect([*context, Segment(result.text, seg.speaker)],
+                                           known)
+        # the segment changes only once detected: a failed detection leaves it as it
+        # was shown, so a later tick never shows new text with values not looked for
+        seg.raw, seg.arrived, seg.spans = result.text, arrived, found[-1]
         out = self._show(seg, now)
         return [out] if out is not None else []
 
@@ -173,7 +191,8 @@ class LiveSession:
         return min(times, default=None)
 
     def _show(self, seg: _Segment, now: float) -> dict[str, Any] | None:
-        cut = safe_cut(hold_from(seg.raw), seg.spans)
+        seg.hold = hold_from(seg.raw)
+        cut = safe_cut(seg.hold, seg.spans)
         shown = render(seg.raw, seg.spans, cut)
         masked = cut < len(seg.raw) and now - seg.arrived[cut] >= self.max_hold_s
         if masked:

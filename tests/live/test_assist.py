@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from redact_gw.demo_assist import FakeAssist
 from redact_gw.tokens import TOKEN_RE
 from tests.conftest import Env, MakeClient, write_config
+from tests.live.wsync import send_each
 
 CARD, EMAIL, NAME = "4111 1111 1111 1111", "jane.roe@example.com", "John Smith"
 RAW = ("4111", "1111", "jane.roe", "example.com", "John", "Smith")
@@ -109,11 +110,12 @@ async def test_partials_are_forwarded_masked_when_configured(
         aiohttp_server: Any, make_client: MakeClient, env: Env) -> None:
     fake = FakeAssist()
     client = await _start(aiohttp_server, make_client, env, fake, forward_partials=True)
-    ws = await client.ws_connect("/v1/live", params={"assist": "fake"}, headers=env.auth())
+    ws = await client.ws_connect("/v1/live", params={"assist": "fake"}, headers=env.auth(),
+                                 autoping=False)
     await ws.receive_json()
-    for m in _call():
-        await ws.send_json(m)
-    await _until(ws, lambda m: m["type"] == "suggestion")
+    got = await send_each(ws, _call())  # each partial handled, none superseded
+    if not any(m["type"] == "suggestion" for m in got):
+        await _until(ws, lambda m: m["type"] == "suggestion")
     partials = [d["text"] for d in fake.seen if d["type"] == "partial"]
     assert partials and fake.seen[-1]["type"] == "final"
     assert any("[[PERSON]]" in p for p in partials)

@@ -12,10 +12,13 @@ from aiohttp.test_utils import TestClient
 from redact_gw.live.handler import SESSIONS
 from redact_gw.testing import FakeDetector, ScriptedDetector
 from tests.conftest import Env, MakeClient
+from tests.live.wsync import send_each
 
 
 async def _live(client: TestClient, env: Env, key: str = "ai", **query: str) -> Any:
-    return await client.ws_connect("/v1/live", params=query, headers=env.auth(key))
+    # pings wait for what was sent before them (``wsync.handled``)
+    return await client.ws_connect("/v1/live", params=query, headers=env.auth(key),
+                                   autoping=False)
 
 
 def _settings(env: Env, **live: Any) -> Any:
@@ -39,18 +42,15 @@ async def test_partials_grow_and_final_tokenizes(make_client: MakeClient, env: E
     ws = await _live(client, env, record_id="call-1", subject_id="cust-1", channel="voice")
     opened = await ws.receive_json()
     assert opened == {"type": "opened", "record_id": "call-1", "no_retention": False}
-    msgs = []
-    for text in ["hello", "hello this is", "hello this is John Smith",
-                 "hello this is John Smith speaking today"]:
-        await ws.send_json({"type": "partial", "segment_id": "s1", "speaker": "customer",
-                            "text": text, "start": 0.5, "end": 2.0})
-    await ws.send_json({"type": "final", "segment_id": "s1", "speaker": "customer",
-                        "text": "hello this is John Smith speaking today", "end": 2.4})
-    while True:
-        m = await ws.receive_json(timeout=5)
-        msgs.append(m)
-        if m["type"] == "final":
-            break
+    msgs = await send_each(ws, [
+        {"type": "partial", "segment_id": "s1", "speaker": "customer", "text": text,
+         "start": 0.5, "end": 2.0}
+        for text in ["hello", "hello this is", "hello this is John Smith",
+                     "hello this is John Smith speaking today"]])
+    msgs += await send_each(ws, [{"type": "final", "segment_id": "s1", "speaker": "customer",
+                                  "text": "hello this is John Smith speaking today",
+                                  "end": 2.4}])
+    assert msgs[-1]["type"] == "final"
     for m in msgs:
         assert "John" not in m["text"] and "Smith" not in m["text"]
     partial_view = _shown(msgs[:-1], "s1")
@@ -69,8 +69,8 @@ async def test_live_metrics_use_fixed_label_values(make_client: MakeClient,
     client = await make_client()
     ws = await _live(client, env, record_id="call-secret-5", subject_id="cust-secret-5")
     await ws.receive_json()
-    for text in ["hi John Smith here", "hi Jon Smith here ok", "bad"]:
-        await ws.send_json({"type": "partial", "segment_id": "seg-secret", "text": text})
+    await send_each(ws, [{"type": "partial", "segment_id": "seg-secret", "text": text}
+                         for text in ["hi John Smith here", "hi Jon Smith here ok", "bad"]])
     await ws.send_json({"type": "final", "segment_id": "seg-secret",
                         "text": "hi John Smith here ok"})
     await ws.send_str("{")
@@ -93,10 +93,10 @@ async def test_revision_says_what_it_replaces(make_client: MakeClient, env: Env)
     client = await make_client()
     ws = await _live(client, env)
     await ws.receive_json()
-    for text in ["we want to by a new", "we want to by a new plan",
-                 "we want to buy a new plan today"]:
-        await ws.send_json({"type": "partial", "segment_id": "a", "text": text})
-    got = [await ws.receive_json(timeout=5) for _ in range(3)]
+    got = await send_each(ws, [{"type": "partial", "segment_id": "a", "text": text}
+                               for text in ["we want to by a new", "we want to by a new plan",
+                                            "we want to buy a new plan today"]])
+    assert len(got) == 3
     assert got[0]["text"] == "we want to by "  # "a" may be a spelled letter: held
     assert got[1]["offset"] == len("we want to by ")  # appended
     assert got[2]["offset"] == len("we want to b")  # "by" was revised to "buy"
@@ -232,7 +232,7 @@ async def test_idle_and_overall_timeouts(make_client: MakeClient, env: Env) -> N
     client2 = await make_client(settings=_settings(env, max_session_s=0.4))
     ws = await _live(client2, env)
     await ws.receive_json()
-    for _ in range(8):  # busy, never idle
+    for _ in range(3):  # busy, never idle, until just before the session's end
         await ws.send_json({"type": "partial", "segment_id": "a", "text": "hello there"})
         await asyncio.sleep(0.1)
     while (msg := await ws.receive(timeout=5)).type != WSMsgType.CLOSE:
@@ -291,10 +291,10 @@ async def test_partials_are_detected_with_the_last_finals_only(make_client: Make
     ws = await _live(client, env)
     await ws.receive_json()
     for i in range(4):
-        await ws.send_json({"type": "partial", "segment_id": f"s{i}", "text": "ok so"})
-        await ws.send_json({"type": "final", "segment_id": f"s{i}", "text": "ok so then"})
-        await ws.receive_json(timeout=5)
-        assert (await ws.receive_json(timeout=5))["type"] == "final"
+        got = await send_each(ws, [
+            {"type": "partial", "segment_id": f"s{i}", "text": "ok so"},
+            {"type": "final", "segment_id": f"s{i}", "text": "ok so then"}])
+        assert [m["type"] for m in got] == ["partial", "final"]
     # partials: the last final at most, and the partial; finals: up to 3 finals before
     assert det.sizes == [1, 1, 2, 2, 2, 3, 2, 4]
     await ws.close()

@@ -10,6 +10,7 @@ from redact_gw.detection import Detector
 from redact_gw.model import KnownValue, Segment, Span
 from redact_gw.testing import FakeDetector
 from tests.conftest import Env, MakeClient, write_config
+from tests.live.wsync import send_each
 
 #: The failing example the property test found: "billing billing" was a PERSON (two
 #: "rare" words), stored in the live record, then the one-word turn "billing" recurred
@@ -19,21 +20,19 @@ BILLING = ["billing billing okay my card number is 4111 1111 1111 1111 okay", "b
 
 async def _finals(client: Any, env: Env, record_id: str, texts: Sequence[str]) -> list[str]:
     ws = await client.ws_connect("/v1/live", params={"record_id": record_id},
-                                 headers=env.auth())
+                                 headers=env.auth(), autoping=False)
     assert (await ws.receive_json())["type"] == "opened"
     out = []
     for i, text in enumerate(texts):
-        await ws.send_json({"type": "partial", "segment_id": f"t{i}", "speaker": "customer",
-                            "text": text[:len(text) // 2]})
-        await ws.send_json({"type": "final", "segment_id": f"t{i}", "speaker": "customer",
-                            "text": text})
+        msgs = await send_each(ws, [  # the partial is handled before the final comes
+            {"type": "partial", "segment_id": f"t{i}", "speaker": "customer",
+             "text": text[:len(text) // 2]},
+            {"type": "final", "segment_id": f"t{i}", "speaker": "customer", "text": text}])
         view = ""
-        while True:
-            msg = await ws.receive_json(timeout=10)
+        for msg in msgs:
             assert msg["type"] in ("partial", "final"), msg
             view = view[:msg["offset"]] + msg["text"]
-            if msg["type"] == "final":
-                break
+        assert msgs[-1]["type"] == "final"
         out.append(view)
     await ws.close()
     return out

@@ -1,5 +1,7 @@
 """Property: calls whose partials grow and revise word by word never show a prefix of
-a value the final masks, and finals equal ``/v1/redact`` on the same turns.
+a value the final masks, and finals equal ``/v1/redact`` on the same turns, whether
+each partial is handled before the next comes or they arrive in a burst (superseded
+partials dropped unseen).
 
 Real Presidio + spaCy detector (loaded once per session), values spoken and written,
 partials cut inside words and revising earlier words.
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from redact_gw.detection import Detector
 from tests.conftest import Env, MakeClient, write_config
+from tests.live.wsync import handled
 
 _DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -107,26 +110,32 @@ async def test_no_prefix_of_a_masked_value_is_ever_shown(
     client = await make_client(detector, settings=env.settings())
     run = secrets.token_hex(6)  # examples share the vault file: fresh records each time
     ws = await client.ws_connect("/v1/live", params={"record_id": f"live-{run}"},
-                                 headers=env.auth())
+                                 headers=env.auth(), autoping=False)
     assert (await ws.receive_json())["type"] == "opened"
+    # paced: each partial handled before the next is sent (each one detected, or only
+    # its held-back tail grew); a burst: partials wait and are superseded by a newer
+    # one of their segment or by the final (dropped, never detected nor shown)
+    paced = data.draw(st.booleans(), label="paced")
     views: dict[str, list[str]] = {}  # every state the client showed, per segment
     finals: list[str] = []
     for i, (speaker, words, value) in enumerate(call):
         seg = f"t{i}"
+        msgs = []
         for text in data.draw(partials(words, value)):
             await ws.send_json({"type": "partial", "segment_id": seg, "speaker": speaker,
                                 "text": text})
+            if paced:
+                msgs += await handled(ws)
         await ws.send_json({"type": "final", "segment_id": seg, "speaker": speaker,
                             "text": " ".join(words)})
+        msgs += await handled(ws)
         view = ""
-        while True:
-            msg = await ws.receive_json(timeout=10)
+        for msg in msgs:
             assert msg["type"] in ("partial", "final"), msg
             view = _apply(view, msg)
             views.setdefault(seg, []).append(view)
-            if msg["type"] == "final":
-                finals.append(view)
-                break
+        assert msgs[-1]["type"] == "final"
+        finals.append(view)
     await ws.close()
     for i, (_, _, value) in enumerate(call):
         if not value:
