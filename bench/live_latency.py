@@ -155,6 +155,16 @@ def _holdback(metrics: str) -> dict[float, float]:
     return out
 
 
+def _not_detected(metrics: str) -> dict[str, float]:
+    """Partials answered without detection, by reason (superseded, held_tail)."""
+    out = {}
+    for line in metrics.splitlines():
+        if line.startswith("redact_gw_live_partials_not_detected_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            out[reason] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def _bucket_quantile(before: dict[float, float], after: dict[float, float], q: float
                      ) -> float:
     counts = {le: after[le] - before.get(le, 0.0) for le in after}
@@ -174,7 +184,8 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
     rng = random.Random(seed)
     # no cap on connections (aiohttp's default of 100 would leave calls waiting)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        before_hold = _holdback(await (await http.get(f"{base}/metrics")).text())
+        exposition = await (await http.get(f"{base}/metrics")).text()
+        before_hold, before_skip = _holdback(exposition), _not_detected(exposition)
         rss0 = _rss_mb(pid)
         calls = []
         for i in range(n):
@@ -183,7 +194,7 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
                                        headers={"Authorization": f"Bearer {key}"})
             calls.append(Call(ws))
         readers = [asyncio.create_task(c.read()) for c in calls]
-        cpu0, t0 = _cpu_seconds(pid), time.monotonic()
+        cpu0, t0, own0 = _cpu_seconds(pid), time.monotonic(), time.process_time()
         rss_peak = [rss0]
 
         async def sample() -> None:
@@ -199,16 +210,21 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
                 break
             await asyncio.sleep(0.1)
         cpu, seconds = _cpu_seconds(pid) - cpu0, time.monotonic() - t0
+        own = time.process_time() - own0
         sampler.cancel()
         for c in calls:
             await c.ws.close()
         for r in readers:
             r.cancel()
-        after_hold = _holdback(await (await http.get(f"{base}/metrics")).text())
+        exposition = await (await http.get(f"{base}/metrics")).text()
+        after_hold, after_skip = _holdback(exposition), _not_detected(exposition)
     delays = [d for c in calls for d in c.delays]
     base_rtt = [d for c in calls for d in c.baseline]
+    skipped = {k: after_skip.get(k, 0.0) - before_skip.get(k, 0.0)
+               for k in ("superseded", "held_tail")}
     cpu_per_call = cpu / (n * seconds)
-    cpu_per_msg = cpu / max(1, len(delays))
+    # per message the gateway handled: a partial dropped as superseded is not one
+    cpu_per_msg = cpu / max(1.0, len(delays) - skipped["superseded"])
     return {"p50_ms": 1000 * _pct(delays, 0.5), "p99_ms": 1000 * _pct(delays, 0.99),
             "base_p50_ms": 1000 * _pct(base_rtt, 0.5),
             "base_p99_ms": 1000 * _pct(base_rtt, 0.99),
@@ -219,6 +235,9 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
             "calls_per_core": interval / cpu_per_msg,
             "mem_per_session_kb": 1024 * (max(rss_peak) - rss0) / n,
             "messages": len(delays), "lost": sum(len(c.sent) for c in calls),
+            "dropped": skipped["superseded"], "held_tail": skipped["held_tail"],
+            # the bench's own CPU (same cores as the gateway), share of one core
+            "client_cpu": own / seconds,
             # offered vs processed: below the offer, the gateway (or the CPU the machine
             # gives it) is saturated and the delays are queueing
             "sent_per_s": n / interval, "done_per_s": len(delays) / seconds,
@@ -273,7 +292,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     f" {'p99/base':>8} {'hold p50':>8} {'hold p99':>8} {'CPU/call':>8}"
                     f" {'CPU ms/msg':>10}"
                     f" {'calls/core':>10} {'KB/sess':>8} {'msgs':>6} {'lost':>5}"
-                    f" {'sent/s':>7} {'done/s':>7}")
+                    f" {'dropped':>7} {'tail':>5} {'sent/s':>7} {'done/s':>7}"
+                    f" {'bench CPU':>9}")
             print(head)
             for n in args.n:
                 runs = [await one_run(base, key, proc.pid, n, args.turns, args.interval,
@@ -285,10 +305,17 @@ async def main_async(args: argparse.Namespace) -> None:
                       f" {m['cpu_per_call']:>8.3f} {m['cpu_ms_per_msg']:>10.1f}"
                       f" {m['calls_per_core']:>10.1f}"
                       f" {m['mem_per_session_kb']:>8.0f} {m['messages']:>6.0f}"
-                      f" {m['lost']:>5.0f} {m['sent_per_s']:>7.0f} {m['done_per_s']:>7.0f}",
+                      f" {m['lost']:>5.0f} {m['dropped']:>7.0f} {m['held_tail']:>5.0f}"
+                      f" {m['sent_per_s']:>7.0f} {m['done_per_s']:>7.0f}"
+                      f" {m['client_cpu']:>9.2f}",
                       flush=True)
             print("\nhold: upper bounds of the histogram bucket holding the quantile; "
-                  "lost: messages whose processing was never confirmed (session closed)")
+                  "lost: messages whose processing was never confirmed (session closed);\n"
+                  "dropped: partials superseded by a newer result of their segment while "
+                  "they waited (never detected; their delay is until the newer one was "
+                  "shown; CPU ms/msg counts handled messages only); tail: partials where "
+                  "only the held-back tail grew (answered without detection); bench CPU: "
+                  "this client's share of one core")
         finally:
             proc.terminate()
             proc.wait(30)
