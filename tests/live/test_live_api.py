@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from redact_gw.live.handler import SESSIONS
 from redact_gw.testing import FakeDetector, ScriptedDetector
 from tests.conftest import Env, MakeClient
-from tests.live.wsync import send_each
+from tests.live.wsync import handled, send_each
 
 
 async def _live(client: TestClient, env: Env, key: str = "ai", **query: str) -> Any:
@@ -297,4 +297,19 @@ async def test_partials_are_detected_with_the_last_finals_only(make_client: Make
         assert [m["type"] for m in got] == ["partial", "final"]
     # partials: the last final at most, and the partial; finals: up to 3 finals before
     assert det.sizes == [1, 1, 2, 2, 2, 3, 2, 4]
+    await ws.close()
+
+
+async def test_a_partial_whose_detection_failed_is_never_shown_later(
+        make_client: MakeClient, env: Env) -> None:
+    client = await make_client(ScriptedDetector(), settings=_settings(env, max_hold_s=0.2))
+    ws = await _live(client, env)
+    await ws.receive_json()
+    got = await send_each(ws, [
+        {"type": "partial", "segment_id": "a", "text": "hello"},
+        {"type": "partial", "segment_id": "a", "text": "hello there John Smith and @@fail"}])
+    assert got[-1]["type"] == "error"
+    await asyncio.sleep(0.4)  # past max_hold_s: the hold-back tick runs
+    got += await handled(ws)
+    assert got and all("John" not in str(m) and "there" not in str(m) for m in got), got
     await ws.close()
