@@ -293,7 +293,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     f" {'CPU ms/msg':>10}"
                     f" {'calls/core':>10} {'KB/sess':>8} {'msgs':>6} {'lost':>5}"
                     f" {'dropped':>7} {'tail':>5} {'sent/s':>7} {'done/s':>7}"
-                    f" {'bench CPU':>9}")
+                    f" {'bench CPU':>9} {'errors':>6}")
             print(head)
             for n in args.n:
                 runs = [await one_run(base, key, proc.pid, n, args.turns, args.interval,
@@ -307,7 +307,7 @@ async def main_async(args: argparse.Namespace) -> None:
                       f" {m['mem_per_session_kb']:>8.0f} {m['messages']:>6.0f}"
                       f" {m['lost']:>5.0f} {m['dropped']:>7.0f} {m['held_tail']:>5.0f}"
                       f" {m['sent_per_s']:>7.0f} {m['done_per_s']:>7.0f}"
-                      f" {m['client_cpu']:>9.2f}",
+                      f" {m['client_cpu']:>9.2f} {m['errors']:>6.0f}",
                       flush=True)
             print("\nhold: upper bounds of the histogram bucket holding the quantile; "
                   "lost: messages whose processing was never confirmed (session closed);\n"
@@ -315,7 +315,8 @@ async def main_async(args: argparse.Namespace) -> None:
                   "they waited (never detected; their delay is until the newer one was "
                   "shown; CPU ms/msg counts handled messages only); tail: partials where "
                   "only the held-back tail grew (answered without detection); bench CPU: "
-                  "this client's share of one core")
+                  "this client's share of one core; errors: messages answered with an error "
+                  "(detection timed out or at capacity: nothing shown)")
         finally:
             proc.terminate()
             proc.wait(30)
