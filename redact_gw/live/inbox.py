@@ -67,7 +67,10 @@ class Inbox:
     async def _read(self) -> None:
         while True:
             await self._room.wait()
-            msg = await self.ws.receive()
+            try:
+                msg = await self.ws.receive()
+            except Exception as exc:  # the session ends as on a broken connection
+                msg = WSMessage(WSMsgType.ERROR, exc, None)
             item = Item(msg, self.clock())
             if msg.type == WSMsgType.TEXT:
                 if not self.bucket.take(item.arrived):

@@ -91,3 +91,19 @@ async def test_a_growing_held_tail_is_not_detected_again(make_client: MakeClient
                                  "text": "my card is for one one one thanks a lot"}])
     assert det.seen[-1] == "my card is for one one one thanks a lot"
     await ws.close()
+
+
+async def test_a_full_inbox_pauses_reading_and_loses_nothing(
+        make_client: MakeClient, env: Env, monkeypatch: Any) -> None:
+    from redact_gw.live import inbox
+    monkeypatch.setattr(inbox, "MAX_QUEUED", 4)
+    client = await make_client(ScriptedDetector())
+    ws = await client.ws_connect("/v1/live", headers=env.auth(), autoping=False)
+    await ws.receive_json()
+    await ws.send_json({"type": "partial", "segment_id": "a", "text": "wait @@sleep=0.3 ok"})
+    for i in range(10):
+        await ws.send_json({"type": "final", "segment_id": f"s{i}", "text": f"turn {i}"})
+    msgs = await handled(ws)
+    finals = [m["segment_id"] for m in msgs if m["type"] == "final"]
+    assert finals == [f"s{i}" for i in range(10)]
+    await ws.close()
