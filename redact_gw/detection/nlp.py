@@ -23,7 +23,8 @@ number and address it has seen.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import spacy
@@ -78,6 +79,9 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         self.batch_size = batch_size
         self.removed: list[str] = []
         self._tagging: list[Callable[[Doc], Doc]] = []
+        # spaCy's memory zone frees every string added while it is open, whichever
+        # thread added it: two detections on one loaded model must not overlap.
+        self._zone_lock = threading.RLock()
 
     def load(self) -> None:
         """Load the model and remove the components detection does not use."""
@@ -101,12 +105,18 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         nlp: Language = self.nlp[self._language]
         return nlp
 
-    def memory_zone(self) -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def memory_zone(self) -> Iterator[None]:
         """Strings added to the vocabulary inside the zone are freed when it ends.
 
-        No ``Doc`` or ``Token`` made inside may be used after it.
+        No ``Doc`` or ``Token`` made inside may be used after it. Zones on one engine
+        are serialized: a worker process runs one at a time anyway, but a detector
+        shared between threads (an in-process gateway restarted while its last
+        detection still runs, tests sharing one loaded model) would otherwise free
+        the strings of another thread's documents (spaCy ``KeyError`` E018).
         """
-        return self.pipeline.memory_zone()
+        with self._zone_lock, self.pipeline.memory_zone():
+            yield
 
     @property
     def can_tag(self) -> bool:
