@@ -35,7 +35,7 @@ def test_overlapping_detections_on_one_model_each_get_their_own_answer(
                 text = _TEXTS[(k + offset) % len(_TEXTS)]
                 if detector.detect([Segment(text)]) != expected[text]:
                     wrong.append(text)
-        except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+        except BaseException as exc:  # any failure is the finding
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
