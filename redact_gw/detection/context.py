@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redact_gw.detection.labels import label_ranges
-from redact_gw.detection.lexicon import CONTEXT_FAMILIES, TRAILING_NEGATIVE
+from redact_gw.detection.lexicon import (
+    CONTEXT_FAMILIES,
+    PHONE_SERVICE_NOUNS,
+    TRAILING_NEGATIVE,
+)
 from redact_gw.detection.view import Tok
 
 #: Words looked at before a value (crossing into the previous segment).
@@ -33,10 +37,15 @@ def _without_labels(text: str, toks: Sequence[Tok]) -> list[Tok]:
 
 @dataclass(frozen=True, slots=True)
 class Hint:
-    """The nearest context family before a value and the word that raised it."""
+    """The nearest context family before a value and the word that raised it.
+
+    ``service`` is a phone-service noun ("line", "desk") between that word and the
+    value, if any: "order line 3035550147".
+    """
 
     family: str
     word: str
+    service: str = ""
 
 
 class TranscriptContext:
@@ -88,12 +97,15 @@ class TranscriptContext:
         trailing = self._next_word(seg, end)
         if trailing in TRAILING_NEGATIVE:
             return Hint("negative", trailing)
+        service = ""
         for distance, word in enumerate(reversed(self.words_before(seg, start)), 1):
             family = _FAMILY_OF.get(word)
             if family == "negative" and distance > NEGATIVE_WINDOW:
                 continue
             if family:
-                return Hint(family, word)
+                return Hint(family, word, service)
+            if not service and word in PHONE_SERVICE_NOUNS:
+                service = word
         return None
 
     def mentions(self, seg: int, start: int, words: frozenset[str], n: int = WINDOW) -> str:

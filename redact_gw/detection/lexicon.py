@@ -62,6 +62,18 @@ CONTEXT_FAMILIES: dict[str, frozenset[str]] = {
                            "coupon", "voucher", "shipment", "package", "batch",
                            "transaction", "store", "floor", "suite", "apartment", "apt"}),
 }
+#: Nouns for a phone line a business answers: between a quantity word and a number
+#: ("order line 3035550147", "ticket hotline"), they let a number dialled as a phone
+#: number stay one (``numbers.classify``); a short number after them stays a quantity.
+PHONE_SERVICE_NOUNS: frozenset[str] = frozenset({
+    "line", "hotline", "helpline", "desk", "switchboard", "phoneline", "lines",
+})
+#: Words that label a phone number or its extension, never a street name: "555-0147
+#: ext. 4410, ask", "... groves mobile 99702542 desk 138 ..." (``addresses``).
+PHONE_LABELS: frozenset[str] = frozenset({
+    "x", "ext", "extn", "extension", "desk", "office", "mobile", "cell", "fax", "home",
+    "work", "direct", "line", "tel", "phone", "telephone",
+})
 #: Words after a number that make it a quantity, not an identifier.
 TRAILING_NEGATIVE: frozenset[str] = frozenset({
     "dollars", "bucks", "cents", "minutes", "hours", "days", "weeks", "months", "years",

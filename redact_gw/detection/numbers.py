@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.context import Hint
+from redact_gw.detection.lexicon import REPEATERS, UNITS
 
 RECOGNIZER = "SpokenNumberRecognizer"
 
@@ -154,6 +155,8 @@ def _shape_only(d: str, surface: str) -> Verdict | None:
         return Verdict(_ssn_or_itin(d), 0.45, "nine-digit number")
     if n >= 7:
         return Verdict(E.ACCOUNT_NUMBER, 0.45, "identifier-length number")
+    if n == 6 and _one_by_one(surface):  # "three three double four four eight"
+        return Verdict(E.ACCOUNT_NUMBER, 0.45, "six digits read one by one")
     return None
 
 
@@ -162,7 +165,20 @@ def _looks_like_phone(d: str, surface: str) -> bool:
     "07700 900461", "(0) 20 7946 0958"), or a local number written "555-0182"."""
     if (d.startswith("00") and 10 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
         return True
-    return [len(p) for p in re.split(r"[^0-9]+", surface) if p] == [3, 4]
+    return ([len(p) for p in re.split(r"[^0-9]+", surface) if p] == [3, 4]
+            or _PAIRS_RE.fullmatch(surface.strip()) is not None)
+
+
+#: A number written in pairs, as many countries write phone numbers: "84 23 30",
+#: "28-64-27-85", "02.64.62.52.37".
+_PAIRS_RE = re.compile(r"\d\d(?:([ .-])\d\d)(?:\1\d\d){1,3}")
+
+
+def _one_by_one(surface: str) -> bool:
+    """Whether a number was read aloud digit by digit ("three three double four four
+    eight"), as identifiers are; a quantity is read "three hundred thirty four"."""
+    words = re.findall(r"[a-z]+|\d+", surface.lower())
+    return bool(words) and all(w in UNITS or w in REPEATERS for w in words)
 
 
 #: A phone number's written shape: "(555)301-2299", "555.301.2299" ("+" is seen by the caller).
@@ -175,6 +191,14 @@ def _dialled(d: str, surface: str) -> bool:
     if (d.startswith("00") and 11 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
         return True
     return _DIALLED_RE.fullmatch(surface.strip()) is not None
+
+
+def _phone_length(d: str, surface: str) -> bool:
+    """A number with a phone number's length: ten digits of a North American number
+    (no area code starts with 0 or 1), eleven after a "1", or a shape
+    ``_looks_like_phone`` knows. "line 4410" is an extension or a quantity, not this."""
+    return ((len(d) == 10 and d[0] not in "01") or (len(d) == 11 and d[0] == "1")
+            or _looks_like_phone(d, surface))
 
 
 def _looks_like_ssn(surface: str) -> bool:
@@ -201,6 +225,8 @@ def classify(digits: str, surface: str, hint: Hint | None,
     if hint is not None and hint.family == "negative":
         if _dialled(digits, surface):  # "ticket line: 555.301.2299" is still a phone
             return Verdict(E.PHONE_NUMBER, 0.6, f"written as a phone number ('{hint.word}')")
+        if hint.service and _phone_length(digits, surface):  # "order line 3035550147"
+            return Verdict(E.PHONE_NUMBER, 0.6, f"phone-length number ('{hint.service}')")
         strong = 13 <= len(digits) <= 19 and luhn_ok(digits) and digits[0] != "0"
         return Verdict(E.CREDIT_CARD, 0.8, "Luhn-valid card-length number") if strong else None
     if hint is not None and hint.family in _BY_FAMILY:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from redact_gw.detection.lexicon import PHONE_LABELS
+
 Found = tuple[int, int, str, float]
 WordTest = Callable[[str], bool]
 #: Whether an address cue ("lives", "address") precedes a position of the scanned text.
@@ -102,6 +104,8 @@ _NUMBER = re.compile(r"\d{1,5}[a-z]?")
 HOUSE_BEFORE = re.compile(r"(?<![\d.:/-])\d{1,8}[a-z]?[ \t]*$", re.IGNORECASE)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _BEFORE_YEAR = frozenset({"in", "since", "by", "until", "from", "of", "before", "after"})
+#: Phone labels that end a street corner's second street ("Extension" is a street type).
+_PHONE_WORDS = PHONE_LABELS - {"x", "ext", "extn", "extension"}
 _CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
 _CUED_POSTCODE = re.compile(
     r"[ \t]*(?:code[ \t]*)?(?:is|was|:|of|=)?[ \t]*(?:it'?s[ \t]+)?"
@@ -264,7 +268,8 @@ def corners(text: str) -> list[Found]:
         end = toks[k - 1][1]
         for _a, b, tok in toks[k + 1:k + 6]:
             low = _word(tok)
-            if not tok[:1].isalnum() or (low in STOP_WORDS and low not in PARTICLES):
+            if not tok[:1].isalnum() or (low in STOP_WORDS and low not in PARTICLES) or (
+                    low in _PHONE_WORDS and not tok[:1].isupper()):  # "... mobile 997..."
                 break
             if tok.endswith(":") or (not tok[:1].isupper() and any(
                     ch.isupper() for ch in text) and not tok[:1].isdigit()):

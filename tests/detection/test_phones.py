@@ -98,3 +98,55 @@ def test_a_dialled_number_outweighs_a_quantity_word(one: One, text: str, value: 
 ])
 def test_a_bare_number_after_a_quantity_word_stays(one: One, text: str) -> None:
     assert one(text) == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("please ring the order line 7205550199 before noon", "7205550199"),
+    ("the ticket hotline is 1 720 555 0199 all week", "1 720 555 0199"),
+    ("you reach the order desk at 7205550199", "7205550199"),
+    ("call the order line seven two oh five five five oh one nine nine today",
+     "seven two oh five five five oh one nine nine"),
+])
+def test_a_phone_line_noun_lets_a_phone_length_number_be_a_phone(
+        one: One, text: str, value: str) -> None:
+    # "order", "ticket", "booking" are quantity words, but "line", "hotline", "desk"
+    # between them and the number name the phone line the number dials
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+@pytest.mark.parametrize("text", [
+    "order line 4410 is back ordered",
+    "ticket line 12345678 was cancelled",
+    "the order desk handled 250 parcels",
+])
+def test_a_phone_line_noun_does_not_make_a_short_number_a_phone(one: One, text: str) -> None:
+    assert all(entity != "PHONE_NUMBER" for entity, _ in one(text))
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("message me on my registered 61 27 83, it is quicker", "61 27 83"),
+    ("Stuttgart office 07 81 22 90 or the front desk", "07 81 22 90"),
+    ("the reception is 28-64-27-85 on weekdays", "28-64-27-85"),
+])
+def test_numbers_written_in_pairs_are_phones(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+def test_six_digits_read_one_by_one_are_not_left_in_clear(one: One) -> None:
+    found = one("message me on my registered six one two double seven three it is quicker")
+    assert [v for _, v in found] == ["six one two double seven three"]
+
+
+def test_six_digits_as_a_quantity_stay(one: One) -> None:
+    assert one("we shipped six hundred twelve thousand boxes last year") == []
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("our warehouse: 555-0147 ext. 4410, ask for stock", "ask"),
+    ("mobile seven two oh five five five oh one desk one three eight", "desk"),
+    ("the corner of elm street and birch groves mobile seven two oh five five five oh one"
+     " nine nine", "mobile"),
+])
+def test_the_word_after_a_phone_is_no_street(one: One, text: str, label: str) -> None:
+    # a phone number and its label or extension looked like "house number + street"
+    assert all(label not in value for _, value in one(text))
