@@ -283,6 +283,8 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
             break  # a field label ("Mobile:", spoken "fax") or a phone starts the next field
         tok = raw = m.group("tok").rstrip(".;:!?")
         if tok.startswith("(") and tok.endswith(")"):
+            if tok[1:-1].isdigit():
+                break  # "NI\n(028) 5089-989": a phone's area code, no postcode
             tok = tok[1:-1]  # "Cyprus (Greek) 17251"
         low = tok.lower()
         if not tok or (low in STOP_WORDS and low not in street_lines.PARTICLES

@@ -150,3 +150,9 @@ def test_six_digits_as_a_quantity_stay(one: One) -> None:
 def test_the_word_after_a_phone_is_no_street(one: One, text: str, label: str) -> None:
     # a phone number and its label or extension looked like "house number + street"
     assert all(label not in value for _, value in one(text))
+
+
+def test_an_area_code_in_brackets_after_an_address_stays_with_its_phone(one: One) -> None:
+    # "NI" then "(028)" looked like a region and a three-digit postcode
+    found = one("Ingrid Moe\n41 Κηφισίας 12 Suite 9 ΑΘΗΝΑ NI\n(028) 9032-117 office\n")
+    assert ("PHONE_NUMBER", "(028) 9032-117") in found
