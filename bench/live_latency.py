@@ -24,6 +24,11 @@ expect noise):
   the machine gave the gateway while the run lasted;
 * **memory per session**: gateway RSS with N sessions open minus before, divided by N.
 
+Calls are independent, so they are not in step: call i starts i/n of an interval after
+the first, and the partials of N calls arrive spread over each interval. ``--aligned``
+starts them all at once, the worst case, where every partial of every call arrives in
+the same burst.
+
     make live-bench                                     # N = 10, 50, 200; 3 runs each
     .venv/bin/python bench/live_latency.py -n 10 -n 50 --repeat 1 --workers 2
 """
@@ -40,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import yaml
@@ -85,6 +91,8 @@ class Call:
         self.ws = ws
         self.sent: dict[int, float] = {}
         self.delays: list[float] = []
+        self.final_seqs: set[int] = set()
+        self.final_delays: list[float] = []
         self.baseline: list[float] = []
         self.finals = 0
         self.errors = 0
@@ -97,6 +105,8 @@ class Call:
                 if at is not None:
                     (self.baseline if seq < 0 else self.delays).append(
                         time.perf_counter() - at)
+                    if seq in self.final_seqs:
+                        self.final_delays.append(self.delays[-1])
             elif msg.type == aiohttp.WSMsgType.PING:
                 await self.ws.pong(msg.data)
             elif msg.type == aiohttp.WSMsgType.TEXT:
@@ -104,13 +114,17 @@ class Call:
                 self.finals += kind == "final"
                 self.errors += kind == "error"
 
-    async def run(self, lines: list[tuple[str, str]], interval: float, seq0: int) -> None:
+    async def run(self, lines: list[tuple[str, str]], interval: float, seq0: int,
+                  phase: float = 0.0) -> None:
+        await asyncio.sleep(phase)
         seq = seq0
         for n, (speaker, text) in enumerate(lines):
             base = {"segment_id": f"u{n}", "speaker": speaker}
             for kind, words in [*(("partial", p) for p in partials_of(text)),
                                 ("final", text)]:
                 seq += 1
+                if kind == "final":
+                    self.final_seqs.add(seq)
                 self.sent[seq] = time.perf_counter()
                 await self.ws.send_json({"type": kind, "text": words, **base})
                 await self.ws.ping(str(seq).encode())
@@ -180,7 +194,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: float,
-                  seed: int) -> dict[str, float]:
+                  seed: int, *, aligned: bool = False) -> dict[str, float]:
     rng = random.Random(seed)
     # no cap on connections (aiohttp's default of 100 would leave calls waiting)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
@@ -203,7 +217,10 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
-        await asyncio.gather(*(c.run(script(rng, turns), interval, i * 100_000)
+        # independent calls are not in step: call i starts i/n of an interval late
+        # (``--aligned``: all at once, every partial of every call in one burst)
+        await asyncio.gather(*(c.run(script(rng, turns), interval, i * 100_000,
+                                     0.0 if aligned else i * interval / n)
                                for i, c in enumerate(calls)))
         for _ in range(150):  # the last answers (at most 15 s)
             if not any(c.sent for c in calls):
@@ -219,6 +236,7 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
         exposition = await (await http.get(f"{base}/metrics")).text()
         after_hold, after_skip = _holdback(exposition), _not_detected(exposition)
     delays = [d for c in calls for d in c.delays]
+    finals = [d for c in calls for d in c.final_delays]
     base_rtt = [d for c in calls for d in c.baseline]
     skipped = {k: after_skip.get(k, 0.0) - before_skip.get(k, 0.0)
                for k in ("superseded", "held_tail")}
@@ -226,6 +244,7 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
     # per message the gateway handled: a partial dropped as superseded is not one
     cpu_per_msg = cpu / max(1.0, len(delays) - skipped["superseded"])
     return {"p50_ms": 1000 * _pct(delays, 0.5), "p99_ms": 1000 * _pct(delays, 0.99),
+            "final_p50_ms": 1000 * _pct(finals, 0.5), "final_p99_ms": 1000 * _pct(finals, 0.99),
             "base_p50_ms": 1000 * _pct(base_rtt, 0.5),
             "base_p99_ms": 1000 * _pct(base_rtt, 0.99),
             "hold_p50_s": _bucket_quantile(before_hold, after_hold, 0.5),
@@ -247,7 +266,7 @@ async def one_run(base: str, key: str, pid: int, n: int, turns: int, interval: f
 def _gateway(root: Path, workers: int, partial_context: int | None
              ) -> tuple[subprocess.Popen[bytes], str, str]:
     port = free_port()
-    cfg = {"server": {"port": port}, "vault": {"url": "vault.db"},
+    cfg: dict[str, Any] = {"server": {"port": port}, "vault": {"url": "vault.db"},
            "keys": {"path": "keys.yaml"}, "auth": {"principals_file": "principals.yaml"},
            "detection": {"workers": workers},
            "live": {"max_sessions_per_principal": 1000, "max_sessions_per_tenant": 1000}}
@@ -285,11 +304,13 @@ async def main_async(args: argparse.Namespace) -> None:
             await _ready(base, proc)
             print(f"gateway pid {proc.pid}, {args.workers} detection worker(s), "
                   f"{os.cpu_count()} cores (shared: numbers are noisy); partial every "
-                  f"{args.interval}s, {args.turns * 2} utterances per call; medians of "
+                  f"{args.interval}s, {args.turns * 2} utterances per call, calls "
+                  f"{'in step' if args.aligned else 'spread over an interval'}; medians of "
                   f"{args.repeat} run(s)\n")
             await one_run(base, key, proc.pid, 2, 1, args.interval, 0)  # warm-up
             head = (f"{'N':>4} {'p50 ms':>7} {'p99 ms':>7} {'base p50':>8} {'base p99':>8}"
-                    f" {'p99/base':>8} {'hold p50':>8} {'hold p99':>8} {'CPU/call':>8}"
+                    f" {'p99/base':>8} {'final p50':>9} {'final p99':>9}"
+                    f" {'hold p50':>8} {'hold p99':>8} {'CPU/call':>8}"
                     f" {'CPU ms/msg':>10}"
                     f" {'calls/core':>10} {'KB/sess':>8} {'msgs':>6} {'lost':>5}"
                     f" {'dropped':>7} {'tail':>5} {'sent/s':>7} {'done/s':>7}"
@@ -297,10 +318,12 @@ async def main_async(args: argparse.Namespace) -> None:
             print(head)
             for n in args.n:
                 runs = [await one_run(base, key, proc.pid, n, args.turns, args.interval,
-                                      seed) for seed in range(1, args.repeat + 1)]
+                                      seed, aligned=args.aligned)
+                        for seed in range(1, args.repeat + 1)]
                 m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                 print(f"{n:>4} {m['p50_ms']:>7.1f} {m['p99_ms']:>7.1f} {m['base_p50_ms']:>8.1f}"
                       f" {m['base_p99_ms']:>8.1f} {m['p99_ms'] / m['base_p99_ms']:>8.1f}"
+                      f" {m['final_p50_ms']:>9.1f} {m['final_p99_ms']:>9.1f}"
                       f" {m['hold_p50_s']:>7.2f}s {m['hold_p99_s']:>7.2f}s"
                       f" {m['cpu_per_call']:>8.3f} {m['cpu_ms_per_msg']:>10.1f}"
                       f" {m['calls_per_core']:>10.1f}"
@@ -309,7 +332,9 @@ async def main_async(args: argparse.Namespace) -> None:
                       f" {m['sent_per_s']:>7.0f} {m['done_per_s']:>7.0f}"
                       f" {m['client_cpu']:>9.2f} {m['errors']:>6.0f}",
                       flush=True)
-            print("\nhold: upper bounds of the histogram bucket holding the quantile; "
+            print("\nfinal p50/p99: the same delay for finals alone (each is detected with "
+                  "the call's earlier finals as context);\n"
+                  "hold: upper bounds of the histogram bucket holding the quantile; "
                   "lost: messages whose processing was never confirmed (session closed);\n"
                   "dropped: partials superseded by a newer result of their segment while "
                   "they waited (never detected; their delay is until the newer one was "
@@ -330,6 +355,9 @@ def main() -> None:
     p.add_argument("--turns", type=int, default=3, help="agent+customer turns per call")
     p.add_argument("--interval", type=float, default=0.2, help="seconds between partials")
     p.add_argument("--workers", type=int, default=1, help="detection worker processes")
+    p.add_argument("--aligned", action="store_true",
+                   help="start every call at once, so all partials arrive in bursts "
+                        "(worst case; by default call i starts i/n of an interval late)")
     p.add_argument("--partial-context", type=int, default=None,
                    help="live.partial_context_turns (default: the gateway's)")
     args = p.parse_args()
