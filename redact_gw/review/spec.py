@@ -152,15 +152,7 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 ["items_replayed", "values_newly_caught", "tokens_dropped", "items"],
                 extra=True)),
             body=_body(_obj({
-                "thresholds": {"type": "object", "maxProperties": 64,
-                               "propertyNames": {"enum": types},
-                               "additionalProperties": {
-                                   "type": "number", "minimum": 0, "maximum": 1}},
-                "default_threshold": {"type": ["number", "null"], "minimum": 0,
-                                      "maximum": 1},
-                "entities": {"type": "object", "maxProperties": 64,
-                             "propertyNames": {"enum": types},
-                             "additionalProperties": {"enum": ["enable", "disable"]}},
+                **_settings_change(types, {"enum": ["enable", "disable"]}),
                 "route": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
                           "description": "Replay only this route's items"}}, []),
                 example={"thresholds": {"PERSON": 0.3}, "entities": {"URL": "disable"},
@@ -226,6 +218,19 @@ def operations(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
+def _settings_change(types: list[str], entity_change: dict[str, Any]) -> dict[str, Any]:
+    """Body properties of a detection settings change (preview and rollout)."""
+    return {
+        "thresholds": {"type": "object", "maxProperties": 64,
+                       "propertyNames": {"enum": types},
+                       "additionalProperties": {
+                           "type": "number", "minimum": 0, "maximum": 1}},
+        "default_threshold": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "entities": {"type": "object", "maxProperties": 64,
+                     "propertyNames": {"enum": types},
+                     "additionalProperties": entity_change}}
+
+
 _OVERRIDE = _obj({
     "scope": {"type": "string"}, "override_id": {"type": "string"},
     "thresholds": {"type": "object"}, "default_threshold": {"type": ["number", "null"]},
@@ -262,15 +267,7 @@ def _rollout(types: list[str]) -> dict[str, Any]:
                 _ok("Applied", _obj({"applied": {"type": "array", "items": _OVERRIDE}},
                                     ["applied"])),
                 body=_body({**_obj({
-                    "thresholds": {"type": "object", "maxProperties": 64,
-                                   "propertyNames": {"enum": types},
-                                   "additionalProperties": {
-                                       "type": "number", "minimum": 0, "maximum": 1}},
-                    "default_threshold": {"type": ["number", "null"], "minimum": 0,
-                                          "maximum": 1},
-                    "entities": {"type": "object", "maxProperties": 64,
-                                 "propertyNames": {"enum": types},
-                                 "additionalProperties": {"const": "disable"}},
+                    **_settings_change(types, {"const": "disable"}),
                     "scopes": {"type": "array", "minItems": 1, "maxItems": 32,
                                "items": _SCOPE}}, ["scopes"]),
                     # something to change: a threshold, the default, or a type disabled
