@@ -93,17 +93,7 @@ async def test_a_deny_entry_approved_for_one_route_first_then_widened(
 async def test_a_single_route_approval_can_be_withdrawn(make_gateway: MakeGateway) -> None:
     gw = await make_gateway(config={"review": {"default": {"random_rate": 1.0}}})
     admin, ai = gw.env.auth("admin"), gw.env.auth("ai")
-    await gw.client.post("/v1/redact", headers=ai, json={"text": "Ask Zed Quuxley."})
-    items = (await (await gw.client.get("/v1/review/items", headers=admin)).json())["items"]
-    copy = await (await gw.client.get(f"/v1/review/items/{items[0]['item_id']}",
-                                      headers=admin)).json()
-    start = copy["segments"][0]["text"].index("Zed")
-    missed = await (await gw.client.post(
-        f"/v1/review/items/{items[0]['item_id']}/verdicts", headers=admin, json={
-            "verdict": "missed", "segment": 0, "start": start, "end": start + 11,
-            "entity_type": "PERSON"})).json()
-    proposal = (await (await gw.client.post("/v1/review/proposals", headers=admin, json={
-        "verdict_id": missed["verdict_id"]})).json())["proposal_id"]
+    proposal = await _missed_name_proposal(gw, admin)
     url = f"/v1/review/proposals/{proposal}/decision"
     await gw.client.post(url, headers=admin, json={"approve": True, "route": "/v1/redact"})
     resp = await gw.client.post(url, headers=admin, json={"approve": False})
