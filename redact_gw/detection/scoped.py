@@ -56,7 +56,10 @@ class Override:
 override_var: contextvars.ContextVar[Override | None] = contextvars.ContextVar(
     "redact_gw_detection_override", default=None)
 
-_cache: dict[tuple[int, Override], Detector] = {}
+#: (id of the base detector, override) -> (that base detector, its scoped copy). The
+#: entry holds the base itself, so its id cannot be reused by another detector while
+#: the entry lives.
+_cache: dict[tuple[int, Override], tuple[Detector, Detector]] = {}
 
 
 def detector_for(detector: Detector, override: Override | None) -> Detector:
@@ -70,7 +73,7 @@ def detector_for(detector: Detector, override: Override | None) -> Detector:
     key = (id(detector), override)
     found = _cache.get(key)
     if found is not None:
-        return found
+        return found[1]
     with_settings: Any = getattr(detector, "with_settings", None)
     base: Any = getattr(detector, "settings", None)
     if with_settings is None or not isinstance(base, DetectionSettings):
@@ -79,5 +82,5 @@ def detector_for(detector: Detector, override: Override | None) -> Detector:
     if len(_cache) >= MAX_CACHED:
         _cache.pop(next(iter(_cache)))
     scoped: Detector = with_settings(override.settings(base))
-    _cache[key] = scoped
+    _cache[key] = (detector, scoped)
     return scoped
