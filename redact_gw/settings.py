@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -118,6 +119,10 @@ class DetectionSettings(_Frozen):
     default_threshold: float = Field(0.4, ge=0, le=1)
     thresholds: dict[str, float] = Field(default_factory=dict)
     entities: list[str] | None = None
+    #: Types never redacted (a scoped override's disabled types): their recognizers
+    #: still run, only their spans are dropped. Unlike an ``entities`` list it names
+    #: no type to enable, so DATE_TIME and URL keep their low score.
+    disabled_entities: frozenset[str] = frozenset()
     allow_list: list[str] = Field(default_factory=list)
     deny_list: dict[str, list[str]] = Field(default_factory=dict)
     transcript_recognizers: bool = True
@@ -149,9 +154,18 @@ class DetectionSettings(_Frozen):
                 raise ValueError(f"threshold for {name} must be between 0 and 1")
         return v
 
+    @field_serializer("disabled_entities")
+    def _sorted(self, v: frozenset[str]) -> list[str]:
+        return sorted(v)  # equal settings dump equal (``review/replay.py`` keys on it)
+
     def threshold_for(self, entity_type: str) -> float:
         """Score a span of ``entity_type`` must reach to be redacted."""
         return self.thresholds.get(entity_type, self.default_threshold)
+
+    def enables(self, entity_type: str) -> bool:
+        """Whether spans of ``entity_type`` may be redacted at all."""
+        return ((self.entities is None or entity_type in self.entities)
+                and entity_type not in self.disabled_entities)
 
 
 class DialectUpstreamSettings(_Frozen):

@@ -79,12 +79,11 @@ class ThresholdDetector:
                known: Sequence[KnownValue] = ()) -> list[list[Span]]:
         """Fake spans and guesses that reach the settings' thresholds."""
         out = []
-        enabled = self.settings.entities
         for seg, spans in zip(segments, self.fake.detect(segments, known), strict=True):
             spans = [*spans, *(Span(m.start(), m.end(), "LOCATION", 0.35, "fake-location")
                                for m in re.finditer("Quahog", seg.text))]
             out.append(sorted((s for s in spans if s.score >= self.settings.threshold_for(
-                s.entity_type) and (enabled is None or s.entity_type in enabled)),
+                s.entity_type) and self.settings.enables(s.entity_type)),
                 key=lambda s: s.start))
         return out
 

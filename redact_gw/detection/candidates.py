@@ -87,10 +87,9 @@ def resolve(text: str, cands: Iterable[Candidate],
     """Turn one segment's candidates into sorted, non-overlapping spans."""
     labels = label_ranges(text)
     allowed = allowed_values(settings)
-    enabled = set(settings.entities) if settings.entities is not None else None
     pool: list[Candidate] = []
     for cand in cands:
-        if enabled is not None and cand.entity_type not in enabled:
+        if not settings.enables(cand.entity_type):
             continue
         if cand.score < settings.threshold_for(cand.entity_type):
             continue

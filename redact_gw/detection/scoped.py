@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from redact_gw.detection.base import Detector
-from redact_gw.detection.entities import ENTITY_DESCRIPTIONS
 from redact_gw.errors import DetectionFailed
 from redact_gw.settings import DetectionSettings
 
@@ -40,16 +39,18 @@ class Override:
         return cls(tuple(sorted(thresholds.items())), default_threshold, frozenset(disable))
 
     def settings(self, base: DetectionSettings) -> DetectionSettings:
-        """``base`` with this override applied."""
-        entities = base.entities
-        if self.disable:
-            entities = sorted(set(entities if entities is not None else ENTITY_DESCRIPTIONS)
-                              - self.disable)
+        """``base`` with this override applied.
+
+        Disabled types go to ``disabled_entities`` (their spans are dropped) and
+        ``entities`` stays the base's: the override names no type, so every other
+        type keeps the base's semantics exactly (``None`` does not become a list that
+        would opt DATE_TIME and URL in to a higher score).
+        """
         return base.model_copy(update={
             "thresholds": {**base.thresholds, **dict(self.thresholds)},
             "default_threshold": (base.default_threshold if self.default_threshold is None
                                   else self.default_threshold),
-            "entities": entities})
+            "disabled_entities": base.disabled_entities | self.disable})
 
 
 #: The override of the request being handled (``None``: the gateway's own settings).

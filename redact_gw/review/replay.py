@@ -61,18 +61,17 @@ class Proposal:
     route: str | None = None
 
     def settings(self, current: DetectionSettings) -> DetectionSettings:
-        """The current settings with this proposal applied."""
+        """The current settings with this proposal applied (disabled types are named
+        in ``disabled_entities``, as a scoped override does: ``Override.settings``)."""
         entities = current.entities
         if entities is not None:
             entities = sorted(set(entities) | self.enable)
-        if self.disable:
-            entities = sorted(set(entities if entities is not None else ENTITY_DESCRIPTIONS)
-                              - self.disable)
         return current.model_copy(update={
             "thresholds": {**current.thresholds, **self.thresholds},
             "default_threshold": (current.default_threshold if self.default_threshold
                                   is None else self.default_threshold),
-            "entities": entities})
+            "entities": entities,
+            "disabled_entities": (current.disabled_entities - self.enable) | self.disable})
 
     def preview_reason(self) -> str:
         """The audit ``reason`` of a replay of these settings (any route): a short
@@ -143,9 +142,8 @@ def newly_caught(texts: Sequence[str], spans: Sequence[Sequence[Span]],
 def dropped(entities: Sequence[dict[str, Any]], proposed: DetectionSettings
             ) -> list[dict[str, Any]]:
     """Detector-made entities the proposed settings would no longer tokenize."""
-    enabled = set(proposed.entities) if proposed.entities is not None else None
     return [e for e in entities if e.get("recognizer") not in KEPT_RECOGNIZERS and (
-        (enabled is not None and e["entity_type"] not in enabled)
+        not proposed.enables(e["entity_type"])
         or e["score"] < proposed.threshold_for(e["entity_type"]))]
 
 

@@ -87,11 +87,10 @@ def _unit(v: Any) -> bool:
 
 def loosens(o: Override, base: DetectionSettings) -> bool:
     """The override catches less somewhere: a higher threshold or a type disabled."""
-    enabled = set(base.entities) if base.entities is not None else set(ENTITY_DESCRIPTIONS)
     return (any(v > base.threshold_for(t) for t, v in o.thresholds)
             or (o.default_threshold is not None
                 and o.default_threshold > base.default_threshold)
-            or bool(o.disable & enabled))
+            or any(base.enables(t) for t in o.disable))
 
 
 def stricter_part(o: Override, base: DetectionSettings) -> Override:
