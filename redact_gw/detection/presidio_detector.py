@@ -108,13 +108,20 @@ class PresidioDetector:
             analyzer: A prebuilt analyzer (tests, benchmarks); built from settings
                 when ``None``.
         """
-        self._settings = settings
         self._analyzer = analyzer or build_analyzer(settings.spacy_model, settings.language,
                                                     batch_size=settings.nlp_batch_size)
         engine = self._analyzer.nlp_engine
         if not isinstance(engine, TranscriptNlpEngine):
             raise ConfigError("detection: the analyzer must run on a TranscriptNlpEngine")
         self._engine = engine
+        self._credentials = credential_recognizer(settings.language)
+        self._configure(settings)
+
+    def _configure(self, settings: DetectionSettings) -> None:
+        """Set ``settings`` and everything derived from them (which recognizers run,
+        the types opted in, whether the gazetteer is read); the model stays loaded.
+        ``disabled_entities`` only filters the output (``candidates.resolve``)."""
+        self._settings = settings
         enabled = _presidio_entities(self._analyzer, settings)
         self._ner_entities = [e for e in enabled if e in _NER_ENTITIES and e != E.ORGANIZATION]
         self._ner_enabled = bool(self._ner_entities)
@@ -122,7 +129,6 @@ class PresidioDetector:
         unknown = [e for e in self._pattern_entities if e not in NEEDS]
         if unknown:
             raise ConfigError(f"detection: no line filter for entity types {unknown}")
-        self._credentials = credential_recognizer(settings.language)
         self._opted_in = frozenset(settings.entities or ()) & frozenset(_LOW_VALUE_TYPES)
         wanted = set(settings.entities or (E.PERSON, E.LOCATION))
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
@@ -140,9 +146,13 @@ class PresidioDetector:
 
     def with_settings(self, settings: DetectionSettings) -> PresidioDetector:
         """This detector (same loaded model and recognizers) under other thresholds and
-        fewer entity types: a scoped override (``detection/scoped.py``)."""
+        fewer entity types: a scoped override (``detection/scoped.py``). Everything
+        derived from the settings is derived again (``_configure``)."""
+        model = ("spacy_model", "language", "nlp_batch_size")
+        if any(getattr(settings, k) != getattr(self._settings, k) for k in model):
+            raise ConfigError("detection: scoped settings cannot change the model")
         clone = copy.copy(self)
-        clone._settings = settings
+        clone._configure(settings)
         return clone
 
     @property
