@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from redact_gw.demo import DemoModel
-from redact_gw.streaming import SseDecoder
+from redact_gw.streaming.sse import SseDecoder
 
 TOOLS_CHAT = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
 

@@ -24,7 +24,10 @@ from redact_gw.model import KnownValue, PendingValue, Revealed, Segment, Span
 from redact_gw.proxy.dialects.anthropic_messages import MessagesStream
 from redact_gw.proxy.dialects.openai_chat import ChatStream
 from redact_gw.proxy.dialects.openai_responses import ResponsesStream
-from redact_gw.streaming import AnswerGuard, SseDecoder, SseEvent, SseRewriter, StreamDialect
+from redact_gw.streaming.dialect import StreamDialect
+from redact_gw.streaming.guard import AnswerGuard
+from redact_gw.streaming.rewriter import SseRewriter
+from redact_gw.streaming.sse import SseDecoder, SseEvent
 from redact_gw.testing import FakeDetector
 from tests.test_streaming import ORIGINALS, answer_text, expected_pattern
 

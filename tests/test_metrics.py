@@ -25,7 +25,7 @@ from redact_gw.metrics import Metrics
 from redact_gw.policy.principals import create_api_key
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.upstream import MeteredGuard
-from redact_gw.streaming import AnswerGuard
+from redact_gw.streaming.guard import AnswerGuard
 from redact_gw.testing import FakeClock, Scripted
 from redact_gw.vault.sqlite import SqliteStore
 from tests.conftest import Env, Gateway, MakeClient, MakeGateway

@@ -12,15 +12,11 @@ from redact_gw.demo import chunk
 from redact_gw.engine import Redactor
 from redact_gw.model import Segment
 from redact_gw.proxy import appkeys
-from redact_gw.streaming import (
-    AnswerGuard,
-    Piece,
-    SseDecoder,
-    SseEvent,
-    SseRewriter,
-    decode_view,
-    hold_start,
-)
+from redact_gw.streaming.guard import AnswerGuard, Piece
+from redact_gw.streaming.holdback import hold_start
+from redact_gw.streaming.rewriter import SseRewriter
+from redact_gw.streaming.sse import SseDecoder, SseEvent
+from redact_gw.streaming.views import decode_view
 from redact_gw.tokens import TOKEN_RE
 from tests.conftest import MakeClient
 

@@ -12,7 +12,10 @@ from redact_gw.demo import chunk
 from redact_gw.detection import Detector
 from redact_gw.engine import Redactor
 from redact_gw.proxy import appkeys
-from redact_gw.streaming import AnswerGuard, SseEvent, SseRewriter, hold_start
+from redact_gw.streaming.guard import AnswerGuard
+from redact_gw.streaming.holdback import hold_start
+from redact_gw.streaming.rewriter import SseRewriter
+from redact_gw.streaming.sse import SseEvent
 from tests.conftest import MakeClient
 
 SPOKEN = "four one five five five five five one two one two"

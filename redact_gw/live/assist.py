@@ -43,7 +43,7 @@ from redact_gw.errors import RedactGwError, UpstreamError
 from redact_gw.metrics import Metrics
 from redact_gw.proxy.upstream import read_limited
 from redact_gw.settings import AssistSettings
-from redact_gw.streaming import AnswerGuard, Piece
+from redact_gw.streaming.guard import AnswerGuard, Piece
 from redact_gw.transcripts.shapes import check_id
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from redact_gw.metrics import Metrics
 from redact_gw.model import Clock, Principal
 from redact_gw.policy.roles import Permission, RolePolicy, require
 from redact_gw.redaction import Restored, mask, restore
-from redact_gw.streaming import answer_record_id
+from redact_gw.streaming.guard import answer_record_id
 from redact_gw.tokens import TOKEN_RE, find_tokens
 from redact_gw.transcripts.shapes import check_id as _check_id
 from redact_gw.vault.base import VaultStore

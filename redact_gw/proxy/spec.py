@@ -19,7 +19,7 @@ from redact_gw.asr_formats import FORMATS
 from redact_gw.proxy import appkeys
 from redact_gw.proxy.bodies import json_response
 from redact_gw.settings import RouteSettings, Settings
-from redact_gw.streaming import answer_record_id
+from redact_gw.streaming.guard import answer_record_id
 from redact_gw.tokens import ID_LENGTH, TYPE_PATTERN
 
 Schema = dict[str, Any]

@@ -56,15 +56,10 @@ from redact_gw.proxy.middlewares import route_name
 from redact_gw.redaction import Entity
 from redact_gw.review.answer import AnswerCopy
 from redact_gw.settings import Settings
-from redact_gw.streaming import (
-    AnswerGuard,
-    SseDecoder,
-    SseEvent,
-    SseRewriter,
-    StreamDialect,
-    StreamLimits,
-    guard_document,
-)
+from redact_gw.streaming.dialect import StreamDialect
+from redact_gw.streaming.guard import AnswerGuard, guard_document
+from redact_gw.streaming.rewriter import SseRewriter, StreamLimits
+from redact_gw.streaming.sse import SseDecoder, SseEvent
 from redact_gw.transcripts.shapes import check_id
 
 log = logging.getLogger(__name__)

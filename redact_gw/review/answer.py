@@ -1,6 +1,6 @@
 """The answer of a proxied call, as the review copy keeps it: tokenized, bounded.
 
-The answer guard (``streaming.AnswerGuard``) calls ``AnswerCopy`` (its ``on_render``
+The answer guard (``streaming/guard.py``) calls ``AnswerCopy`` (its ``on_render``
 hook) with every piece it renders: the piece's text with each value found as a
 token (new finds sealed in the record's ``~answers`` sibling, the caller's own values
 as their tokens: nothing restored) and those values' spans. Pieces of one stream

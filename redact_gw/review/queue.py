@@ -27,7 +27,7 @@ from redact_gw.review import sampling, verdicts
 from redact_gw.review.metrics import ReviewMetrics
 from redact_gw.review.sealing import open_json, seal_json
 from redact_gw.settings import Settings
-from redact_gw.streaming import answer_record_id
+from redact_gw.streaming.guard import answer_record_id
 from redact_gw.tokens import TOKEN_RE
 from redact_gw.vault.review_base import (
     ProposalRow,

@@ -15,7 +15,7 @@ from typing import Any
 
 from redact_gw.errors import InvalidInput
 from redact_gw.review.answer import ANSWERS, CALLER
-from redact_gw.streaming import answer_record_id
+from redact_gw.streaming.guard import answer_record_id
 from redact_gw.tokens import TOKEN_RE
 
 MAX_SELECTION = 200

@@ -14,7 +14,7 @@ import pytest
 from redact_gw.demo import chunk, completion
 from redact_gw.model import KnownValue, Segment, Span
 from redact_gw.proxy.headers import looks_personal
-from redact_gw.streaming import SCAN_WINDOW, window_starts
+from redact_gw.streaming.guard import SCAN_WINDOW, window_starts
 from redact_gw.testing import FakeDetector, Scripted, ScriptedDetector
 from tests.conftest import MakeGateway
 

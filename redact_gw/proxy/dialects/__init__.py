@@ -3,8 +3,8 @@
 ``openai_chat``, ``openai_responses``, ``openai_completions``, ``openai_embeddings``
 and ``anthropic_messages`` each describe one API as a ``base.Dialect``: where the
 protocol leaves of a request are (everything else is tokenized), which answer strings
-are protocol, and a ``streaming.StreamDialect`` saying which event carries which
-channel of text. The engine (``base.proxy``, ``upstream.py``, ``streaming.py``) never
+are protocol, and a ``streaming.dialect.StreamDialect`` saying which event carries which
+channel of text. The engine (``base.proxy``, ``upstream.py``, ``streaming/``) never
 knows which dialect it runs. A new API (Gemini, Bedrock Converse) is one more module
 with its ``DIALECT``, listed in ``DIALECTS``, plus its tests.
 """

@@ -28,7 +28,8 @@ from redact_gw.proxy.dialects.base import (
     dumps,
 )
 from redact_gw.settings import Settings
-from redact_gw.streaming import PROTOCOL, WHOLE, Channel, Kind, SseEvent
+from redact_gw.streaming.dialect import PROTOCOL, WHOLE, Channel, Kind
+from redact_gw.streaming.sse import SseEvent
 
 _BLOCK = ("messages", "*", "content", "*")
 PROTOCOL_LEAVES = Leaves(leaves=[

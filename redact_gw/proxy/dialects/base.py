@@ -6,7 +6,7 @@ others, long numbers and unknown object keys included, are tokenized), which ans
 strings are protocol, how its stream events carry text (a ``StreamDialect``) and how
 a gateway error ends its stream. ``proxy`` does the rest, the same for every dialect:
 one detection and one vault transaction, opt-outs, risk tiers, the answer guard,
-hold-back, metrics and audit (``proxy/upstream.py``, ``streaming.py``).
+hold-back, metrics and audit (``proxy/upstream.py``, ``streaming/``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from redact_gw.proxy.upstream import (
     join_url,
 )
 from redact_gw.settings import Settings
-from redact_gw.streaming import SseEvent, StreamDialect
+from redact_gw.streaming.dialect import StreamDialect
+from redact_gw.streaming.sse import SseEvent
 
 Pattern = tuple[str | int, ...]
 ANY = "*"

@@ -13,7 +13,7 @@ from typing import Any
 
 from redact_gw.jsonpaths import Path, parse_selectors
 from redact_gw.proxy.dialects.base import Dialect, Leaves, check_messages
-from redact_gw.streaming import PROTOCOL, WHOLE, Channel, Kind
+from redact_gw.streaming.dialect import PROTOCOL, WHOLE, Channel, Kind
 
 PROTOCOL_LEAVES = Leaves(leaves=[
     ("model",), ("messages", "*", "role"), ("messages", "*", "content", "*", "type"),

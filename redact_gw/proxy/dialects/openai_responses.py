@@ -18,7 +18,7 @@ from typing import Any
 
 from redact_gw.jsonpaths import Path, parse_selectors
 from redact_gw.proxy.dialects.base import Dialect, Leaves, OwnDeltaEvents, body_object
-from redact_gw.streaming import PROTOCOL, WHOLE, Channel, Copy, Kind
+from redact_gw.streaming.dialect import PROTOCOL, WHOLE, Channel, Copy, Kind
 
 _ITEM = ("input", "*")
 PROTOCOL_LEAVES = Leaves(leaves=[
