@@ -15,6 +15,7 @@ from redact_gw.detection.presidio_detector import PresidioDetector
 from redact_gw.detection.scoped import Override, detector_for, override_var
 from redact_gw.errors import ConfigError
 from redact_gw.model import Segment
+from redact_gw.review.replay import parse
 from redact_gw.settings import DetectionSettings
 
 LINES = [
@@ -64,6 +65,18 @@ def test_scoped_settings_equal_a_detector_built_with_them(detector: Detector) ->
     assert {"DATE_TIME", "URL"} <= _types([named.detect(t) for t in TRANSCRIPTS])
     with pytest.raises(ConfigError):
         detector.with_settings(detector.settings.model_copy(update={"language": "de"}))
+
+
+def test_a_previewed_disable_changes_only_that_type(detector: Detector) -> None:
+    """The preview's detector (``Proposal.settings``) opts nothing in either."""
+    assert isinstance(detector, PresidioDetector)
+    want = [detector.detect(t) for t in TRANSCRIPTS]
+    absent = parse({"entities": {"CRYPTO": "disable"}}).settings(detector.settings)
+    preview = PresidioDetector(absent, analyzer=detector.analyzer)
+    assert [preview.detect(t) for t in TRANSCRIPTS] == want
+    no_person = parse({"entities": {"PERSON": "disable"}}).settings(detector.settings)
+    preview = PresidioDetector(no_person, analyzer=detector.analyzer)
+    assert _types([preview.detect(t) for t in TRANSCRIPTS]) == _types(want) - {"PERSON"}
 
 
 async def test_a_disabled_type_is_not_detected_in_a_worker(detector: Detector) -> None:
