@@ -7,9 +7,18 @@ one READ COMMITTED transaction. Cross-replica races are settled by the database:
   record take turns (no lost entry, no duplicate token, no deadlock);
 - purges pick rows with ``FOR UPDATE SKIP LOCKED`` and count what ``DELETE ... RETURNING``
   actually removed, so concurrent purgers never remove or count a value twice;
-- ``append_audit`` locks the single ``audit_head`` row, so the hash chain stays linear;
+- ``append_audit`` moves the single ``audit_head`` row from the head it chained on, or
+  chains again under that row's lock, so the hash chain stays linear
+  (``audit_postgres``: concurrent appends of a process go in one statement);
 - migrations take a transaction-scoped advisory lock per schema, so replicas starting
   together apply each version once.
+
+Round trips are what a request waits for, so the hot paths are one statement each,
+run outside an explicit transaction (a statement is atomic on its own): ``commit_entries``
+(record upsert-and-lock, entries insert, tokens back), ``consume_quota`` (grant and
+trim old windows) and a group of audit appends. A connection goes back to the pool
+without asyncpg's reset query (the store keeps no session state: no ``SET``, cursors,
+LISTEN or session advisory locks; an open transaction is still rolled back).
 
 Any database or connection failure surfaces as ``VaultUnavailable`` (503). On a
 connection-level failure every pooled connection is expired, so once PostgreSQL is back
@@ -26,12 +35,10 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from redact_gw.audit_chain import ChainKey, chain_hash
 from redact_gw.errors import ConfigError, VaultUnavailable
 from redact_gw.vault import migrations
+from redact_gw.vault.audit_postgres import PostgresAuditMixin
 from redact_gw.vault.base import (
-    AuditQuery,
-    AuditRow,
     EntryRow,
     OptOutRow,
     RecordRaceLost,
@@ -51,7 +58,6 @@ _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrap
                 " no_retention, legal_hold, channel, shredded_at")
 _ENTRY_COLS = ("tenant, record_id, token, entity_type, fingerprint, sealed, created_at,"
                " expires_at, sent_by, subject_id, aad_version")
-_AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
 _TX_ATTEMPTS = 4
 _MIGRATION_TIMEOUT_S = 3600.0
 
@@ -67,26 +73,32 @@ _CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
 
 _INSERT_RECORD = (f"INSERT INTO records ({_RECORD_COLS}) VALUES"
                   " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING")
-# Locks the record row (writers of one record take turns) and gives a shredded record
-# (wrapped_dek NULL) the caller's data key; returns the data key id now stored.
-_CLAIM_RECORD = """
-UPDATE records SET
-    dek_id      = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
-                       THEN $3 ELSE dek_id END,
-    kek_id      = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
-                       THEN $4 ELSE kek_id END,
-    shredded_at = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
-                       THEN NULL ELSE shredded_at END,
-    wrapped_dek = CASE WHEN wrapped_dek IS NULL AND dek_id IS DISTINCT FROM $3
-                       THEN $5 ELSE wrapped_dek END
-WHERE tenant = $1 AND record_id = $2
-RETURNING dek_id, wrapped_dek IS NOT NULL AS live"""
-_INSERT_ENTRIES = f"""
-INSERT INTO entries ({_ENTRY_COLS})
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
-                     $6::bytea[], $7::float8[], $8::float8[], $9::text[], $10::text[],
-                     $11::int[])
-ON CONFLICT DO NOTHING"""
+# One statement (atomic on its own): creates the record or locks it (writers of one record
+# take turns), gives a shredded record (wrapped_dek NULL) the caller's data key, and
+# inserts the entries only when the record now holds the caller's data key. A shredded
+# record keeps its dek_id: a writer still holding that (stale) key loses the race
+# instead of bringing the shredded key back. Returns one row per inserted entry (or one
+# row of NULLs), each with ``claimed``: false means nothing was changed.
+_CLAIM = """CASE WHEN records.wrapped_dek IS NULL
+                 AND records.dek_id IS DISTINCT FROM excluded.dek_id"""
+_COMMIT_ENTRIES = f"""
+WITH rec AS (
+    INSERT INTO records ({_RECORD_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+    ON CONFLICT (tenant, record_id) DO UPDATE SET
+        dek_id      = {_CLAIM} THEN excluded.dek_id ELSE records.dek_id END,
+        kek_id      = {_CLAIM} THEN excluded.kek_id ELSE records.kek_id END,
+        shredded_at = {_CLAIM} THEN NULL ELSE records.shredded_at END,
+        wrapped_dek = {_CLAIM} THEN excluded.wrapped_dek ELSE records.wrapped_dek END
+    RETURNING dek_id = $5 AND wrapped_dek IS NOT NULL AS claimed),
+ins AS (
+    INSERT INTO entries ({_ENTRY_COLS})
+    SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[],
+                         $16::bytea[], $17::bytea[], $18::float8[], $19::float8[],
+                         $20::text[], $21::text[], $22::int[])
+    WHERE (SELECT claimed FROM rec)
+    ON CONFLICT DO NOTHING
+    RETURNING fingerprint, token)
+SELECT rec.claimed, ins.fingerprint, ins.token FROM rec LEFT JOIN ins ON true"""
 _APPLY_REWRAPS = """
 UPDATE records r SET kek_id = u.new_kek, wrapped_dek = u.wrapped
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
@@ -122,11 +134,20 @@ WHERE r.tenant = k.tenant AND r.record_id = k.record_id AND r.wrapped_dek IS NOT
       SELECT 1 FROM entries e WHERE e.tenant = r.tenant AND e.record_id = r.record_id)
   AND NOT EXISTS (
       SELECT 1 FROM review_items i WHERE i.tenant = r.tenant AND i.record_id = r.record_id)"""
+# One statement: count the reveal if it stays within the limit and, when it did, forget
+# the principal's earlier windows; NULL when refused.
 _CONSUME_QUOTA = """
-INSERT INTO quotas (tenant, principal, window_start, used) VALUES ($1, $2, $3, $4)
-ON CONFLICT (tenant, principal, window_start) DO UPDATE SET used = quotas.used + excluded.used
-WHERE quotas.used + excluded.used <= $5
-RETURNING used"""
+WITH used AS (
+    INSERT INTO quotas (tenant, principal, window_start, used)
+    SELECT $1, $2, $3, $4::bigint WHERE $4::bigint <= $5::bigint
+    ON CONFLICT (tenant, principal, window_start)
+    DO UPDATE SET used = quotas.used + excluded.used
+    WHERE quotas.used + excluded.used <= $5
+    RETURNING used),
+trimmed AS (
+    DELETE FROM quotas WHERE tenant = $1 AND principal = $2 AND window_start < $3
+    AND EXISTS (SELECT 1 FROM used))
+SELECT used FROM used"""
 _TRY_LOCK = """
 INSERT INTO locks (name, holder, expires_at) VALUES ($1, $2, $3)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -162,7 +183,12 @@ def _removed(rows: Sequence[Any]) -> Removed:
     return Removed(values={r[0]: int(r[1]) for r in rows})
 
 
-class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideMixin):
+async def _keep_session(_conn: Conn) -> None:
+    """Pool ``reset``: nothing to undo (asyncpg still rolls back an open transaction)."""
+
+
+class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixin,
+                    PostgresOverrideMixin):
     """``VaultStore`` on PostgreSQL (asyncpg pool).
 
     Args:
@@ -186,6 +212,7 @@ class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideM
         self.connect_timeout_s = connect_timeout_s
         self.auto_migrate = migrate
         self._pool: Any = None
+        self._init_audit()
 
     def __repr__(self) -> str:
         return f"PostgresStore(max_size={self.max_size})"  # never the DSN: it may hold a password
@@ -204,6 +231,7 @@ class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideM
                 self._dsn, min_size=self.min_size, max_size=self.max_size,
                 timeout=self.connect_timeout_s,
                 command_timeout=self.statement_timeout_s + self.connect_timeout_s,
+                reset=_keep_session,
                 server_settings={"application_name": "redact-gw",
                                  "statement_timeout": timeout_ms,
                                  "idle_in_transaction_session_timeout": timeout_ms})
@@ -220,7 +248,9 @@ class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideM
             raise
 
     async def close(self) -> None:
-        """Close the pool (terminating connections that do not close in time)."""
+        """Close the pool (terminating connections that do not close in time), once the
+        queued audit appends are written or failed."""
+        await self._drain_audit()
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -292,6 +322,20 @@ class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideM
     async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         return await self._call(fn)
 
+    async def _write_one(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn``, whose writes are one statement (atomic without a transaction),
+        retrying deadlocks like ``_write``."""
+        async def run(c: Conn) -> T:
+            for attempt in range(_TX_ATTEMPTS):
+                try:
+                    return await fn(c)
+                except asyncpg.exceptions.TransactionRollbackError:
+                    if attempt == _TX_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+            raise AssertionError("unreachable")
+        return await self._call(run)
+
     async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run ``fn`` in one transaction, retrying serialization failures and deadlocks."""
         async def tx(c: Conn) -> T:
@@ -351,29 +395,37 @@ class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideM
 
     async def commit_entries(self, record: RecordRow,
                              entries: Sequence[EntryRow]) -> dict[bytes, str]:
-        """Create, lock (and if shredded revive) the record; insert new entries."""
+        """Create, lock (and if shredded revive) the record; insert new entries.
+
+        One statement; a fingerprint another writer stored first (its entry was not
+        inserted) is looked up after it. Should that entry be gone by then (purged),
+        the race is lost and the caller starts over.
+        """
         rows = sorted(entries, key=lambda e: (e.tenant, e.record_id, e.fingerprint))
+        columns: list[list[Any]] = [[] for _ in range(11)]
+        for e in rows:
+            for col, v in zip(columns, (e.tenant, e.record_id, e.token, e.entity_type,
+                                        e.fingerprint, e.sealed, e.created_at, e.expires_at,
+                                        e.sent_by, e.subject_id, e.aad_version), strict=True):
+                col.append(v)
+        r = record
         async def q(c: Conn) -> dict[bytes, str]:
-            await self._insert_record(c, record)
-            # A shredded record keeps its dek_id: a writer still holding that (stale) key
-            # loses the race instead of bringing the shredded key back.
-            stored = await c.fetchrow(_CLAIM_RECORD, record.tenant, record.record_id,
-                                      record.dek_id, record.kek_id, record.wrapped_dek)
-            if stored["dek_id"] != record.dek_id or not stored["live"]:
+            result = await c.fetch(_COMMIT_ENTRIES, r.tenant, r.record_id, r.subject_id,
+                                   r.created_at, r.dek_id, r.kek_id, r.wrapped_dek,
+                                   r.no_retention, r.legal_hold, r.channel, r.shredded_at,
+                                   *columns)
+            if not result[0][0]:
                 raise RecordRaceLost()
-            columns: list[list[Any]] = [[] for _ in range(11)]
-            for e in rows:
-                for col, v in zip(columns, (e.tenant, e.record_id, e.token, e.entity_type,
-                                            e.fingerprint, e.sealed, e.created_at,
-                                            e.expires_at, e.sent_by, e.subject_id,
-                                            e.aad_version), strict=True):
-                    col.append(v)
-            await c.execute(_INSERT_ENTRIES, *columns)
-            found = await self._entries_where(c, record.tenant, record.record_id,
-                                              "fingerprint", "bytea",
-                                              [e.fingerprint for e in rows])
-            return {e.fingerprint: e.token for e in found}
-        return await self._write(q)
+            tokens = {bytes(x[1]): x[2] for x in result if x[1] is not None}
+            others = [e.fingerprint for e in rows if e.fingerprint not in tokens]
+            if others:
+                found = await self._entries_where(c, r.tenant, r.record_id, "fingerprint",
+                                                  "bytea", others)
+                tokens.update((e.fingerprint, e.token) for e in found)
+                if len(found) < len(others):
+                    raise RecordRaceLost()
+            return tokens
+        return await self._write_one(q)
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:
@@ -596,63 +648,20 @@ class PostgresStore(PostgresReviewMixin, PostgresSessionMixin, PostgresOverrideM
                 tenant, subject_id)) == 1
         return await self._write(q)
 
-    # -- audit ----------------------------------------------------------------------------
-    async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
-                           action: str, record_id: str | None, payload: str,
-                           key: ChainKey | None = None) -> AuditRow:
-        """Append to the chain while holding the chain-head row lock."""
-        async def q(c: Conn) -> AuditRow:
-            head = await c.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            if head is None:
-                raise VaultUnavailable("the audit chain head is missing")
-            seq, prev = head[0] + 1, head[1]
-            row = AuditRow(seq, ts, tenant, principal, action, record_id, payload, prev,
-                           chain_hash(prev, seq, payload, key))
-            await c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES"
-                            " ($1,$2,$3,$4,$5,$6,$7,$8,$9)", row.seq, row.ts, row.tenant,
-                            row.principal, row.action, row.record_id, row.payload,
-                            row.prev_hash, row.hash)
-            await c.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-                            row.seq, row.hash)
-            return row
-        return await self._write(q)
-
-    async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
-        """Events matching the filters, by ascending sequence number."""
-        where: list[str] = ["seq > $1"]
-        args: list[Any] = [query.after_seq]
-        for column, op, value in (
-                ("tenant", "=", query.tenant), ("principal", "=", query.principal),
-                ("record_id", "=", query.record_id), ("action", "=", query.action),
-                ("ts", ">=", query.since), ("ts", "<", query.until)):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} {op} ${len(args)}")
-        args.append(query.limit)
-        sql = (f"SELECT {_AUDIT_COLS} FROM audit_events WHERE {' AND '.join(where)}"
-               f" ORDER BY seq LIMIT ${len(args)}")
-        async def q(c: Conn) -> list[AuditRow]:
-            return [AuditRow(*r) for r in await c.fetch(sql, *args)]
-        return await self._read(q)
-
     # -- quotas and locks -----------------------------------------------------------------
     async def consume_quota(self, tenant: str, principal: str, window_start: float,
                             amount: int, limit: int) -> tuple[bool, int]:
-        """Count reveals against a window, refusing past the limit (one atomic upsert)."""
+        """Count reveals against a window, refusing past the limit (one statement)."""
         async def q(c: Conn) -> tuple[bool, int]:
-            used = None
-            if amount <= limit:
-                used = await c.fetchval(_CONSUME_QUOTA, tenant, principal, window_start,
-                                        amount, limit)
-            if used is None:
-                current = await c.fetchval(
-                    "SELECT used FROM quotas WHERE tenant = $1 AND principal = $2"
-                    " AND window_start = $3", tenant, principal, window_start)
-                return False, int(current or 0)
-            await c.execute("DELETE FROM quotas WHERE tenant = $1 AND principal = $2"
-                            " AND window_start < $3", tenant, principal, window_start)
-            return True, int(used)
-        return await self._write(q)
+            used = await c.fetchval(_CONSUME_QUOTA, tenant, principal, window_start,
+                                    amount, limit)
+            if used is not None:
+                return True, int(used)
+            current = await c.fetchval(
+                "SELECT used FROM quotas WHERE tenant = $1 AND principal = $2"
+                " AND window_start = $3", tenant, principal, window_start)
+            return False, int(current or 0)
+        return await self._write_one(q)
 
     async def try_lock(self, name: str, holder: str, now: float, ttl_s: float) -> bool:
         """Take the lease if free, expired or already ours."""

@@ -1,0 +1,187 @@
+"""The audit chain on PostgreSQL, with group append: mixed into ``PostgresStore``.
+
+Appends queued together in one process (up to ``_AUDIT_GROUP``) are written by one
+statement that moves the ``audit_head`` row from the head they were chained on to the
+last of them and inserts them all, or does nothing when the head has moved:
+
+    WITH head AS (UPDATE audit_head SET seq = last, hash = last_hash
+                  WHERE id = 1 AND seq = cached_seq AND hash = cached_hash RETURNING 1)
+    INSERT INTO audit_events SELECT ... WHERE EXISTS (SELECT 1 FROM head)
+
+The process keeps the head its last group left, so with one replica a group costs one
+round trip (it used to be five per event: BEGIN, lock the head, insert, update, COMMIT).
+When another replica moved the head, the group is chained again under the head row's
+lock (``SELECT ... FOR UPDATE`` in a transaction), so the chain stays linear whatever
+the replicas do. The statement is atomic: a failure leaves no event and no head moved,
+and every caller of the group gets its own ``VaultUnavailable`` (fails closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redact_gw.audit_chain import ChainKey, chain_hash
+from redact_gw.errors import VaultUnavailable
+from redact_gw.vault.base import AuditQuery, AuditRow
+
+log = logging.getLogger(__name__)
+Conn = Any  # asyncpg.Connection
+
+AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
+#: Most events one group statement appends.
+_AUDIT_GROUP = 64
+_APPEND = f"""
+WITH head AS (
+    UPDATE audit_head SET seq = $10, hash = $11
+    WHERE id = 1 AND seq = $12 AND hash = $13
+    RETURNING 1)
+INSERT INTO audit_events ({AUDIT_COLS})
+SELECT * FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::text[], $9::text[])
+WHERE EXISTS (SELECT 1 FROM head)"""
+_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
+
+
+@dataclass(slots=True)
+class _Pending:
+    ts: float
+    tenant: str | None
+    principal: str | None
+    action: str
+    record_id: str | None
+    payload: str
+    key: ChainKey | None
+    future: asyncio.Future[AuditRow]
+
+
+def _chain(head: tuple[int, str], items: Sequence[_Pending]) -> list[AuditRow]:
+    seq, prev = head
+    rows = []
+    for p in items:
+        seq += 1
+        row = AuditRow(seq, p.ts, p.tenant, p.principal, p.action, p.record_id, p.payload,
+                       prev, chain_hash(prev, seq, p.payload, p.key))
+        rows.append(row)
+        prev = row.hash
+    return rows
+
+
+class PostgresAuditMixin:
+    """``append_audit`` (grouped) and ``audit_events`` over ``PostgresStore``'s pool."""
+
+    _call: Callable[..., Any]
+    _read: Callable[..., Any]
+
+    def _init_audit(self) -> None:
+        #: Head (seq, hash) this process's last group left; ``None``: read it first.
+        self._audit_head: tuple[int, str] | None = None
+        self._audit_queue: list[_Pending] = []
+        self._audit_task: asyncio.Task[None] | None = None
+        #: Group statements so far and events they carried (tests, benchmarks).
+        self.audit_groups = 0
+        self.audit_events_appended = 0
+
+    async def append_audit(self, ts: float, tenant: str | None, principal: str | None,
+                           action: str, record_id: str | None, payload: str,
+                           key: ChainKey | None = None) -> AuditRow:
+        """Append to the chain, grouped with the process's concurrent appends."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(ts, tenant, principal, action, record_id, payload, key,
+                           loop.create_future())
+        self._audit_queue.append(pending)
+        if self._audit_task is None or self._audit_task.done():
+            self._audit_task = loop.create_task(self._flush_audit())
+        return await pending.future
+
+    async def _drain_audit(self) -> None:
+        """Wait until every queued append was written or failed (``close``)."""
+        task = self._audit_task
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+
+    async def _flush_audit(self) -> None:
+        while self._audit_queue:
+            # a caller cancelled before its group was taken is not written
+            group = [p for p in self._audit_queue[:_AUDIT_GROUP] if not p.future.done()]
+            del self._audit_queue[:_AUDIT_GROUP]
+            if not group:
+                continue
+            try:
+                rows: list[AuditRow] = await self._call(
+                    functools.partial(self._append_group, group))
+            except asyncio.CancelledError:  # the loop is going away: nobody waits long
+                for p in (*group, *self._audit_queue):
+                    if not p.future.done():
+                        p.future.set_exception(VaultUnavailable())
+                self._audit_queue.clear()
+                raise
+            except Exception as exc:
+                self._audit_head = None  # unknown: read it again next time
+                if not isinstance(exc, VaultUnavailable):
+                    log.error("vault: audit append failed (%s)", type(exc).__name__)
+                message = exc.message if isinstance(exc, VaultUnavailable) else None
+                for p in group:  # each caller fails on its own error
+                    if not p.future.done():
+                        p.future.set_exception(VaultUnavailable(message))
+                continue
+            self.audit_groups += 1
+            self.audit_events_appended += len(rows)
+            for p, row in zip(group, rows, strict=True):
+                if not p.future.done():
+                    p.future.set_result(row)
+
+    async def _append_group(self, group: list[_Pending], c: Conn) -> list[AuditRow]:
+        head = self._audit_head
+        if head is not None:
+            rows = _chain(head, group)
+            if await self._write_group(c, head, rows):
+                return rows
+        # first group, or another replica moved the head: chain under its row lock
+        async with c.transaction():
+            found = await c.fetchrow(_HEAD + " FOR UPDATE")
+            if found is None:
+                raise VaultUnavailable("the audit chain head is missing")
+            head = (int(found[0]), found[1])
+            rows = _chain(head, group)
+            if not await self._write_group(c, head, rows):
+                raise VaultUnavailable("the audit chain head moved under its lock")
+        return rows
+
+    async def _write_group(self, c: Conn, head: tuple[int, str],
+                           rows: list[AuditRow]) -> bool:
+        columns = [list(col) for col in zip(*((r.seq, r.ts, r.tenant, r.principal, r.action,
+                                                r.record_id, r.payload, r.prev_hash, r.hash)
+                                               for r in rows), strict=True)]
+        status = await c.execute(_APPEND, *columns, rows[-1].seq, rows[-1].hash, *head)
+        written = int(status.rsplit(" ", 1)[-1])
+        if written == 0:
+            self._audit_head = None
+            return False
+        if written != len(rows):  # cannot happen: the statement inserts all or none
+            raise VaultUnavailable()
+        self._audit_head = (rows[-1].seq, rows[-1].hash)
+        return True
+
+    async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
+        """Events matching the filters, by ascending sequence number."""
+        where: list[str] = ["seq > $1"]
+        args: list[Any] = [query.after_seq]
+        for column, op, value in (
+                ("tenant", "=", query.tenant), ("principal", "=", query.principal),
+                ("record_id", "=", query.record_id), ("action", "=", query.action),
+                ("ts", ">=", query.since), ("ts", "<", query.until)):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} {op} ${len(args)}")
+        args.append(query.limit)
+        sql = (f"SELECT {AUDIT_COLS} FROM audit_events WHERE {' AND '.join(where)}"
+               f" ORDER BY seq LIMIT ${len(args)}")
+        async def q(c: Conn) -> list[AuditRow]:
+            return [AuditRow(*r) for r in await c.fetch(sql, *args)]
+        rows: list[AuditRow] = await self._read(q)
+        return rows
