@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,7 +20,7 @@ from redact_gw.crypto.keyring import KeyringSource, generate_key_file
 from redact_gw.errors import ConfigError, VaultUnavailable
 from redact_gw.model import PendingValue
 from redact_gw.vault import migrations
-from redact_gw.vault.base import AuditQuery
+from redact_gw.vault.base import AuditQuery, AuditRow, EntryRow, RecordRaceLost
 from redact_gw.vault.postgres import PostgresStore
 from redact_gw.vault.service import Vault
 from tests.pg import TcpForwarder, fresh_schema, schema_dsn
@@ -222,3 +223,127 @@ async def test_database_holds_no_plaintext(schema: str, key_path: Path) -> None:
     for needle in ("rebecca", "quinterra", "rq.unique", "example.org"):
         assert needle not in dump
         assert needle.encode().hex() not in dump
+
+
+# -- one statement per write: grouped audit appends, and failures inside one --------------
+_BOOM = """
+CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.{column} = '{value}' THEN RAISE EXCEPTION 'injected failure'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION boom();"""
+
+
+async def _execute(schema: str, sql: str) -> None:
+    conn = await asyncpg.connect(schema_dsn(schema), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _chain_ok(rows: list[AuditRow]) -> bool:
+    prev = GENESIS
+    for r in rows:
+        if r.prev_hash != prev or r.hash != chain_hash(prev, r.seq, r.payload):
+            return False
+        prev = r.hash
+    return True
+
+
+async def test_concurrent_audit_appends_share_one_statement_in_arrival_order(
+        replicas: tuple[PostgresStore, PostgresStore]) -> None:
+    store = replicas[0]
+    got = await asyncio.gather(*(store.append_audit(float(i), "acme", "p", "reveal", None,
+                                                    f'{{"i":{i}}}') for i in range(16)))
+    assert [r.seq for r in got] == list(range(1, 17))
+    assert store.audit_groups <= 2 and store.audit_events_appended == 16
+    rows = await replicas[1].audit_events(AuditQuery(limit=100))
+    assert [r.payload for r in rows] == [f'{{"i":{i}}}' for i in range(16)]
+    assert _chain_ok(rows)
+
+
+async def test_audit_head_moved_by_another_replica_is_chained_on(
+        replicas: tuple[PostgresStore, PostgresStore]) -> None:
+    a, b = replicas
+    await a.append_audit(1.0, None, None, "x", None, '{"n":1}')  # a now caches head 1
+    await b.append_audit(2.0, None, None, "x", None, '{"n":2}')
+    await b.append_audit(3.0, None, None, "x", None, '{"n":3}')
+    row = await a.append_audit(4.0, None, None, "x", None, '{"n":4}')
+    rows = await a.audit_events(AuditQuery(limit=10))
+    assert row.seq == 4 and row.prev_hash == rows[2].hash
+    assert [r.seq for r in rows] == [1, 2, 3, 4] and _chain_ok(rows)
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["under-head-lock", "cached-head"])
+async def test_failure_inside_an_audit_group_writes_nothing_and_fails_each_caller(
+        schema: str, warm: bool) -> None:
+    store = PostgresStore(schema_dsn(schema), max_size=1)  # the failed connection is reused
+    await store.open()
+    try:
+        before = [await store.append_audit(0.0, None, None, "x", None, "{}")] if warm else []
+        await _execute(schema, _BOOM.format(column="payload", value='{"i":2}',
+                                          table="audit_events"))
+        got = await asyncio.gather(*(store.append_audit(float(i), "acme", "p", "reveal",
+                                                        None, f'{{"i":{i}}}')
+                                     for i in range(5)), return_exceptions=True)
+        assert all(isinstance(e, VaultUnavailable) for e in got)
+        assert len({id(e) for e in got}) == 5  # each caller raises its own error
+        assert await store.audit_events(AuditQuery(limit=10)) == before
+        assert (await _fetch(schema, "SELECT seq FROM audit_head"))[0][0] == len(before)
+        await _execute(schema, "DROP TRIGGER boom ON audit_events")
+        row = await store.append_audit(9.0, None, None, "x", None, '{"after":1}')
+        assert row.seq == len(before) + 1
+        assert _chain_ok(await store.audit_events(AuditQuery(limit=10)))
+    finally:
+        await store.close()
+
+
+async def test_failure_inside_commit_entries_writes_nothing(schema: str,
+                                                            key_path: Path) -> None:
+    store = PostgresStore(schema_dsn(schema), max_size=2)
+    await store.open()
+    try:
+        vault = Vault(store, KeyringSource(key_path))
+        await _execute(schema, _BOOM.format(column="entity_type", value="BOOM", table="entries"))
+        bad = [*_phones(3), PendingValue("BOOM", "x", "x")]
+        got = await asyncio.gather(vault.tokenize("acme", "r-bad", "cust", bad),
+                                   vault.tokenize("acme", "r-ok", "cust", _phones(3)),
+                                   return_exceptions=True)
+        assert isinstance(got[0], VaultUnavailable)
+        assert isinstance(got[1], dict) and len(got[1]) == 3  # the other caller is served
+        assert await store.get_record("acme", "r-bad") is None
+        assert await store.record_entries("acme", "r-bad") == []
+        await _execute(schema, "DROP TRIGGER boom ON entries")
+        again = await vault.tokenize("acme", "r-bad", "cust", bad)
+        assert len(await vault.reveal("acme", "r-bad", list(again.values()))) == 4
+    finally:
+        await store.close()
+
+
+async def test_commit_entries_returns_the_token_another_writer_stored_first(
+        schema: str, key_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = PostgresStore(schema_dsn(schema), max_size=2)
+    await store.open()
+    try:
+        first = await Vault(store, KeyringSource(key_path)).tokenize("acme", "r", None,
+                                                                      _phones(1))
+        record = await store.get_record("acme", "r")
+        stored = (await store.record_entries("acme", "r"))[0]
+        assert record is not None
+        late = EntryRow("acme", "r", "[[PHONE_NUMBER:zzzzzzzzzz]]", "PHONE_NUMBER",
+                        stored.fingerprint, b"s" * 40, 2.0)
+        assert await store.commit_entries(record, [late]) == {
+            stored.fingerprint: next(iter(first.values()))}
+        assert len(await store.record_entries("acme", "r")) == 1
+
+        lookup = store._entries_where
+        async def purged_meanwhile(c: Any, *args: Any) -> list[EntryRow]:
+            await c.execute("DELETE FROM entries")
+            return await lookup(c, *args)
+        monkeypatch.setattr(store, "_entries_where", purged_meanwhile)
+        with pytest.raises(RecordRaceLost):  # the vault starts over instead of a KeyError
+            await store.commit_entries(record, [late])
+    finally:
+        await store.close()
