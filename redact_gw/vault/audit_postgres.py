@@ -4,16 +4,20 @@ Appends queued together in one process (up to ``_AUDIT_GROUP``) are written by o
 statement that moves the ``audit_head`` row from the head they were chained on to the
 last of them and inserts them all, or does nothing when the head has moved:
 
-    WITH head AS (UPDATE audit_head SET seq = last, hash = last_hash
-                  WHERE id = 1 AND seq = cached_seq AND hash = cached_hash RETURNING 1)
-    INSERT INTO audit_events SELECT ... WHERE EXISTS (SELECT 1 FROM head)
+    WITH head AS (UPDATE audit_head SET (seq, hash) = (last, last_hash)
+                  -- only if still at (cached_seq, cached_hash), else unchanged
+                  WHERE id = 1 RETURNING seq, hash)
+    INSERT INTO audit_events SELECT ... WHERE EXISTS (SELECT 1 FROM head WHERE seq = last ...)
 
 The process keeps the head its last group left, so with one replica a group costs one
 round trip (it used to be five per event: BEGIN, lock the head, insert, update, COMMIT).
-When another replica moved the head, the group is chained again under the head row's
-lock (``SELECT ... FOR UPDATE`` in a transaction), so the chain stays linear whatever
-the replicas do. The statement is atomic: a failure leaves no event and no head moved,
-and every caller of the group gets its own ``VaultUnavailable`` (fails closed).
+When another replica moved the head, the statement answers the head as it is now (read
+under the row lock its UPDATE takes, so the latest) and the group is chained on from
+there; after ``_CAS_ATTEMPTS`` such misses it is chained under the head row's lock
+(``SELECT ... FOR UPDATE`` in a transaction), so every replica makes progress and the
+chain stays linear whatever the replicas do. The statement is atomic: a failure leaves
+no event and no head moved, and every caller of the group gets its own
+``VaultUnavailable`` (fails closed).
 """
 
 from __future__ import annotations
@@ -35,15 +39,24 @@ Conn = Any  # asyncpg.Connection
 AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
 #: Most events one group statement appends.
 _AUDIT_GROUP = 64
+#: Compare-and-set of the head: moves it and inserts the group only when it is still at
+#: ($12, $13); either way answers the head now (locked, latest) and the rows inserted.
 _APPEND = f"""
 WITH head AS (
-    UPDATE audit_head SET seq = $10, hash = $11
-    WHERE id = 1 AND seq = $12 AND hash = $13
+    UPDATE audit_head SET
+        seq  = CASE WHEN seq = $12 AND hash = $13 THEN $10 ELSE seq END,
+        hash = CASE WHEN seq = $12 AND hash = $13 THEN $11 ELSE hash END
+    WHERE id = 1
+    RETURNING seq, hash),
+ins AS (
+    INSERT INTO audit_events ({AUDIT_COLS})
+    SELECT * FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::text[], $9::text[])
+    WHERE EXISTS (SELECT 1 FROM head WHERE seq = $10 AND hash = $11)
     RETURNING 1)
-INSERT INTO audit_events ({AUDIT_COLS})
-SELECT * FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::text[], $9::text[])
-WHERE EXISTS (SELECT 1 FROM head)"""
+SELECT seq, hash, (SELECT count(*) FROM ins) FROM head"""
+#: Compare-and-set attempts before chaining under the head row's lock.
+_CAS_ATTEMPTS = 3
 _HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
 
 
@@ -136,36 +149,41 @@ class PostgresAuditMixin:
                     p.future.set_result(row)
 
     async def _append_group(self, group: list[_Pending], c: Conn) -> list[AuditRow]:
-        head = self._audit_head
-        if head is not None:
+        head = self._audit_head or (-1, "")  # unknown: the first attempt answers it
+        for _attempt in range(_CAS_ATTEMPTS):
             rows = _chain(head, group)
-            if await self._write_group(c, head, rows):
+            moved = await self._write_group(c, head, rows)
+            if moved is None:
                 return rows
-        # first group, or another replica moved the head: chain under its row lock
+            head = moved  # another replica appended: chain on from where it left
+        # replicas keep overtaking this one: chain under the head row's lock instead
         async with c.transaction():
             found = await c.fetchrow(_HEAD + " FOR UPDATE")
             if found is None:
                 raise VaultUnavailable("the audit chain head is missing")
             head = (int(found[0]), found[1])
             rows = _chain(head, group)
-            if not await self._write_group(c, head, rows):
+            if await self._write_group(c, head, rows) is not None:
                 raise VaultUnavailable("the audit chain head moved under its lock")
         return rows
 
     async def _write_group(self, c: Conn, head: tuple[int, str],
-                           rows: list[AuditRow]) -> bool:
+                           rows: list[AuditRow]) -> tuple[int, str] | None:
+        """Append ``rows`` if the head is still ``head``: ``None``, else the head now."""
         columns = [list(col) for col in zip(*((r.seq, r.ts, r.tenant, r.principal, r.action,
                                                 r.record_id, r.payload, r.prev_hash, r.hash)
                                                for r in rows), strict=True)]
-        status = await c.execute(_APPEND, *columns, rows[-1].seq, rows[-1].hash, *head)
-        written = int(status.rsplit(" ", 1)[-1])
-        if written == 0:
-            self._audit_head = None
-            return False
-        if written != len(rows):  # cannot happen: the statement inserts all or none
-            raise VaultUnavailable()
-        self._audit_head = (rows[-1].seq, rows[-1].hash)
-        return True
+        found = await c.fetchrow(_APPEND, *columns, rows[-1].seq, rows[-1].hash, *head)
+        if found is None:
+            raise VaultUnavailable("the audit chain head is missing")
+        now = (int(found[0]), found[1])
+        if found[2] == 0:
+            self._audit_head = now
+            return now
+        if found[2] != len(rows) or now != (rows[-1].seq, rows[-1].hash):
+            raise VaultUnavailable()  # cannot happen: the statement inserts all or none
+        self._audit_head = now
+        return None
 
     async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
         """Events matching the filters, by ascending sequence number."""
