@@ -23,10 +23,10 @@ no event and no head moved, and every caller of the group gets its own
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from redact_gw.audit_chain import ChainKey, chain_hash
@@ -60,14 +60,10 @@ _CAS_ATTEMPTS = 3
 _HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
 
 
-@dataclass(slots=True)
+@dataclasses.dataclass(slots=True)
 class _Pending:
-    ts: float
-    tenant: str | None
-    principal: str | None
-    action: str
-    record_id: str | None
-    payload: str
+    #: The event, before it is chained (``seq``, ``prev_hash`` and ``hash`` unset).
+    event: AuditRow
     key: ChainKey | None
     future: asyncio.Future[AuditRow]
 
@@ -77,8 +73,8 @@ def _chain(head: tuple[int, str], items: Sequence[_Pending]) -> list[AuditRow]:
     rows = []
     for p in items:
         seq += 1
-        row = AuditRow(seq, p.ts, p.tenant, p.principal, p.action, p.record_id, p.payload,
-                       prev, chain_hash(prev, seq, p.payload, p.key))
+        row = dataclasses.replace(p.event, seq=seq, prev_hash=prev,
+                                  hash=chain_hash(prev, seq, p.event.payload, p.key))
         rows.append(row)
         prev = row.hash
     return rows
@@ -104,8 +100,8 @@ class PostgresAuditMixin:
                            key: ChainKey | None = None) -> AuditRow:
         """Append to the chain, grouped with the process's concurrent appends."""
         loop = asyncio.get_running_loop()
-        pending = _Pending(ts, tenant, principal, action, record_id, payload, key,
-                           loop.create_future())
+        event = AuditRow(0, ts, tenant, principal, action, record_id, payload, "", "")
+        pending = _Pending(event, key, loop.create_future())
         self._audit_queue.append(pending)
         if self._audit_task is None or self._audit_task.done():
             self._audit_task = loop.create_task(self._flush_audit())
