@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from redact_gw.audit import AuditLog
-from redact_gw.detection.base import DetectionService
+from redact_gw.detection.base import DetectionService, KeepsNer
 from redact_gw.detection.scoped import Override, override_var
 from redact_gw.errors import DetectionFailed, SubjectRequired, VaultUnavailable, fail_closed
-from redact_gw.model import KnownValue, Principal, Revealed, Segment, Span
+from redact_gw.model import KnownValue, Principal, Revealed, Segment, SegmentNer, Span
 from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.policy.sharing import ShareGroups
 from redact_gw.redaction import Redacted, apply_tokens, pending_values
@@ -77,11 +77,26 @@ class Redactor:
         Overload (``DetectionOverloaded``) and a lost worker pass through as they are:
         both are 503s that tell the caller to retry.
         """
+        return (await self.detect_keeping(segments, known, keep_ner=False))[0]
+
+    async def detect_keeping(self, segments: Sequence[Segment],
+                             known: Sequence[KnownValue] = (), *, keep_ner: bool = True
+                             ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
+        """``detect``, and each segment's NER to keep when ``keep_ner`` and the
+        detection service hands it back (``detection.ner_memo``; else ``None`` each)."""
         started = time.perf_counter()
+        ner: list[SegmentNer | None] = [None] * len(segments)
+        service = self.detection
         with fail_closed(DetectionFailed, "detection"):
             try:
-                spans = await asyncio.wait_for(self.detection.detect(segments, known),
-                                               self.timeout_s)
+                if keep_ner and isinstance(service, KeepsNer):
+                    spans, kept = await asyncio.wait_for(
+                        service.detect_keeping(segments, known), self.timeout_s)
+                    if len(kept) == len(segments):
+                        ner = kept
+                else:
+                    spans = await asyncio.wait_for(service.detect(segments, known),
+                                                   self.timeout_s)
             except TimeoutError:
                 log.error("detection timed out after %.1fs", self.timeout_s)
                 raise DetectionFailed("personal-data detection timed out; nothing was"
@@ -92,17 +107,18 @@ class Redactor:
             raise DetectionFailed()
         out = []
         for seg, ss in zip(segments, spans, strict=True):
-            kept = _drop_spans_over_tokens(seg.text, ss)
-            _check_spans(seg.text, kept)
-            out.append(kept)
-        return out
+            kept_spans = _drop_spans_over_tokens(seg.text, ss)
+            _check_spans(seg.text, kept_spans)
+            out.append(kept_spans)
+        return out, ner
 
     async def redact(self, tenant: str, record_id: str, subject_id: str | None,
                      segments: Sequence[Segment],
                      locations: Sequence[Mapping[str, Any]] | None = None, *,
                      principal: Principal | None = None, for_ai: bool = True,
                      channel: str | None = None,
-                     known: Sequence[KnownValue] | None = None) -> Redacted:
+                     known: Sequence[KnownValue] | None = None,
+                     keep_ner: bool = False) -> Redacted:
         """Enforce opt-outs, detect, seal and tokenize; audit a summary.
 
         Args:
@@ -118,6 +134,8 @@ class Redactor:
             known: Values detection looks for again, instead of the record's (a live
                 session passes those of the record at its open, so finals do not depend
                 on values its own earlier turns stored); only the caller's own values.
+            keep_ner: Hand back each segment's NER (``Redacted.ner``), for a caller that
+                gives the same segments again as context (``detection.ner_memo``).
         """
         if for_ai and self.require_subject and subject_id is None:
             raise SubjectRequired()
@@ -131,7 +149,7 @@ class Redactor:
             known = await self._known(tenant, record_id, principal)
         ctx = override_var.set(self.scope(tenant) if self.scope is not None else None)
         try:
-            spans = await self.detect(segments, known)
+            spans, ner = await self.detect_keeping(segments, known, keep_ner=keep_ner)
         finally:
             override_var.reset(ctx)
         texts = [s.text for s in segments]
@@ -144,6 +162,7 @@ class Redactor:
                 no_retention=no_retention, sent_by=principal.name if principal else None)
         result = apply_tokens(texts, spans, tokens, locations)
         result.no_retention = no_retention
+        result.ner = ner
         if not no_retention:
             result.known = [*known, *(KnownValue(v.entity_type, v.original) for v in values)]
             # restore gives back this request's own spelling, never one another

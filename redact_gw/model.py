@@ -26,6 +26,25 @@ class Segment:
 
     text: str = field(repr=False)
     speaker: str | None = None
+    #: spaCy's entities in this text, kept from a detection that already read it: a
+    #: live call's earlier finals, given again as context (``detection.ner_memo``).
+    ner: SegmentNer | None = field(default=None, repr=False, compare=False)
+
+
+#: One line's named entities: a digest of the text spaCy read (no text) and its
+#: entities as (start, end, label), offsets in the line.
+NerLine = tuple[bytes, tuple[tuple[int, int, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentNer:
+    """spaCy's named entities in each non-blank line of one segment, as the detection
+    that ran spaCy on it found them; ``model`` names that pipeline (any other ignores
+    them). Offsets, labels and digests only: no transcript text.
+    """
+
+    model: str
+    lines: tuple[NerLine, ...]
 
 
 @dataclass(frozen=True, slots=True)

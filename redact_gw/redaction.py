@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from redact_gw.model import KnownValue, PendingValue, Revealed, Span
+from redact_gw.model import KnownValue, PendingValue, Revealed, SegmentNer, Span
 from redact_gw.tokens import TOKEN_RE
 
 RevealMode = Literal["full", "masked", "none"]
@@ -80,6 +80,8 @@ class Redacted:
     #: Per text: (start, end, token) of each value in the ORIGINAL text, so a caller
     #: holding the text's structure (ASR word items) can place the tokens itself.
     placed: list[list[tuple[int, int, str]]] = field(default_factory=list)
+    #: Per text, its NER when the caller asked to keep it (``detection.ner_memo``).
+    ner: list[SegmentNer | None] = field(default_factory=list, repr=False)
 
     def counts(self) -> dict[str, int]:
         """Number of tokenized spans per entity type."""

@@ -9,9 +9,9 @@ ever calls it inside the detection executor, never on the event loop.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.model import KnownValue, Segment, SegmentNer, Span
 
 
 class Detector(Protocol):
@@ -53,4 +53,16 @@ class DetectionService(Protocol):
 
     def status(self) -> dict[str, Any]:
         """Workers and queue, for readiness and benchmarks (never request data)."""
+        ...
+
+
+@runtime_checkable
+class KeepsNer(Protocol):
+    """A detection service that can hand back each segment's NER (``ner_memo``), so a
+    caller detecting the same segments again as context (a live call) skips spaCy."""
+
+    async def detect_keeping(self, segments: Sequence[Segment],
+                             known: Sequence[KnownValue] = ()
+                             ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
+        """``DetectionService.detect``, and per segment its NER (``None``: not kept)."""
         ...

@@ -15,7 +15,7 @@ from typing import Any
 
 from redact_gw.detection.base import Detector
 from redact_gw.detection.scoped import detector_for, override_var
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.model import KnownValue, Segment, SegmentNer, Span
 
 
 class InlineDetection:
@@ -38,6 +38,20 @@ class InlineDetection:
         detector = detector_for(self.detector, override_var.get())
         return await loop.run_in_executor(self.executor, detector.detect,
                                           list(segments), list(known))
+
+    async def detect_keeping(self, segments: Sequence[Segment],
+                             known: Sequence[KnownValue] = ()
+                             ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
+        """``detect``, and each segment's NER to keep, when the detector hands it back
+        (``ner_memo``; else ``None`` each)."""
+        detector = detector_for(self.detector, override_var.get())
+        keeping = getattr(detector, "detect_keeping", None)
+        if keeping is None:
+            return await self.detect(segments, known), [None] * len(segments)
+        loop = asyncio.get_running_loop()
+        found: tuple[list[list[Span]], list[SegmentNer | None]] = await loop.run_in_executor(
+            self.executor, keeping, list(segments), list(known))
+        return found
 
     def status(self) -> dict[str, Any]:
         """One in-process worker, no queue of its own."""

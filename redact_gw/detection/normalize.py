@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from redact_gw.detection.base import Detector
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.model import KnownValue, Segment, SegmentNer, Span
 
 if TYPE_CHECKING:
     from redact_gw.settings import DetectionSettings
@@ -156,6 +156,16 @@ def normalizing_presidio(settings: DetectionSettings) -> Detector:
         def detect(self, segments: Sequence[Segment],
                    known: Sequence[KnownValue] = ()) -> list[list[Span]]:
             return detect_through_views(super().detect, segments, known)
+
+        def detect_keeping(self, segments: Sequence[Segment],
+                           known: Sequence[KnownValue] = ()
+                           ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
+            views = [normal_view(s.text) for s in segments]
+            viewed = [s if v.starts is None else Segment(v.text, s.speaker, s.ner)
+                      for v, s in zip(views, segments, strict=True)]
+            found, ner = super().detect_keeping(viewed, known)
+            return [spans if view.starts is None else _to_raw(seg.text, view, spans)
+                    for seg, view, spans in zip(segments, views, found, strict=True)], ner
 
     return NormalizingPresidioDetector(settings)
 

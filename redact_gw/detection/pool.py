@@ -51,7 +51,7 @@ from redact_gw.detection.scoped import Override, override_var
 from redact_gw.detection.worker import MAX_FRAME, encode
 from redact_gw.errors import DetectionFailed, DetectionOverloaded, DetectionWorkerLost
 from redact_gw.logs import current_request_id
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.model import KnownValue, Segment, SegmentNer, Span
 from redact_gw.settings import DetectionSettings
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ class _Job:
     tenant: str | None = None
     solo: bool = False  # retried alone after its batch's worker died
     override: Override | None = None  # scoped settings (``scoped.py``): batched apart
+    keep_ner: bool = False  # the worker hands back each segment's NER (``ner_memo``)
+    ner: list[SegmentNer | None] | None = None
 
 
 @dataclass(eq=False)
@@ -222,6 +224,18 @@ class DetectionPool:
     async def detect(self, segments: Sequence[Segment],
                      known: Sequence[KnownValue] = ()) -> list[list[Span]]:
         """Detect in one transcript; see the module docstring for every failure."""
+        return await self._submit(segments, known, keep_ner=False).future
+
+    async def detect_keeping(self, segments: Sequence[Segment],
+                             known: Sequence[KnownValue] = ()
+                             ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
+        """``detect``, and each segment's NER to keep (``ner_memo``)."""
+        job = self._submit(segments, known, keep_ner=True)
+        spans = await job.future
+        return spans, job.ner if job.ner is not None else [None] * len(spans)
+
+    def _submit(self, segments: Sequence[Segment], known: Sequence[KnownValue], *,
+                keep_ner: bool) -> _Job:
         if self._closing:
             raise DetectionFailed("the gateway is shutting down; nothing was forwarded",
                                   code="shutting_down")
@@ -235,13 +249,13 @@ class DetectionPool:
         tenant = tenant_var.get()
         job = _Job(list(segments), list(known), sum(len(s.text) for s in segments),
                    asyncio.get_running_loop().create_future(), current_request_id(),
-                   tenant=tenant, override=override_var.get())
+                   tenant=tenant, override=override_var.get(), keep_ner=keep_ner)
         if tenant is not None:
             self._seen[tenant] = time.monotonic()
         self._queue.append(job)
         self._set_gauges()
         self._wakeup.set()
-        return await job.future
+        return job
 
     def status(self) -> dict[str, Any]:
         """Workers, queue and memory, for ``/readyz`` and benchmarks (no request data)."""
@@ -344,7 +358,7 @@ class DetectionPool:
             self.settings.timeout_s + 1.0, self._kill, worker, "timeout")
         if self._metrics is not None:
             self._metrics.detection_batch.observe(len(jobs))
-        frame = encode((batch_id, [(j.job_id, j.segments, j.known, j.request_id)
+        frame = encode((batch_id, [(j.job_id, j.segments, j.known, j.request_id, j.keep_ner)
                                    for j in jobs], jobs[0].override))
         stdin = worker.proc.stdin
         assert stdin is not None
@@ -393,7 +407,7 @@ class DetectionPool:
                 if frame is None:
                     raise ConnectionError("worker exited")
                 if frame[0] == "job":
-                    self._answer(worker, frame[1], frame[2])
+                    self._answer(worker, frame[1], frame[2], frame[3])
                 else:
                     self._finish(worker, frame[2])
         except asyncio.CancelledError:
@@ -401,7 +415,8 @@ class DetectionPool:
         except Exception as exc:  # any channel failure loses the worker
             await self._lost(worker, worker.killed_for or type(exc).__name__)
 
-    def _answer(self, worker: _Worker, job_id: int, spans: list[list[Span]] | None) -> None:
+    def _answer(self, worker: _Worker, job_id: int, spans: list[list[Span]] | None,
+                ner: list[SegmentNer | None] | None) -> None:
         """One job of the worker's batch is done (the rest may still be running)."""
         job = (worker.batch or {}).get(job_id)
         if job is None or job.future.done():
@@ -409,6 +424,7 @@ class DetectionPool:
         if spans is None:
             job.future.set_exception(DetectionFailed())
         else:
+            job.ner = ner
             job.future.set_result(spans)
 
     def _finish(self, worker: _Worker, info: dict[str, int]) -> None:

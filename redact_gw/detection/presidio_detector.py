@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -31,6 +30,7 @@ from redact_gw.detection import (
     dates,
     gazetteer,
     names,
+    ner_memo,
     phones,
     places,
     recurrence,
@@ -64,7 +64,7 @@ from redact_gw.detection.pattern_gates import NEEDS, possible
 from redact_gw.detection.turns import turns
 from redact_gw.detection.view import SpokenView, build_view
 from redact_gw.errors import ConfigError
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.model import KnownValue, Segment, SegmentNer, Span
 from redact_gw.settings import DetectionSettings
 
 #: One transcript to detect in: its segments and the values its record already holds.
@@ -138,6 +138,9 @@ class PresidioDetector:
         if self._gazetteer is not None and wanted & {E.PERSON, E.LOCATION}:
             # spaCy's small model calls many cities and foreign names ORG: read them
             self._ner_entities.append(E.ORGANIZATION)
+        self._ner_model = (ner_memo.fingerprint(self._engine.pipeline,
+                                                self._gazetteer is not None)
+                           if self._ner_enabled else None)
 
     @property
     def settings(self) -> DetectionSettings:
@@ -188,14 +191,47 @@ class PresidioDetector:
         after the first minibatch, not after the whole call's NER. Strings the batch
         added to spaCy's vocabulary are freed when the iteration ends.
         """
+        for index, spans, _ner in self.detect_each_keeping(jobs):
+            yield index, spans
+
+    def detect_each_keeping(self, jobs: Sequence[Job]
+                            ) -> Iterator[tuple[int, list[list[Span]], list[SegmentNer | None]]]:
+        """``detect_each``, also yielding each segment's NER to keep (``ner_memo``): a
+        segment given again with it (``Segment.ner``) is not read by spaCy again."""
         order = sorted(range(len(jobs)), key=lambda i: sum(len(s.text) for s in jobs[i][0]))
         with self._engine.memory_zone():
             lines = {i: list(_lines([s.text for s in jobs[i][0]])) for i in order}
-            docs = self._nlp([line for i in order for _, _, line in lines[i]])
+            kept = {i: self._kept_docs(jobs[i][0], lines[i]) for i in order}
+            docs = self._nlp([line for i in order
+                              for (_, _, line), doc in zip(lines[i], kept[i], strict=True)
+                              if doc is None])
             for i in order:
-                job_docs = list(itertools.islice(docs, len(lines[i])))
+                job_docs = [doc if doc is not None else next(docs) for doc in kept[i]]
                 segments, known = jobs[i]
-                yield i, self._detect(segments, known, lines[i], job_docs)
+                spans = self._detect(segments, known, lines[i], job_docs)
+                yield i, spans, ner_memo.keep(self._ner_model, len(segments),
+                                              [seg for seg, _, _ in lines[i]], job_docs)
+
+    def detect_keeping(self, segments: Sequence[Segment], known: Sequence[KnownValue] = ()
+                       ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
+        """``detect``, and each segment's NER to keep (``detect_each_keeping``)."""
+        [(_, spans, ner)] = list(self.detect_each_keeping([(segments, known)]))
+        return spans, ner
+
+    def _kept_docs(self, segments: Sequence[Segment], lines: Sequence[Line]
+                   ) -> list[Doc | None]:
+        """Per line, its ``Doc`` rebuilt from the entities its segment came with
+        (``None``: spaCy reads it)."""
+        out: list[Doc | None] = [None] * len(lines)
+        if self._ner_model is None or not any(s.ner is not None for s in segments):
+            return out
+        for seg, segment in enumerate(segments):
+            at = [k for k, line in enumerate(lines) if line[0] == seg]
+            kept = ner_memo.kept_lines(segment, self._ner_model, len(at))
+            for k, line_kept in zip(at, kept or (), strict=False):
+                out[k] = ner_memo.reuse(self._engine.pipeline, self._ner_text(lines[k][2]),
+                                        line_kept)
+        return out
 
     def _detect(self, segments: Sequence[Segment], known: Sequence[KnownValue],
                 lines: Sequence[Line], docs: Sequence[Doc]) -> list[list[Span]]:
@@ -225,9 +261,12 @@ class PresidioDetector:
         nlp = self._engine.pipeline
         if not self._ner_enabled:
             return (nlp.make_doc(line) for line in lines)
-        if self._gazetteer is not None:
-            lines = [truecase.restore(line, self._gazetteer) for line in lines]
+        lines = [self._ner_text(line) for line in lines]
         return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
+
+    def _ner_text(self, line: str) -> str:
+        """The text spaCy's NER reads for ``line`` (capitals restored for speech)."""
+        return line if self._gazetteer is None else truecase.restore(line, self._gazetteer)
 
     def _gazetteer_hits(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
         """Names and places read off each line's capitals (restored for speech)."""

@@ -12,12 +12,14 @@ stdout file descriptor is moved away before any import can write to it.
 Frames:
     gateway -> worker: ``{"settings": DetectionSettings, "factory": "module:callable"
         | None, "log_format": "json" | "text"}`` once, then
-        ``(batch_id, [(job_id, segments, known, request_id), ...], override)``
-        (``override``: ``None``, or the scoped settings of every job of the batch).
+        ``(batch_id, [(job_id, segments, known, request_id, keep_ner), ...], override)``
+        (``override``: ``None``, or the scoped settings of every job of the batch;
+        ``keep_ner``: the caller keeps each segment's NER, ``ner_memo``).
     worker -> gateway: ``("ready", info)`` or ``("failed", error_type)`` once, then per
-        batch ``("job", job_id, spans | None)`` for each job as soon as it is done
-        (``None``: it failed on its own; logged here by exception type only, messages
-        can quote text) and ``("done", batch_id, info)``.
+        batch ``("job", job_id, spans | None, ner | None)`` for each job as soon as it
+        is done (``None``: it failed on its own; logged here by exception type only,
+        messages can quote text; ``ner``: per segment, when ``keep_ner``) and
+        ``("done", batch_id, info)``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from redact_gw.detection.base import Detector
 from redact_gw.detection.scoped import detector_for
 from redact_gw.errors import DetectionFailed
 from redact_gw.logs import request_id_var, setup_logging
-from redact_gw.model import KnownValue, Segment, Span
+from redact_gw.model import KnownValue, Segment, SegmentNer, Span
 from redact_gw.settings import DetectionSettings
 
 log = logging.getLogger("redact_gw.detection.worker")
@@ -44,8 +46,11 @@ _LEN = struct.Struct(">I")
 #: Frames above this size are refused (a corrupt length must not allocate gigabytes).
 MAX_FRAME = 256 * 1024 * 1024
 
-#: (job id, segments, known values, request id for the log lines about it).
-Job = tuple[int, Sequence[Segment], Sequence[KnownValue], str | None]
+#: (job id, segments, known values, request id for the log lines about it, whether
+#: the caller keeps the segments' NER).
+Job = tuple[int, Sequence[Segment], Sequence[KnownValue], str | None, bool]
+#: Per segment, its NER to keep (``None``: not asked for, or not kept).
+Ner = list[SegmentNer | None] | None
 
 
 def encode(obj: object) -> bytes:
@@ -89,25 +94,26 @@ def load_factory(path: str | None) -> Callable[[DetectionSettings], Detector]:
 
 
 def run_batch(detector: Detector,
-              jobs: Sequence[Job]) -> Iterator[tuple[int, list[list[Span]] | None]]:
-    """Yield ``(job_id, spans)`` for each job as soon as it is done (``None``: it failed).
+              jobs: Sequence[Job]) -> Iterator[tuple[int, list[list[Span]] | None, Ner]]:
+    """Yield ``(job_id, spans, ner)`` for each job as soon as it is done (``None``
+    spans: it failed; ``ner`` only for a job that keeps it).
 
-    A detector with ``detect_each`` (``PresidioDetector``) does the whole batch in one
-    ``nlp.pipe``, shortest transcripts first; if it fails, the jobs it had not
+    A detector with ``detect_each_keeping`` (``PresidioDetector``) does the whole batch
+    in one ``nlp.pipe``, shortest transcripts first; if it fails, the jobs it had not
     answered are retried one by one, so one failing transcript fails alone.
     """
     pending = {job[0]: job for job in jobs}
-    each = getattr(detector, "detect_each", None)
+    each = getattr(detector, "detect_each_keeping", None)
     if each is not None:
         try:
-            for index, found in each([(segments, known) for _, segments, known, _ in jobs]):
+            for index, found, ner in each([(job[1], job[2]) for job in jobs]):
                 job_id = jobs[index][0]
                 del pending[job_id]
-                yield job_id, found
+                yield job_id, found, ner if jobs[index][4] else None
         except Exception as exc:  # retried one by one below
             log.warning("batch detection failed (%s); retrying its jobs one by one",
                         type(exc).__name__)
-    for job_id, segments, known, request_id in sorted(
+    for job_id, segments, known, request_id, _keep in sorted(
             pending.values(), key=lambda job: sum(len(s.text) for s in job[1])):
         token = request_id_var.set(request_id)
         try:
@@ -117,7 +123,7 @@ def run_batch(detector: Detector,
             spans = None
         finally:
             request_id_var.reset(token)
-        yield job_id, spans
+        yield job_id, spans, None
 
 
 def serve(inp: BinaryIO, out: BinaryIO) -> int:
@@ -146,9 +152,9 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
             log.error("detection worker: scoped settings unsupported; batch failed")
             scoped = None
         answers = (run_batch(scoped, jobs) if scoped is not None
-                   else ((job[0], None) for job in jobs))
-        for job_id, spans in answers:
-            out.write(encode(("job", job_id, spans)))
+                   else ((job[0], None, None) for job in jobs))
+        for job_id, spans, ner in answers:
+            out.write(encode(("job", job_id, spans, ner)))
             out.flush()
         done += len(jobs)
         out.write(encode(("done", batch_id, {"rss": rss_bytes(), "jobs": done})))

@@ -15,13 +15,16 @@ context (the agent's question, values recurring across turns): its values are to
 Detection gets the record's values at open and those of finals that left the context
 window, never those of finals still in it: those are found again in their own turn,
 with the same confidence and filters ``/v1/redact`` applies to the same turns, so a
-final equals ``/v1/redact`` on the same turns by construction.
+final equals ``/v1/redact`` on the same turns by construction. Each final keeps the
+NER its detection handed back (``Segment.ner``: offsets and labels, no text), so as
+context it is not read by spaCy again (``detection.ner_memo``); everything else about
+it is detected anew, with the context it has in each window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redact_gw.engine import Redactor
@@ -209,8 +212,11 @@ class LiveSession:
         turn = Segment(text, seg.speaker)
         redacted = await self.redactor.redact(
             c.tenant, c.record_id, c.subject_id, [*self._turns(), turn],
-            principal=c.principal, for_ai=True, channel=c.channel, known=self._known)
+            principal=c.principal, for_ai=True, channel=c.channel, known=self._known,
+            keep_ner=True)
         self.last_final = redacted
+        if redacted.ner and redacted.ner[-1] is not None:
+            turn = replace(turn, ner=redacted.ner[-1])
         values = [] if redacted.no_retention else _values_of(redacted, len(self._context))
         if not redacted.no_retention:
             for token, revealed in redacted.originals.items():
