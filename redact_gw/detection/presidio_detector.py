@@ -191,13 +191,14 @@ class PresidioDetector:
         after the first minibatch, not after the whole call's NER. Strings the batch
         added to spaCy's vocabulary are freed when the iteration ends.
         """
-        for index, spans, _ner in self.detect_each_keeping(jobs):
+        for index, spans, _ner in self.detect_each_keeping(jobs, [False] * len(jobs)):
             yield index, spans
 
-    def detect_each_keeping(self, jobs: Sequence[Job]
+    def detect_each_keeping(self, jobs: Sequence[Job], keep: Sequence[bool] | None = None
                             ) -> Iterator[tuple[int, list[list[Span]], list[SegmentNer | None]]]:
-        """``detect_each``, also yielding each segment's NER to keep (``ner_memo``): a
-        segment given again with it (``Segment.ner``) is not read by spaCy again."""
+        """``detect_each``, also yielding each segment's NER to keep (``ner_memo``; for
+        the jobs ``keep`` names, default all): a segment given again with it
+        (``Segment.ner``) is not read by spaCy again."""
         order = sorted(range(len(jobs)), key=lambda i: sum(len(s.text) for s in jobs[i][0]))
         with self._engine.memory_zone():
             lines = {i: list(_lines([s.text for s in jobs[i][0]])) for i in order}
@@ -209,7 +210,8 @@ class PresidioDetector:
                 job_docs = [doc if doc is not None else next(docs) for doc in kept[i]]
                 segments, known = jobs[i]
                 spans = self._detect(segments, known, lines[i], job_docs)
-                yield i, spans, ner_memo.keep(self._ner_model, len(segments),
+                model = self._ner_model if keep is None or keep[i] else None
+                yield i, spans, ner_memo.keep(model, len(segments),
                                               [seg for seg, _, _ in lines[i]], job_docs)
 
     def detect_keeping(self, segments: Sequence[Segment], known: Sequence[KnownValue] = ()

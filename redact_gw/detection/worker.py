@@ -106,7 +106,8 @@ def run_batch(detector: Detector,
     each = getattr(detector, "detect_each_keeping", None)
     if each is not None:
         try:
-            for index, found, ner in each([(job[1], job[2]) for job in jobs]):
+            for index, found, ner in each([(job[1], job[2]) for job in jobs],
+                                          [job[4] for job in jobs]):
                 job_id = jobs[index][0]
                 del pending[job_id]
                 yield job_id, found, ner if jobs[index][4] else None
