@@ -5,14 +5,13 @@ detection finds."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from redact_gw.detection import Detector
 from redact_gw.detection.worker import run_batch
 from redact_gw.model import Segment, SegmentNer, Span
+from tests.detection.ner_spy import NerSpy, spy_on_ner
 
 #: Hand calls: the agent's question cues the answer in the next turn, values recur
 #: across turns (a surname alone, the last digits of a card), labelled lines.
@@ -32,25 +31,9 @@ CALLS = [
 ]
 
 
-class _NerSpy:
-    """Records every text spaCy's NER reads (``nlp.pipe``)."""
-
-    def __init__(self, nlp: Any) -> None:
-        self.read: list[str] = []
-        self._pipe = nlp.pipe
-
-    def __call__(self, texts: Any, **kwargs: Any) -> Iterator[Any]:
-        texts = list(texts)
-        self.read.extend(texts)
-        return iter(self._pipe(texts, **kwargs))
-
-
 @pytest.fixture
-def spy(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> _NerSpy:
-    nlp = detector._engine.pipeline  # type: ignore[attr-defined]
-    recorder = _NerSpy(nlp)
-    monkeypatch.setattr(nlp, "pipe", recorder)
-    return recorder
+def spy(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> NerSpy:
+    return spy_on_ner(detector, monkeypatch)
 
 
 def _keeping(detector: Detector, segments: list[Segment]
@@ -62,7 +45,7 @@ def _keeping(detector: Detector, segments: list[Segment]
 
 @pytest.mark.parametrize("call", CALLS)
 def test_finals_with_kept_ner_equal_full_detection_and_read_each_line_once(
-        detector: Detector, spy: _NerSpy, call: list[tuple[str, str]]) -> None:
+        detector: Detector, spy: NerSpy, call: list[tuple[str, str]]) -> None:
     finals: list[Segment] = []
     for speaker, text in call:
         turn = Segment(text, speaker)
@@ -85,7 +68,7 @@ def test_finals_with_kept_ner_equal_full_detection_and_read_each_line_once(
 
 
 def test_kept_ner_of_another_text_or_model_is_not_used(detector: Detector,
-                                                       spy: _NerSpy) -> None:
+                                                       spy: NerSpy) -> None:
     """A segment whose kept NER does not fit it (another text, another pipeline) is read
     by spaCy as if it had none: kept entities never decide another text's spans."""
     question = Segment("can I have your name please", "agent")
