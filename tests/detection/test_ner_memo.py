@@ -5,6 +5,7 @@ detection finds."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,17 @@ def test_the_worker_hands_back_ner_only_to_jobs_that_keep_it(detector: Detector)
     assert isinstance(digest, bytes) and len(digest) == 8
     assert all(isinstance(a, int) and isinstance(b, int) for a, b, _ in ents)
     assert "John" not in repr(kept[0])
+
+
+def test_scoped_settings_reading_other_text_do_not_reuse_it(detector: Detector,
+                                                            spy: NerSpy) -> None:
+    """Scoped settings without names or places read speech without restored capitals:
+    the NER kept under the gateway's settings is not theirs, so spaCy reads again."""
+    segments = [Segment("my birthday is march fourth nineteen eighty four", "customer")]
+    _, ner = _keeping(detector, segments)
+    scoped: Any = detector.with_settings(  # type: ignore[attr-defined]
+        detector.settings.model_copy(update={"entities": ["DATE_TIME"]}))  # type: ignore[attr-defined]
+    spy.read.clear()
+    spans, _ = scoped.detect_keeping([dataclasses.replace(segments[0], ner=ner[0])])
+    assert len(spy.read) == 1
+    assert spans == scoped.detect(segments)
