@@ -202,7 +202,8 @@ class PresidioDetector:
         order = sorted(range(len(jobs)), key=lambda i: sum(len(s.text) for s in jobs[i][0]))
         with self._engine.memory_zone():
             lines = {i: list(_lines([s.text for s in jobs[i][0]])) for i in order}
-            kept = {i: self._kept_docs(jobs[i][0], lines[i]) for i in order}
+            kept = {i: ner_memo.kept_docs(self._engine.pipeline, self._ner_model, jobs[i][0],
+                                          lines[i], self._ner_text) for i in order}
             docs = self._nlp([line for i in order
                               for (_, _, line), doc in zip(lines[i], kept[i], strict=True)
                               if doc is None])
@@ -219,21 +220,6 @@ class PresidioDetector:
         """``detect``, and each segment's NER to keep (``detect_each_keeping``)."""
         [(_, spans, ner)] = list(self.detect_each_keeping([(segments, known)]))
         return spans, ner
-
-    def _kept_docs(self, segments: Sequence[Segment], lines: Sequence[Line]
-                   ) -> list[Doc | None]:
-        """Per line, its ``Doc`` rebuilt from the entities its segment came with
-        (``None``: spaCy reads it)."""
-        out: list[Doc | None] = [None] * len(lines)
-        if self._ner_model is None or not any(s.ner is not None for s in segments):
-            return out
-        for seg, segment in enumerate(segments):
-            at = [k for k, line in enumerate(lines) if line[0] == seg]
-            kept = ner_memo.kept_lines(segment, self._ner_model, len(at))
-            for k, line_kept in zip(at, kept or (), strict=False):
-                out[k] = ner_memo.reuse(self._engine.pipeline, self._ner_text(lines[k][2]),
-                                        line_kept)
-        return out
 
     def _detect(self, segments: Sequence[Segment], known: Sequence[KnownValue],
                 lines: Sequence[Line], docs: Sequence[Doc]) -> list[list[Span]]:
