@@ -56,6 +56,9 @@ _HOLD_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0)
 _UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 _STREAM_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 _PURGE_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+#: Detection queue wait and worker time: fine below 100 ms, where a short utterance lives.
+_DETECTION_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15,
+                      0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
@@ -146,6 +149,14 @@ class Metrics:
         self.detection_batch = Histogram("redact_gw_detection_batch_size",
                                          "Transcripts per detection batch",
                                          buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
+        self.detection_queue_wait = Histogram(
+            "redact_gw_detection_queue_wait_seconds",
+            "Time a detection job waited in the queue for a worker",
+            buckets=_DETECTION_BUCKETS, registry=r)
+        self.detection_job_seconds = Histogram(
+            "redact_gw_detection_job_seconds",
+            "Time from a detection job's dispatch to a worker to its answer",
+            buckets=_DETECTION_BUCKETS, registry=r)
         self.detection_rejected = Counter("redact_gw_detection_rejected_total",
                                           "Detection jobs refused, by reason", ["reason"],
                                           registry=r)

@@ -9,7 +9,9 @@ The gateway's event loop only queues transcripts and moves pickled frames over p
   ``batch_size`` of them (and ``batch_chars`` characters) in one frame; when the
   queue is shorter than a batch it waits ``batch_wait_ms`` for more first. Under load
   the queue fills while workers are busy, so batches form without waiting; the
-  worker runs one ``nlp.pipe`` over the whole batch.
+  worker runs one ``nlp.pipe`` over the whole batch. Which transcripts, and how many,
+  is ``schedule.py``: shares that let the workers finish together, a budget of
+  characters per batch, short transcripts first without starving long ones.
 - **Tenants.** A batch holds one tenant's transcripts only (``tenant_var``, set by the
   gateway for each authenticated request), so one tenant's transcript that crashes or
   stalls a worker never fails another tenant's. Free workers go to the waiting tenant
@@ -47,6 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from redact_gw.detection import schedule
 from redact_gw.detection.scoped import Override, override_var
 from redact_gw.detection.worker import MAX_FRAME, encode
 from redact_gw.errors import DetectionFailed, DetectionOverloaded, DetectionWorkerLost
@@ -102,6 +105,13 @@ class _Job:
     override: Override | None = None  # scoped settings (``scoped.py``): batched apart
     keep_ner: bool = False  # the worker hands back each segment's NER (``ner_memo``)
     ner: list[SegmentNer | None] | None = None
+    queued_at: float = 0.0  # perf_counter when queued
+    sent_at: float = 0.0  # perf_counter when sent to a worker
+
+    @property
+    def batch_key(self) -> Override | None:
+        """Jobs of one batch share their scoped settings."""
+        return self.override
 
 
 @dataclass(eq=False)
@@ -116,6 +126,7 @@ class _Worker:
     reader: asyncio.Task[None] | None = None
     killed_for: str | None = None
     batch_started: float = 0.0
+    estimate_s: float = 0.0  # the batch's expected seconds (``schedule.cost``)
     tenant: str | None = None
     ready: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -155,6 +166,7 @@ class DetectionPool:
         self._closing = False
         self._failures: dict[int, int] = {}
         self._job_seconds = 0.05  # moving average per transcript, for Retry-After
+        self._unit_s = 15e-6  # moving average per unit of ``schedule.cost``
         self._seen: dict[str, float] = {}  # tenant -> when its last transcript came
         self.restarts = 0
         #: The start-up warm-up is over (``wait_warm`` returned).
@@ -249,7 +261,8 @@ class DetectionPool:
         tenant = tenant_var.get()
         job = _Job(list(segments), list(known), sum(len(s.text) for s in segments),
                    asyncio.get_running_loop().create_future(), current_request_id(),
-                   tenant=tenant, override=override_var.get(), keep_ner=keep_ner)
+                   tenant=tenant, override=override_var.get(), keep_ner=keep_ner,
+                   queued_at=time.perf_counter())
         if tenant is not None:
             self._seen[tenant] = time.monotonic()
         self._queue.append(job)
@@ -277,11 +290,10 @@ class DetectionPool:
                     and len(self._queue) < self.settings.batch_size * len(self._idle)):
                 await asyncio.sleep(wait_s)  # let batches gather
             while self._queue and self._idle:
-                sharing = len(self._idle)
                 worker = self._idle.popleft()
                 if worker.index not in self._workers or not worker.warm:
                     continue
-                jobs = self._take(sharing)
+                jobs = self._take(worker)
                 if not jobs:  # nothing waiting, or only tenants at their cap
                     self._idle.appendleft(worker)
                     break
@@ -293,39 +305,35 @@ class DetectionPool:
                         _fail(job, DetectionFailed())
                     self._kill(worker, "worker_lost")
 
-    def _take(self, sharing: int) -> list[_Job]:
-        """Live jobs for one of ``sharing`` idle workers: at least one, at most
-        ``batch_size`` and ``batch_chars`` characters, and no more than its share.
-
-        The share (waiting jobs over idle workers) keeps one worker from taking every
-        waiting transcript while another sits idle: with 16 requests waiting and two
-        idle workers, each gets 8, not one 16 and the other none.
+    def _take(self, worker: _Worker) -> list[_Job]:
+        """Live jobs for ``worker``: at least one, at most ``batch_size`` and
+        ``batch_chars`` characters, and its share (``schedule.share``): with 16 short
+        transcripts waiting and two idle workers, each gets 8, not one 16 and the other
+        none; with the other worker about to finish, this one leaves it its part.
         """
-        for job in [j for j in self._queue if j.future.done()]:  # the caller gave up
-            self._queue.remove(job)
+        if any(j.future.done() for j in self._queue):  # the caller gave up
+            self._queue = deque(j for j in self._queue if not j.future.done())
         found, tenant = self._next_tenant()
         if not found:
             self._set_gauges()
             return []
-        share = max(1, math.ceil(len(self._queue) / max(1, sharing)))
-        limit = min(self.settings.batch_size, share)
-        jobs: list[_Job] = []
-        chars = 0
-        for job in list(self._queue):
-            if len(jobs) >= limit:
-                break
-            if job.tenant != tenant or (job.solo and jobs) or (
-                    jobs and job.override != jobs[0].override):
-                continue
-            if jobs and chars + job.chars > self.settings.batch_chars:
-                break
-            self._queue.remove(job)
-            jobs.append(job)
-            chars += job.chars
-            if job.solo:
-                break
+        mine = [j for j in self._queue if j.tenant == tenant]
+        now = time.perf_counter()
+        others = sorted(max(0.0, w.estimate_s - (now - w.batch_started)) / self._unit_s
+                        if w.batch is not None else 0.0
+                        for w in self._workers.values() if w.warm and w is not worker)
+        if tenant is not None and len(self._seen) >= 2:  # capped: fewer workers share it
+            others = others[:max(0, self._cap() - 1)]
+        level = schedule.share(sum(schedule.cost(j.chars) for j in mine), others)
+        jobs = schedule.pick(mine, now, level, self.settings.batch_size,
+                             self.settings.batch_chars)
+        taken = set(map(id, jobs))
+        self._queue = deque(j for j in self._queue if id(j) not in taken)
         self._set_gauges()
         return jobs
+
+    def _cap(self) -> int:
+        return self.settings.max_workers_per_tenant or max(1, self.size - 1)
 
     def _next_tenant(self) -> tuple[bool, str | None]:
         """The waiting tenant holding the fewest workers (the longest waiting first),
@@ -337,7 +345,7 @@ class DetectionPool:
         now = time.monotonic()
         self._seen = {t: seen for t, seen in self._seen.items() if now - seen < _ACTIVE_S}
         active = len(self._seen)
-        cap = self.settings.max_workers_per_tenant or max(1, self.size - 1)
+        cap = self._cap()
         found, best, best_busy = False, None, 0
         for job in self._queue:
             held = busy.get(job.tenant, 0)
@@ -354,10 +362,15 @@ class DetectionPool:
         worker.batch = {job.job_id: job for job in jobs}
         worker.tenant = jobs[0].tenant
         worker.batch_started = time.perf_counter()
+        worker.estimate_s = self._unit_s * sum(schedule.cost(j.chars) for j in jobs)
+        for job in jobs:
+            job.sent_at = worker.batch_started
         worker.deadline = asyncio.get_running_loop().call_later(
             self.settings.timeout_s + 1.0, self._kill, worker, "timeout")
         if self._metrics is not None:
             self._metrics.detection_batch.observe(len(jobs))
+            for job in jobs:
+                self._metrics.detection_queue_wait.observe(job.sent_at - job.queued_at)
         frame = encode((batch_id, [(j.job_id, j.segments, j.known, j.request_id, j.keep_ner)
                                    for j in jobs], jobs[0].override))
         stdin = worker.proc.stdin
@@ -421,6 +434,8 @@ class DetectionPool:
         job = (worker.batch or {}).get(job_id)
         if job is None or job.future.done():
             return
+        if self._metrics is not None:
+            self._metrics.detection_job_seconds.observe(time.perf_counter() - job.sent_at)
         if spans is None:
             job.future.set_exception(DetectionFailed())
         else:
@@ -431,8 +446,10 @@ class DetectionPool:
         """The worker's batch is done: it takes work again."""
         batch = worker.batch or {}
         if batch:
-            per_job = (time.perf_counter() - worker.batch_started) / len(batch)
-            self._job_seconds = 0.8 * self._job_seconds + 0.2 * per_job
+            elapsed = time.perf_counter() - worker.batch_started
+            self._job_seconds = 0.8 * self._job_seconds + 0.2 * elapsed / len(batch)
+            units = sum(schedule.cost(j.chars) for j in batch.values())
+            self._unit_s = 0.8 * self._unit_s + 0.2 * elapsed / units
         for job in batch.values():  # a worker answers every job; never leave one hanging
             _fail(job, DetectionFailed())
         if worker.deadline is not None:
