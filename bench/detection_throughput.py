@@ -189,6 +189,19 @@ class Gateway:
         return {"gateway": cpu(self.proc.pid), "client+upstream": cpu("self"),
                 "workers": sum(cpu(pid) for pid in self.worker_pids())}
 
+    async def pool_histograms(self) -> dict[str, dict[float, float]]:
+        """The detection pool's histograms from ``/metrics``: name -> bucket bound ->
+        cumulative count."""
+        from prometheus_client.parser import text_string_to_metric_families
+        async with aiohttp.ClientSession() as http, http.get(self.url + "/metrics") as r:
+            text = await r.text()
+        out: dict[str, dict[float, float]] = {}
+        for family in text_string_to_metric_families(text):
+            if family.name in _POOL_HISTOGRAMS:
+                out[family.name] = {float(s.labels["le"]): s.value for s in family.samples
+                                    if s.name.endswith("_bucket")}
+        return out
+
     def gateway_rss_mib(self) -> float:
         assert self.proc is not None
         return _rss_mib(self.proc.pid)
@@ -197,6 +210,32 @@ class Gateway:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
             await self.proc.wait()
+
+
+_POOL_HISTOGRAMS = {"redact_gw_detection_queue_wait_seconds": "queue wait",
+                    "redact_gw_detection_job_seconds": "in the worker",
+                    "redact_gw_detection_batch_size": "batch size"}
+
+
+def _pool_line(before: dict[str, dict[float, float]],
+               after: dict[str, dict[float, float]]) -> str:
+    """p50/p99 (the bucket holding them) of each pool histogram over one run."""
+    parts = []
+    for name, label in _POOL_HISTOGRAMS.items():
+        if name not in after:  # a gateway without these histograms
+            continue
+        delta = {le: n - before.get(name, {}).get(le, 0) for le, n in after[name].items()}
+        total = delta.get(float("inf"), 0)
+        if not total:
+            continue
+
+        def bound(q: float, delta: dict[float, float] = delta, total: float = total,
+                  scale: float = 1 if "size" in name else 1000) -> str:
+            le = min(le for le, n in delta.items() if n >= q * total)
+            return f"<= {le * scale:g}"
+        unit = "" if "size" in name else " ms"
+        parts.append(f"{label} p50 {bound(0.5)}{unit}, p99 {bound(0.99)}{unit}")
+    return "        " + "; ".join(parts) if parts else "        (no pool histograms)"
 
 
 def _rss_mib(pid: int) -> float:
@@ -345,9 +384,12 @@ async def bench(args: argparse.Namespace) -> None:
                   " RSS " + ", ".join(f"{r:.0f} MiB" for r in gw.worker_rss_mib())
                   + f"; gateway process {gw.gateway_rss_mib():.0f} MiB\n")
             await drive(gw, short[:40] + long[:4], 4, offset=900_000)  # warm paths
-            print("latency of one short utterance per request (p50/p99), CPU split:")
+            print("latency of one short utterance per request (p50/p99), CPU split,"
+                  " where the detection time went (bucket bounds of the pool's histograms):")
             for c in args.latency:
+                before = await gw.pool_histograms()
                 print((await drive(gw, short, c, offset=100_000 * c)).line())
+                print(_pool_line(before, await gw.pool_histograms()))
             print(f"\nside by side, {args.rounds} rounds (texts/s; the gateway idles while"
                   f" the baselines run; gateway at c={args.concurrency}):")
             for k in range(args.rounds):
