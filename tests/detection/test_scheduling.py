@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-import pytest
 
 from redact_gw.detection import schedule
-from redact_gw.detection.pool import DetectionPool
 from redact_gw.metrics import Metrics
-from redact_gw.model import Segment
-from redact_gw.settings import DetectionSettings
 from redact_gw.testing import FakeDetector
+from tests.detection.test_pool import MakePool, make_pool, seg, until
 
-SCRIPTED = "redact_gw.testing:scripted_detector"
+__all__ = ["make_pool"]  # the fixture
 LONG = "word " * 400  # a call-length transcript: 2,000 characters
-MakePool = Callable[..., Awaitable[DetectionPool]]
 
 
 @dataclass(eq=False)
@@ -91,35 +84,7 @@ def test_retried_jobs_go_alone_and_scoped_settings_are_batched_apart() -> None:
     assert schedule.pick(others, 0.1, units(9), 16, 50_000) == others[:1]
 
 
-# -- a real pool ------------------------------------------------------------------------
-@pytest.fixture
-async def make_pool() -> AsyncIterator[MakePool]:
-    pools: list[DetectionPool] = []
-
-    async def make(workers: int, metrics: Metrics | None = None,
-                   **settings: Any) -> DetectionPool:
-        pool = DetectionPool(DetectionSettings(**settings), workers=workers,
-                             factory=SCRIPTED, metrics=metrics)
-        pools.append(pool)
-        await pool.start()
-        assert await pool.wait_warm(30)
-        return pool
-    yield make
-    for pool in pools:
-        await pool.close()
-
-
-def seg(text: str) -> list[Segment]:
-    return [Segment(text, "customer")]
-
-
-async def until(cond: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
+# -- a real pool (``make_pool`` of test_pool.py: ScriptedDetector workers) ---------------
 async def test_a_short_transcript_is_not_stuck_behind_a_queue_of_calls(
         make_pool: MakePool) -> None:
     """Six calls of 0.5 s each arrive at two idle workers; a chat line comes right
