@@ -9,12 +9,12 @@ long batches last and how evenly they are spread, and three rules keep both shor
   makes it finish about when the other workers able to take the rest do (``share``:
   "water filling" over each worker's remaining work, estimated from the measured cost
   per character, counted twice over). With 10 utterances waiting and the other worker
-  about to finish, each gets about 5; when the other has just taken a long batch, the
+  about to finish, this one takes 5 or 6; when the other has just taken a long batch, the
   free one takes all 10.
   Under a deep queue the share is at least ``batch_size``, so batches stay as large
   (and as cheap per utterance) as before.
 - **A time budget per batch.** Beyond its first transcript a batch holds at most
-  ``BUDGET_CHARS`` characters (about 16 utterances, or two call-length transcripts):
+  ``BUDGET_CHARS`` characters (16 utterances of 250 characters, two call-length texts):
   a worker busy with calls is free again within one or two calls' time, not after
   sixteen, so a chat line arriving meanwhile does not wait for all of them.
 - **Short first, nobody starved.** Within the oldest ``WINDOW`` waiting transcripts a
