@@ -7,8 +7,10 @@ In the view:
   hyphens, right-to-left overrides, BOMs) are removed;
 * each base character with its combining marks is one cluster, NFKC-normalized
   (the fullwidth and small commercial ats, U+FF20 and U+FE6B, become ``@``; fullwidth
-  digits become digits); marks left on an ASCII letter or digit are dropped
-  (``Garci`` + U+0301 + ``a`` reads ``Garcia``);
+  digits become digits); an accented letter stays one composed letter, as names are
+  written and as spaCy reads them best (``Garci`` + U+0301 + ``a`` reads ``García``,
+  and a written ``García`` is left as it is), while marks that compose into no letter
+  (on a digit, or stacked on an ASCII letter) are dropped (``4`` + U+0301 reads ``4``);
 * dash variants (category ``Pd``, the minus sign) become ``-``;
 * ``[at]``, ``(at)``, ``{at}`` and ``[dot]``, ``(dot)``, ``{dot}`` become ``@`` and
   ``.``, and spaces around an ``@`` between two words are dropped
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,11 +60,12 @@ class NormalView:
 
 def _fold(cluster: str) -> str:
     out = unicodedata.normalize("NFKC", cluster)
-    if len(out) == 1 and not out.isascii():
+    if not out.isascii():
         base = unicodedata.normalize("NFKD", out)
-        if base[0].isascii() and base[0].isalnum() and all(
-                unicodedata.combining(c) for c in base[1:]):
-            return base[0]
+        if (len(base) > 1 and base[0].isascii() and base[0].isalnum()
+                and all(unicodedata.combining(c) for c in base[1:])
+                and (len(out) > 1 or base[0].isdigit())):
+            return base[0]  # marks that make no letter: on a digit, or stacked
     if len(out) == 1 and (unicodedata.category(out) == "Pd" or out == "\u2212"):
         return "-"
     return out
@@ -149,23 +152,26 @@ def detect_through_views(detect: DetectFn, segments: Sequence[Segment],
 
 
 def normalizing_presidio(settings: DetectionSettings) -> Detector:
-    """The Presidio detector, looking at normalized views (``build_detector``)."""
-    from redact_gw.detection.presidio_detector import PresidioDetector
+    """The Presidio detector, looking at normalized views (``build_detector``).
+
+    Every way in (``detect``, ``detect_many``, ``detect_each`` as the worker pool calls
+    it, ``detect_keeping`` for a live final) goes through ``detect_each_keeping``, so
+    each one looks at the views.
+    """
+    from redact_gw.detection.presidio_detector import Job, PresidioDetector
 
     class NormalizingPresidioDetector(PresidioDetector):
-        def detect(self, segments: Sequence[Segment],
-                   known: Sequence[KnownValue] = ()) -> list[list[Span]]:
-            return detect_through_views(super().detect, segments, known)
-
-        def detect_keeping(self, segments: Sequence[Segment],
-                           known: Sequence[KnownValue] = ()
-                           ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
-            views = [normal_view(s.text) for s in segments]
-            viewed = [s if v.starts is None else Segment(v.text, s.speaker, s.ner)
-                      for v, s in zip(views, segments, strict=True)]
-            found, ner = super().detect_keeping(viewed, known)
-            return [spans if view.starts is None else _to_raw(seg.text, view, spans)
-                    for seg, view, spans in zip(segments, views, found, strict=True)], ner
+        def detect_each_keeping(self, jobs: Sequence[Job], keep: Sequence[bool] | None = None
+                                ) -> Iterator[tuple[int, list[list[Span]],
+                                                    list[SegmentNer | None]]]:
+            views = [[normal_view(s.text) for s in segments] for segments, _ in jobs]
+            viewed = [([s if v.starts is None else Segment(v.text, s.speaker, s.ner)
+                        for v, s in zip(vs, segments, strict=True)], known)
+                      for vs, (segments, known) in zip(views, jobs, strict=True)]
+            for i, found, ner in super().detect_each_keeping(viewed, keep):
+                yield i, [spans if view.starts is None else _to_raw(seg.text, view, spans)
+                          for seg, view, spans in zip(jobs[i][0], views[i], found,
+                                                      strict=True)], ner
 
     return NormalizingPresidioDetector(settings)
 

@@ -32,6 +32,8 @@ CASES = [
      "\uff11\uff12\uff13-\uff14\uff15-\uff16\uff17\uff18\uff19", "US_SSN"),
     (f"reach me at {RLO}maria.garcia@example.com", f"{RLO}maria.garcia@example.com",
      "EMAIL_ADDRESS"),
+    ("card number 4\u03011111 1111 1111 111\u03011 ok", "4\u03011111 1111 1111 111\u03011",
+     "CREDIT_CARD"),
 ]
 
 
@@ -43,11 +45,33 @@ def test_evasions_are_found_whole(detector: Detector, text: str, value: str,
     assert (value, kind) in found, found
 
 
+def test_the_worker_pool_path_looks_at_the_views_too(detector: Detector) -> None:
+    """A worker answers a batch through ``detect_each`` (``worker.run_batch``): it finds
+    every evasion as ``detect`` does, also for a live final keeping its NER."""
+    from redact_gw.detection.worker import run_batch
+    jobs = [(n, [Segment(text, "customer")], [], None, n % 2 == 0)
+            for n, (text, _, _) in enumerate(CASES)]
+    answered = 0
+    for job_id, spans, _ner in run_batch(detector, jobs):
+        text, value, kind = CASES[job_id]
+        assert (value, kind) in [(text[s.start:s.end], s.entity_type) for s in spans[0]]
+        answered += 1
+    assert answered == len(CASES)
+
+
+def test_accented_names_are_read_as_written(detector: Detector) -> None:
+    """A written accented name is no evasion: spaCy reads it as it is written."""
+    text = "Mi nombre es Jos\u00e9 Garc\u00eda y vivo en Bogot\u00e1."
+    assert normal_view(text).starts is None and normal_view(text).text == text
+    [spans] = detector.detect([Segment(text, "customer")])
+    assert "Jos\u00e9 Garc\u00eda" in [text[s.start:s.end] for s in spans]
+
+
 def test_the_view_maps_back_exactly() -> None:
     raw = f"x {RLO}Ma{ZW}ri\u0301a\uff20ex{SHY}ample\u2013com{ZW}"
     view = normal_view(raw)
-    assert view.text == "x Maria@example-com"
-    start = view.text.index("Maria")
+    assert view.text == "x Mar\u00eda@example-com"
+    start = view.text.index("Mar")
     assert raw[slice(*view.raw_span(start, len(view.text)))] == raw[2:]
     assert normal_view("plain ascii, nothing to do").starts is None
 
