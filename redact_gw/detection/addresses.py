@@ -178,8 +178,34 @@ Found = tuple[int, int, str, float, str]
 Mapper = Callable[[int, int], tuple[int, int]]
 
 
+#: A digit of any script (``\d``, as in every pattern of ``_find_all``).
+_DIGIT = re.compile(r"\d")
+#: The start of ``BOX_RE``'s ship alternative ("USS Fujimura"), its only digit-free one.
+_SHIP = re.compile(r"\b(?:uss|usns|usnv|uscgc|usav|usar)[ \t]", re.IGNORECASE)
+
+
+def may_hold_address(text: str) -> bool:
+    """Whether ``_find_all`` can find anything in ``text``: a necessary condition.
+
+    Every finding but two needs a digit (a house, box or unit number, a postcode);
+    the two are a street corner ("corner of Main and Elm") and a ship ("USS
+    Fujimura"). Most transcript lines have none of the three, and the address
+    finders (a dozen scans and three tokenizations) then never run. Checked against
+    ``_find_all`` itself in ``tests/detection/test_address_gate.py``.
+    """
+    return (_DIGIT.search(text) is not None or street_lines.CORNER.search(text) is not None
+            or _SHIP.search(text) is not None)
+
+
 def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
           is_place: WordTest, is_common: WordTest) -> list[Found]:
+    if not may_hold_address(text):
+        return []
+    return _find_all(text, to_original, ctx, seg, is_place, is_common)
+
+
+def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
+              is_place: WordTest, is_common: WordTest) -> list[Found]:
     out: list[Found] = []
     taken: list[tuple[int, int]] = []
 
@@ -204,9 +230,10 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if m.group().lower().startswith("box") and not cued(m.start()):
             continue
         add(m.start(), m.end(), "PO box or military address", 0.85)
+    lines = street_lines.line_tokens(text)
     for a, b, why, score in [*street_lines.street_lines(
-            text, cued, is_common, lambda i: cued(i, near=False)),
-                              *street_lines.number_first(text, is_common)]:
+            text, cued, is_common, lambda i: cued(i, near=False), lines),
+                              *street_lines.number_first(text, is_common, lines)]:
         units = _UNITS_RE.match(text, b)
         add(a, units.end() if units else b, why, score)
     for m in STREET_RE.finditer(text):
@@ -237,7 +264,7 @@ def _find(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
                 line_start - 1 <= y <= m.start() for _x, y in taken):
             add(m.start(), m.end(), "unit line of an address", 0.8)
     for a, b, why, score in [*street_lines.cued_postcodes(text),
-                             *street_lines.place_postcodes(text, is_place, is_common)]:
+                             *street_lines.place_postcodes(text, is_place, is_common, lines)]:
         if not any(x < b and a < y for x, y in taken):
             taken.append((a, b))
             out.append((*to_original(a, b), E.ZIP_CODE, score, why))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -106,7 +106,8 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _BEFORE_YEAR = frozenset({"in", "since", "by", "until", "from", "of", "before", "after"})
 #: Phone labels that end a street corner's second street ("Extension" is a street type).
 _PHONE_WORDS = PHONE_LABELS - {"x", "ext", "extn", "extension"}
-_CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
+#: "(the) corner of": the only street finding without a digit (``corners``).
+CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
 _CUED_POSTCODE = re.compile(
     r"[ \t]*(?:code[ \t]*)?(?:is|was|:|of|=)?[ \t]*(?:it'?s[ \t]+)?"
     r"(?P<code>\d{3,6}(?:[ -]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
@@ -127,23 +128,29 @@ def _line_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
             for m in _TOKEN.finditer(text[start:end])]
 
 
-def _lines(text: str) -> Iterator[list[tuple[int, int, str]]]:
-    """Each line's tokens, as (start, end, token) with offsets in ``text``."""
+Tokens = list[list[tuple[int, int, str]]]
+
+
+def line_tokens(text: str) -> Tokens:
+    """Each line's tokens, as (start, end, token) with offsets in ``text``: made once
+    per text and given to ``street_lines``, ``number_first`` and ``place_postcodes``."""
+    out: Tokens = []
     start = 0
     for line in text.split("\n"):
-        yield _line_tokens(text, start, start + len(line))
+        out.append(_line_tokens(text, start, start + len(line)))
         start += len(line) + 1
+    return out
 
 
 def street_lines(text: str, cued: CueTest, is_common: WordTest,
-                 address_cued: CueTest) -> list[Found]:
+                 address_cued: CueTest, lines: Tokens | None = None) -> list[Found]:
     """Non-US street lines: name words, then the house number (see the module doc).
 
     ``cued`` also accepts "at", "on", "to" right before; ``address_cued`` only address
     words ("lives", "address"): a spoken word and a number ("on covid 19") need one."""
     out: list[Found] = []
     spoken = not any(ch.isupper() for ch in text)
-    for toks in _lines(text):
+    for toks in line_tokens(text) if lines is None else lines:
         for i, (_a, _b, tok) in enumerate(toks):
             if _NUMBER.fullmatch(tok) and i > 0:
                 found = _street_before(text, toks, i, spoken, (cued, address_cued), is_common)
@@ -218,12 +225,12 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     return start, end, why, score
 
 
-def number_first(text: str, is_common: WordTest) -> list[Found]:
+def number_first(text: str, is_common: WordTest, lines: Tokens | None = None) -> list[Found]:
     """"63 Avenue du Golf Arabe", "26 rue des Lilas", "12 Via Roma": the number, a
     street type, then the name."""
     out: list[Found] = []
     spoken = not any(ch.isupper() for ch in text)
-    for toks in _lines(text):
+    for toks in line_tokens(text) if lines is None else lines:
         for i in range(len(toks) - 2):
             a, _b, num = toks[i]
             kind = toks[i + 1][2]
@@ -258,7 +265,7 @@ def number_first(text: str, is_common: WordTest) -> list[Found]:
 def corners(text: str) -> list[Found]:
     """"(the) corner of X and Y": both streets and the phrase as one span."""
     out: list[Found] = []
-    for m in _CORNER.finditer(text):
+    for m in CORNER.finditer(text):
         line_end = text.find("\n", m.end())
         line_end = len(text) if line_end < 0 else line_end
         toks = _line_tokens(text, m.end(), line_end)
@@ -311,11 +318,12 @@ def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
     return _word(nxt) in _NOT_HOUSE_AFTER or (nxt in (".", ":", "%", "/", "-") and glued)
 
 
-def place_postcodes(text: str, is_place: WordTest, is_common: WordTest) -> list[Found]:
+def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,
+                    lines: Tokens | None = None) -> list[Found]:
     """A postcode after a town: "in Independence 44131", "in København K 1421"."""
     out: list[Found] = []
     spoken = not any(ch.isupper() for ch in text)
-    for toks in _lines(text):
+    for toks in line_tokens(text) if lines is None else lines:
         for i, (a, b, num) in enumerate(toks):
             if not _POSTCODE_SHAPE.fullmatch(num) or _YEAR.fullmatch(num) or _quantity(toks, i):
                 continue
