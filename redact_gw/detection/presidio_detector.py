@@ -59,6 +59,7 @@ from redact_gw.detection.engine import (
     recognizer_name,
 )
 from redact_gw.detection.lexicon import NOT_NAMES
+from redact_gw.detection.ner_direct import analyze_ner, ner_recognizer
 from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.pattern_gates import NEEDS, possible
 from redact_gw.detection.turns import turns
@@ -357,7 +358,9 @@ class PresidioDetector:
         A pattern recognizer runs only on a line holding the characters its entity
         needs (``pattern_gates``: digits for numbers, ``@`` for emails...), and NER results
         only where spaCy found an entity: most transcript lines need neither, and
-        Presidio's per-recognizer cost then goes away without changing any result.
+        Presidio's per-recognizer cost then goes away without changing any result. A
+        line that needs the NER results only takes them without ``analyze``
+        (``ner_direct``), as ``analyze`` would return them.
         """
         out: list[Candidate | None] = []
         for (seg, offset, line), doc in zip(lines, docs, strict=True):
@@ -365,10 +368,13 @@ class PresidioDetector:
             if not entities:
                 continue
             art = self._engine.artifacts(doc)
-            results = self._analyzer.analyze(
-                text=line, language=self._settings.language, nlp_artifacts=art,
-                entities=entities, return_decision_process=True,
-                context=ctx.words_before(seg, offset, 8) or None)
+            ner = (ner_recognizer(self._analyzer, self._settings.language, entities)
+                   if entities == self._ner_entities else None)
+            results = (analyze_ner(self._analyzer, ner, line, entities, art) if ner else
+                       self._analyzer.analyze(
+                           text=line, language=self._settings.language, nlp_artifacts=art,
+                           entities=entities, return_decision_process=True,
+                           context=ctx.words_before(seg, offset, 8) or None))
             out.extend(_adjust(seg, offset, line, r, ctx, self._gazetteer, self._opted_in)
                        for r in results)
         return [c for c in out if c is not None]
