@@ -43,6 +43,7 @@ from presidio_analyzer.predefined_recognizers import (
 from redact_gw.detection import entities as E
 from redact_gw.detection import require_model
 from redact_gw.detection.nlp import TranscriptNlpEngine
+from redact_gw.detection.phone_regions import RegionGatedPhoneRecognizer
 from redact_gw.detection.spoken_email import has_public_suffix
 
 #: spaCy labels mapped to Presidio entity types; everything else is ignored.
@@ -131,7 +132,7 @@ def transcript_registry(language: str) -> list[EntityRecognizer]:
         IpRecognizer(supported_language=language),
         MacAddressRecognizer(supported_language=language),
         CryptoRecognizer(supported_language=language),
-        PhoneRecognizer(supported_language=language),
+        RegionGatedPhoneRecognizer(supported_language=language),
         UrlRecognizer(supported_language=language),
         OfflineEmailRecognizer(supported_language=language),
     ]

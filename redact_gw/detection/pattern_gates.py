@@ -20,15 +20,12 @@ from collections.abc import Callable
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.engine import shortest_phone_number
+from redact_gw.detection.phone_regions import longest_digit_run
 
 #: (line, number of digits in it) -> whether the recognizer can match the line.
 LineTest = Callable[[str, int], bool]
 
 _DIGIT_RE = re.compile(r"\d")
-#: A run of digits joined by what libphonenumber accepts inside a number (spaces,
-#: dashes of every width, dots, slashes, brackets, tildes, "x", "+").
-_DIGIT_RUN_RE = re.compile(r"\d(?:[\d\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff0f()\uff08\uff09"
-                           r"\uff3b\uff3d.\[\]/~\u2053\u223c\uff5ex+\uff0b]*\d)?")
 # Presidio compiles its patterns with IGNORECASE (all but IBAN), and ``\d`` matches
 # every Unicode digit there as here.
 #: Card: four digits (``4\d{3}``, ``5[0-5]\d{2}``...), an optional "-" or " ", three more.
@@ -57,10 +54,7 @@ _PHONE_DIGITS = shortest_phone_number()
 def _phone_possible(line: str, ndigits: int) -> bool:
     """A line can hold a phone number only if some run of digits (with the separators
     libphonenumber allows) is as long as the shortest valid number."""
-    if ndigits < _PHONE_DIGITS:
-        return False
-    return any(sum(ch.isdigit() for ch in m.group()) >= _PHONE_DIGITS
-               for m in _DIGIT_RUN_RE.finditer(line))
+    return ndigits >= _PHONE_DIGITS and longest_digit_run(line) >= _PHONE_DIGITS
 
 
 def _search(pattern: re.Pattern[str], min_digits: int) -> LineTest:
