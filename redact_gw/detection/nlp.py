@@ -150,8 +150,9 @@ class LineArtifacts(NlpArtifacts):
     ``NlpArtifacts`` looks every lemma up in the vocabulary (stop word, punctuation)
     when it is made; only the context enhancer reads the result, and only for a
     result whose recognizer has context words: most analyzed lines (NER hits, numbers
-    no pattern matches) never need it. A lemma is the lower-cased token when the
-    pipeline has no lemmatizer (see the module docstring).
+    no pattern matches) never need it. The lemmas and token offsets themselves are
+    read by the same enhancer only, and are made on first use too. A lemma is the
+    lower-cased token when the pipeline has no lemmatizer (see the module docstring).
     """
 
     def __init__(self, doc: Doc, entities: Any, scores: list[float],
@@ -159,14 +160,36 @@ class LineArtifacts(NlpArtifacts):
         # NlpArtifacts.__init__ is not called: it would compute the keywords now
         self.entities = entities
         self.tokens = doc
-        lemmas = [t.lemma_ for t in doc]
-        self.lemmas = ([t.lemma_ or t.lower_ for t in doc]
-                       if any(not lemma for lemma in lemmas) else lemmas)
-        self.tokens_indices = [t.idx for t in doc]
         self.nlp_engine = engine
         self.scores = scores if scores else [0.85] * len(entities)
         self._language = language
         self._keywords: list[str] | None = None
+        self._lemmas: list[str] | None = None
+        self._indices: list[int] | None = None
+
+    @property
+    def lemmas(self) -> list[str]:
+        """Each token's lemma, or the lower-cased token without a lemmatizer."""
+        if self._lemmas is None:
+            lemmas = [t.lemma_ for t in self.tokens]
+            self._lemmas = ([t.lemma_ or t.lower_ for t in self.tokens]
+                            if any(not lemma for lemma in lemmas) else lemmas)
+        return self._lemmas
+
+    @lemmas.setter
+    def lemmas(self, value: list[str]) -> None:
+        self._lemmas = value
+
+    @property
+    def tokens_indices(self) -> list[int]:
+        """Each token's character offset in the line."""
+        if self._indices is None:
+            self._indices = [t.idx for t in self.tokens]
+        return self._indices
+
+    @tokens_indices.setter
+    def tokens_indices(self, value: list[int]) -> None:
+        self._indices = value
 
     @property
     def keywords(self) -> list[str]:
