@@ -54,6 +54,7 @@ from redact_gw.detection.engine import (
     CREDENTIAL_RECOGNIZER,
     NER_MAPPING,
     build_analyzer,
+    compile_patterns,
     credential_recognizer,
     explain,
     recognizer_name,
@@ -165,8 +166,10 @@ class PresidioDetector:
         return self._analyzer
 
     def warm_up(self) -> None:
-        """Run one detection so lazy loading happens before the first request."""
+        """Run one detection and compile every pattern, so lazy loading happens
+        before the first request."""
         self.detect(_WARM_UP)
+        compile_patterns([*self._analyzer.registry.recognizers, self._credentials])
 
     def detect(self, segments: Sequence[Segment],
                known: Sequence[KnownValue] = ()) -> list[list[Span]]:

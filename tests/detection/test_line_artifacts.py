@@ -1,7 +1,9 @@
-"""Presidio's context words still raise a weak number's score with the lazy keywords."""
+"""Presidio's context words still raise a weak number's score with the lazy keywords;
+warm-up compiles every pattern."""
 
 from __future__ import annotations
 
+import pytest
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from redact_gw.detection import Detector
@@ -29,3 +31,34 @@ def test_a_context_word_before_a_bank_number_raises_its_score(detector: Detector
     assert none in (None, "")
     assert word == "account"
     assert cued > plain
+
+
+def test_warm_up_compiles_every_pattern_before_the_first_request(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import regex._main
+    from presidio_analyzer import PatternRecognizer
+
+    from redact_gw.detection.engine import (
+        compile_patterns,
+        credential_recognizer,
+        transcript_registry,
+    )
+    recs = [r for r in [*transcript_registry("en"), credential_recognizer("en")]
+            if isinstance(r, PatternRecognizer)]
+    patterns = [p for r in recs for p in r.patterns]
+    assert len(patterns) > 20
+    for p in patterns:  # as in a fresh worker (the pattern objects are shared)
+        p.compiled_regex = None
+    compile_patterns(list(recs))
+    parsed: list[object] = []
+    real = regex._main._parse_pattern
+
+    def spy(*args: object) -> object:
+        parsed.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(regex._main, "_parse_pattern", spy)
+    line = "ip 10.0.0.1, www.example.com, a@b.com, card 4111111111111111, ssn 078-05-1120"
+    for rec in recs:
+        rec.analyze(line, rec.supported_entities, None)
+    assert parsed == []
