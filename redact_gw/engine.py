@@ -22,6 +22,7 @@ from redact_gw.policy.optout import OptOutRegistry
 from redact_gw.policy.sharing import ShareGroups
 from redact_gw.redaction import Redacted, apply_tokens, pending_values
 from redact_gw.tokens import TOKEN_RE
+from redact_gw.vault.base import RecordState
 from redact_gw.vault.service import Vault
 
 log = logging.getLogger(__name__)
@@ -139,14 +140,20 @@ class Redactor:
         """
         if for_ai and self.require_subject and subject_id is None:
             raise SubjectRequired()
-        no_retention = await self._optout(tenant, principal, subject_id, record_id,
+        # one read for the opt-out flags, the record and (unless given) its values
+        with fail_closed(VaultUnavailable, "vault read"):
+            state = await self.vault.store.redaction_state(tenant, record_id, subject_id,
+                                                           entries=known is None)
+        no_retention = await self._optout(state, tenant, principal, record_id,
                                           for_ai=for_ai or not self.redact_allowed_for_no_ai)
         # the caller's own values (and its share group's) only: another principal's
         # pieces recurring as tokens would tell the caller which pieces they are
         if no_retention:
             known = []
         elif known is None:
-            known = await self._known(tenant, record_id, principal)
+            with fail_closed(VaultUnavailable, "vault read"):
+                known = await self.vault.known_in(state.record, state.entries,
+                                                  self.share.senders(principal))
         ctx = override_var.set(self.scope(tenant) if self.scope is not None else None)
         try:
             spans, ner = await self.detect_keeping(segments, known, keep_ner=keep_ner)
@@ -159,7 +166,8 @@ class Redactor:
         with fail_closed(VaultUnavailable, "vault write"):
             tokens = await self.vault.tokenize(
                 tenant, record_id, subject_id, values, channel=channel,
-                no_retention=no_retention, sent_by=principal.name if principal else None)
+                no_retention=no_retention, sent_by=principal.name if principal else None,
+                read=state)
         result = apply_tokens(texts, spans, tokens, locations)
         result.no_retention = no_retention
         result.ner = ner
@@ -179,16 +187,10 @@ class Redactor:
                                     reason="no_retention" if no_retention else None)
         return result
 
-    async def _optout(self, tenant: str, principal: Principal | None, subject_id: str | None,
+    async def _optout(self, state: RecordState, tenant: str, principal: Principal | None,
                       record_id: str, *, for_ai: bool) -> bool:
         if self.optouts is None:
             return False
         with fail_closed(VaultUnavailable, "opt-out lookup"):
-            return await self.optouts.enforce(tenant, principal, subject_id, record_id,
-                                              for_ai=for_ai)
-
-    async def _known(self, tenant: str, record_id: str,
-                     principal: Principal | None) -> list[KnownValue]:
-        with fail_closed(VaultUnavailable, "vault read"):
-            return await self.vault.known_values(tenant, record_id,
-                                                 self.share.senders(principal))
+            return await self.optouts.decide(state, tenant, principal, record_id,
+                                             for_ai=for_ai)

@@ -18,7 +18,7 @@ from redact_gw.audit import AuditLog
 from redact_gw.errors import NotFound, OptedOut
 from redact_gw.model import Clock, Principal
 from redact_gw.transcripts.shapes import check_id
-from redact_gw.vault.base import OptOutRow, Removed, VaultStore
+from redact_gw.vault.base import OptOutRow, RecordState, Removed, VaultStore
 
 
 def check_subject_id(subject_id: object, field_name: str = "subject_id") -> str:
@@ -76,14 +76,17 @@ class OptOutRegistry:
         Raises:
             OptedOut: a subject opted out of automated processing and ``for_ai``.
         """
-        subjects = await self.store.record_subjects(tenant, record_id)
-        if subject_id is not None:
-            subjects.add(subject_id)
+        state = await self.store.redaction_state(tenant, record_id, subject_id,
+                                                 entries=False)
+        return await self.decide(state, tenant, principal, record_id, for_ai=for_ai)
+
+    async def decide(self, state: RecordState, tenant: str, principal: Principal | None,
+                     record_id: str, *, for_ai: bool) -> bool:
+        """``enforce`` on flags already read (``VaultStore.redaction_state``, which
+        holds the request's subject too); audits a refusal, then raises ``OptedOut``."""
         no_retention = False
-        for subject in sorted(subjects):
-            row = await self.store.get_optout(tenant, subject)
-            if row is None:
-                continue
+        for subject in sorted(state.optouts):
+            row = state.optouts[subject]
             if for_ai and row.no_ai_processing:
                 await self.audit.record("optout.refused", principal=principal, tenant=tenant,
                                         record_id=record_id,

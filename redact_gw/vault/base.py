@@ -125,6 +125,21 @@ class Removed:
         return sum(self.values.values())
 
 
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    """What a redaction reads before it detects, in one read (``redaction_state``):
+    the record, the opt-out flags of its subjects, and its entries when asked for."""
+
+    record: RecordRow | None
+    #: The record's subject, every subject its values were written for, and the
+    #: request's own subject when it named one.
+    subjects: frozenset[str]
+    #: Subject -> its opt-out flags, for the subjects that have any.
+    optouts: dict[str, OptOutRow]
+    #: Every entry of the record (only when asked for and the record holds a key).
+    entries: list[EntryRow] = field(default_factory=list)
+
+
 class RecordRaceLost(Exception):
     """The record was created concurrently with another data key; reload and retry."""
 
@@ -205,6 +220,13 @@ class VaultStore(ReviewStore, ConsoleSessionStore, OverrideStore, Protocol):
 
     async def set_legal_hold(self, tenant: str, record_id: str, hold: bool) -> bool:
         """Set or lift a legal hold; False when the record is unknown."""
+        ...
+
+    async def redaction_state(self, tenant: str, record_id: str, subject_id: str | None, *,
+                              entries: bool) -> RecordState:
+        """The record, the opt-out flags of its subjects and of ``subject_id``, and (with
+        ``entries``, when it holds a data key) every entry of it: one read, one
+        snapshot (what a redaction needs before detecting)."""
         ...
 
     # -- key rotation ---------------------------------------------------------------------
@@ -304,3 +326,21 @@ class VaultStore(ReviewStore, ConsoleSessionStore, OverrideStore, Protocol):
     async def release_lock(self, name: str, holder: str) -> None:
         """Release the lease if ``holder`` has it."""
         ...
+
+
+async def read_state_by_parts(store: VaultStore, tenant: str, record_id: str,
+                              subject_id: str | None, *, entries: bool) -> RecordState:
+    """``redaction_state`` from the store's single reads (several round trips, not one
+    snapshot): for stores without a combined read."""
+    subjects = await store.record_subjects(tenant, record_id)
+    if subject_id is not None:
+        subjects.add(subject_id)
+    optouts = {}
+    for subject in sorted(subjects):
+        row = await store.get_optout(tenant, subject)
+        if row is not None:
+            optouts[subject] = row
+    record = await store.get_record(tenant, record_id)
+    found = (await store.record_entries(tenant, record_id)
+             if entries and record is not None and record.wrapped_dek is not None else [])
+    return RecordState(record, frozenset(subjects), optouts, found)

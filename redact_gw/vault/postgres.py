@@ -43,8 +43,10 @@ from redact_gw.vault.base import (
     OptOutRow,
     RecordRaceLost,
     RecordRow,
+    RecordState,
     Removed,
     Rewrap,
+    read_state_by_parts,
 )
 from redact_gw.vault.override_postgres import PostgresOverrideMixin
 from redact_gw.vault.review_postgres import PostgresReviewMixin
@@ -473,6 +475,11 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                 "UPDATE records SET legal_hold = $3 WHERE tenant = $1 AND record_id = $2",
                 tenant, record_id, hold)) == 1
         return await self._write(q)
+
+    async def redaction_state(self, tenant: str, record_id: str, subject_id: str | None, *,
+                              entries: bool) -> RecordState:
+        """The record, its subjects' opt-out flags and (asked) its entries."""
+        return await read_state_by_parts(self, tenant, record_id, subject_id, entries=entries)
 
     # -- key rotation ---------------------------------------------------------------------
     async def records_not_under(self, kek_id: str, limit: int,

@@ -23,7 +23,14 @@ from redact_gw.crypto.keyring import KeyringSource
 from redact_gw.errors import Gone, IntegrityError, NotFound
 from redact_gw.model import Clock, KnownValue, PendingValue, Revealed
 from redact_gw.tokens import format_token
-from redact_gw.vault.base import EntryRow, RecordRaceLost, RecordRow, Rewrap, VaultStore
+from redact_gw.vault.base import (
+    EntryRow,
+    RecordRaceLost,
+    RecordRow,
+    RecordState,
+    Rewrap,
+    VaultStore,
+)
 from redact_gw.vault.keycache import DataKeyCache, OpenKey
 
 #: (tenant, channel, entity_type, now) -> expiry time, or None to keep until erased.
@@ -107,14 +114,20 @@ class Vault:
     # -- tokenize -------------------------------------------------------------------------
     async def tokenize(self, tenant: str, record_id: str, subject_id: str | None,
                        values: Sequence[PendingValue], *, channel: str | None = None,
-                       no_retention: bool = False,
-                       sent_by: str | None = None) -> dict[tuple[str, str], str]:
+                       no_retention: bool = False, sent_by: str | None = None,
+                       read: RecordState | None = None) -> dict[tuple[str, str], str]:
         """Seal every value and return (entity_type, key) -> token.
 
         Values already in the record keep their token. Either every new value is
         stored or none is (one transaction), so no token is ever handed out without
         its sealed original. With ``no_retention`` nothing reversible is written:
         the record is marked, tokens are fresh and can never be restored.
+
+        ``read``: the record as read before detection; the first attempt starts from
+        it instead of reading it again. A record changed since (created, shredded,
+        given a new key) makes the commit lose its race (``RecordRaceLost``), a key
+        rotated out of the key file since fails to open: either way the next attempt
+        reads the record afresh.
         """
         unique = {(v.entity_type, v.key): v for v in values}
         if no_retention:
@@ -124,18 +137,25 @@ class Vault:
             return {k: format_token(k[0]) for k in unique}
         if not unique:
             return {}
-        for _attempt in range(3):
+        if read is not None:
             try:
                 return await self._tokenize_once(tenant, record_id, subject_id, channel,
-                                                 unique, sent_by)
+                                                 unique, sent_by, read.record)
+            except (RecordRaceLost, IntegrityError):
+                pass  # the record changed since it was read: read it again
+        for _attempt in range(3):
+            try:
+                return await self._tokenize_once(
+                    tenant, record_id, subject_id, channel, unique, sent_by,
+                    await self.store.get_record(tenant, record_id))
             except RecordRaceLost:
                 continue
         raise RecordRaceLost()
 
     async def _tokenize_once(self, tenant: str, record_id: str, subject_id: str | None,
                              channel: str | None, unique: dict[tuple[str, str], PendingValue],
-                             sent_by: str | None) -> dict[tuple[str, str], str]:
-        record = await self.store.get_record(tenant, record_id)
+                             sent_by: str | None,
+                             record: RecordRow | None) -> dict[tuple[str, str], str]:
         existing: dict[bytes, str] = {}
         fresh_key: OpenKey | None = None
         if record is None or record.wrapped_dek is None:
@@ -224,7 +244,15 @@ class Vault:
         row = await self.store.get_record(tenant, record_id)
         if row is None or row.wrapped_dek is None:
             return []
-        entries = await self.store.record_entries(tenant, record_id)
+        return await self.known_in(row, await self.store.record_entries(tenant, record_id),
+                                   senders)
+
+    async def known_in(self, row: RecordRow | None, entries: Sequence[EntryRow],
+                       senders: Collection[str] | None) -> list[KnownValue]:
+        """``known_values`` of a record row and its entries already read
+        (``VaultStore.redaction_state``)."""
+        if row is None or row.wrapped_dek is None:
+            return []
         if senders is not None:
             entries = [e for e in entries if e.sent_by is not None and e.sent_by in senders]
         if not entries:

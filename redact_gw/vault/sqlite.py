@@ -29,6 +29,7 @@ from redact_gw.vault.base import (
     OptOutRow,
     RecordRaceLost,
     RecordRow,
+    RecordState,
     Removed,
     Rewrap,
 )
@@ -436,6 +437,37 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
             removed.records = int(touched)
             return removed
         return await self._write(q)
+
+    async def redaction_state(self, tenant: str, record_id: str, subject_id: str | None, *,
+                              entries: bool) -> RecordState:
+        """The record, its subjects' opt-out flags and (asked) its entries: one read."""
+        def q(c: Conn) -> RecordState:
+            record = self._get_record(c, tenant, record_id)
+            subjects: set[str] = set()
+            found: list[EntryRow] = []
+            if record is not None:  # entries belong to a record: none without one
+                if record.subject_id is not None:
+                    subjects.add(record.subject_id)
+                if entries and record.wrapped_dek is not None:
+                    found = [_entry(r) for r in c.execute(
+                        f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?",
+                        (tenant, record_id))]
+                    subjects.update(e.subject_id for e in found if e.subject_id is not None)
+                else:
+                    subjects.update(r[0] for r in c.execute(
+                        "SELECT DISTINCT subject_id FROM entries WHERE tenant=? AND"
+                        " record_id=? AND subject_id IS NOT NULL", (tenant, record_id)))
+            if subject_id is not None:
+                subjects.add(subject_id)
+            optouts: dict[str, OptOutRow] = {}
+            for chunk in _chunks(sorted(subjects)):
+                for r in c.execute("SELECT tenant, subject_id, no_ai_processing, no_retention,"
+                                   " reason, set_by, set_at FROM optouts WHERE tenant=? AND"
+                                   f" subject_id IN ({_marks(len(chunk))})", (tenant, *chunk)):
+                    optouts[r[1]] = OptOutRow(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5],
+                                              r[6])
+            return RecordState(record, frozenset(subjects), optouts, found)
+        return await self._read(q)
 
     async def record_subjects(self, tenant: str, record_id: str) -> set[str]:
         """The record's subject and the subjects its values were written for."""
