@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -66,6 +67,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[int, dict[tuple[str, ...], Any]] = {}
         r = self.registry
         # -- HTTP -------------------------------------------------------------------------
         self.requests = Counter("redact_gw_requests_total", "HTTP requests handled",
@@ -203,6 +205,26 @@ class Metrics:
             "Assist forwarding time: an HTTP POST until its answer (retries included), or"
             " a WebSocket send", buckets=_UPSTREAM_BUCKETS, registry=r)
 
+    #: Label children kept per metric at most (the label sets are bounded anyway; this
+    #: bounds the cache should a client invent HTTP methods).
+    MAX_CACHED_CHILDREN = 256
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)``, kept for the next request (``labels()`` takes a
+        lock and builds the key every call: a few microseconds per request each)."""
+        cache = self._children.setdefault(id(metric), {})
+        found = cache.get(labels)
+        if found is None:
+            found = metric.labels(*labels)
+            if len(cache) < self.MAX_CACHED_CHILDREN:
+                cache[labels] = found
+        return found
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One answered HTTP request: its count by route, method and status, its latency."""
+        self.child(self.requests, route, method, str(status)).inc()
+        self.child(self.request_seconds, route).observe(seconds)
+
     def render(self) -> bytes:
         """Text exposition format."""
         return generate_latest(self.registry)
@@ -212,7 +234,7 @@ class Metrics:
                  no_retention: bool = False) -> None:
         """One successful redaction on ``route``: values by type, and ``no_retention``."""
         for entity_type, n in counts.items():
-            self.tokenized.labels(entity_type).inc(n)
+            self.child(self.tokenized, entity_type).inc(n)
         if no_retention:
             self.no_retention.labels(route).inc()
 

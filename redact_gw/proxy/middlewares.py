@@ -129,9 +129,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         metrics.errors.labels("internal_error").inc()
         return error_response(RedactGwError())
     finally:
-        route = route_name(request)
-        metrics.requests.labels(route, request.method, str(status)).inc()
-        metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+        metrics.request_done(route_name(request), request.method, status,
+                             time.perf_counter() - started)
 
 
 def served_routes(app: web.Application) -> list[str]:

@@ -45,10 +45,25 @@ class Transcript:
 
     def with_texts(self, texts: list[str]) -> dict[str, Any]:
         """A deep copy of the document with each segment's text replaced, in order."""
-        out = copy.deepcopy(self.doc)
+        out: dict[str, Any] = _copy_json(self.doc)
         for ref, text in zip(self.segments, texts, strict=True):
             set_at(out, ref.path, text)
         return out
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of parsed JSON (what ``copy.deepcopy`` gives, several times faster:
+    no memo, as parsed JSON shares no parts); anything else is deep-copied."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    if isinstance(value, _SCALARS):  # immutable
+        return value
+    return copy.deepcopy(value)
 
 
 def check_id(value: Any, name: str, *, required: bool = False) -> str | None:

@@ -254,12 +254,14 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
                                (record.tenant, record.record_id)).fetchone()
             if stored[0] != record.dek_id or not stored[1]:
                 raise RecordRaceLost()
-            c.executemany(
+            inserted = c.executemany(
                 f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES"
                 " (?,?,?,?,?,?,?,?,?,?,?)",
                 [(e.tenant, e.record_id, e.token, e.entity_type, e.fingerprint, e.sealed,
                   e.created_at, e.expires_at, e.sent_by, e.subject_id, e.aad_version)
-                 for e in rows])
+                 for e in rows]).rowcount
+            if inserted == len(rows):  # none ignored: every entry keeps its own token
+                return {e.fingerprint: e.token for e in rows}
             found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
                                         [e.fingerprint for e in rows])
             return {e.fingerprint: e.token for e in found}
