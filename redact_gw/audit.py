@@ -34,7 +34,7 @@ from redact_gw.audit_chain import (
 )
 from redact_gw.crypto.keyring import Keyring, KeyringSource
 from redact_gw.model import Clock, Principal
-from redact_gw.vault.base import AuditQuery, AuditRow, VaultStore
+from redact_gw.vault.base import AuditAppend, AuditQuery, AuditRow, VaultStore
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,19 @@ class AuditLog:
             extra_counts: Further named count maps (revealed/masked/withheld...).
             reason: A machine code explaining the outcome (never free text from input).
         """
+        return await self.complete(self.prepare(
+            action, principal=principal, tenant=tenant, record_id=record_id,
+            subject_id=subject_id, purpose=purpose, outcome=outcome, counts=counts,
+            extra_counts=extra_counts, reason=reason))
+
+    def prepare(self, action: str, *, principal: Principal | None = None,
+                tenant: str | None = None, record_id: str | None = None,
+                subject_id: str | None = None, purpose: str | None = None,
+                outcome: str = "ok", counts: Mapping[str, int] | None = None,
+                extra_counts: Mapping[str, Mapping[str, int]] | None = None,
+                reason: str | None = None) -> AuditAppend:
+        """The event ``record`` appends (same arguments), not yet written: a vault
+        write can carry it in its own transaction, then ``complete`` finishes it."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         ts = self.clock()
@@ -96,8 +109,17 @@ class AuditLog:
         for name, value in (extra_counts or {}).items():
             payload[name] = _counts(value)
         key = current_key(self.keys.current()) if self.keys is not None else None
-        row = await self.store.append_audit(ts, tenant, payload["principal"], action,
-                                            record_id, canonical(payload), key)
+        return AuditAppend(ts, tenant, payload["principal"], action, record_id,
+                           canonical(payload), key)
+
+    async def complete(self, event: AuditAppend) -> AuditRow:
+        """Append ``event`` unless a vault write already carried it; mirror it."""
+        row = event.row
+        if row is None:
+            row = await self.store.append_audit(event.ts, event.tenant, event.principal,
+                                                event.action, event.record_id,
+                                                event.payload, event.key)
+            event.row = row
         if self.mirror is not None:
             await self._append_mirror(row)
         return row

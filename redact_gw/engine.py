@@ -38,6 +38,15 @@ def _drop_spans_over_tokens(text: str, spans: Sequence[Span]) -> list[Span]:
     return [s for s in spans if not any(s.start < e and b < s.end for b, e in tokens)]
 
 
+def _span_counts(spans: Sequence[Sequence[Span]]) -> dict[str, int]:
+    """Spans per entity type: what ``Redacted.counts`` gives once each is tokenized."""
+    out: dict[str, int] = {}
+    for ss in spans:
+        for s in ss:
+            out[s.entity_type] = out.get(s.entity_type, 0) + 1
+    return out
+
+
 def _check_spans(text: str, spans: Sequence[Span]) -> None:
     last = 0
     for s in spans:
@@ -89,15 +98,14 @@ class Redactor:
         ner: list[SegmentNer | None] = [None] * len(segments)
         service = self.detection
         with fail_closed(DetectionFailed, "detection"):
-            try:
-                if keep_ner and isinstance(service, KeepsNer):
-                    spans, kept = await asyncio.wait_for(
-                        service.detect_keeping(segments, known), self.timeout_s)
-                    if len(kept) == len(segments):
-                        ner = kept
-                else:
-                    spans = await asyncio.wait_for(service.detect(segments, known),
-                                                   self.timeout_s)
+            try:  # a timeout scope, not wait_for: no second task per request
+                async with asyncio.timeout(self.timeout_s):
+                    if keep_ner and isinstance(service, KeepsNer):
+                        spans, kept = await service.detect_keeping(segments, known)
+                        if len(kept) == len(segments):
+                            ner = kept
+                    else:
+                        spans = await service.detect(segments, known)
             except TimeoutError:
                 log.error("detection timed out after %.1fs", self.timeout_s)
                 raise DetectionFailed("personal-data detection timed out; nothing was"
@@ -152,8 +160,9 @@ class Redactor:
             known = []
         elif known is None:
             with fail_closed(VaultUnavailable, "vault read"):
-                known = await self.vault.known_in(state.record, state.entries,
-                                                  self.share.senders(principal))
+                known = await self.vault.known_values(tenant, record_id,
+                                                      self.share.senders(principal),
+                                                      read=state)
         ctx = override_var.set(self.scope(tenant) if self.scope is not None else None)
         try:
             spans, ner = await self.detect_keeping(segments, known, keep_ner=keep_ner)
@@ -163,11 +172,16 @@ class Redactor:
         if self.adjust is not None:
             spans = self.adjust(tenant, texts, spans)
         values = pending_values(texts, spans)
+        # the summary goes into the transaction that stores the values (when any are new)
+        event = None if self.audit is None else self.audit.prepare(
+            "proxy" if for_ai else "redact", principal=principal, tenant=tenant,
+            record_id=record_id, subject_id=subject_id, counts=_span_counts(spans),
+            reason="no_retention" if no_retention else None)
         with fail_closed(VaultUnavailable, "vault write"):
             tokens = await self.vault.tokenize(
                 tenant, record_id, subject_id, values, channel=channel,
                 no_retention=no_retention, sent_by=principal.name if principal else None,
-                read=state)
+                read=state, audit=event)
         result = apply_tokens(texts, spans, tokens, locations)
         result.no_retention = no_retention
         result.ner = ner
@@ -180,11 +194,8 @@ class Redactor:
                 token = tokens[(v.entity_type, v.key)]
                 result.originals.setdefault(token, Revealed(token, v.entity_type, v.original,
                                                             sender))
-        if self.audit is not None:
-            await self.audit.record("proxy" if for_ai else "redact", principal=principal,
-                                    tenant=tenant, record_id=record_id, subject_id=subject_id,
-                                    counts=result.counts(),
-                                    reason="no_retention" if no_retention else None)
+        if self.audit is not None and event is not None:
+            await self.audit.complete(event)  # appends it unless the values' write did
         return result
 
     async def _optout(self, state: RecordState, tenant: str, principal: Principal | None,

@@ -92,6 +92,22 @@ class AuditRow:
     hash: str
 
 
+@dataclass(slots=True)
+class AuditAppend:
+    """An audit event ready to append (``AuditLog.prepare``), so that a write can carry
+    it in its own transaction (``commit_entries(audit=...)``): both are kept or
+    neither. ``row`` is set once it is committed."""
+
+    ts: float
+    tenant: str | None
+    principal: str | None
+    action: str
+    record_id: str | None
+    payload: str = field(repr=False)
+    key: ChainKey | None = field(default=None, repr=False)
+    row: AuditRow | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
     """Filters for reading the audit log (all optional, combined with AND)."""
@@ -178,13 +194,15 @@ class VaultStore(ReviewStore, ConsoleSessionStore, OverrideStore, Protocol):
         """Entries of the record whose fingerprint is in ``fingerprints``."""
         ...
 
-    async def commit_entries(self, record: RecordRow,
-                             entries: Sequence[EntryRow]) -> dict[bytes, str]:
+    async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
+                             audit: AuditAppend | None = None) -> dict[bytes, str]:
         """Atomically create the record if absent (or give a shredded one a new data key)
         and add entries.
 
         Entries whose fingerprint already exists in the record are not inserted; the
         existing token wins. Returns fingerprint -> token for every entry given.
+        ``audit``: an event appended with the entries (and its ``row`` set), or with
+        none of them when the call fails.
 
         Raises:
             RecordRaceLost: the record holds a different data key than

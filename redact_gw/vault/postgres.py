@@ -39,6 +39,7 @@ from redact_gw.errors import ConfigError, VaultUnavailable
 from redact_gw.vault import migrations
 from redact_gw.vault.audit_postgres import PostgresAuditMixin
 from redact_gw.vault.base import (
+    AuditAppend,
     EntryRow,
     OptOutRow,
     RecordRaceLost,
@@ -388,9 +389,11 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
             return stored
         return await self._write(q)
 
-    async def commit_entries(self, record: RecordRow,
-                             entries: Sequence[EntryRow]) -> dict[bytes, str]:
-        """Create, lock (and if shredded revive) the record; insert new entries.
+    async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
+                             audit: AuditAppend | None = None) -> dict[bytes, str]:
+        """Create, lock (and if shredded revive) the record; insert new entries; then
+        append ``audit`` (a second step for now: the entries are kept when only the
+        audit append fails, and the caller gets the error).
 
         One statement; a fingerprint another writer stored first (its entry was not
         inserted) is looked up after it. Should that entry be gone by then (purged),
@@ -420,7 +423,12 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                 if len(found) < len(others):
                     raise RecordRaceLost()
             return tokens
-        return await self._write(q, one_statement=True)
+        tokens = await self._write(q, one_statement=True)
+        if audit is not None:
+            audit.row = await self.append_audit(audit.ts, audit.tenant, audit.principal,
+                                                audit.action, audit.record_id,
+                                                audit.payload, audit.key)
+        return tokens
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:

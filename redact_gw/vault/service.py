@@ -24,6 +24,7 @@ from redact_gw.errors import Gone, IntegrityError, NotFound
 from redact_gw.model import Clock, KnownValue, PendingValue, Revealed
 from redact_gw.tokens import format_token
 from redact_gw.vault.base import (
+    AuditAppend,
     EntryRow,
     RecordRaceLost,
     RecordRow,
@@ -115,7 +116,8 @@ class Vault:
     async def tokenize(self, tenant: str, record_id: str, subject_id: str | None,
                        values: Sequence[PendingValue], *, channel: str | None = None,
                        no_retention: bool = False, sent_by: str | None = None,
-                       read: RecordState | None = None) -> dict[tuple[str, str], str]:
+                       read: RecordState | None = None,
+                       audit: AuditAppend | None = None) -> dict[tuple[str, str], str]:
         """Seal every value and return (entity_type, key) -> token.
 
         Values already in the record keep their token. Either every new value is
@@ -128,6 +130,9 @@ class Vault:
         given a new key) makes the commit lose its race (``RecordRaceLost``), a key
         rotated out of the key file since fails to open: either way the next attempt
         reads the record afresh.
+
+        ``audit``: an event to append in the transaction that stores the new values
+        (its ``row`` is then set); left unwritten when nothing new is stored.
         """
         unique = {(v.entity_type, v.key): v for v in values}
         if no_retention:
@@ -140,22 +145,22 @@ class Vault:
         if read is not None:
             try:
                 return await self._tokenize_once(tenant, record_id, subject_id, channel,
-                                                 unique, sent_by, read.record)
+                                                 unique, sent_by, read.record, audit)
             except (RecordRaceLost, IntegrityError):
                 pass  # the record changed since it was read: read it again
         for _attempt in range(3):
             try:
                 return await self._tokenize_once(
                     tenant, record_id, subject_id, channel, unique, sent_by,
-                    await self.store.get_record(tenant, record_id))
+                    await self.store.get_record(tenant, record_id), audit)
             except RecordRaceLost:
                 continue
         raise RecordRaceLost()
 
     async def _tokenize_once(self, tenant: str, record_id: str, subject_id: str | None,
                              channel: str | None, unique: dict[tuple[str, str], PendingValue],
-                             sent_by: str | None,
-                             record: RecordRow | None) -> dict[tuple[str, str], str]:
+                             sent_by: str | None, record: RecordRow | None,
+                             audit: AuditAppend | None) -> dict[tuple[str, str], str]:
         existing: dict[bytes, str] = {}
         fresh_key: OpenKey | None = None
         if record is None or record.wrapped_dek is None:
@@ -189,7 +194,9 @@ class Vault:
                                _value_context(tenant, record_id, token, record.dek_id, draft))
             drafts.append(dataclasses.replace(draft, sealed=sealed))
         if drafts:
-            existing.update(await self.store.commit_entries(record, drafts))
+            existing.update(await (self.store.commit_entries(record, drafts, audit)
+                                    if audit is not None else
+                                    self.store.commit_entries(record, drafts)))
             if fresh_key is not None:  # stored: the record's key is this one
                 self.key_cache.put(record, ring, fresh_key)
         return {k: existing[fp] for k, fp in fps.items()}
@@ -233,26 +240,26 @@ class Vault:
         return await self.store.removed_tokens(tenant, record_id, tokens)
 
     async def known_values(self, tenant: str, record_id: str,
-                           senders: Collection[str] | None = None) -> list[KnownValue]:
+                           senders: Collection[str] | None = None, *,
+                           read: RecordState | None = None) -> list[KnownValue]:
         """Values already sealed in the record (for recurrence detection).
 
         Args:
             senders: Only values these principals sent (``None``: every value, for
                 operator tools). A caller's detection context must never hold another
                 principal's values: their pieces would show up as tokens (an oracle).
+            read: The record and its entries as already read
+                (``VaultStore.redaction_state`` with ``entries``): nothing is read again.
         """
-        row = await self.store.get_record(tenant, record_id)
+        if read is not None:
+            row, entries = read.record, read.entries
+        else:
+            row = await self.store.get_record(tenant, record_id)
+            entries = []
         if row is None or row.wrapped_dek is None:
             return []
-        return await self.known_in(row, await self.store.record_entries(tenant, record_id),
-                                   senders)
-
-    async def known_in(self, row: RecordRow | None, entries: Sequence[EntryRow],
-                       senders: Collection[str] | None) -> list[KnownValue]:
-        """``known_values`` of a record row and its entries already read
-        (``VaultStore.redaction_state``)."""
-        if row is None or row.wrapped_dek is None:
-            return []
+        if read is None:
+            entries = await self.store.record_entries(tenant, record_id)
         if senders is not None:
             entries = [e for e in entries if e.sent_by is not None and e.sent_by in senders]
         if not entries:

@@ -23,6 +23,7 @@ from redact_gw.audit_chain import GENESIS, ChainKey, chain_hash
 from redact_gw.errors import VaultUnavailable
 from redact_gw.vault import migrations
 from redact_gw.vault.base import (
+    AuditAppend,
     AuditQuery,
     AuditRow,
     EntryRow,
@@ -235,37 +236,46 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
             return stored
         return await self._write(q)
 
-    async def commit_entries(self, record: RecordRow,
-                             entries: Sequence[EntryRow]) -> dict[bytes, str]:
-        """Create or revive the record and insert new entries, atomically."""
+    async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
+                             audit: AuditAppend | None = None) -> dict[bytes, str]:
+        """Create or revive the record and insert new entries (and append ``audit``),
+        atomically."""
         rows = list(entries)
-        def q(c: Conn) -> dict[bytes, str]:
-            self._insert_record(c, record)
-            # Revive a shredded record only with a new key: a shredded record keeps its
-            # dek_id, so a writer still holding that stale key loses the race instead of
-            # bringing the shredded key back.
-            c.execute("UPDATE records SET dek_id=?, kek_id=?, wrapped_dek=?, shredded_at=NULL"
-                      " WHERE tenant=? AND record_id=? AND wrapped_dek IS NULL"
-                      " AND dek_id IS NOT ?",
-                      (record.dek_id, record.kek_id, record.wrapped_dek, record.tenant,
-                       record.record_id, record.dek_id))
-            stored = c.execute("SELECT dek_id, wrapped_dek IS NOT NULL FROM records"
-                               " WHERE tenant=? AND record_id=?",
-                               (record.tenant, record.record_id)).fetchone()
-            if stored[0] != record.dek_id or not stored[1]:
-                raise RecordRaceLost()
-            inserted = c.executemany(
-                f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES"
-                " (?,?,?,?,?,?,?,?,?,?,?)",
-                [(e.tenant, e.record_id, e.token, e.entity_type, e.fingerprint, e.sealed,
-                  e.created_at, e.expires_at, e.sent_by, e.subject_id, e.aad_version)
-                 for e in rows]).rowcount
-            if inserted == len(rows):  # none ignored: every entry keeps its own token
-                return {e.fingerprint: e.token for e in rows}
-            found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
-                                        [e.fingerprint for e in rows])
-            return {e.fingerprint: e.token for e in found}
-        return await self._write(q)
+        def q(c: Conn) -> tuple[dict[bytes, str], AuditRow | None]:
+            tokens = self._commit_entries(c, record, rows)
+            return tokens, (self._append_audit(c, audit) if audit is not None else None)
+        tokens, row = await self._write(q)
+        if audit is not None:
+            audit.row = row
+        return tokens
+
+    def _commit_entries(self, c: Conn, record: RecordRow,
+                        rows: list[EntryRow]) -> dict[bytes, str]:
+        self._insert_record(c, record)
+        # Revive a shredded record only with a new key: a shredded record keeps its
+        # dek_id, so a writer still holding that stale key loses the race instead of
+        # bringing the shredded key back.
+        c.execute("UPDATE records SET dek_id=?, kek_id=?, wrapped_dek=?, shredded_at=NULL"
+                  " WHERE tenant=? AND record_id=? AND wrapped_dek IS NULL"
+                  " AND dek_id IS NOT ?",
+                  (record.dek_id, record.kek_id, record.wrapped_dek, record.tenant,
+                   record.record_id, record.dek_id))
+        stored = c.execute("SELECT dek_id, wrapped_dek IS NOT NULL FROM records"
+                           " WHERE tenant=? AND record_id=?",
+                           (record.tenant, record.record_id)).fetchone()
+        if stored[0] != record.dek_id or not stored[1]:
+            raise RecordRaceLost()
+        inserted = c.executemany(
+            f"INSERT OR IGNORE INTO entries ({_ENTRY_COLS}) VALUES"
+            " (?,?,?,?,?,?,?,?,?,?,?)",
+            [(e.tenant, e.record_id, e.token, e.entity_type, e.fingerprint, e.sealed,
+              e.created_at, e.expires_at, e.sent_by, e.subject_id, e.aad_version)
+             for e in rows]).rowcount
+        if inserted == len(rows):  # none ignored: every entry keeps its own token
+            return {e.fingerprint: e.token for e in rows}
+        found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
+                                    [e.fingerprint for e in rows])
+        return {e.fingerprint: e.token for e in found}
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:
@@ -516,17 +526,21 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
                            action: str, record_id: str | None, payload: str,
                            key: ChainKey | None = None) -> AuditRow:
         """Append to the chain inside one write transaction."""
-        def q(c: Conn) -> AuditRow:
-            last = c.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC"
-                             " LIMIT 1").fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-            row = AuditRow(seq, ts, tenant, principal, action, record_id, payload, prev,
-                           chain_hash(prev, seq, payload, key))
-            c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                      (row.seq, row.ts, row.tenant, row.principal, row.action, row.record_id,
-                       row.payload, row.prev_hash, row.hash))
-            return row
-        return await self._write(q)
+        event = AuditAppend(ts, tenant, principal, action, record_id, payload, key)
+        return await self._write(lambda c: self._append_audit(c, event))
+
+    @staticmethod
+    def _append_audit(c: Conn, event: AuditAppend) -> AuditRow:
+        last = c.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC"
+                         " LIMIT 1").fetchone()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        row = AuditRow(seq, event.ts, event.tenant, event.principal, event.action,
+                       event.record_id, event.payload, prev,
+                       chain_hash(prev, seq, event.payload, event.key))
+        c.execute(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                  (row.seq, row.ts, row.tenant, row.principal, row.action, row.record_id,
+                   row.payload, row.prev_hash, row.hash))
+        return row
 
     async def audit_events(self, query: AuditQuery) -> list[AuditRow]:
         """Events matching the filters."""

@@ -1,0 +1,53 @@
+"""``POST /v1/redact`` reads the vault once before detecting and writes its audit event
+with its values: a failing read still fails closed, every request is audited once."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from redact_gw.audit import verify
+from redact_gw.proxy import appkeys
+from redact_gw.testing import FakeDetector
+from redact_gw.vault.base import AuditQuery
+from tests.conftest import Env, MakeClient
+
+TEXT = "Hi, this is John Smith, call me at 212-555-0123."
+
+
+async def test_failing_read_before_detection_fails_closed(make_client: MakeClient,
+                                                          env: Env) -> None:
+    detector = FakeDetector()
+    client = await make_client(detector)
+    store = client.app[appkeys.STORE]
+    original = store._read
+
+    async def failing_read(fn: Any) -> Any:  # the database fails under the read
+        def boom(conn: sqlite3.Connection) -> Any:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await original(boom)
+    store._read = failing_read  # type: ignore[method-assign]
+    resp = await client.post("/v1/redact", json={"text": TEXT, "record_id": "r-read",
+                                                 "subject_id": "cust-1"},
+                             headers=env.auth())
+    store._read = original  # type: ignore[method-assign]
+    assert resp.status == 503
+    body = await resp.json()
+    assert body["error"]["code"] == "vault_unavailable"
+    assert "John" not in await resp.text() and "text" not in body
+    assert detector.calls == 0  # nothing was detected, nothing stored
+    assert await store.get_record("acme", "r-read") is None
+
+
+async def test_each_redaction_is_audited_once(make_client: MakeClient, env: Env) -> None:
+    client = await make_client()
+    store = client.app[appkeys.STORE]
+    for text in (TEXT, TEXT, "nothing personal here"):  # new values, known ones, none
+        resp = await client.post("/v1/redact", json={"text": text, "record_id": "r-aud"},
+                                 headers=env.auth())
+        assert resp.status == 200
+    events = await store.audit_events(AuditQuery(action="redact"))
+    assert [e.record_id for e in events] == ["r-aud"] * 3
+    assert ['"PERSON":1' in e.payload and '"PHONE_NUMBER":1' in e.payload
+            for e in events] == [True, True, False]
+    assert (await verify(store, keys=client.app[appkeys.KEYS].current())).ok
