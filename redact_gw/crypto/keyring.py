@@ -34,7 +34,10 @@ from redact_gw.crypto import aead
 from redact_gw.errors import ConfigError, IntegrityError
 
 _KID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_PLACEHOLDER_MARKERS = ("REPLACE", "PLACEHOLDER", "CHANGE", "EXAMPLE", "XXXX")
+#: Words of a placeholder key, in any case. Each is long enough that a random base64
+#: key holds one about once in 10^7 keys or fewer ("XXXX" in any case was once in about
+#: 25,000: ``redact-gw keys generate`` made keys that the gateway then refused).
+_PLACEHOLDER_MARKERS = ("REPLACE", "PLACEHOLDER", "CHANGE", "EXAMPLE", "XXXXXXXX")
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,21 @@ def test_keys_example_is_refused_as_placeholder(tmp_path: Path) -> None:
         load_keyring(_keyfile(tmp_path, example))
 
 
+@pytest.mark.parametrize("marker", ["xXxx", "XXXX", "Xxxxx"])
+def test_a_random_key_with_a_run_of_x_is_a_real_key(tmp_path: Path, marker: str) -> None:
+    """About one random key in 25,000 held "xxxx" in some case and was refused as a
+    placeholder: a key ``keys generate`` made could keep the gateway from starting."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    key = key[:8] + marker + key[8 + len(marker):]
+    assert len(base64.b64decode(key, validate=True)) == 32
+    body = f"keys: [{{id: a, created: '2026-01-01T00:00:00Z', status: primary, key: {key}}}]"
+    assert load_keyring(_keyfile(tmp_path, body)).primary_kid == "a"
+    placeholder = "XXXXXXXX" + key[8:]
+    body = body.replace(key, placeholder)
+    with pytest.raises(ConfigError, match="placeholder"):
+        load_keyring(_keyfile(tmp_path, body))
+
+
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
 def test_group_or_other_readable_file_is_refused(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "keys.yaml"
