@@ -152,6 +152,9 @@ JSONS = st.recursive(_leaf, lambda inner: st.one_of(
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(extra=JSONS, where=st.sampled_from(["top", "schema", "tool_choice", "message"]))
 @example(extra={"type": 4111111111111111}, where="schema")  # a number where "type" is protocol
+@example(extra={"type": "John Smith"}, where="schema")  # text where "type" is protocol
+@example(extra={"format": "john.smith@gmail.com", "items": {"$ref": "John Smith"}},
+         where="schema")
 async def test_random_json_never_carries_a_planted_value_upstream(
         make_gateway: MakeGateway, extra: Any, where: str) -> None:
     gw = await make_gateway()
@@ -172,3 +175,18 @@ async def test_random_json_never_carries_a_planted_value_upstream(
     for number in ("4111111111111111", "5555555555554444"):
         assert number not in raw
     assert json.loads(raw)["model"] == "m"
+
+
+def test_a_schema_keyword_keeps_only_values_it_can_take() -> None:
+    """``type``, ``format`` and ``$ref`` stay in clear only with a value the keyword can
+    take; anything else there is the caller's text and is scanned."""
+    from redact_gw.proxy.dialects.schema import schema_protocol
+    assert schema_protocol(("type",), "string") and schema_protocol(("type", 1), "null")
+    assert schema_protocol(("items", "format"), "date-time")
+    assert schema_protocol(("properties", "a", "$ref"), "#/$defs/Card")
+    assert schema_protocol(("type",)) and schema_protocol(("format",))  # value not known
+    for path, value in [(("type",), "John Smith"), (("type", 0), "john"),
+                        (("format",), "john.smith@gmail.com"), (("$ref",), "John Smith"),
+                        (("contentMediaType",), "Call 212-555-0123"), (("type",), 42)]:
+        assert not schema_protocol(path, value), (path, value)
+    assert not schema_protocol(("description",), "string")  # text, whatever it says

@@ -52,12 +52,13 @@ class Leaves:
     leaves: Sequence[Pattern] = ()
     schemas: Sequence[Pattern] = ()
 
-    def __call__(self, path: Path) -> bool:
-        """True when ``path`` is a protocol leaf."""
+    def __call__(self, path: Path, value: Any = None) -> bool:
+        """True when ``path`` is a protocol leaf (a schema keyword's only with a
+        ``value`` that keyword can take, when it is given)."""
         if any(_matches(p, path) for p in self.leaves):
             return True
         return any(len(path) > len(r) and _matches(r, path[:len(r)])
-                   and schema_protocol(path[len(r):]) for r in self.schemas)
+                   and schema_protocol(path[len(r):], value) for r in self.schemas)
 
 
 #: Object keys that are API vocabulary: never scanned (every other key is).
@@ -114,7 +115,7 @@ class Dialect:
     name: str
     route: str
     upstream_path: str
-    protocol: Callable[[Path], bool]
+    protocol: Callable[[Path, Any], bool]
     answer_protocol: Sequence[Selector] = ()
     stream: Callable[[], StreamDialect] | None = None
     check: Callable[[Any, Settings], dict[str, Any]] = lambda doc, _s: body_object(doc)
@@ -149,8 +150,12 @@ async def proxy(request: web.Request, dialect: Dialect) -> web.StreamResponse:
     settings = call.settings
     doc = dialect.check(await read_json(request, settings.server.max_body_bytes), settings)
     allowed = _refuse_binary(doc, dialect, settings)
-    encoded = decode_in_place(doc, lambda p: p not in allowed and not dialect.protocol(p))
-    await call.tokenize(doc, lambda p: p not in allowed and not dialect.protocol(p),
+
+    def scanned(p: Path) -> bool:
+        return p not in allowed and not dialect.protocol(p, get_at(doc, p))
+
+    encoded = decode_in_place(doc, scanned)
+    await call.tokenize(doc, scanned,
                         dialect.speaker(doc),
                         lambda p: p[-1] not in KNOWN_KEYS,
                         # a long number is never protocol, even where a protocol string
