@@ -75,7 +75,7 @@ def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
     toks = view.tokens
     for run in view.runs:
         chars, words = run.chars, run.tok_last - run.tok_first + 1
-        if not (chars.isdigit() and len(chars) == 4 and 1900 <= int(chars) <= 2099):
+        if not (chars.isdecimal() and len(chars) == 4 and 1900 <= int(chars) <= 2099):
             continue
         if words > _YEAR_WORDS or toks[run.tok_first].text.isdigit():
             continue  # written years are spaCy's

@@ -247,7 +247,7 @@ def _apply_scale(toks: list[Tok], groups: list[Group], i: int, last: int) -> int
     """Merge "N hundred M" / "N thousand M" into one group; return the next index."""
     t = toks[i]
     scale = SCALES[t.lower]
-    prev = groups.pop() if groups and groups[-1].chars.isdigit() else None
+    prev = groups.pop() if groups and groups[-1].chars.isdecimal() else None
     base = int(prev.chars) if prev else 1
     start = prev.start if prev else t.start
     value, j = _value_after(toks, i + 1, last)

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from redact_gw.detection import Detector
 from redact_gw.detection.view import build_view
+from redact_gw.model import Segment
 
 WORDS = ["four", "one", "oh", "zero", "double", "triple", "five", "twenty", "three",
          "nineteen", "eighty", "hundred", "thousand", "and", "dash", "o", "a", "i", "j",
@@ -136,3 +138,19 @@ def test_thousands_with_hundreds_read_as_one_number(th: int, hu: int, rest: int)
                 words.append(NUMBER_WORDS[rest % 10 - 1])
     assert build_view("it was " + " ".join(words) + " then").text == (
         f"it was {th * 1000 + hu * 100 + rest} then")
+
+
+ODD_DIGITS = ["\u00b2", "\u00b3", "\u2460", "\u00bd", "\u0663", "\U0001d7d7",
+              "\u00b2\u00b2\u00b2\u00b2"]
+
+
+@pytest.mark.parametrize("odd", ODD_DIGITS)
+@pytest.mark.parametrize("shape", ["{} hundred", "{} thousand {}", "the year {}",
+                                   "born in {}", "call {} {} {} {}", "{} oh {}"])
+def test_characters_python_calls_digits_but_int_refuses_never_fail(
+        detector: Detector, shape: str, odd: str) -> None:
+    """``str.isdigit`` is true for a superscript two and ``int`` refuses it: "² hundred"
+    failed detection (a 503 for any text with a superscript before a scale word)."""
+    text = shape.format(*([odd] * shape.count("{}")))
+    build_view(text)
+    assert isinstance(detector.detect([Segment(text, "customer")]), list)
