@@ -194,9 +194,7 @@ class Vault:
                                _value_context(tenant, record_id, token, record.dek_id, draft))
             drafts.append(dataclasses.replace(draft, sealed=sealed))
         if drafts:
-            existing.update(await (self.store.commit_entries(record, drafts, audit)
-                                    if audit is not None else
-                                    self.store.commit_entries(record, drafts)))
+            existing.update(await self.store.commit_entries(record, drafts, audit))
             if fresh_key is not None:  # stored: the record's key is this one
                 self.key_cache.put(record, ring, fresh_key)
         return {k: existing[fp] for k, fp in fps.items()}
