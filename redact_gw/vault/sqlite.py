@@ -47,6 +47,7 @@ _RECORD_COLS = ("tenant, record_id, subject_id, created_at, dek_id, kek_id, wrap
 _ENTRY_COLS = ("tenant, record_id, token, entity_type, fingerprint, sealed, created_at,"
                " expires_at, sent_by, subject_id, aad_version")
 _AUDIT_COLS = "seq, ts, tenant, principal, action, record_id, payload, prev_hash, hash"
+_OPTOUT_COLS = "tenant, subject_id, no_ai_processing, no_retention, reason, set_by, set_at"
 _CHUNK = 500
 
 
@@ -59,6 +60,16 @@ def _record(r: Sequence[Any]) -> RecordRow:
 def _entry(r: Sequence[Any]) -> EntryRow:
     return EntryRow(r[0], r[1], r[2], r[3], bytes(r[4]), bytes(r[5]), r[6], r[7], r[8],
                     r[9], r[10])
+
+
+def _optout(r: Sequence[Any]) -> OptOutRow:
+    return OptOutRow(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5], r[6])
+
+
+def _record_entries(c: Conn, tenant: str, record_id: str) -> list[EntryRow]:
+    return [_entry(r) for r in c.execute(
+        f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?",
+        (tenant, record_id))]
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
@@ -288,9 +299,7 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
 
     async def record_entries(self, tenant: str, record_id: str) -> list[EntryRow]:
         """Every entry of the record."""
-        return await self._read(lambda c: [_entry(r) for r in c.execute(
-            f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?",
-            (tenant, record_id))])
+        return await self._read(lambda c: _record_entries(c, tenant, record_id))
 
     async def removed_tokens(self, tenant: str, record_id: str,
                              tokens: Sequence[str]) -> set[str]:
@@ -461,9 +470,7 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
                 if record.subject_id is not None:
                     subjects.add(record.subject_id)
                 if entries and record.wrapped_dek is not None:
-                    found = [_entry(r) for r in c.execute(
-                        f"SELECT {_ENTRY_COLS} FROM entries WHERE tenant=? AND record_id=?",
-                        (tenant, record_id))]
+                    found = _record_entries(c, tenant, record_id)
                     subjects.update(e.subject_id for e in found if e.subject_id is not None)
                 else:
                     subjects.update(r[0] for r in c.execute(
@@ -473,11 +480,9 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
                 subjects.add(subject_id)
             optouts: dict[str, OptOutRow] = {}
             for chunk in _chunks(sorted(subjects)):
-                for r in c.execute("SELECT tenant, subject_id, no_ai_processing, no_retention,"
-                                   " reason, set_by, set_at FROM optouts WHERE tenant=? AND"
+                for r in c.execute(f"SELECT {_OPTOUT_COLS} FROM optouts WHERE tenant=? AND"
                                    f" subject_id IN ({_marks(len(chunk))})", (tenant, *chunk)):
-                    optouts[r[1]] = OptOutRow(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5],
-                                              r[6])
+                    optouts[r[1]] = _optout(r)
             return RecordState(record, frozenset(subjects), optouts, found)
         return await self._read(q)
 
@@ -502,10 +507,9 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
     async def get_optout(self, tenant: str, subject_id: str) -> OptOutRow | None:
         """The subject's flags."""
         def q(c: Conn) -> OptOutRow | None:
-            r = c.execute("SELECT tenant, subject_id, no_ai_processing, no_retention, reason,"
-                          " set_by, set_at FROM optouts WHERE tenant=? AND subject_id=?",
+            r = c.execute(f"SELECT {_OPTOUT_COLS} FROM optouts WHERE tenant=? AND subject_id=?",
                           (tenant, subject_id)).fetchone()
-            return OptOutRow(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5], r[6]) if r else None
+            return _optout(r) if r else None
         return await self._read(q)
 
     async def put_optout(self, row: OptOutRow) -> None:
