@@ -139,16 +139,26 @@ def normal_view(raw: str) -> NormalView:
 DetectFn = Callable[[Sequence[Segment], Sequence[KnownValue]], list[list[Span]]]
 
 
+def viewed(segments: Sequence[Segment]) -> tuple[list[NormalView], list[Segment]]:
+    """Each segment's view, and the segments to detect in (a segment whose view is its
+    own text stays as it is, kept NER included)."""
+    views = [normal_view(s.text) for s in segments]
+    return views, [s if v.starts is None else Segment(v.text, s.speaker, s.ner)
+                   for v, s in zip(views, segments, strict=True)]
+
+
+def to_raw(segments: Sequence[Segment], views: Sequence[NormalView],
+           found: Sequence[list[Span]]) -> list[list[Span]]:
+    """The spans found in ``viewed`` segments, in the raw segments' offsets."""
+    return [spans if view.starts is None else _to_raw(seg.text, view, spans)
+            for seg, view, spans in zip(segments, views, found, strict=True)]
+
+
 def detect_through_views(detect: DetectFn, segments: Sequence[Segment],
                          known: Sequence[KnownValue] = ()) -> list[list[Span]]:
     """Run ``detect`` on the normalized views of ``segments``; spans in raw offsets."""
-    views = [normal_view(s.text) for s in segments]
-    if all(v.starts is None for v in views):
-        return detect(segments, known)
-    found = detect([Segment(v.text, s.speaker)
-                    for v, s in zip(views, segments, strict=True)], known)
-    return [_to_raw(seg.text, view, spans)
-            for seg, view, spans in zip(segments, views, found, strict=True)]
+    views, segs = viewed(segments)
+    return to_raw(segments, views, detect(segs, known))
 
 
 def normalizing_presidio(settings: DetectionSettings) -> Detector:
@@ -164,14 +174,10 @@ def normalizing_presidio(settings: DetectionSettings) -> Detector:
         def detect_each_keeping(self, jobs: Sequence[Job], keep: Sequence[bool] | None = None
                                 ) -> Iterator[tuple[int, list[list[Span]],
                                                     list[SegmentNer | None]]]:
-            views = [[normal_view(s.text) for s in segments] for segments, _ in jobs]
-            viewed = [([s if v.starts is None else Segment(v.text, s.speaker, s.ner)
-                        for v, s in zip(vs, segments, strict=True)], known)
-                      for vs, (segments, known) in zip(views, jobs, strict=True)]
-            for i, found, ner in super().detect_each_keeping(viewed, keep):
-                yield i, [spans if view.starts is None else _to_raw(seg.text, view, spans)
-                          for seg, view, spans in zip(jobs[i][0], views[i], found,
-                                                      strict=True)], ner
+            views = [viewed(segments) for segments, _ in jobs]
+            inner = [(segs, known) for (_, segs), (_, known) in zip(views, jobs, strict=True)]
+            for i, found, ner in super().detect_each_keeping(inner, keep):
+                yield i, to_raw(jobs[i][0], views[i][0], found), ner
 
     return NormalizingPresidioDetector(settings)
 
