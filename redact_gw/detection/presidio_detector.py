@@ -20,8 +20,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from presidio_analyzer import AnalyzerEngine, RecognizerResult
-from spacy.lang.en.stop_words import STOP_WORDS
+from presidio_analyzer import AnalyzerEngine
 from spacy.tokens import Doc
 
 from redact_gw.detection import (
@@ -57,12 +56,16 @@ from redact_gw.detection.engine import (
     compile_patterns,
     credential_recognizer,
     explain,
-    recognizer_name,
 )
-from redact_gw.detection.lexicon import NOT_NAMES
 from redact_gw.detection.ner_direct import analyze_ner, ner_recognizer
 from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.pattern_gates import NEEDS, possible
+from redact_gw.detection.presidio_results import (
+    LOW_VALUE_TYPES,
+    OPTED_IN_SCORE,
+    adjust,
+    name_like,
+)
 from redact_gw.detection.turns import turns
 from redact_gw.detection.view import SpokenView, build_view
 from redact_gw.errors import ConfigError
@@ -75,22 +78,8 @@ Job = tuple[Sequence[Segment], Sequence[KnownValue]]
 Line = tuple[int, int, str]
 
 _LINE_RE = re.compile(r"[^\n]+")
-#: Presidio entity types that are numbers; a quantity context ("order", "dollars")
-#: drops them unless Presidio validated them strongly.
-_NUMERIC_TYPES = frozenset({E.PHONE_NUMBER, E.US_BANK_NUMBER, E.US_PASSPORT, E.US_SSN,
-                            E.US_ITIN, E.CREDIT_CARD})
-_NER_TYPES = frozenset({E.PERSON, E.LOCATION, E.NRP, E.ORGANIZATION})
 #: Entity types Presidio takes from spaCy's NER (``SpacyRecognizer``).
 _NER_ENTITIES = frozenset({E.PERSON, E.LOCATION, E.NRP, E.DATE_TIME, E.ORGANIZATION})
-
-
-_DIGIT_RE = re.compile(r"\d")
-_WORD_RE = re.compile(r"[A-Za-z']+")
-#: Types that are rarely personal on their own: scored under the default threshold,
-#: unless ``detection.entities`` names them, then just under identifiers (which win an
-#: overlap: a date inside a card or an address stays part of it).
-_LOW_VALUE_TYPES = {E.DATE_TIME: 0.3, E.URL: 0.3}
-_OPTED_IN_SCORE = 0.6
 _WARM_UP = (
     Segment("Agent: thanks for calling, can I have your name and card number?", "agent"),
     Segment("Customer: sure it's john smith, four one one one one one one one one one "
@@ -131,7 +120,7 @@ class PresidioDetector:
         unknown = [e for e in self._pattern_entities if e not in NEEDS]
         if unknown:
             raise ConfigError(f"detection: no line filter for entity types {unknown}")
-        self._opted_in = frozenset(settings.entities or ()) & frozenset(_LOW_VALUE_TYPES)
+        self._opted_in = frozenset(settings.entities or ()) & frozenset(LOW_VALUE_TYPES)
         wanted = set(settings.entities or (E.PERSON, E.LOCATION))
         self._gazetteer = (gazetteer.load() if settings.transcript_recognizers
                            and wanted & {E.PERSON, E.LOCATION, E.ADDRESS, E.ZIP_CODE}
@@ -337,9 +326,9 @@ class PresidioDetector:
                      if c.score >= self._settings.threshold_for(c.entity_type)
                      and not is_allowed(texts[c.seg], c, allowed)
                      and (gaz is None or c.entity_type != E.PERSON
-                          or _name_like(texts[c.seg][c.start:c.end], gaz))]
+                          or name_like(texts[c.seg][c.start:c.end], gaz))]
         known = [kv for kv in known if gaz is None or kv.entity_type != E.PERSON
-                 or _name_like(kv.value, gaz)]
+                 or name_like(kv.value, gaz)]
         needles = recurrence.collect(texts, confident, known)
         return [c for seg, view in enumerate(views) for c in recurrence.find(seg, view, needles)]
 
@@ -378,7 +367,7 @@ class PresidioDetector:
                            text=line, language=self._settings.language, nlp_artifacts=art,
                            entities=entities, return_decision_process=True,
                            context=ctx.words_before(seg, offset, 8) or None))
-            out.extend(_adjust(seg, offset, line, r, ctx, self._gazetteer, self._opted_in)
+            out.extend(adjust(seg, offset, line, r, ctx, self._gazetteer, self._opted_in)
                        for r in results)
         return [c for c in out if c is not None]
 
@@ -405,125 +394,12 @@ def _lines(texts: Sequence[str]) -> Iterator[Line]:
                 yield seg, m.start(), m.group()
 
 
-def _adjust(seg: int, offset: int, line: str, result: RecognizerResult,
-            ctx: TranscriptContext, gaz: gazetteer.Gazetteer | None,
-            opted_in: frozenset[str] = frozenset()) -> Candidate | None:
-    """A Presidio result as a candidate, rescored for transcripts."""
-    start, end = offset + result.start, offset + result.end
-    entity, score = result.entity_type, result.score
-    value = line[result.start:result.end]
-    digit = _DIGIT_RE.search(value)
-    if entity == E.LOCATION and digit is not None and digit.start() > 0:
-        value = value[:digit.start()].rstrip(" ,")  # "Tucson AZ 85701": the place part
-        end = start + len(value)
-    if entity == E.DATE_TIME and dates.is_vague(value):
-        return None  # "for years", "last night": no day, hour or year
-    if entity in _NER_TYPES and not _has_name_word(value) and not (
-            entity == E.LOCATION and value.isupper() and value.isalpha()):
-        return None  # but "US", "UK" (stop words when lower-cased) are places
-    if entity == E.ORGANIZATION:
-        if gaz is None:
-            return None
-        entity, score = _organization(value, gaz)
-        if not entity:
-            return None
-    if gaz is not None and entity in (E.LOCATION, E.PERSON):
-        entity = _person_or_place(entity, value, gaz)
-    if entity == E.PERSON and gaz is not None:
-        if not _name_like(value, gaz):
-            score = min(score, 0.35)  # "Discipline", "Guilty Pleasures": words, not names
-        a, b = _trim_words(value, gaz)
-        start, end = start + a, start + b
-    if entity == E.NRP:
-        score = min(score, 0.6)
-    why = explain(result)
-    hint = ctx.hint(seg, start, end)
-    quantity = hint is not None and hint.family == "negative"
-    if entity in _NUMERIC_TYPES and quantity and score < 0.9:
-        return None
-    has_digit = any(ch.isdigit() for ch in line[result.start:result.end])
-    if entity == E.DATE_TIME and hint is not None and hint.family == "dob" and has_digit:
-        entity, score, why = E.DATE_OF_BIRTH, 0.85, f"{why}, birth context ('{hint.word}')"
-    elif entity in _LOW_VALUE_TYPES:
-        cap = _OPTED_IN_SCORE if entity in opted_in else _LOW_VALUE_TYPES[entity]
-        score = min(score, cap)
-    return Candidate(seg, start, end, entity, score, recognizer_name(result), None, why)
-
-
-def _organization(value: str, gaz: gazetteer.Gazetteer) -> tuple[str, float]:
-    """An ORG span read again: a known place is a LOCATION ("Savannah"), a first name
-    with name-like words a PERSON ("Katsuko Koku"); anything else no entity ("")."""
-    lowered = [w[2].lower() for w in truecase.words(value)]
-    if not lowered:
-        return "", 0.0
-    if gaz.place_kind(" ".join(lowered)):
-        return E.LOCATION, 0.6
-    if len(lowered) >= 2 and gaz.is_first(lowered[0]) and all(
-            gaz.name_kind(w) for w in lowered[1:]):
-        return E.PERSON, 0.6
-    return "", 0.0
-
-
-def _person_or_place(entity: str, value: str, gaz: gazetteer.Gazetteer) -> str:
-    """NER's PERSON / LOCATION label, corrected by the gazetteer: a value starting with
-    a census first name that is no known place is a PERSON ("rebecca", "marguerite
-    osterhaus"), a known place that starts with no first name a LOCATION."""
-    lowered = " ".join(w[2].lower() for w in truecase.words(value))
-    first = gaz.is_first(lowered.split(" ")[0]) if lowered else False
-    place = gaz.place_kind(lowered) > 0
-    if entity == E.LOCATION and first and not place:
-        return E.PERSON
-    if entity == E.PERSON and place and not first:
-        return E.LOCATION
-    return entity
-
-
 def _opt_in(cand: Candidate, opted_in: frozenset[str]) -> Candidate:
     """A low-value candidate ("march fourth") at the opted-in score when its type is
     named in ``detection.entities``."""
     if cand.entity_type in opted_in:
-        return dataclasses.replace(cand, score=max(cand.score, _OPTED_IN_SCORE))
+        return dataclasses.replace(cand, score=max(cand.score, OPTED_IN_SCORE))
     return cand
-
-
-def _trim_words(value: str, gaz: gazetteer.Gazetteer) -> tuple[int, int]:
-    """The part of a PERSON value without lower-case English words at its edges
-    ("kristensen originally", "songwriter amy mitchell") or a possessive "'s"."""
-    ws = truecase.words(value)
-    def word(w: str) -> bool:
-        return w.lower() in names.HONORIFICS or (
-            w.islower() and len(w) > 1 and not gaz.is_first(w) and (
-                gaz.name_kind(w) == 0 or w in gaz.words))
-    while len(ws) > 1 and word(ws[-1][2]):
-        ws.pop()
-    while len(ws) > 1 and word(ws[0][2]):
-        ws.pop(0)
-    return (ws[0][0], ws[-1][1]) if ws else (0, len(value))
-
-
-def _name_like(text: str, gaz: gazetteer.Gazetteer) -> bool:
-    """Whether some word of a PERSON value is a name, not only an English word.
-
-    A capitalized word may be any name-like word; a lower-case one (speech, where
-    capitals say nothing) must be a census name or no English word at all: "lemurs
-    antelope camels" is no name, "miyoshi" is.
-    """
-    for _a, _b, word in truecase.words(text):
-        w = word.lower()
-        if len(w) < 2:
-            continue
-        if word[:1].isupper() and (gaz.name_kind(w) or gaz.is_first(w)):
-            return True
-        if word.islower() and gaz.looks_like_name(w):
-            return True
-    return False
-
-
-def _has_name_word(text: str) -> bool:
-    if any(ch.isdigit() for ch in text):
-        return False
-    words = [w.lower() for w in _WORD_RE.findall(text)]
-    return any(len(w) > 1 and w not in STOP_WORDS and w not in NOT_NAMES for w in words)
 
 
 def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
