@@ -19,6 +19,7 @@ warm-up and cached for the process).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import unicodedata
@@ -55,6 +56,13 @@ class Gazetteer:
     #: Words of wordfreq's large English list at Zipf ``ENGLISH_ZIPF`` or more: a
     #: lower-case word outside it is no English word ("tuininga", "gréta").
     english: frozenset[str] = frozenset()
+    #: First words of the places of several words ("new" of "new york"): a phrase
+    #: starting with another word is no known place (derived, not given).
+    phrase_starts: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        starts = frozenset(p.split(" ")[0] for p in self.regions | self.cities if " " in p)
+        object.__setattr__(self, "phrase_starts", starts)
 
     def word_freq(self, word: str) -> float:
         """Frequency of ``word`` in English text (0 when not among common words)."""

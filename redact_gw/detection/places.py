@@ -32,7 +32,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import COMMON_WORD, RARE_WORD, Gazetteer
 from redact_gw.detection.lexicon import MONTHS, TEENS, TENS, UNITS
-from redact_gw.detection.truecase import Word, is_lowercase, words
+from redact_gw.detection.truecase import LineWords, Word
 
 RECOGNIZER = "PlaceRecognizer"
 #: Phrases after which a place name is expected (whole words, any case).
@@ -67,18 +67,20 @@ _NOT_PLACE = frozenset(MONTHS) | frozenset(UNITS) | frozenset(TEENS) | frozenset
     "today", "tomorrow", "yesterday", "tonight", "morning", "evening", "afternoon"}
 _CUE_TABLE: dict[tuple[str, ...], int] = {tuple(c.split()): len(c.split()) for c in PLACE_CUES}
 _CUE_MAX = max(_CUE_TABLE.values())
+_CUE_LAST = frozenset(cue[-1] for cue in _CUE_TABLE)
 _GAP_RE = re.compile(r"[ \t]+")
+#: Every word ``caps_places`` reads in an ASCII line is a run of 5+ of these.
+_CAPS_RUN = re.compile(r"[A-Z'-]{5,}")
 
 
-def cued_places(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
-    """Place names after a travel or residence phrase."""
+def cued_places(seg: int, lines: Sequence[LineWords], gaz: Gazetteer) -> list[Candidate]:
+    """Place names after a travel or residence phrase (``lines``: the segment's, from
+    ``truecase.split_lines``)."""
     out: list[Candidate] = []
-    for line in _lines(text):
-        offset, chunk = line
-        ws = words(chunk)
-        lowered = [w[2].lower() for w in ws]
-        spoken = is_lowercase(chunk)
+    for offset, chunk, ws, lowered, spoken in lines:
         for k in range(len(ws)):
+            if lowered[k] not in _CUE_LAST:
+                continue  # every cue ends with one of these words
             for n in range(min(_CUE_MAX, k + 1), 0, -1):
                 if tuple(lowered[k - n + 1:k + 1]) in _CUE_TABLE and _tight(
                         chunk, ws[k - n + 1:k + 2]):
@@ -123,13 +125,11 @@ def _name_word(word: str, w: str, spoken: bool, gaz: Gazetteer) -> bool:
     return word[:1].isupper() and (gaz.word_freq(w) < RARE_WORD or w in gaz.cities)
 
 
-def city_and_region(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
+def city_and_region(seg: int, lines: Sequence[LineWords], gaz: Gazetteer) -> list[Candidate]:
     """A known city right before a country or state ("gdynia poland", "lyon, france"):
     the city, in any case, with the region."""
     out: list[Candidate] = []
-    for offset, line in _lines(text):
-        ws = words(line)
-        lowered = [w[2].lower() for w in ws]
+    for offset, line, ws, lowered, _spoken in lines:
         i = 0
         while i < len(ws):
             j = _known(lowered, i, gaz.cities, gaz)
@@ -148,6 +148,8 @@ def _known(lowered: Sequence[str], i: int, table: frozenset[str], gaz: Gazetteer
     """End of the longest phrase at ``i`` (up to three words) in ``table`` that is a
     place the gazetteer accepts (not a common word); ``i`` when none."""
     for n in range(min(3, len(lowered) - i), 0, -1):
+        if n > 1 and lowered[i] not in gaz.phrase_starts:
+            continue  # no place of several words starts with this one
         phrase = " ".join(lowered[i:i + n])
         if phrase in table and phrase not in STOP_WORDS and gaz.place_kind(phrase):
             return i + n
@@ -170,14 +172,11 @@ def towns() -> frozenset[str]:
         return frozenset(m.lower() for m in _NAME_KEY_RE.findall(fh.read()))
 
 
-def town_after_cue(seg: int, text: str, gaz: Gazetteer,
+def town_after_cue(seg: int, lines: Sequence[LineWords], gaz: Gazetteer,
                    known: frozenset[str]) -> list[Candidate]:
     """A town from ``known`` that is no English word, after "in", "at", "from"..."""
     out: list[Candidate] = []
-    for offset, line in _lines(text):
-        ws = words(line)
-        lowered = [w[2].lower() for w in ws]
-        spoken = is_lowercase(line)
+    for offset, line, ws, lowered, spoken in lines:
         for i in range(1, len(ws)):
             if lowered[i - 1] not in TOWN_CUES or not _tight(line, ws[i - 1:i + 1]):
                 continue
@@ -204,12 +203,14 @@ def _town_words(ws: Sequence[Word], phrase: Sequence[str], spoken: bool,
                for w in phrase)
 
 
-def caps_places(seg: int, text: str, gaz: Gazetteer) -> list[Candidate]:
+def caps_places(seg: int, lines: Sequence[LineWords], gaz: Gazetteer) -> list[Candidate]:
     """Words in capitals that are no English word, and words in a non-Latin script."""
     out: list[Candidate] = []
-    for offset, line in _lines(text):
-        ws = words(line)
-        latin = sum(ch.isalpha() and not _non_latin(ch) for ch in line)
+    for offset, line, ws, _lowered, _spoken in lines:
+        ascii_only = line.isascii()
+        if ascii_only and _CAPS_RUN.search(line) is None:
+            continue  # no word of 5+ capitals, and no letter beyond ASCII: nothing odd
+        latin = 0 if ascii_only else sum(ch.isalpha() and not _non_latin(ch) for ch in line)
         i = 0
         while i < len(ws):
             if not _odd_word(ws[i][2], latin, gaz):
@@ -277,11 +278,3 @@ def _non_latin_word(word: str) -> bool:
 def _tight(line: str, ws: Sequence[Word]) -> bool:
     return all(_GAP_RE.fullmatch(line, x[1], y[0]) is not None
                for x, y in itertools.pairwise(ws))
-
-
-def _lines(text: str) -> list[tuple[int, str]]:
-    out, pos = [], 0
-    for chunk in text.split("\n"):
-        out.append((pos, chunk))
-        pos += len(chunk) + 1
-    return out

@@ -219,11 +219,14 @@ class PresidioDetector:
         texts = [s.text for s in segments]
         views = [build_view(t) for t in texts]
         ctx = TranscriptContext(texts, [v.tokens for v in views])
+        # each line's words, read once for the layers that read words per line
+        seg_lines = [truecase.split_lines(t) for t in texts] if self._gazetteer else []
+        line_words = [lw for seg in seg_lines for lw in seg if lw.text.strip()]
         cands = self._presidio(lines, docs, ctx)
         cands.extend(self._related_names(lines, docs))
-        cands.extend(self._gazetteer_hits(lines, docs))
-        cands.extend(self._first_pass(segments, views, ctx))
-        cands.extend(self._spoken_names(texts, lines, cands))
+        cands.extend(self._gazetteer_hits(lines, docs, line_words))
+        cands.extend(self._first_pass(segments, views, ctx, seg_lines))
+        cands.extend(self._spoken_names(texts, lines, line_words, cands))
         cands.extend(self._recurrences(texts, views, cands, known))
         if self._settings.transcript_recognizers:
             cands.extend(address_parts.beside_found(texts, views, cands))
@@ -249,19 +252,22 @@ class PresidioDetector:
         """The text spaCy's NER reads for ``line`` (capitals restored for speech)."""
         return line if self._gazetteer is None else truecase.restore(line, self._gazetteer)
 
-    def _gazetteer_hits(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
+    def _gazetteer_hits(self, lines: Sequence[Line], docs: Sequence[Doc],
+                        line_words: Sequence[truecase.LineWords]) -> list[Candidate]:
         """Names and places read off each line's capitals (restored for speech)."""
         gaz = self._gazetteer
         if gaz is None:
             return []
         out: list[Candidate] = []
-        for (seg, offset, line), doc in zip(lines, docs, strict=True):
+        for (seg, offset, line), doc, lw in zip(lines, docs, line_words, strict=True):
             text = doc.text if len(doc.text) == len(line) else line
-            out.extend(truecase.name_candidates(seg, offset, text, gaz))
-            out.extend(truecase.place_candidates(seg, offset, text, gaz))
+            ws = lw.words if text == line else truecase.words(text)
+            out.extend(truecase.name_candidates(seg, offset, text, gaz, ws))
+            out.extend(truecase.place_candidates(seg, offset, text, gaz, ws))
         return out
 
     def _spoken_names(self, texts: Sequence[str], lines: Sequence[Line],
+                      line_words: Sequence[truecase.LineWords],
                       found: Sequence[Candidate]) -> list[Candidate]:
         """Names in lower-case speech, and found names grown over the name words beside
         them (``spoken_names``)."""
@@ -269,8 +275,8 @@ class PresidioDetector:
         if gaz is None or not self._settings.transcript_recognizers or not (
                 self._settings.entities is None or E.PERSON in self._settings.entities):
             return []
-        out = [c for seg, offset, line in lines
-               for c in spoken_names.name_runs(seg, offset, line, gaz)]
+        out = [c for (seg, _, _), lw in zip(lines, line_words, strict=True)
+               for c in spoken_names.name_runs(seg, lw, gaz)]
         threshold = self._settings.threshold_for(E.PERSON)
         return out + spoken_names.widen(texts, [*found, *out], gaz, threshold)
 
@@ -288,7 +294,8 @@ class PresidioDetector:
         return out
 
     def _first_pass(self, segments: Sequence[Segment], views: Sequence[SpokenView],
-                    ctx: TranscriptContext) -> list[Candidate]:
+                    ctx: TranscriptContext,
+                    seg_lines: Sequence[list[truecase.LineWords]]) -> list[Candidate]:
         """Credentials, transcript recognizers and the deny list (no NER needed)."""
         texts = [s.text for s in segments]
         cands = self._credential_candidates(texts)
@@ -303,10 +310,10 @@ class PresidioDetector:
                              for c in _transcript(seg, view, ctx, name_like))
                 cands.extend(addresses.address_candidates(seg, view, ctx, is_place, is_common))
                 if gaz is not None:
-                    cands.extend(places.cued_places(seg, view.original, gaz))
-                    cands.extend(places.caps_places(seg, view.original, gaz))
-                    cands.extend(places.city_and_region(seg, view.original, gaz))
-                    cands.extend(places.town_after_cue(seg, view.original, gaz, self._towns))
+                    cands.extend(places.cued_places(seg, seg_lines[seg], gaz))
+                    cands.extend(places.caps_places(seg, seg_lines[seg], gaz))
+                    cands.extend(places.city_and_region(seg, seg_lines[seg], gaz))
+                    cands.extend(places.town_after_cue(seg, seg_lines[seg], gaz, self._towns))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))

@@ -35,7 +35,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import Gazetteer
 from redact_gw.detection.lexicon import NAME_PARTICLES, NOT_NAMES
-from redact_gw.detection.truecase import Word, is_lowercase, words
+from redact_gw.detection.truecase import LineWords, Word, words
 
 RECOGNIZER = "SpokenNameRecognizer"
 #: Score of a run holding a word no English word list knows, or a census name.
@@ -70,11 +70,11 @@ def strength(word: str, gaz: Gazetteer) -> int:
     return gaz.name_kind(w)
 
 
-def name_runs(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
+def name_runs(seg: int, line_words: LineWords, gaz: Gazetteer) -> list[Candidate]:
     """PERSON candidates in a lower-case (speech) line; for a written line, only the
     name after a title and a first word no English word list holds (``written``)."""
-    ws = words(line)
-    if not is_lowercase(line):
+    offset, line, ws, _lowered, spoken = line_words
+    if not spoken:
         return written(seg, offset, line, ws, gaz)
     kinds = [strength(w[2], gaz) for w in ws]
     for k in _in_dotted_chains(ws):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -56,7 +57,34 @@ def is_lowercase(line: str) -> bool:
     """Whether a line has no capital letter after its first word (speech style)."""
     first = _WORD_RE.search(line)
     rest = line[first.end():] if first else line
-    return not any(ch.isupper() for ch in rest)
+    # islower() is true only when no character is upper (or title) case: one C call
+    # answers most speech lines
+    return rest.islower() or not any(map(str.isupper, rest))
+
+
+class LineWords(NamedTuple):
+    """One line of a segment with its words, read once and shared by the layers that
+    read words per line (places, spoken names, names read off capitals)."""
+
+    #: Offset of the line in its segment.
+    offset: int
+    text: str
+    words: list[Word]
+    #: The words lower-cased.
+    lowered: list[str]
+    #: ``is_lowercase(text)``: speech style.
+    spoken: bool
+
+
+def split_lines(text: str) -> list[LineWords]:
+    """Every line of ``text`` (split at ``\\n``, blank lines included) with its words."""
+    out: list[LineWords] = []
+    pos = 0
+    for chunk in text.split("\n"):
+        ws = words(chunk)
+        out.append(LineWords(pos, chunk, ws, [w[2].lower() for w in ws], is_lowercase(chunk)))
+        pos += len(chunk) + 1
+    return out
 
 
 def _tight(line: str, a: Word, b: Word) -> bool:
@@ -122,7 +150,10 @@ def _place_spans(lowered: list[str], gaz: Gazetteer) -> Iterator[tuple[int, int]
     """Index ranges of known places, longest first, not overlapping."""
     i = 0
     while i < len(lowered):
+        several = lowered[i] in gaz.phrase_starts
         for n in range(min(_MAX_PLACE_WORDS, len(lowered) - i), 0, -1):
+            if n > 1 and not several:
+                continue
             phrase = " ".join(lowered[i:i + n])
             if (n > 1 or phrase not in STOP_WORDS) and gaz.place_kind(phrase):
                 yield i, i + n
@@ -132,7 +163,8 @@ def _place_spans(lowered: list[str], gaz: Gazetteer) -> Iterator[tuple[int, int]
             i += 1
 
 
-def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
+def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
+                    ws: list[Word] | None = None) -> list[Candidate]:
     """Capitalized name sequences in a (written or restored) line.
 
     A sequence is up to four tight capitalized words and single-letter initials
@@ -142,8 +174,9 @@ def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Ca
     word alone is a name when it is a census name that is not mainly a word, or no
     English word at all, and names no known place ("said Ellinore to Hunter"); at a
     sentence start only when a comma or colon follows ("Cintia, can I ...", "Peggy: ...").
+    ``ws``: ``words(line)`` when the caller has them.
     """
-    ws = words(line)
+    ws = words(line) if ws is None else ws
     out: list[Candidate] = []
     i = 0
     while i < len(ws):
@@ -213,10 +246,11 @@ def _judge_one(seg: int, offset: int, word: Word, gaz: Gazetteer) -> list[Candid
                       GAZETTEER_RECOGNIZER, None, "capitalized name word (gazetteer)")]
 
 
-def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer) -> list[Candidate]:
+def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
+                     ws: list[Word] | None = None) -> list[Candidate]:
     """Countries, US states and cities, capitalized (or all capitals) in the line, with
-    the two-letter state code that follows a city."""
-    ws = words(line)
+    the two-letter state code that follows a city (``ws``: ``words(line)``, if known)."""
+    ws = words(line) if ws is None else ws
     lowered = [w[2].lower() for w in ws]
     out: list[Candidate] = []
     for i, j in _place_spans(lowered, gaz):
