@@ -32,6 +32,8 @@ _FAMILY_OF: dict[str, str] = {
 
 def _without_labels(text: str, toks: Sequence[Tok]) -> list[Tok]:
     labels = label_ranges(text)
+    if not labels:
+        return list(toks)
     return [t for t in toks if not any(a <= t.start < b for a, b in labels)]
 
 

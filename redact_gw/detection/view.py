@@ -11,7 +11,7 @@ that produced it. The original text is never rewritten.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redact_gw.detection.lexicon import (
     REPEATERS,
@@ -40,11 +40,11 @@ class Tok:
     text: str
     start: int
     end: int
+    #: The token in lowercase (derived once: the layers read it about ten times).
+    lower: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def lower(self) -> str:
-        """The token in lowercase."""
-        return self.text.lower()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lower", self.text.lower())
 
 
 @dataclass(frozen=True, slots=True)
