@@ -88,18 +88,21 @@ def ipv6_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
     """
     text, toks = view.original, view.tokens
     out: list[Candidate] = []
+    every = [_hex_kind(t) for t in toks]
+    if every.count(1) < _IPV6_EACH or every.count(2) < _IPV6_EACH:
+        return out  # no run can hold enough of both kinds
     i = 0
     while i < len(toks):
-        if _hex_kind(toks[i]) in (0, 3):
+        if every[i] in (0, 3):
             i += 1
             continue
         j = i + 1
-        while j < len(toks) and _hex_kind(toks[j]) and _IPV6_GAP_RE.fullmatch(
+        while j < len(toks) and every[j] and _IPV6_GAP_RE.fullmatch(
                 text, toks[j - 1].end, toks[j].start):
             j += 1
-        while _hex_kind(toks[j - 1]) == 3:
+        while every[j - 1] == 3:
             j -= 1
-        kinds = [_hex_kind(t) for t in toks[i:j]]
+        kinds = every[i:j]
         n, letters = j - i - kinds.count(3), kinds.count(2)
         cue = ctx.mentions(seg, toks[i].start, IP_CUES, 6)
         if min(letters, n - letters) >= _IPV6_EACH and n >= _IPV6_TOKENS * (1 if cue else 2):
