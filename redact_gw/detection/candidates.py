@@ -164,7 +164,8 @@ def _clean(text: str, cand: Candidate, labels: list[tuple[int, int]]) -> list[Ca
         while b > a and text[b - 1] in _EDGE + ".":
             b -= 1
         if a < b:
-            pieces.append(replace(cand, start=a, end=b))
+            same = a == cand.start and b == cand.end  # most candidates need no cut
+            pieces.append(cand if same else replace(cand, start=a, end=b))
     return pieces
 
 
@@ -179,8 +180,7 @@ def _merge_same_type(pool: list[Candidate]) -> list[Candidate]:
         best = last if last.score >= cand.score else cand
         start, end = last.start, max(last.end, cand.end)
         same = (start, end) == (best.start, best.end)
-        merged[-1] = replace(best, start=start, end=end,
-                             normalized=best.normalized if same else None)
+        merged[-1] = best if same else replace(best, start=start, end=end, normalized=None)
     return merged
 
 
