@@ -260,7 +260,9 @@ class PresidioDetector:
             return []
         out: list[Candidate] = []
         for (seg, offset, line), doc, lw in zip(lines, docs, line_words, strict=True):
-            text = doc.text if len(doc.text) == len(line) else line
+            text = doc.text  # spaCy joins its tokens again on every read
+            if len(text) != len(line):
+                text = line
             ws = lw.words if text == line else truecase.words(text)
             out.extend(truecase.name_candidates(seg, offset, text, gaz, ws))
             out.extend(truecase.place_candidates(seg, offset, text, gaz, ws))
