@@ -147,13 +147,15 @@ def city_and_region(seg: int, lines: Sequence[LineWords], gaz: Gazetteer) -> lis
 def _known(lowered: Sequence[str], i: int, table: frozenset[str], gaz: Gazetteer) -> int:
     """End of the longest phrase at ``i`` (up to three words) in ``table`` that is a
     place the gazetteer accepts (not a common word); ``i`` when none."""
-    for n in range(min(3, len(lowered) - i), 0, -1):
-        if n > 1 and lowered[i] not in gaz.phrase_starts:
-            continue  # no place of several words starts with this one
-        phrase = " ".join(lowered[i:i + n])
-        if phrase in table and phrase not in STOP_WORDS and gaz.place_kind(phrase):
-            return i + n
-    return i
+    if i >= len(lowered):
+        return i
+    if lowered[i] in gaz.phrase_starts:  # else no place of several words starts here
+        for n in range(min(3, len(lowered) - i), 1, -1):
+            phrase = " ".join(lowered[i:i + n])
+            if phrase in table and phrase not in STOP_WORDS and gaz.place_kind(phrase):
+                return i + n
+    word = lowered[i]
+    return i + 1 if word in table and word not in STOP_WORDS and gaz.place_kind(word) else i
 
 
 #: Words before a town name ("stayed in laax").

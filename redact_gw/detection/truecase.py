@@ -150,17 +150,23 @@ def _place_spans(lowered: list[str], gaz: Gazetteer) -> Iterator[tuple[int, int]
     """Index ranges of known places, longest first, not overlapping."""
     i = 0
     while i < len(lowered):
-        several = lowered[i] in gaz.phrase_starts
-        for n in range(min(_MAX_PLACE_WORDS, len(lowered) - i), 0, -1):
-            if n > 1 and not several:
-                continue
-            phrase = " ".join(lowered[i:i + n])
-            if (n > 1 or phrase not in STOP_WORDS) and gaz.place_kind(phrase):
-                yield i, i + n
-                i += n
-                break
+        n = _place_at(lowered, i, gaz)
+        if n:
+            yield i, i + n
+            i += n
         else:
             i += 1
+
+
+def _place_at(lowered: list[str], i: int, gaz: Gazetteer) -> int:
+    """Words in the longest known place starting at ``i`` (0 when none); a place of
+    several words is looked up only after a word that starts one."""
+    word = lowered[i]
+    if word in gaz.phrase_starts:
+        for n in range(min(_MAX_PLACE_WORDS, len(lowered) - i), 1, -1):
+            if gaz.place_kind(" ".join(lowered[i:i + n])):
+                return n
+    return 1 if word not in STOP_WORDS and gaz.place_kind(word) else 0
 
 
 def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
