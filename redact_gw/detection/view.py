@@ -114,9 +114,16 @@ def _is_number_word(w: str) -> bool:
     return w in UNITS or w in TEENS or w in TENS or w.isdigit()
 
 
+#: Every word of two letters or more that ``_is_run_token`` can accept.
+_RUN_WORDS = frozenset(UNITS) | frozenset(TEENS) | frozenset(TENS) | frozenset(REPEATERS) | (
+    frozenset(SCALES) | frozenset(SPOKEN_SEPARATORS) | {"oh", "and"})
+
+
 def _is_run_token(toks: list[Tok], i: int) -> bool:
     """Whether token ``i`` reads as characters in its neighbourhood."""
     w = toks[i].lower
+    if len(w) > 1 and w not in _RUN_WORDS and not w.isdigit():
+        return False  # most words: none of the tests below can pass
     if w.isdigit() or w in TEENS or w in TENS or (w in UNITS and w not in ("oh", "o")):
         return True
     prev = _word(toks, i - 1)
