@@ -92,6 +92,8 @@ def find(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]:
 
 def _digit_hits(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]:
     out: list[Candidate] = []
+    if not needles.digits:
+        return out
     for m in _DIGITS_RE.finditer(view.text):
         piece = m.group()
         if len(piece) < MIN_DIGITS:
@@ -111,6 +113,8 @@ def _digit_hits(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]
 
 def _word_hits(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]:
     out: list[Candidate] = []
+    if not needles.words:
+        return out
     text = view.original
     for m in _WORD_RE.finditer(text):
         src = needles.words.get(m.group().lower())
