@@ -34,6 +34,7 @@ PASSWORD_RE = re.compile(
     r"\s*(?P<value>[^\s\"']{3,})", re.IGNORECASE)
 #: Words announcing the last digits of an identifier ("ending in 4471", "last four").
 PARTIAL_CUES = frozenset({"ending", "ends", "last", "final", "trailing"})
+_DIGIT_RE = re.compile(r"\d")
 _IBAN_RE = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
 #: A written IBAN in any case, compact or in groups of four ("gb42nawi0445...");
 #: Presidio's recognizer only reads upper case.
@@ -104,6 +105,8 @@ def iban_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
         why = "IBAN checksum ok" if valid else "IBAN context"
         out.append(Candidate(seg, a, b, E.IBAN_CODE, 0.95 if valid else 0.8,
                              IBAN_RECOGNIZER, m.group().upper(), why))
+    if _DIGIT_RE.search(view.original) is None:
+        return out  # a written IBAN has its check digits
     for m in _WRITTEN_IBAN_RE.finditer(view.original):
         compact = re.sub(r"[ \t]", "", m.group()).upper()
         if not m.group().isupper() and numbers.iban_ok(compact):
@@ -124,6 +127,8 @@ def _iban_readings(view: SpokenView, run: Run) -> list[str]:
 def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
     """Dates; a birth-date context makes them ``DATE_OF_BIRTH``."""
     out: list[Candidate] = []
+    if _DIGIT_RE.search(view.text) is None:
+        return out  # every date shape holds a digit (its year or day)
     for m in DATE_RE.finditer(view.text):
         a, b = view.to_original(m.start(), m.end())
         hint = ctx.hint(seg, a, b)

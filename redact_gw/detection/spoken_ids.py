@@ -120,6 +120,8 @@ _GENERIC_TLDS = ("com", "org", "net", "edu", "gov", "info", "biz", "io", "app", 
 SPOKEN_URL_RE = re.compile(
     r"\b(?:(?:https?|www)[ \t]+dot[ \t]+)?(?:[a-z0-9-]+[ \t]+dot[ \t]+)+"
     rf"(?:{'|'.join(_GENERIC_TLDS)}|[a-z]{{2}})\b", re.IGNORECASE)
+#: The word every ``SPOKEN_URL_RE`` match holds, matched as that pattern matches it.
+_SPOKEN_DOT_RE = re.compile(r"dot", re.IGNORECASE)
 URL_CUES = frozenset({"website", "site", "web", "url", "domain", "homepage", "page",
                       "visit", "link", "online"})
 
@@ -127,6 +129,8 @@ URL_CUES = frozenset({"website", "site", "web", "url", "domain", "homepage", "pa
 def url_candidates(seg: int, text: str, ctx: TranscriptContext) -> list[Candidate]:
     """Spoken web addresses: with "www", two dots or more, or after "website"."""
     out: list[Candidate] = []
+    if _SPOKEN_DOT_RE.search(text) is None:
+        return out  # every spoken address says "dot"
     for m in SPOKEN_URL_RE.finditer(text):
         value = m.group().lower()
         cue = ctx.mentions(seg, m.start(), URL_CUES, 4)

@@ -79,3 +79,24 @@ def test_caps_places_still_reads_capitals_and_foreign_scripts() -> None:
     found = {(c.start, c.end) for c in places.caps_places(0, lines, _GAZ)}
     text = "the office is in HARJAVALTA now\nwe met the pharmacist in ΦΑΡΜΑΚΑΣ today"
     assert {text[a:b] for a, b in found} == {"HARJAVALTA", "ΦΑΡΜΑΚΑΣ"}
+
+
+_SPOKEN = st.lists(st.sampled_from(
+    ["january", "the", "fourth", "twenty", "twenty-two", "of", "may", "1st", "12/03/2020",
+     "www", "dot", "DOT", "Dot", "com", "example", "gb", "29", "nwbk", "6016", "1331", "9268",
+     "19", "ninety", "two", "thousand", "o", "at", "\n", ",", "/", "-"]),
+    max_size=14).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_SPOKEN, st.text(max_size=40)))
+def test_the_regex_gates_pass_wherever_their_pattern_matches(text: str) -> None:
+    """The date, written-IBAN and spoken-address patterns match only where their
+    gate (a digit; the word "dot") passes, so the gated recognizers skip no match."""
+    from redact_gw.detection import spoken, spoken_ids
+
+    if spoken._DIGIT_RE.search(text) is None:
+        assert spoken.DATE_RE.search(text) is None
+        assert spoken._WRITTEN_IBAN_RE.search(text) is None
+    if spoken_ids._SPOKEN_DOT_RE.search(text) is None:
+        assert spoken_ids.SPOKEN_URL_RE.search(text) is None
