@@ -296,7 +296,7 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
     """End of the address that starts before ``end``: over the city, state, country
     and ZIP that follow (same line or the next few), up to the last of them."""
     best, pos, lines, prev, region = end, end, 0, "", False
-    spoken = not any(ch.isupper() for ch in text)
+    spoken = street_lines.no_capitals(text)
     for _ in range(_MAX_TAIL):
         m = _NEXT.match(text, pos)
         if m is None:

@@ -36,6 +36,8 @@ CueTest = Callable[[int], bool]
 
 def _fold(word: str) -> str:
     """Lowercase without accents: the detector may read "út" as "ut", "vägen" as "vagen"."""
+    if word.isascii():
+        return word.lower()  # ASCII is its own NFKD form, without combining marks
     return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower())
                    if not unicodedata.combining(ch))
 
@@ -114,13 +116,19 @@ _CUED_POSTCODE = re.compile(
     r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)\b", re.IGNORECASE)
 
 
+def no_capitals(text: str) -> bool:
+    """Whether no character of ``text`` is upper case (speech): ``islower()``, one C
+    call, is true only then, and answers for most spoken lines."""
+    return text.islower() or not any(map(str.isupper, text))
+
+
 def _word(tok: str) -> str:
     return _fold(tok.rstrip("."))
 
 
 def _is_type_word(low: str) -> bool:
-    return low in TYPES_AFTER or any(
-        low.endswith(e) and len(low) >= len(e) + 3 for e in COMPOUND_ENDINGS)
+    return low in TYPES_AFTER or (low.endswith(COMPOUND_ENDINGS) and any(
+        low.endswith(e) and len(low) >= len(e) + 3 for e in COMPOUND_ENDINGS))
 
 
 def _line_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
@@ -149,7 +157,7 @@ def street_lines(text: str, cued: CueTest, is_common: WordTest,
     ``cued`` also accepts "at", "on", "to" right before; ``address_cued`` only address
     words ("lives", "address"): a spoken word and a number ("on covid 19") need one."""
     out: list[Found] = []
-    spoken = not any(ch.isupper() for ch in text)
+    spoken = no_capitals(text)
     for toks in line_tokens(text) if lines is None else lines:
         for i, (_a, _b, tok) in enumerate(toks):
             if _NUMBER.fullmatch(tok) and i > 0:
@@ -229,13 +237,15 @@ def number_first(text: str, is_common: WordTest, lines: Tokens | None = None) ->
     """"63 Avenue du Golf Arabe", "26 rue des Lilas", "12 Via Roma": the number, a
     street type, then the name."""
     out: list[Found] = []
-    spoken = not any(ch.isupper() for ch in text)
+    spoken = no_capitals(text)
     for toks in line_tokens(text) if lines is None else lines:
         for i in range(len(toks) - 2):
             a, _b, num = toks[i]
+            if not (_NUMBER.fullmatch(num) or num.isdigit()):
+                continue  # the line starts with its house number
             kind = toks[i + 1][2]
             low = _word(kind)
-            if not (_NUMBER.fullmatch(num) or num.isdigit()) or low not in TYPES_BEFORE or (
+            if low not in TYPES_BEFORE or (
                     low in _WEAK_BEFORE and (spoken or not kind[:1].isupper())):
                 continue
             if (a > 0 and text[a - 1] in ".:/-") or not HOUSE_BEFORE.search(
@@ -322,7 +332,7 @@ def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,
                     lines: Tokens | None = None) -> list[Found]:
     """A postcode after a town: "in Independence 44131", "in København K 1421"."""
     out: list[Found] = []
-    spoken = not any(ch.isupper() for ch in text)
+    spoken = no_capitals(text)
     for toks in line_tokens(text) if lines is None else lines:
         for i, (a, b, num) in enumerate(toks):
             if not _POSTCODE_SHAPE.fullmatch(num) or _YEAR.fullmatch(num) or _quantity(toks, i):
