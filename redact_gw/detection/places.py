@@ -212,7 +212,9 @@ def caps_places(seg: int, lines: Sequence[LineWords], gaz: Gazetteer) -> list[Ca
         ascii_only = line.isascii()
         if ascii_only and _CAPS_RUN.search(line) is None:
             continue  # no word of 5+ capitals, and no letter beyond ASCII: nothing odd
-        latin = 0 if ascii_only else sum(ch.isalpha() and not _non_latin(ch) for ch in line)
+        # the count of Latin letters only matters for a word in another script
+        latin = 0 if ascii_only or max(line) <= _LAST_LATIN else sum(
+            ch.isalpha() and not _non_latin(ch) for ch in line)
         i = 0
         while i < len(ws):
             if not _odd_word(ws[i][2], latin, gaz):
@@ -267,6 +269,10 @@ def whole_words(text: str, cand: Candidate) -> Candidate:
 
 def _foreign(word: str) -> bool:
     return any(ord(ch) > 0x7F and ch.isalpha() for ch in word)
+
+
+#: The last character of the Latin blocks (``_non_latin``).
+_LAST_LATIN = "\u024f"
 
 
 def _non_latin(ch: str) -> bool:
