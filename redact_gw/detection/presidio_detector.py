@@ -226,7 +226,7 @@ class PresidioDetector:
         cands.extend(self._related_names(lines, docs))
         cands.extend(self._gazetteer_hits(lines, docs, line_words))
         cands.extend(self._first_pass(segments, views, ctx, seg_lines))
-        cands.extend(self._spoken_names(texts, lines, line_words, cands))
+        cands.extend(self._spoken_names(texts, lines, seg_lines, line_words, cands))
         cands.extend(self._recurrences(texts, views, cands, known))
         if self._settings.transcript_recognizers:
             cands.extend(address_parts.beside_found(texts, views, cands))
@@ -269,6 +269,7 @@ class PresidioDetector:
         return out
 
     def _spoken_names(self, texts: Sequence[str], lines: Sequence[Line],
+                      seg_lines: Sequence[list[truecase.LineWords]],
                       line_words: Sequence[truecase.LineWords],
                       found: Sequence[Candidate]) -> list[Candidate]:
         """Names in lower-case speech, and found names grown over the name words beside
@@ -280,7 +281,7 @@ class PresidioDetector:
         out = [c for (seg, _, _), lw in zip(lines, line_words, strict=True)
                for c in spoken_names.name_runs(seg, lw, gaz)]
         threshold = self._settings.threshold_for(E.PERSON)
-        return out + spoken_names.widen(texts, [*found, *out], gaz, threshold)
+        return out + spoken_names.widen(texts, [*found, *out], gaz, threshold, seg_lines)
 
     def _related_names(self, lines: Sequence[Line], docs: Sequence[Doc]) -> list[Candidate]:
         """Names after "my wife", "my brother"...: the tagger runs on those lines only."""

@@ -192,9 +192,12 @@ def _tight(line: str, a: Word, b: Word) -> bool:
 
 
 def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
-          threshold: float) -> list[Candidate]:
+          threshold: float, lines: Sequence[Sequence[LineWords]] | None = None
+          ) -> list[Candidate]:
     """Wider copies of PERSON candidates at or over ``threshold`` (overlapping
-    candidates of one type are merged when spans are resolved)."""
+    candidates of one type are merged when spans are resolved). ``lines``: each
+    segment's ``truecase.split_lines``, when the caller has them (no word crosses a
+    line, so their words are the segment's)."""
     out: list[Candidate] = []
     segments: dict[int, tuple[list[Word], list[int]]] = {}
     for cand in cands:
@@ -202,7 +205,9 @@ def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
             continue
         text = texts[cand.seg]
         if cand.seg not in segments:  # words once per segment: long texts hold many names
-            ws = words(text)
+            ws = words(text) if lines is None else [
+                (lw.offset + a, lw.offset + b, w) for lw in lines[cand.seg]
+                for a, b, w in lw.words]
             segments[cand.seg] = (ws, [w[0] for w in ws])
         ws, starts = segments[cand.seg]
         a, b = _whole_words(text, cand.start, cand.end)

@@ -100,3 +100,13 @@ def test_the_regex_gates_pass_wherever_their_pattern_matches(text: str) -> None:
         assert spoken._WRITTEN_IBAN_RE.search(text) is None
     if spoken_ids._SPOKEN_DOT_RE.search(text) is None:
         assert spoken_ids.SPOKEN_URL_RE.search(text) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_lines, st.text(max_size=60), st.lists(_lines, max_size=4).map("\n".join)))
+def test_the_words_of_a_segment_are_the_words_of_its_lines(text: str) -> None:
+    """No word crosses a line break: the words read per line (``split_lines``, which
+    ``spoken_names.widen`` reuses) are the segment's words."""
+    per_line = [(lw.offset + a, lw.offset + b, w)
+                for lw in truecase.split_lines(text) for a, b, w in lw.words]
+    assert per_line == truecase.words(text)
