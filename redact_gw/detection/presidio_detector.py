@@ -263,9 +263,11 @@ class PresidioDetector:
             text = doc.text  # spaCy joins its tokens again on every read
             if len(text) != len(line):
                 text = line
-            ws = lw.words if text == line else truecase.words(text)
+            same = text == line
+            ws = lw.words if same else truecase.words(text)
             out.extend(truecase.name_candidates(seg, offset, text, gaz, ws))
-            out.extend(truecase.place_candidates(seg, offset, text, gaz, ws))
+            out.extend(truecase.place_candidates(seg, offset, text, gaz, ws,
+                                                 lw.lowered if same else None))
         return out
 
     def _spoken_names(self, texts: Sequence[str], lines: Sequence[Line],

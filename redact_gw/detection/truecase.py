@@ -253,11 +253,14 @@ def _judge_one(seg: int, offset: int, word: Word, gaz: Gazetteer) -> list[Candid
 
 
 def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
-                     ws: list[Word] | None = None) -> list[Candidate]:
+                     ws: list[Word] | None = None,
+                     lowered: list[str] | None = None) -> list[Candidate]:
     """Countries, US states and cities, capitalized (or all capitals) in the line, with
-    the two-letter state code that follows a city (``ws``: ``words(line)``, if known)."""
+    the two-letter state code that follows a city (``ws``: ``words(line)``, and
+    ``lowered`` their lower-case forms, if known)."""
     ws = words(line) if ws is None else ws
-    lowered = [w[2].lower() for w in ws]
+    if lowered is None:
+        lowered = [w[2].lower() for w in ws]
     out: list[Candidate] = []
     for i, j in _place_spans(lowered, gaz):
         if not all(_capitalized(w[2]) or w[2].isupper() for w in ws[i:j]):
