@@ -52,6 +52,7 @@ _NOT_INITIALS = frozenset({"a", "i"})
 _SURE_TITLES = frozenset({"mr", "mrs", "ms", "mister", "missus"})
 #: Titles that are also words ("i miss them", "the doctor said"): a name must follow.
 _WORD_TITLES = frozenset({"miss", "dr", "doctor"})
+_ANY_TITLE = _SURE_TITLES | _WORD_TITLES
 #: How many times more often a census name is a name than an English word, for a
 #: word beside a name found already, after a title, or joined to a name by "and"
 #: ("jones" 116, "brown" 61, "wood" 16; "little" 0.8, "park" 1.7 stay words).
@@ -123,10 +124,12 @@ def _after_titles(seg: int, offset: int, line: str, ws: Sequence[Word],
     may abbreviate the title ("Mrs. Hale")."""
     out: list[Candidate] = []
     for k in range(len(ws) - 1):
-        title, w = ws[k][2].lower(), ws[k + 1][2].lower()
+        title = ws[k][2].lower()
+        if title not in _ANY_TITLE:
+            continue  # most words
+        w = ws[k + 1][2].lower()
         gap = line[ws[k][1]:ws[k + 1][0]]
-        if title not in _SURE_TITLES | _WORD_TITLES or gap not in (
-                (" ", ". ") if written else (" ",)):
+        if gap not in ((" ", ". ") if written else (" ",)):
             continue
         if w in STOP_WORDS or not w.isalpha() or len(w) < 2:
             continue
