@@ -159,6 +159,7 @@ class PresidioDetector:
         before the first request."""
         self.detect(_WARM_UP)
         compile_patterns([*self._analyzer.registry.recognizers, self._credentials])
+        spoken_email.has_public_suffix("example.com")  # loads the public-suffix list
 
     def detect(self, segments: Sequence[Segment],
                known: Sequence[KnownValue] = ()) -> list[list[Span]]:
