@@ -58,8 +58,16 @@ def _value_context(tenant: str, record_id: str, token: str, dek_id: str,
         return aead.aad("redact_gw/value/v1", *base)
     if entry.aad_version != AAD_VERSION:
         raise IntegrityError()
-    return aead.aad("redact_gw/value/v2", *base, entry.entity_type, entry.subject_id or "",
-                    _expiry(entry.expires_at))
+    return _value_context_v2(tenant, record_id, token, dek_id, entry.sent_by,
+                             entry.entity_type, entry.subject_id, entry.expires_at)
+
+
+def _value_context_v2(tenant: str, record_id: str, token: str, dek_id: str,
+                      sent_by: str | None, entity_type: str, subject_id: str | None,
+                      expires_at: float | None) -> bytes:
+    """The current (``AAD_VERSION``) associated data of a value, from its row's fields."""
+    return aead.aad("redact_gw/value/v2", tenant, record_id, token, dek_id, sent_by or "",
+                    entity_type, subject_id or "", _expiry(expires_at))
 
 
 class Vault:
@@ -180,19 +188,21 @@ class Vault:
             existing = {e.fingerprint: e.token for e in found}
         now = self.clock()
         drafts = []
+        seal = aead.sealer(dek)
+        dek_id = record.dek_id
+        assert dek_id is not None
         for k, v in unique.items():
             if fps[k] in existing:
                 continue
             token = format_token(v.entity_type)
-            assert record.dek_id is not None
             expires = (self.expiry(tenant, record.channel, v.entity_type, now)
                        if self.expiry else None)
-            draft = EntryRow(tenant, record_id, token, v.entity_type, fps[k], b"", now,
-                             None if expires is None else float(expires), sent_by,
-                             subject_id, AAD_VERSION)
-            sealed = aead.seal(dek, v.original.encode("utf-8"),
-                               _value_context(tenant, record_id, token, record.dek_id, draft))
-            drafts.append(dataclasses.replace(draft, sealed=sealed))
+            expires_at = None if expires is None else float(expires)
+            sealed = seal(v.original.encode("utf-8"), _value_context_v2(
+                tenant, record_id, token, dek_id, sent_by, v.entity_type, subject_id,
+                expires_at))
+            drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
+                                   now, expires_at, sent_by, subject_id, AAD_VERSION))
         if drafts:
             existing.update(await self.store.commit_entries(record, drafts, audit))
             if fresh_key is not None:  # stored: the record's key is this one
