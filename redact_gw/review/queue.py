@@ -64,6 +64,15 @@ class ReviewCopy:
                 "answer": self.answer, "entities": self.entities}
 
 
+#: How long a reached daily cap is taken as still reached without asking the store.
+CAP_RECHECK_S = 60.0
+
+
+def _day(ts: float) -> float:
+    """Start of the UTC day of ``ts`` (the daily cap's window)."""
+    return ts - ts % 86400
+
+
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
@@ -91,6 +100,12 @@ class ReviewService:
         self.metrics = metrics
         self.reveal = reveal
         self.draw = draw
+        #: Tenant -> (UTC day start, clock time) when its daily cap was found reached:
+        #: until ``CAP_RECHECK_S`` later, a sampled transcript of that day is counted
+        #: as skipped at once, without reading the record, sealing a copy and asking
+        #: the store to refuse it (once the cap is reached, every sample of a busy
+        #: tenant paid two vault round trips and a seal for nothing).
+        self._cap_reached: dict[str, tuple[float, float]] = {}
 
     # -- sampling -------------------------------------------------------------------------
     async def offer(self, principal: Principal, record_id: str, subject_id: str | None,
@@ -113,6 +128,9 @@ class ReviewService:
             return None
         if no_retention:  # nothing reversible may be kept for this subject
             self.metrics.skipped.labels("no_retention").inc()
+            return None
+        if self._cap_known_reached(principal.tenant):
+            self.metrics.skipped.labels("daily_cap").inc()
             return None
         try:
             return await self._enqueue(principal.tenant, record_id, subject_id, channel,
@@ -164,13 +182,26 @@ class ReviewService:
                             pack([e.entity_type for e in entities]), now, expires,
                             record.dek_id, seal_json(dek, "copy", tenant, record_id, item_id,
                                                      record.dek_id, doc))
-        day = now - now % 86400
+        day = _day(now)
         if not await self.store.add_review_item(row, day, self.review.daily_cap):
+            self._cap_reached[tenant] = (day, now)
             self.metrics.skipped.labels("daily_cap").inc()
             return None
         for reason in why:
             self.metrics.queued.labels(route, reason).inc()
         return item_id
+
+    def _cap_known_reached(self, tenant: str) -> bool:
+        """The store refused an item of the tenant today less than ``CAP_RECHECK_S``
+        ago (items erased since free room again: the store is asked again after that)."""
+        seen = self._cap_reached.get(tenant)
+        if seen is None:
+            return False
+        now = self.clock()
+        if seen[0] == _day(now) and now - seen[1] < CAP_RECHECK_S:
+            return True
+        del self._cap_reached[tenant]
+        return False
 
     # -- reading --------------------------------------------------------------------------
     async def items(self, principal: Principal, query: ReviewQuery) -> list[ReviewItemRow]:

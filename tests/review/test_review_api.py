@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from redact_gw.review.queue import CAP_RECHECK_S
 from redact_gw.settings import Settings
+from redact_gw.testing import FakeClock
 from tests.conftest import Env, MakeClient, write_config
 
 PLANTED = "Call John Smith at 555-123-4567, my neighbour Zed Quuxley knows."
@@ -124,6 +126,29 @@ async def test_sampling_rules_cap_and_no_retention(make_client: MakeClient,
     assert [i["reasons"] for i in items] == [["tier"], ["tier"]]  # capped at 2 a day
     metrics = await (await client.get("/metrics")).text()
     assert 'redact_gw_review_skipped_total{cause="daily_cap"} 1.0' in metrics
+
+
+async def test_reached_cap_is_asked_again_a_minute_later(make_client: MakeClient, env: Env,
+                                                          clock: FakeClock) -> None:
+    """Once the store refused an item for the day's cap, samples are skipped without
+    asking it; a minute later it is asked again and room freed by an erasure is used."""
+    write_config(env.root, {"review": {"daily_cap": 1, "default": {
+        "random_rate": 0.0, "tiers": ["medium"]}}})
+    client = await make_client(settings=env.settings())
+    await _redact(client, env, record="r1", subject="cust-a")
+    await _redact(client, env, record="r2", subject="cust-b")  # refused by the store
+    assert (await client.delete("/v1/subjects/cust-a", headers=env.auth(
+        "admin"))).status == 200  # its item goes: room for one more today
+    await _redact(client, env, record="r3", subject="cust-b")  # still taken as full
+    items = (await (await client.get("/v1/review/items", headers=env.auth(
+        "admin"))).json())["items"]
+    assert items == []
+    metrics = await (await client.get("/metrics")).text()
+    assert 'redact_gw_review_skipped_total{cause="daily_cap"} 2.0' in metrics
+    clock.advance(CAP_RECHECK_S + 1)
+    await _redact(client, env, record="r4", subject="cust-b")
+    item = await _only_item(client, env, who="admin")
+    assert item["record_id"] == "r4"
 
 
 async def test_erasure_removes_review_copies(make_client: MakeClient, env: Env) -> None:
