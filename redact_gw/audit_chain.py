@@ -33,9 +33,13 @@ ChainKey = tuple[str, bytes]
 KeyLookup = Callable[[str], bytes | None]
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def canonical(payload: dict[str, Any]) -> str:
-    """Deterministic JSON: sorted keys, no spaces, ASCII only."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    """Deterministic JSON: sorted keys, no spaces, ASCII only (``json.dumps`` with these
+    options, without building an encoder per event)."""
+    return _CANONICAL.encode(payload)
 
 
 def _message(prev_hash: str, seq: int, payload: str) -> bytes:

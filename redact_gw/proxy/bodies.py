@@ -139,8 +139,11 @@ async def read_json(request: web.Request, limit: int) -> Any:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
     deadline = request.app[appkeys.SETTINGS].server.body_timeout_s
     try:
-        async with asyncio.timeout(deadline):
+        if request.content.is_eof():  # all of it arrived with the headers: no wait
             raw = await request.read()
+        else:
+            async with asyncio.timeout(deadline):
+                raw = await request.read()
     except TimeoutError:
         raise RequestTimeout(f"the request body was not received within {deadline:g}"
                              " seconds") from None

@@ -6,8 +6,9 @@ and its own two hand-offs between the event loop and the thread. Here the thread
 everything queued at once:
 
 - **Writes queued together run in one transaction** (``BEGIN IMMEDIATE`` ... one
-  ``COMMIT``), each inside its own ``SAVEPOINT``. A write that raises is rolled back to
-  its savepoint alone and only its caller gets the error. The others' callers get
+  ``COMMIT``), each inside its own ``SAVEPOINT`` (but the first, whose failure rolls
+  back a transaction holding nothing else). A write that raises is rolled back alone
+  and only its caller gets the error. The others' callers get
   their results only after the ``COMMIT`` succeeded; when the commit (or a rollback to
   a savepoint) fails, the whole group is rolled back and every caller of the group gets
   ``VaultUnavailable``: each fails closed on its own, nothing is half-written, and no
@@ -143,7 +144,10 @@ class TxThread:
             return op.future, False, exc
 
     def _group(self, ops: list[_Op]) -> list[_Outcome]:
-        """Reads in one transaction, or writes in one, each in its own savepoint."""
+        """Reads in one transaction, or writes in one, each in its own savepoint but the
+        first: while a transaction holds nothing yet, a failing write is undone by
+        rolling the transaction back (and a new one begins for the writes after it),
+        which spares a savepoint's statements and its sub-journal per commit."""
         write = ops[0].kind == "write"
         outcomes: list[_Outcome] = []
         try:
@@ -151,20 +155,32 @@ class TxThread:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except Exception as exc:
             return [(op.future, False, exc) for op in ops]
+        empty = True  # no write of this transaction has succeeded yet
         try:
-            for op in ops:
-                if write:
+            for i, op in enumerate(ops):
+                savepoint = write and not empty
+                if savepoint:
                     conn.execute("SAVEPOINT grouped")
                 try:
                     result = op.fn(conn)
                 except Exception as exc:
-                    if write:
+                    outcomes.append((op.future, False, exc))
+                    if savepoint:
                         conn.execute("ROLLBACK TO grouped")
                         conn.execute("RELEASE grouped")
-                    outcomes.append((op.future, False, exc))
+                    elif write:  # the transaction holds only this write: undo it whole
+                        conn.execute("ROLLBACK")
+                        if i + 1 == len(ops):
+                            return outcomes
+                        try:
+                            conn.execute("BEGIN IMMEDIATE")
+                        except Exception as begin_failed:
+                            return outcomes + [(o.future, False, begin_failed)
+                                               for o in ops[i + 1:]]
                     continue
-                if write:
+                if savepoint:
                     conn.execute("RELEASE grouped")
+                empty = False
                 outcomes.append((op.future, True, result))
             conn.execute("COMMIT")
         except Exception:  # the group's transaction is lost: every caller fails closed

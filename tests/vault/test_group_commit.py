@@ -81,6 +81,23 @@ async def test_a_failing_write_fails_alone(tx: tuple[TxThread, sqlite3.Connectio
     assert thread.commits == 1
 
 
+async def test_a_failing_first_write_fails_alone(
+        tx: tuple[TxThread, sqlite3.Connection]) -> None:
+    """The first write of a group has no savepoint: its failure rolls the transaction
+    back and the writes after it still commit together."""
+    thread, conn = tx
+    results = await _grouped(thread, [_insert("a", fail=True), _insert("b", fail=True),
+                                      _insert("c"), _insert("d", fail=True), _insert("e")])
+    assert [type(r) for r in results] == [ValueError, ValueError, str, ValueError, str]
+    assert _ids(conn) == ["c", "e"]
+    assert thread.commits == 1
+    lone = await asyncio.gather(thread.run("write", _insert("f", fail=True)),
+                                return_exceptions=True)
+    assert isinstance(lone[0], ValueError)
+    assert await thread.run("write", _insert("g")) == "g"
+    assert _ids(conn) == ["c", "e", "g"]
+
+
 async def test_a_failed_commit_fails_every_caller_and_keeps_nothing(
         tx: tuple[TxThread, sqlite3.Connection]) -> None:
     thread, conn = tx
