@@ -13,7 +13,6 @@ A token looks like ``[[PHONE_NUMBER:k3j9x2mq7p]]``:
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 from dataclasses import dataclass
@@ -47,7 +46,17 @@ def new_token_id() -> str:
     Base32 (RFC 4648, lowercased: exactly ``ID_ALPHABET``) of 7 random bytes; its
     first 10 characters carry the first 50 bits.
     """
-    return base64.b32encode(secrets.token_bytes(7)).decode("ascii")[:ID_LENGTH].lower()
+    return _base32_id(secrets.token_bytes(7))
+
+
+def _base32_id(raw: bytes) -> str:
+    """``b32encode(raw)[:10].lower()`` of 7 bytes (the same characters, tested), five
+    bits at a time from one integer instead of ``base64``'s pure-Python encoder."""
+    bits = int.from_bytes(raw, "big") >> 6  # the first 50 of the 56 bits
+    return "".join(ID_ALPHABET[(bits >> shift) & 31] for shift in _SHIFTS)
+
+
+_SHIFTS = tuple(range(5 * (ID_LENGTH - 1), -1, -5))
 
 
 def format_token(entity_type: str, token_id: str | None = None) -> str:
@@ -56,13 +65,21 @@ def format_token(entity_type: str, token_id: str | None = None) -> str:
     Raises:
         ValueError: the entity type or id does not fit the grammar.
     """
-    if not _TYPE_RE.fullmatch(entity_type):
-        raise ValueError("entity type must match " + TYPE_PATTERN)
-    tid = new_token_id() if token_id is None else token_id
-    token = f"{TOKEN_OPEN}{entity_type}:{tid}{TOKEN_CLOSE}"
+    if entity_type not in _CHECKED_TYPES:
+        if not _TYPE_RE.fullmatch(entity_type):
+            raise ValueError("entity type must match " + TYPE_PATTERN)
+        if len(_CHECKED_TYPES) < 1024:  # a bounded memo: types are a small fixed set
+            _CHECKED_TYPES.add(entity_type)
+    if token_id is None:  # a drawn id always fits the grammar
+        return f"{TOKEN_OPEN}{entity_type}:{new_token_id()}{TOKEN_CLOSE}"
+    token = f"{TOKEN_OPEN}{entity_type}:{token_id}{TOKEN_CLOSE}"
     if not TOKEN_RE.fullmatch(token):
         raise ValueError("token id does not fit the grammar")
     return token
+
+
+#: Entity types already found to fit ``TYPE_PATTERN``.
+_CHECKED_TYPES: set[str] = set()
 
 
 def parse_token(text: str) -> TokenMatch | None:

@@ -1,3 +1,4 @@
+import base64
 import json
 
 from hypothesis import given
@@ -7,6 +8,7 @@ from redact_gw.tokens import (
     ID_ALPHABET,
     ID_LENGTH,
     TOKEN_RE,
+    _base32_id,
     find_tokens,
     format_token,
     parse_token,
@@ -66,3 +68,8 @@ def test_prefix_start_holds_back_exactly_unfinished_tokens(etype: str, tid: str,
 def test_prefix_start_of_plain_text_is_end() -> None:
     assert token_prefix_start("hello world") == len("hello world")
     assert token_prefix_start("a [b] c") == len("a [b] c")
+
+
+@given(st.binary(min_size=7, max_size=7))
+def test_token_id_is_the_base32_of_its_random_bytes(raw: bytes) -> None:
+    assert _base32_id(raw) == base64.b32encode(raw).decode("ascii")[:ID_LENGTH].lower()

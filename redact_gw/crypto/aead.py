@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag

@@ -28,7 +28,7 @@ def test_derive_is_rfc5869_hkdf_sha256(key_len: int, purpose: str) -> None:
 def test_fingerprint_is_hmac_sha256() -> None:
     key = os.urandom(32)
     assert aead.fingerprint(key, "PERSON\0ann") == hmac.new(
-        key, "PERSON\0ann".encode(), hashlib.sha256).digest()
+        key, b"PERSON\0ann", hashlib.sha256).digest()
     assert aead.fingerprint(key, "PERSON\0ann") != aead.fingerprint(key, "PERSON\0bob")
 
 
