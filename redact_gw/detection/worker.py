@@ -15,11 +15,12 @@ Frames:
         ``(batch_id, [(job_id, segments, known, request_id, keep_ner), ...], override)``
         (``override``: ``None``, or the scoped settings of every job of the batch;
         ``keep_ner``: the caller keeps each segment's NER, ``ner_memo``).
-    worker -> gateway: ``("ready", info)`` or ``("failed", error_type)`` once, then per
-        batch ``("job", job_id, spans | None, ner | None)`` for each job as soon as it
-        is done (``None``: it failed on its own; logged here by exception type only,
-        messages can quote text; ``ner``: per segment, when ``keep_ner``) and
-        ``("done", batch_id, info)``.
+    worker -> gateway: ``("ready", info)`` (``pid``, ``rss``, ``gc_frozen``: objects
+        frozen after the warm-up, ``redact_gw.runtime``) or ``("failed", error_type)``
+        once, then per batch ``("job", job_id, spans | None, ner | None)`` for each job
+        as soon as it is done (``None``: it failed on its own; logged here by exception
+        type only, messages can quote text; ``ner``: per segment, when ``keep_ner``)
+        and ``("done", batch_id, info)``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
+from redact_gw import runtime
 from redact_gw.detection.base import Detector
 from redact_gw.detection.scoped import detector_for
 from redact_gw.errors import DetectionFailed
@@ -142,7 +144,9 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
         out.write(encode(("failed", type(exc).__name__)))
         out.flush()
         return 1
-    out.write(encode(("ready", {"pid": os.getpid(), "rss": rss_bytes()})))
+    frozen = runtime.settle_gc()  # a full collection no longer walks the model
+    out.write(encode(("ready", {"pid": os.getpid(), "rss": rss_bytes(),
+                                "gc_frozen": frozen})))
     out.flush()
     done = 0
     while (frame := read_frame(inp)) is not None:
