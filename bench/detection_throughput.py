@@ -93,9 +93,11 @@ def raw_ner(items: Sequence[Text], procs: int) -> tuple[float, float]:
     workers = [ctx.Process(target=_ner_worker, args=(s, start, out)) for s in shares]
     for w in workers:
         w.start()
-    start.wait()  # every process has loaded and warmed its model
+    # every process has loaded and warmed its model; bounded waits: a process that
+    # died (its output is not shown) must fail the run, not hang it at the barrier
+    start.wait(timeout=600)
     t0 = time.monotonic()
-    done = [out.get() for _ in workers]
+    done = [out.get(timeout=600) for _ in workers]
     for w in workers:
         w.join()
     return max(end for _, end in done) - t0, sum(cpu for cpu, _ in done)
