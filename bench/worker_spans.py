@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.throughput_workloads import Text, calls, short_utterances
 from redact_gw.detection.presidio_detector import PresidioDetector
+from redact_gw.detection.worker import warm_vocabulary
 from redact_gw.model import Segment
 from redact_gw.settings import DetectionSettings
 
@@ -90,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     det = PresidioDetector(DetectionSettings())
     det.warm_up()
+    warm_vocabulary(det)  # as a worker starts
     short, _source = short_utterances(args.short, args.seed)
     if args.dump:
         long = calls(args.calls, args.seed)

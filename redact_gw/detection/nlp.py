@@ -18,13 +18,22 @@ Detection runs ``nlp.pipe`` with a real batch size (Presidio's ``process_batch``
 defaults to 1, which forfeits spaCy's batching), and ``memory_zone()`` frees the strings a batch
 added to the vocabulary: a long-running worker otherwise grows with every new name,
 number and address it has seen.
+
+The zone also means every word a batch reads is made again in the next one: its
+lexeme (the word's attributes the NER reads) and its tokenization are freed with the
+batch, and spaCy's tokenizer caches nothing inside a zone. ``warm_vocabulary``, run
+once by a worker when it starts (outside any zone), makes them permanent for the most
+common English words (``common_words``: a static public word list, nothing a request
+brought): a word's lexeme and tokens are the same whenever they are made, so the
+results are too; the tokenizer takes about a quarter less time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import string
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import spacy
@@ -47,6 +56,26 @@ def components_for_ner(nlp: Language) -> set[str]:
         if listeners and "ner" in listeners:
             keep.add(name)
     return keep
+
+
+#: Most common English words made permanent by ``warm_vocabulary`` (wordfreq's small
+#: list has about 29,000): with their capitalized forms, some 50,000 lexemes, about
+#: 15 MB per worker and a second of its start. They hold 86% of the tokens of short
+#: transcript lines; 100,000 words would hold 89% for 75 MB and four seconds.
+WARM_WORDS = 25_000
+
+
+def common_words(count: int = WARM_WORDS) -> list[str]:
+    """The ``count`` most common English words (wordfreq), each lower-case and
+    capitalized (truecased speech and written names), then the ASCII punctuation marks
+    and the numbers up to 999 as words of their own."""
+    from wordfreq import get_frequency_list
+
+    ranked = [str(w) for bucket in get_frequency_list("en", "small") for w in bucket][:count]
+    get_frequency_list.cache_clear()  # the list is read once: do not keep it
+    words = [*ranked, *(w[:1].upper() + w[1:] for w in ranked if w[:1].islower()),
+             *string.punctuation, *(str(n) for n in range(1000))]
+    return list(dict.fromkeys(words))  # wordfreq writes digits as 0: "0", "00" twice
 
 
 def _tagging_steps(spare: dict[str, Any]) -> list[Callable[[Doc], Doc]]:
@@ -117,6 +146,20 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         """
         with self._zone_lock, self.pipeline.memory_zone():
             yield
+
+    def warm_vocabulary(self, words: Sequence[str], chunk: int = 5_000) -> int:
+        """Tokenize ``words`` outside any memory zone, so that their lexemes and their
+        tokenization stay for the life of the process (see the module docstring);
+        returns how many lexemes that added. Call once, at start: never with text a
+        request brought."""
+        nlp = self.pipeline
+        with self._zone_lock:
+            if getattr(nlp.vocab, "in_memory_zone", False):  # freed at the zone's end
+                return 0
+            before = len(nlp.vocab)
+            for start in range(0, len(words), chunk):
+                nlp.tokenizer(" ".join(words[start:start + chunk]))
+            return len(nlp.vocab) - before
 
     @property
     def can_tag(self) -> bool:

@@ -95,6 +95,20 @@ def load_factory(path: str | None) -> Callable[[DetectionSettings], Detector]:
     return factory
 
 
+def warm_vocabulary(detector: Detector) -> int:
+    """Make the common words' lexemes and tokenization permanent in the detector's
+    spaCy pipeline (``nlp.TranscriptNlpEngine.warm_vocabulary``), once, before the
+    first batch; returns the lexemes added (0: the detector has no such pipeline)."""
+    engine = getattr(getattr(detector, "analyzer", None), "nlp_engine", None)
+    if engine is None:  # not a spaCy detector (tests): spaCy is not even imported
+        return 0
+    from redact_gw.detection.nlp import TranscriptNlpEngine, common_words
+
+    if not isinstance(engine, TranscriptNlpEngine):
+        return 0
+    return engine.warm_vocabulary(common_words())
+
+
 def run_batch(detector: Detector,
               jobs: Sequence[Job]) -> Iterator[tuple[int, list[list[Span]] | None, Ner]]:
     """Yield ``(job_id, spans, ner)`` for each job as soon as it is done (``None``
@@ -139,6 +153,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
     try:
         detector = load_factory(config.get("factory"))(settings)
         detector.warm_up()
+        warm_vocabulary(detector)
     except Exception as exc:  # the gateway reports it and retries
         log.error("detection worker failed to start: %s", type(exc).__name__)
         out.write(encode(("failed", type(exc).__name__)))
