@@ -1,7 +1,9 @@
 """Presidio's context words still raise a weak number's score with the lazy keywords;
-warm-up compiles every pattern."""
+warm-up compiles every pattern and reads the public-suffix list."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -62,3 +64,25 @@ def test_warm_up_compiles_every_pattern_before_the_first_request(
     for rec in recs:
         rec.analyze(line, rec.supported_entities, None)
     assert parsed == []
+
+
+def test_warm_up_loads_the_public_suffix_list_before_the_first_spoken_email(
+        detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tldextract.tldextract
+
+    from redact_gw.detection import spoken_email
+    from redact_gw.model import Segment
+
+    spoken_email.offline_tld.cache_clear()  # as in a fresh worker
+    detector.warm_up()
+    built: list[object] = []
+    real = tldextract.tldextract.Trie.create
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tldextract.tldextract.Trie, "create", spy)
+    [spans] = detector.detect([Segment("it's jane dot roe at example dot org", "customer")])
+    assert [s.entity_type for s in spans] == ["EMAIL_ADDRESS"]
+    assert built == []  # the list was read during the warm-up, not by this request
