@@ -71,6 +71,10 @@ def derive(key: bytes, purpose: str) -> bytes:
     return hmac.digest(prk, purpose.encode("utf-8") + b"\x01", "sha256")[:KEY_BYTES]
 
 
+if KEY_BYTES > 32:  # derive computes one HKDF-SHA256 output block
+    raise RuntimeError("derive: a subkey longer than 32 bytes needs more HKDF blocks")
+
+
 def fingerprint(key: bytes, message: str) -> bytes:
     """Keyed HMAC-SHA256 of ``message``: equal inputs match, nothing else leaks."""
     return hmac.digest(key, message.encode("utf-8"), "sha256")

@@ -198,7 +198,8 @@ class ReviewService:
         if seen is None:
             return False
         now = self.clock()
-        if seen[0] == _day(now) and now - seen[1] < CAP_RECHECK_S:
+        # a clock stepped back (negative age) asks the store again
+        if seen[0] == _day(now) and 0 <= now - seen[1] < CAP_RECHECK_S:
             return True
         del self._cap_reached[tenant]
         return False

@@ -6,9 +6,9 @@ and its own two hand-offs between the event loop and the thread. Here the thread
 everything queued at once:
 
 - **Writes queued together run in one transaction** (``BEGIN IMMEDIATE`` ... one
-  ``COMMIT``), each inside its own ``SAVEPOINT`` (but the first, whose failure rolls
-  back a transaction holding nothing else). A write that raises is rolled back alone
-  and only its caller gets the error. The others' callers get
+  ``COMMIT``), each inside its own ``SAVEPOINT`` (but a lone write, whose failure
+  rolls back a transaction holding nothing else). A write that raises is rolled back
+  alone and only its caller gets the error. The others' callers get
   their results only after the ``COMMIT`` succeeded; when the commit (or a rollback to
   a savepoint) fails, the whole group is rolled back and every caller of the group gets
   ``VaultUnavailable``: each fails closed on its own, nothing is half-written, and no
@@ -77,6 +77,7 @@ class TxThread:
     def start(self) -> None:
         """Start the thread."""
         self._stopping = False
+        self._wake_loop = None
         self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
         self._thread.start()
 
@@ -93,10 +94,13 @@ class TxThread:
             if not self.running:
                 raise VaultUnavailable()
             self._queue.append(op)
-            if self._wake_loop is None:  # wake the thread once this turn of the loop ends
+            wake = self._wake_loop
+            if wake is None or (wake is not loop and not wake.is_running()):
+                # wake the thread once this turn of the loop ends (a stopped loop's
+                # wake-up may never run: this loop takes over)
                 self._wake_loop = loop
                 loop.call_soon(self._wake)
-            elif self._wake_loop is not loop:  # another loop's wake-up may never run
+            elif wake is not loop:  # another running loop's turn may end much later
                 self._cond.notify()
         return await op.future
 
@@ -109,6 +113,7 @@ class TxThread:
         """Finish what is queued, then end the thread (blocking)."""
         with self._cond:
             self._stopping = True
+            self._wake_loop = None
             self._cond.notify()
         if self._thread is not None:
             self._thread.join()
@@ -144,10 +149,12 @@ class TxThread:
             return op.future, False, exc
 
     def _group(self, ops: list[_Op]) -> list[_Outcome]:
-        """Reads in one transaction, or writes in one, each in its own savepoint but the
-        first: while a transaction holds nothing yet, a failing write is undone by
-        rolling the transaction back (and a new one begins for the writes after it),
-        which spares a savepoint's statements and its sub-journal per commit."""
+        """Reads in one transaction, or writes in one, each in its own savepoint but a
+        lone write: rolling its transaction back undoes it exactly, which spares a
+        savepoint's statements and its sub-journal per commit at low load. (The first
+        write of a larger group keeps its savepoint: rolling back and beginning again
+        would give the write lock up between them, and a writer of another process
+        taking it then would fail the group's other, valid writes.)"""
         write = ops[0].kind == "write"
         outcomes: list[_Outcome] = []
         try:
@@ -155,10 +162,9 @@ class TxThread:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except Exception as exc:
             return [(op.future, False, exc) for op in ops]
-        empty = True  # no write of this transaction has succeeded yet
+        savepoint = write and len(ops) > 1
         try:
-            for i, op in enumerate(ops):
-                savepoint = write and not empty
+            for op in ops:
                 if savepoint:
                     conn.execute("SAVEPOINT grouped")
                 try:
@@ -168,19 +174,12 @@ class TxThread:
                     if savepoint:
                         conn.execute("ROLLBACK TO grouped")
                         conn.execute("RELEASE grouped")
-                    elif write:  # the transaction holds only this write: undo it whole
+                    elif write:  # a lone write: its transaction holds nothing else
                         conn.execute("ROLLBACK")
-                        if i + 1 == len(ops):
-                            return outcomes
-                        try:
-                            conn.execute("BEGIN IMMEDIATE")
-                        except Exception as begin_failed:
-                            return outcomes + [(o.future, False, begin_failed)
-                                               for o in ops[i + 1:]]
+                        return outcomes
                     continue
                 if savepoint:
                     conn.execute("RELEASE grouped")
-                empty = False
                 outcomes.append((op.future, True, result))
             conn.execute("COMMIT")
         except Exception:  # the group's transaction is lost: every caller fails closed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import pytest
+
 from redact_gw.review.queue import CAP_RECHECK_S
 from redact_gw.settings import Settings
 from redact_gw.testing import FakeClock
@@ -128,10 +130,13 @@ async def test_sampling_rules_cap_and_no_retention(make_client: MakeClient,
     assert 'redact_gw_review_skipped_total{cause="daily_cap"} 1.0' in metrics
 
 
+@pytest.mark.parametrize("step", [CAP_RECHECK_S + 1, -30.0], ids=["later", "clock-back"])
 async def test_reached_cap_is_asked_again_a_minute_later(make_client: MakeClient, env: Env,
-                                                          clock: FakeClock) -> None:
+                                                          clock: FakeClock, step: float
+                                                          ) -> None:
     """Once the store refused an item for the day's cap, samples are skipped without
-    asking it; a minute later it is asked again and room freed by an erasure is used."""
+    asking it; a minute later it is asked again and room freed by an erasure is used.
+    A clock stepped back asks again at once (never a skip longer than the minute)."""
     write_config(env.root, {"review": {"daily_cap": 1, "default": {
         "random_rate": 0.0, "tiers": ["medium"]}}})
     client = await make_client(settings=env.settings())
@@ -145,7 +150,7 @@ async def test_reached_cap_is_asked_again_a_minute_later(make_client: MakeClient
     assert items == []
     metrics = await (await client.get("/metrics")).text()
     assert 'redact_gw_review_skipped_total{cause="daily_cap"} 2.0' in metrics
-    clock.advance(CAP_RECHECK_S + 1)
+    clock.advance(step)
     await _redact(client, env, record="r4", subject="cust-b")
     item = await _only_item(client, env, who="admin")
     assert item["record_id"] == "r4"

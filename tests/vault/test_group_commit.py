@@ -83,8 +83,8 @@ async def test_a_failing_write_fails_alone(tx: tuple[TxThread, sqlite3.Connectio
 
 async def test_a_failing_first_write_fails_alone(
         tx: tuple[TxThread, sqlite3.Connection]) -> None:
-    """The first write of a group has no savepoint: its failure rolls the transaction
-    back and the writes after it still commit together."""
+    """A failing write at the head of a group fails alone (its savepoint): the writes
+    after it still commit together; a lone write without a savepoint too."""
     thread, conn = tx
     results = await _grouped(thread, [_insert("a", fail=True), _insert("b", fail=True),
                                       _insert("c"), _insert("d", fail=True), _insert("e")])
@@ -96,6 +96,35 @@ async def test_a_failing_first_write_fails_alone(
     assert isinstance(lone[0], ValueError)
     assert await thread.run("write", _insert("g")) == "g"
     assert _ids(conn) == ["c", "e", "g"]
+
+
+async def test_a_lone_write_failing_halfway_keeps_nothing(
+        tx: tuple[TxThread, sqlite3.Connection]) -> None:
+    """A lone write runs without a savepoint: its first statement is undone with it."""
+    thread, conn = tx
+
+    def half(c: sqlite3.Connection) -> None:
+        c.execute("INSERT INTO p VALUES ('half')")
+        raise ValueError("failed after one statement")
+    with pytest.raises(ValueError):
+        await thread.run("write", half)
+    assert _ids(conn) == []
+    assert await thread.run("write", _insert("next")) == "next"
+    assert _ids(conn) == ["next"]
+
+
+async def test_a_stopped_loops_pending_wake_up_does_not_strand_work(
+        tx: tuple[TxThread, sqlite3.Connection]) -> None:
+    """A wake-up scheduled on a loop that stopped before running it never runs: the
+    next operation, from another loop, takes over the wake-up instead of waiting."""
+    thread, _ = tx
+    stopped = asyncio.new_event_loop()
+    try:
+        thread._wake_loop = stopped  # as if its last turn queued work, then it stopped
+        assert await asyncio.wait_for(thread.run("write", _insert("x")), 5) == "x"
+        assert thread._wake_loop is None
+    finally:
+        stopped.close()
 
 
 async def test_a_failed_commit_fails_every_caller_and_keeps_nothing(
