@@ -284,8 +284,8 @@ class Run:
 
     def line(self) -> str:
         errs = f"  errors {dict(self.errors)}" if self.errors else ""
-        if self.health:
-            errs += f"   /healthz max {max(self.health) * 1000:.0f} ms"
+        errs += (f"   /healthz max {max(self.health) * 1000:.0f} ms" if self.health
+                 else "   /healthz: no probe answered")
         return (f"  c={self.concurrency:<3d} {self.rate:7.1f} req/s"
                 f" {self.chars / self.seconds:9,.0f} chars/s   p50"
                 f" {statistics.median(self.latencies) * 1000:7.1f} ms   p99"
@@ -318,17 +318,29 @@ async def drive(gw: Gateway, texts: Sequence[Text], concurrency: int, offset: in
                 outputs[i] = json.loads(raw)["turns"][0]["text"]
     # is the gateway's event loop responsive while workers are busy? Asked from a
     # process of its own: this one's pauses are not the gateway's
+    probe_file = Path(tempfile.mkdtemp(prefix="health-")) / "probes"
+    probe_file.touch()
     prober = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.health_probe", gw.url, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "bench.health_probe", gw.url, str(probe_file),
+        stdin=asyncio.subprocess.PIPE)
+    while not probe_file.read_text() and prober.returncode is None:
+        await asyncio.sleep(0.01)  # the load starts once the probe has its connection
     before = gw.cpu_seconds()
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn) as http:
         t0 = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
         seconds = time.perf_counter() - t0
-    probes, _ = await prober.communicate(b"")
-    health = [float(line.split()[1]) for line in probes.decode().splitlines()]
+    await prober.communicate(b"")
+    probes = [line.split() for line in probe_file.read_text().splitlines()]
+    probe_file.unlink()
+    probe_file.parent.rmdir()
+    health = [float(p[1]) for p in probes]
+    for p in probes:
+        if len(p) > 2:
+            errors[f"/healthz {p[3]}"] += 1
+    if prober.returncode != 0:
+        errors[f"/healthz probe exited {prober.returncode}"] += 1
     run = Run(concurrency, seconds, lat, chars, errors, health, outputs)
     after = gw.cpu_seconds()
     run.cpu = _cpu_share(before, after, seconds, len(texts))
