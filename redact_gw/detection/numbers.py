@@ -141,7 +141,7 @@ _BY_FAMILY: dict[str, Callable[[str], Verdict | None]] = {
 def _shape_only(d: str, surface: str) -> Verdict | None:
     """Classify a number with no context word, from its shape alone."""
     n = len(d)
-    if d.startswith("0") and _looks_like_phone(d, surface):
+    if d.startswith("0") and _looks_like_phone(d, surface, cued=False):
         return Verdict(E.PHONE_NUMBER, 0.6, "phone-shaped number")  # no card starts with 0
     if 13 <= n <= 19 and luhn_ok(d):
         return Verdict(E.CREDIT_CARD, 0.8, "Luhn-valid card-length number")
@@ -149,7 +149,7 @@ def _shape_only(d: str, surface: str) -> Verdict | None:
         return Verdict(E.CREDIT_CARD, 0.5, "card-length number")
     if n == 9 and _looks_like_ssn(surface):
         return Verdict(_ssn_or_itin(d), 0.7, "ssn-shaped number")
-    if n == 10 or (n == 11 and d[0] in "01") or _looks_like_phone(d, surface):
+    if n == 10 or (n == 11 and d[0] in "01") or _looks_like_phone(d, surface, cued=False):
         return Verdict(E.PHONE_NUMBER, 0.6, "phone-length number")
     if n == 9:
         return Verdict(_ssn_or_itin(d), 0.45, "nine-digit number")
@@ -160,13 +160,15 @@ def _shape_only(d: str, surface: str) -> Verdict | None:
     return None
 
 
-def _looks_like_phone(d: str, surface: str) -> bool:
+def _looks_like_phone(d: str, surface: str, cued: bool = True) -> bool:
     """A number dialled with an international "00" or a national "0" (10 or 11 digits:
-    "07700 900461", "(0) 20 7946 0958"), or a local number written "555-0182"."""
+    "07700 900461", "(0) 20 7946 0958"), or a local number written "555-0182" or in
+    pairs. Three pairs ("12 34 56") make a phone only after a phone word (``cued``):
+    alone they are as often a score, a time or a code."""
     if (d.startswith("00") and 10 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
         return True
     return ([len(p) for p in re.split(r"[^0-9]+", surface) if p] == [3, 4]
-            or _PAIRS_RE.fullmatch(surface.strip()) is not None)
+            or (_PAIRS_RE.fullmatch(surface.strip()) is not None and (cued or len(d) > 6)))
 
 
 #: A number written in pairs, as many countries write phone numbers: "84 23 30",

@@ -318,14 +318,28 @@ _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
 _POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
 
 
+#: Lowercase words ending in "s" that count nothing: "in Bern 3500 thanks".
+_NOT_COUNTED = frozenset({"thanks", "always", "perhaps", "sometimes", "afterwards",
+                          "towards", "besides", "unless", "whereas", "nowadays"})
+
+
+def _counted(tok: str) -> bool:
+    """Whether ``tok`` is a lowercase plural a number counts: "3500 stores", "4500
+    employees" (as ``address_parts`` reads "Chicago 12000 subscribers")."""
+    return (tok.isalpha() and tok.islower() and len(tok) > 3 and tok.endswith("s")
+            and not tok.endswith(("ss", "us", "is")) and tok not in STOP_WORDS
+            and tok not in _NOT_COUNTED)
+
+
 def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
-    """Whether the number ``toks[i]`` is a quantity ("4000 people") or part of a longer
-    token ("1234.5", "2020-21")."""
+    """Whether the number ``toks[i]`` is a quantity ("4000 people", "3500 stores") or
+    part of a longer token ("1234.5", "2020-21")."""
     if i + 1 >= len(toks):
         return False
     nxt = toks[i + 1][2]
     glued = i + 2 < len(toks) and toks[i + 2][0] == toks[i + 1][1]
-    return _word(nxt) in _NOT_HOUSE_AFTER or (nxt in (".", ":", "%", "/", "-") and glued)
+    return _word(nxt) in _NOT_HOUSE_AFTER or _counted(nxt) or (
+        nxt in (".", ":", "%", "/", "-") and glued)
 
 
 def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,

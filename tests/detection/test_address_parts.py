@@ -39,6 +39,26 @@ def test_year_count_or_phone_after_a_town_is_no_postcode(one: One, text: str) ->
     assert all(entity != "ZIP_CODE" for entity, _t in one(text))
 
 
+@pytest.mark.parametrize("text", [
+    "In France 3500 stores closed last year.",
+    "the plant in Bern 4500 employees strong",
+    "in Lyon 2000 volunteers cleaned the river",
+])
+def test_a_number_counting_a_plural_after_a_town_is_no_postcode(one: One, text: str) -> None:
+    # issue 20/13: "3500 stores" is a quantity, not a postcode
+    assert all(entity != "ZIP_CODE" for entity, _t in one(text))
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("my postcode is 3500", "3500"),
+    ("I live at 12 Main St, Bern 3500", "3500"),
+    ("I live in Bern 3500 thanks", "3500"),
+    ("We opened our second shop in Independence 44131 this spring.", "44131"),
+])
+def test_a_postcode_followed_by_no_counted_plural_stays(one: One, text: str, code: str) -> None:
+    assert code in _covered(one(text))
+
+
 def test_lowercase_region_before_the_postcode_stays_in_the_address(one: One) -> None:
     got = one("Bill to:\n41 Quarry Lane\nBowral, nsw 25761")
     assert "25761" in _covered(got)

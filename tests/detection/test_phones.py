@@ -124,11 +124,32 @@ def test_a_phone_line_noun_does_not_make_a_short_number_a_phone(one: One, text: 
 
 
 @pytest.mark.parametrize(("text", "value"), [
-    ("message me on my registered 61 27 83, it is quicker", "61 27 83"),
+    ("text me on my registered 61 27 83, it is quicker", "61 27 83"),
     ("Stuttgart office 07 81 22 90 or the front desk", "07 81 22 90"),
     ("the reception is 28-64-27-85 on weekdays", "28-64-27-85"),
 ])
 def test_numbers_written_in_pairs_are_phones(one: One, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in one(text)
+
+
+@pytest.mark.parametrize("text", [
+    "the score was 12 34 56",
+    "the score was 02 34 56",
+    "we meet at 12.30.45 sharp",
+])
+def test_three_pairs_without_a_phone_word_are_no_phone(one: One, text: str) -> None:
+    # issue 20/13: six digits in pairs, no phone word: a score, a time, a code
+    assert all(entity != "PHONE_NUMBER" for entity, _ in one(text))
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("call me at 12 34 56 78 90", "12 34 56 78 90"),
+    ("the score was 12 34 56 78", "12 34 56 78"),  # four pairs: a phone's shape
+    ("call me at 12 34 56", "12 34 56"),
+    ("Mobile: 84 58 94", "84 58 94"),
+])
+def test_pairs_stay_phones_with_a_phone_word_or_four_pairs(
+        one: One, text: str, value: str) -> None:
     assert ("PHONE_NUMBER", value) in one(text)
 
 
