@@ -318,17 +318,27 @@ _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
 _POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
 
 
-#: Lowercase words ending in "s" that count nothing: "in Bern 3500 thanks".
-_NOT_COUNTED = frozenset({"thanks", "always", "perhaps", "sometimes", "afterwards",
-                          "towards", "besides", "unless", "whereas", "nowadays"})
+#: Plural nouns a number before them counts: "In France 3500 stores closed", "Bern
+#: 4500 employees". A list, not "a lowercase word ending in s": a verb after a postcode
+#: looks the same ("in Kraków 31-150 opens at nine").
+_COUNTED = frozenset({
+    "stores", "shops", "outlets", "branches", "offices", "restaurants", "hotels", "banks",
+    "schools", "hospitals", "clinics", "factories", "companies", "firms", "businesses",
+    "employees", "workers", "staff", "jobs", "persons", "residents", "inhabitants",
+    "citizens", "voters", "students", "pupils", "teachers", "members", "customers",
+    "clients", "users", "visitors", "tourists", "guests", "volunteers", "protesters",
+    "participants", "attendees", "spectators", "passengers", "patients", "doctors",
+    "nurses", "soldiers", "troops", "refugees", "households", "families", "children",
+    "kids", "homes", "apartments", "buildings", "cars", "vehicles", "beds", "rooms",
+    "flights", "tickets", "copies", "subscribers", "followers", "fans", "deaths",
+    "infections", "acres", "hectares", "tonnes", "tons", "liters", "litres", "meters",
+    "metres", "kilometres", "kilometers", "parcels", "products", "trees",
+})
 
 
 def _counted(tok: str) -> bool:
-    """Whether ``tok`` is a lowercase plural a number counts: "3500 stores", "4500
-    employees" (as ``address_parts`` reads "Chicago 12000 subscribers")."""
-    return (tok.isalpha() and tok.islower() and len(tok) > 3 and tok.endswith("s")
-            and not tok.endswith(("ss", "us", "is")) and tok not in STOP_WORDS
-            and tok not in _NOT_COUNTED)
+    """Whether ``tok`` is a plural a number before it counts ("3500 stores")."""
+    return tok.islower() and _word(tok) in _COUNTED
 
 
 def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
