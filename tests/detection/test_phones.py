@@ -125,6 +125,8 @@ def test_a_phone_line_noun_does_not_make_a_short_number_a_phone(one: One, text: 
 
 @pytest.mark.parametrize(("text", "value"), [
     ("text me on my registered 61 27 83, it is quicker", "61 27 83"),
+    ("message me on my registered 61 27 83, it is quicker", "61 27 83"),
+    ("my whatsapp is 61 27 83", "61 27 83"),
     ("Stuttgart office 07 81 22 90 or the front desk", "07 81 22 90"),
     ("the reception is 28-64-27-85 on weekdays", "28-64-27-85"),
 ])
