@@ -32,6 +32,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
+from redact_gw.detection.lexicon import COUNTED_NOUNS
 from redact_gw.detection.view import SpokenView
 
 RECOGNIZER = "PostcodeRecognizer"
@@ -105,13 +106,14 @@ def after_places(texts: Sequence[str], views: Sequence[SpokenView],
 
 def _quantity(text: str, end: int, bare: bool) -> bool:
     """A unit after the number ("12000 euros"), or a counted plural after a number
-    right after a town ("Chicago 12000 subscribers"; "TN, 38103 takes" is a postcode)."""
+    right after a town ("Chicago 12000 subscribers"; "TN, 38103 takes" and "Boston
+    02110 closes" are postcodes: ``COUNTED_NOUNS`` is a list of nouns, not any word
+    ending in s)."""
     m = _NEXT_WORD.match(text, end)
     if m is None:
         return False
     w = m.group("w")
-    return w.lower() in _QUANTITY or (bare and w.islower() and len(w) > 3
-                                      and w.endswith("s") and w not in STOP_WORDS)
+    return w.lower() in _QUANTITY or (bare and w.islower() and w in COUNTED_NOUNS)
 
 
 _UNIT = re.compile(

@@ -168,3 +168,22 @@ SPEAKER_LABELS: frozenset[str] = frozenset({
     "interviewer", "interviewee", "advisor", "associate", "member", "patient", "doctor",
     "nurse", "q", "a",
 })
+
+
+#: Plural nouns a number before them counts: "In France 3500 stores closed", "Bern
+#: 4500 employees", "Chicago 12000 subscribers". A list, not "a lowercase word ending
+#: in s": a verb after a postcode looks the same ("in Kraków 31-150 opens at nine",
+#: "our office in Boston 02110 closes at five").
+COUNTED_NOUNS = frozenset({
+    "stores", "shops", "outlets", "branches", "offices", "restaurants", "hotels", "banks",
+    "schools", "hospitals", "clinics", "factories", "companies", "firms", "businesses",
+    "employees", "workers", "staff", "jobs", "persons", "residents", "inhabitants",
+    "citizens", "voters", "students", "pupils", "teachers", "members", "customers",
+    "clients", "users", "visitors", "tourists", "guests", "volunteers", "protesters",
+    "participants", "attendees", "spectators", "passengers", "patients", "doctors",
+    "nurses", "soldiers", "troops", "refugees", "households", "families", "children",
+    "kids", "homes", "apartments", "buildings", "cars", "vehicles", "beds", "rooms",
+    "flights", "tickets", "copies", "subscribers", "followers", "fans", "deaths",
+    "infections", "acres", "hectares", "tonnes", "tons", "liters", "litres", "meters",
+    "metres", "kilometres", "kilometers", "parcels", "products", "trees",
+})

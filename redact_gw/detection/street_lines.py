@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from redact_gw.detection.lexicon import PHONE_LABELS
+from redact_gw.detection.lexicon import COUNTED_NOUNS, PHONE_LABELS
 
 Found = tuple[int, int, str, float]
 WordTest = Callable[[str], bool]
@@ -318,27 +318,9 @@ _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
 _POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
 
 
-#: Plural nouns a number before them counts: "In France 3500 stores closed", "Bern
-#: 4500 employees". A list, not "a lowercase word ending in s": a verb after a postcode
-#: looks the same ("in Kraków 31-150 opens at nine").
-_COUNTED = frozenset({
-    "stores", "shops", "outlets", "branches", "offices", "restaurants", "hotels", "banks",
-    "schools", "hospitals", "clinics", "factories", "companies", "firms", "businesses",
-    "employees", "workers", "staff", "jobs", "persons", "residents", "inhabitants",
-    "citizens", "voters", "students", "pupils", "teachers", "members", "customers",
-    "clients", "users", "visitors", "tourists", "guests", "volunteers", "protesters",
-    "participants", "attendees", "spectators", "passengers", "patients", "doctors",
-    "nurses", "soldiers", "troops", "refugees", "households", "families", "children",
-    "kids", "homes", "apartments", "buildings", "cars", "vehicles", "beds", "rooms",
-    "flights", "tickets", "copies", "subscribers", "followers", "fans", "deaths",
-    "infections", "acres", "hectares", "tonnes", "tons", "liters", "litres", "meters",
-    "metres", "kilometres", "kilometers", "parcels", "products", "trees",
-})
-
-
 def _counted(tok: str) -> bool:
     """Whether ``tok`` is a plural a number before it counts ("3500 stores")."""
-    return tok.islower() and _word(tok) in _COUNTED
+    return tok.islower() and _word(tok) in COUNTED_NOUNS
 
 
 def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
