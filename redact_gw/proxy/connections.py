@@ -7,7 +7,13 @@ a card number or a name. ``GatewayRequestHandler.handle_error`` answers instead 
 ``{"error": {"code": "bad_request", ...}}`` quoting nothing, logs only the exception's
 type, and closes the connection; the access log then records it as ``unmatched``.
 
-aiohttp has no public hook for either, so ``GatewayRunner`` swaps in the two
+A client that closes its connection cancels the request's handler (the runner sets
+``handler_cancellation``: a gone client drops its upstream request), except once the
+answer was sent in full: a stream's handler writes its own end, and a client closing
+right after reading it must not cost the handler's remaining bookkeeping (the review
+offer, the access-log line written when the handler returns).
+
+aiohttp has no public hook for any of this, so ``GatewayRunner`` swaps in the two
 subclasses below when it builds its server (``tests/proxy/test_connections.py`` fails
 if a new aiohttp version changes that).
 """
@@ -22,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import ContentEncodingError
+from aiohttp.http_writer import StreamWriter
 from aiohttp.web_protocol import RequestHandler
 
 log = logging.getLogger("redact_gw.server")
@@ -47,6 +54,14 @@ def error_page(status: int, exc: BaseException | None = None) -> web.Response:
     return resp
 
 
+def answered_in_full(request: web.BaseRequest | None) -> bool:
+    """True once ``request``'s response has been written to the end (``write_eof``)."""
+    if request is None:
+        return False
+    writer = request.writer
+    return isinstance(writer, StreamWriter) and writer._eof  # no public flag in aiohttp
+
+
 class GatewayRequestHandler(RequestHandler):
     """One connection: JSON error pages, and refused beyond the per-client cap."""
 
@@ -61,10 +76,18 @@ class GatewayRequestHandler(RequestHandler):
             transport.close()
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        """Release the connection's place."""
+        """Release the connection's place; cancel the handler unless its answer is
+        already sent in full."""
         server = self._manager
         if isinstance(server, GatewayServer):
             server.release(self)
+        if answered_in_full(self._current_request):
+            # The client read the whole answer (a stream ends with the handler's own
+            # write_eof) and closed before the handler returned: let the handler finish
+            # as if the client had stayed, or its review offer and access-log line are
+            # lost (under uvloop, often). aiohttp cancels the task this attribute holds;
+            # an unfinished answer is still cancelled (its upstream request dropped).
+            self._task_handler = None
         super().connection_lost(exc)
 
     def handle_error(self, request: Any, status: int = 500,
