@@ -90,8 +90,12 @@ async def serve(app: web.Application, host: str, port: int, *,
                               # after an early answer (408, 413), unread body bytes are
                               # drained for at most this long, then the connection closes
                               "lingering_time": 1.0}
+    # aiohttp's own wait per connection ends a second after ``_cut``: with both timers
+    # due at once, uvloop (which runs a due timer before callbacks already queued) could
+    # cancel aiohttp's wait just as a cut handler ends, and aiohttp then resolves that
+    # cancelled future: an InvalidStateError logged at ERROR instead of a clean exit
     runner = GatewayRunner(app, handle_signals=False, handler_cancellation=True,
-                           shutdown_timeout=shutdown_timeout_s,
+                           shutdown_timeout=shutdown_timeout_s + 1.0,
                            max_connections_per_client=limits.max_connections_per_client,
                            **kwargs)
     try:
