@@ -3,7 +3,10 @@
 The gateway runs as ``python -m redact_gw.testing_server`` (the same settings, app,
 cleanup contexts, runner and JSON logs as ``redact-gw serve``; only the detector is the
 regex fake) in front of a fake upstream in this process whose stream the test releases
-chunk by chunk.
+chunk by chunk. Each test runs on uvloop (``server.event_loop: auto``, the default) and
+on asyncio's own loop: they order a loop turn differently (uvloop runs timer and socket
+callbacks straight from libuv, not in turn with the callbacks already queued), and a
+shutdown race may show on one loop only.
 """
 
 from __future__ import annotations
@@ -43,10 +46,18 @@ async def upstream() -> AsyncIterator[tuple[FakeUpstream, str]]:
     await runner.cleanup()
 
 
-def _home(tmp_path: Path, upstream_url: str, shutdown_timeout_s: float) -> GatewayHome:
+@pytest.fixture(params=["auto", "asyncio"])
+def loop_name(request: pytest.FixtureRequest) -> str:
+    """``server.event_loop`` of the gateway process."""
+    return str(request.param)
+
+
+def _home(tmp_path: Path, upstream_url: str, shutdown_timeout_s: float,
+          loop_name: str) -> GatewayHome:
     return make_home(tmp_path, "vault.db", upstream={"url": upstream_url},
                      server={"access_log": True, "log_format": "json",
-                             "shutdown_timeout_s": shutdown_timeout_s},
+                             "shutdown_timeout_s": shutdown_timeout_s,
+                             "event_loop": loop_name},
                      retention={"purge": {"schedule": "every 1h"}})
 
 
@@ -123,9 +134,9 @@ def _check_clean_log(log: str) -> list[dict[str, Any]]:
 
 
 async def test_sigterm_mid_stream_finishes_the_stream_then_exits_cleanly(
-        tmp_path: Path, upstream: tuple[FakeUpstream, str]) -> None:
+        tmp_path: Path, upstream: tuple[FakeUpstream, str], loop_name: str) -> None:
     fake, url = upstream
-    home = _home(tmp_path, url, shutdown_timeout_s=10)
+    home = _home(tmp_path, url, shutdown_timeout_s=10, loop_name=loop_name)
     gates = _script_slow_stream(fake, held_from=4)
     gw = GatewayProcess(home.config, args=("--log-level", "INFO"))
     await gw.start()
@@ -163,9 +174,9 @@ async def test_sigterm_mid_stream_finishes_the_stream_then_exits_cleanly(
 
 
 async def test_stream_past_the_deadline_is_cut_and_the_process_still_exits(
-        tmp_path: Path, upstream: tuple[FakeUpstream, str]) -> None:
+        tmp_path: Path, upstream: tuple[FakeUpstream, str], loop_name: str) -> None:
     fake, url = upstream
-    home = _home(tmp_path, url, shutdown_timeout_s=1)
+    home = _home(tmp_path, url, shutdown_timeout_s=1, loop_name=loop_name)
     _script_slow_stream(fake, held_from=4)  # the gates are never opened
     gw = GatewayProcess(home.config, args=("--log-level", "INFO"))
     await gw.start()
