@@ -78,7 +78,7 @@ class ServerSettings(_Frozen):
     max_connections_per_client: int = Field(256, ge=0, le=1_000_000)
     #: ``auto``: uvloop when it is installed (a dependency on Linux and macOS), else
     #: asyncio's own loop; ``asyncio`` forces asyncio's loop.
-    event_loop: Literal["auto", "asyncio"] = "asyncio"
+    event_loop: Literal["auto", "asyncio"] = "auto"
 
 
 class VaultSettings(_Frozen):

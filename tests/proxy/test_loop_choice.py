@@ -26,6 +26,6 @@ def test_auto_falls_back_when_uvloop_is_missing(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_the_setting_refuses_unknown_loops() -> None:
-    assert ServerSettings().event_loop == "asyncio"  # uvloop is opt-in (CHANGELOG)
+    assert ServerSettings().event_loop == "auto"
     with pytest.raises(ValueError):
         ServerSettings(event_loop="tokio")  # type: ignore[arg-type]
