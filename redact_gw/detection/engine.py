@@ -76,10 +76,23 @@ CREDENTIAL_PATTERNS: tuple[Pattern, ...] = (
 #: Literal text every credential pattern contains (matched without case, as Presidio
 #: does): a segment without any of it cannot hold a credential, and the eleven
 #: patterns are not run over it.
-CREDENTIAL_ANCHORS = re.compile(
+CREDENTIAL_ANCHOR_TEXT = (
     r"akia|asia|agpa|aida|aroa|anpa|anva|aipa|gh[pousr]_|github_pat_|glpat-|xox[abposr]-"
     r"|hooks\.slack\.com|private key|eyj|sk-|aiza|[rs]k_(?:live|test)_"
-    r"|aws_secret_access_key", re.IGNORECASE)
+    r"|aws_secret_access_key")
+CREDENTIAL_ANCHORS = re.compile(CREDENTIAL_ANCHOR_TEXT, re.IGNORECASE)
+#: The same anchors, lower case and matched with case: on ASCII text, searching
+#: ``text.lower()`` with it finds exactly what ``CREDENTIAL_ANCHORS`` finds, about
+#: twice as fast (Unicode case folding, e.g. the Kelvin sign matching "k", only
+#: concerns non-ASCII text, which keeps the case-insensitive search).
+_ANCHORS_LOWER = re.compile(CREDENTIAL_ANCHOR_TEXT)
+
+
+def may_hold_credential(text: str) -> bool:
+    """Whether ``text`` holds any credential anchor (as ``CREDENTIAL_ANCHORS`` finds)."""
+    if text.isascii():
+        return _ANCHORS_LOWER.search(text.lower()) is not None
+    return CREDENTIAL_ANCHORS.search(text) is not None
 
 PRESIDIO_LOGGER = "presidio-analyzer"
 CREDENTIAL_RECOGNIZER = "CredentialRecognizer"

@@ -49,13 +49,13 @@ from redact_gw.detection.candidates import (
 )
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.engine import (
-    CREDENTIAL_ANCHORS,
     CREDENTIAL_RECOGNIZER,
     NER_MAPPING,
     build_analyzer,
     compile_patterns,
     credential_recognizer,
     explain,
+    may_hold_credential,
 )
 from redact_gw.detection.ner_direct import analyze_ner, ner_recognizer
 from redact_gw.detection.nlp import TranscriptNlpEngine
@@ -349,7 +349,7 @@ class PresidioDetector:
         """Keys, tokens and private key blocks over whole segments (blocks span lines)."""
         out: list[Candidate] = []
         for seg, text in enumerate(texts):
-            if CREDENTIAL_ANCHORS.search(text) is None:
+            if not may_hold_credential(text):
                 continue
             for r in self._credentials.analyze(text, [E.CREDENTIAL], None):
                 out.append(Candidate(seg, r.start, r.end, E.CREDENTIAL, r.score,
