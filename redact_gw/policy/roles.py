@@ -37,11 +37,32 @@ _RANK: dict[str, int] = {"none": 0, "masked": 1, "full": 2}
 class RolePolicy:
     """Answers "may this principal do X / see Y" from the access settings."""
 
+    #: Resolved principals kept at most (a principals file has a handful; the memo is
+    #: dropped whole past this, e.g. after many reloads).
+    MAX_RESOLVED = 1024
+
     def __init__(self, access: AccessSettings) -> None:
         self.access = access
+        self._resolved: dict[Principal, Principal] = {}
+        self._resolved_for = access
 
     def resolve(self, principal: Principal) -> Principal:
-        """The principal with its permissions filled in (unknown roles grant nothing)."""
+        """The principal with its permissions filled in (unknown roles grant nothing).
+
+        Kept per principal (equal name, tenant, roles and permissions) while ``access``
+        is the same object: every authenticated request asks, and the answer depends
+        on nothing else."""
+        if self._resolved_for is not self.access:
+            self._resolved, self._resolved_for = {}, self.access
+        found = self._resolved.get(principal)
+        if found is None:
+            found = self._resolve(principal)
+            if len(self._resolved) >= self.MAX_RESOLVED:
+                self._resolved.clear()
+            self._resolved[principal] = found
+        return found
+
+    def _resolve(self, principal: Principal) -> Principal:
         perms: set[str] = set()
         for name in principal.roles:
             role = self.access.roles.get(name)
