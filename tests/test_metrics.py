@@ -549,3 +549,16 @@ def test_label_checker_catches_a_bad_value() -> None:
     allowed = {"role": {"none", "admin"}, "outcome": set(m.REVEAL_OUTCOMES), "le": set()}
     with pytest.raises(AssertionError):
         check_labels(metrics.render().decode(), allowed)
+
+
+def test_vault_operation_counts_only_vault_errors_and_lets_them_through() -> None:
+    from redact_gw.errors import VaultUnavailable
+    gw = m.Metrics()
+    failed = gw.vault_errors.labels("write")
+    for exc in (VaultUnavailable(), ValueError("x"), VaultUnavailable()):
+        with pytest.raises(type(exc)) as caught, gw.vault_operation("write"):
+            raise exc
+        assert caught.value is exc
+    with gw.vault_operation("write"):
+        pass
+    assert failed._value.get() == 2
