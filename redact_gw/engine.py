@@ -182,7 +182,7 @@ class Redactor:
                 tenant, record_id, subject_id, values, channel=channel,
                 no_retention=no_retention, sent_by=principal.name if principal else None,
                 read=state, audit=event)
-        result = apply_tokens(texts, spans, tokens, locations)
+        result = apply_tokens(texts, spans, tokens, locations, keys=[v.key for v in values])
         result.no_retention = no_retention
         result.ner = ner
         if not no_retention:

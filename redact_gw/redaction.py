@@ -93,7 +93,8 @@ class Redacted:
 
 def apply_tokens(texts: Sequence[str], spans: Sequence[Sequence[Span]],
                  tokens: Mapping[tuple[str, str], str],
-                 locations: Sequence[Mapping[str, Any]] | None = None) -> Redacted:
+                 locations: Sequence[Mapping[str, Any]] | None = None,
+                 keys: Sequence[str] | None = None) -> Redacted:
     """Replace every span by its token; report where each token sits in the output.
 
     Args:
@@ -101,8 +102,11 @@ def apply_tokens(texts: Sequence[str], spans: Sequence[Sequence[Span]],
         spans: Sorted, non-overlapping spans per segment.
         tokens: (entity_type, normalized key) -> token, as the vault returned.
         locations: Extra location fields per segment (path, turn index...).
+        keys: Each span's normalized key, in document order, when the caller has them
+            already (``pending_values``' ``key``s): ``normalize`` is not run again.
     """
     out = Redacted([])
+    n = 0
     for i, (text, ss) in enumerate(zip(texts, spans, strict=True)):
         pieces: list[str] = []
         placed: list[tuple[int, int, str]] = []
@@ -112,7 +116,11 @@ def apply_tokens(texts: Sequence[str], spans: Sequence[Sequence[Span]],
             piece = text[cursor:s.start]
             pieces.append(piece)
             length += len(piece)
-            key = normalize(s.entity_type, text[s.start:s.end], s.normalized)
+            if keys is None:
+                key = normalize(s.entity_type, text[s.start:s.end], s.normalized)
+            else:
+                key = keys[n]
+                n += 1
             token = tokens[(s.entity_type, key)]
             loc = dict(locations[i]) if locations else {"segment": i}
             loc.update(start=length, end=length + len(token))

@@ -21,6 +21,7 @@ def test_apply_tokens_replaces_exactly_the_spans(text: str, data: st.DataObject)
     values = pending_values([text], [spans])
     tokens = {(v.entity_type, v.key): format_token("PERSON") for v in values}
     out = apply_tokens([text], [spans], tokens)
+    assert apply_tokens([text], [spans], tokens, keys=[v.key for v in values]) == out
     revealed = {tokens[(v.entity_type, v.key)]: Revealed(tokens[(v.entity_type, v.key)],
                                                          "PERSON", v.original) for v in values}
     # one token per key: restoring gives back the first spelling of each key
