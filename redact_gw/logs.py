@@ -19,10 +19,10 @@ import contextvars
 import functools
 import json
 import logging
+import os
 import re
 import sys
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -54,8 +54,13 @@ def current_request_id() -> str | None:
 
 
 def new_request_id() -> str:
-    """A fresh request id (32 hex digits)."""
-    return uuid.uuid4().hex
+    """A fresh request id (32 hex digits): ``uuid.uuid4().hex``, bit for bit the same
+    layout (version 4, RFC 4122 variant), without building a ``UUID`` object (a few
+    microseconds per request that names no id of its own)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def accept_request_id(incoming: str | None) -> str:

@@ -320,3 +320,14 @@ async def test_the_request_id_is_passed_to_the_upstream(make_gateway: Any) -> No
     assert ours != "bad id with spaces"
     sent = dict((k.lower(), v) for k, v in gw.fake.received[-1].headers)
     assert sent["x-request-id"] == ours
+
+
+def test_new_request_ids_are_uuid4_hex() -> None:
+    import uuid
+
+    from redact_gw.logs import new_request_id
+    ids = {new_request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for rid in ids:
+        parsed = uuid.UUID(hex=rid)
+        assert (parsed.hex, parsed.version, parsed.variant) == (rid, 4, uuid.RFC_4122)
