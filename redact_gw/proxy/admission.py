@@ -94,7 +94,7 @@ def check_work(texts: Iterable[str], max_digit_runs: int) -> None:
     """413 when the texts hold more than ``max_digit_runs`` runs of digits."""
     runs = 0
     for text in texts:
-        runs += sum(1 for _ in _DIGIT_RUN.finditer(text))
+        runs += len(_DIGIT_RUN.findall(text))  # the text is bounded: a list is cheap
         if runs > max_digit_runs:
             raise PayloadTooLarge(f"more than {max_digit_runs} numbers in one request",
                                   code="too_many_numbers")
