@@ -62,6 +62,12 @@ def _parse_constant(_name: str) -> Any:
     raise _bad_number("NaN or Infinity")
 
 
+#: ``json.loads`` with hooks builds a decoder and its scanner per call; one is kept
+#: (decoding keeps no state between calls).
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float,
+                            parse_constant=_parse_constant)
+
+
 def _check_depth_and_surrogates(doc: Any, surrogates: bool) -> None:
     """Iteratively (no recursion to exhaust): depth and lone surrogates."""
     stack: list[tuple[Any, int]] = [(doc, 1)]
@@ -107,8 +113,10 @@ def decode_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("the request body is not valid UTF-8", code="invalid_utf8") from None
     try:
-        doc = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                         parse_constant=_parse_constant)
+        if text.startswith("\ufeff"):  # json.loads' own refusal, kept word for word
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)",
+                                       text, 0)
+        doc = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the request body is not valid JSON (line {exc.lineno},"
                          f" column {exc.colno})", code="malformed_json") from None

@@ -1,5 +1,6 @@
-"""The depth limit of request bodies holds at its edge, whichever way the brackets are
-counted (``bodies.decode_json`` skips its walk when the text cannot be too deep)."""
+"""``bodies.decode_json`` at its edges: the depth limit, whichever way the brackets are
+counted (the walk is skipped when the text cannot be too deep), and a byte order mark
+(refused as ``json.loads`` refuses it, with the decoder kept between calls)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,10 @@ def test_a_lone_surrogate_in_a_shallow_body_is_refused() -> None:
     with pytest.raises(BadRequest) as err:
         decode_json(b'{"text": "John \\udfff"}')
     assert err.value.code == "invalid_utf8"
+
+
+def test_a_byte_order_mark_is_malformed_json_at_line_1_column_1() -> None:
+    with pytest.raises(BadRequest) as err:
+        decode_json(b'\xef\xbb\xbf{"text": "hi"}')
+    assert (err.value.code, err.value.message) == (
+        "malformed_json", "the request body is not valid JSON (line 1, column 1)")
