@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from redact_gw.audit_chain import (
     GENESIS,
     KeyLookup,
@@ -44,6 +46,28 @@ ACTIONS = frozenset({
     "review.flagged", "review.verdict", "review.list_change", "review.preview", "key.create",
     "key.revoke", "review.rollout",
 })
+
+
+def _canonical_event(payload: dict[str, Any]) -> str:
+    """``canonical(payload)`` for the payloads ``AuditLog.prepare`` builds, with orjson
+    when that gives the very same text (about ten times faster on every request).
+
+    orjson writes the same compact, key-sorted JSON except: non-ASCII text raw (json
+    escapes it), DEL raw (json writes ``\\u007f``) and floats in exponent form
+    (``1e-8`` against ``1e-08``). So its text is kept only when it is pure ASCII with
+    no escape at all (no backslash, no DEL: every string was plain printable ASCII)
+    and each float reads as Python writes it; only top-level values can be floats
+    here (``ts``: counts are ``int``, roles ``str``). Anything else, or a type orjson
+    refuses (an integer past 64 bits), goes to ``canonical``."""
+    try:
+        out = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return canonical(payload)
+    if (out.isascii() and b"\\" not in out and b"\x7f" not in out
+            and all(not isinstance(v, float) or orjson.dumps(v) == float.__repr__(v).encode()
+                    for v in payload.values())):
+        return out.decode("ascii")
+    return canonical(payload)
 
 
 def _counts(value: Mapping[str, int] | None) -> dict[str, int]:
@@ -110,7 +134,7 @@ class AuditLog:
             payload[name] = _counts(value)
         key = current_key(self.keys.current()) if self.keys is not None else None
         return AuditAppend(ts, tenant, payload["principal"], action, record_id,
-                           canonical(payload), key)
+                           _canonical_event(payload), key)
 
     async def complete(self, event: AuditAppend) -> AuditRow:
         """Append ``event`` unless a vault write already carried it; mirror it."""
