@@ -69,7 +69,6 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._children: dict[int, dict[tuple[str, ...], Any]] = {}
-        self._vault_ops: dict[str, contextlib.AbstractContextManager[None]] = {}
         r = self.registry
         # -- HTTP -------------------------------------------------------------------------
         self.requests = Counter("redact_gw_requests_total", "HTTP requests handled",
@@ -252,17 +251,13 @@ class Metrics:
 
     def vault_operation(self, operation: str) -> contextlib.AbstractContextManager[None]:
         """Count a ``VaultUnavailable`` raised inside as a failed vault ``operation``
-        (``read`` or ``write``); the error goes on unchanged. One stateless context
-        manager per operation, kept (a generator-based one cost ~1 us per request)."""
-        found = self._vault_ops.get(operation)
-        if found is None:
-            found = self._vault_ops[operation] = _VaultOperation(self.vault_errors, operation)
-        return found
+        (``read`` or ``write``); the error goes on unchanged (a plain context manager:
+        a generator-based one cost ~1 us per request)."""
+        return _VaultOperation(self.vault_errors, operation)
 
 
 class _VaultOperation(contextlib.AbstractContextManager[None]):
-    """``Metrics.vault_operation``: counts a ``VaultUnavailable`` passing through;
-    holds no state per use, so one instance serves every concurrent request."""
+    """``Metrics.vault_operation``: counts a ``VaultUnavailable`` passing through."""
 
     def __init__(self, errors: Counter, operation: str) -> None:
         self.errors, self.operation = errors, operation
