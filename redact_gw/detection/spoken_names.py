@@ -35,7 +35,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import Gazetteer
 from redact_gw.detection.lexicon import NAME_PARTICLES, NOT_NAMES
-from redact_gw.detection.truecase import LineWords, Word, words
+from redact_gw.detection.truecase import LineWords, Word
 
 RECOGNIZER = "SpokenNameRecognizer"
 #: Score of a run holding a word no English word list knows, or a census name.
@@ -195,12 +195,11 @@ def _tight(line: str, a: Word, b: Word) -> bool:
 
 
 def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
-          threshold: float, lines: Sequence[Sequence[LineWords]] | None = None
-          ) -> list[Candidate]:
+          threshold: float, lines: Sequence[Sequence[LineWords]]) -> list[Candidate]:
     """Wider copies of PERSON candidates at or over ``threshold`` (overlapping
     candidates of one type are merged when spans are resolved). ``lines``: each
-    segment's ``truecase.split_lines``, when the caller has them (no word crosses a
-    line, so their words are the segment's)."""
+    segment's ``truecase.split_lines`` (no word crosses a line, so their words are the
+    segment's)."""
     out: list[Candidate] = []
     segments: dict[int, tuple[list[Word], list[int]]] = {}
     for cand in cands:
@@ -208,9 +207,8 @@ def widen(texts: Sequence[str], cands: Iterable[Candidate], gaz: Gazetteer,
             continue
         text = texts[cand.seg]
         if cand.seg not in segments:  # words once per segment: long texts hold many names
-            ws = words(text) if lines is None else [
-                (lw.offset + a, lw.offset + b, w) for lw in lines[cand.seg]
-                for a, b, w in lw.words]
+            ws = [(lw.offset + a, lw.offset + b, w) for lw in lines[cand.seg]
+                  for a, b, w in lw.words]
             segments[cand.seg] = (ws, [w[0] for w in ws])
         ws, starts = segments[cand.seg]
         a, b = _whole_words(text, cand.start, cand.end)
