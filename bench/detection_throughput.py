@@ -144,9 +144,12 @@ class Vanilla:
 
 # ------------------------------------------------------------------------ the gateway
 class Gateway:
-    """``python -m redact_gw serve`` on a free port, with a demo model upstream."""
+    """``python -m redact_gw serve`` on a free port, with a demo model upstream; the code
+    of ``code`` (a checkout) when given, else this one's. ``quiet``: its log discarded."""
 
-    def __init__(self, root: Path, upstream: str, workers: int) -> None:
+    def __init__(self, root: Path, upstream: str, workers: int, code: Path | None = None,
+                 quiet: bool = False) -> None:
+        self.code, self.quiet = code, quiet
         self.port = free_port()
         self.home = make_home(root, "vault.db", detection={"workers": workers},
                               upstream={"url": upstream},
@@ -162,9 +165,12 @@ class Gateway:
     async def start(self) -> float:
         t0 = time.perf_counter()
         env = {**os.environ, "REDACT_GW_PORT": str(self.port)}
+        if self.code is not None:
+            env["PYTHONPATH"] = str(self.code)
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "redact_gw", "--config", str(self.home.config), "serve",
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=sys.stderr)
+            env=env, cwd=self.code, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL if self.quiet else sys.stderr)
         async with aiohttp.ClientSession() as http:
             while True:
                 assert self.proc.returncode is None, "gateway exited"

@@ -26,58 +26,21 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.detection_throughput import Gateway
 from bench.throughput_workloads import Text, short_utterances
-from redact_gw.testing_server import GatewayHome, free_port, make_home
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Tree:
-    """A gateway serving one checkout's code."""
+class Tree(Gateway):
+    """A gateway serving one checkout's code (no upstream: ``/v1/redact`` only)."""
 
     def __init__(self, name: str, path: Path, root: Path, workers: int) -> None:
-        self.name, self.path = name, path
-        self.port = free_port()
-        self.home: GatewayHome = make_home(
-            root, "vault.db", detection={"workers": workers},
-            upstream={"url": "http://127.0.0.1:9/v1"},
-            server={"access_log": False, "port": self.port},
-            admission={"max_requests_per_principal": 4096, "max_requests_per_tenant": 4096})
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        env = {**os.environ, "REDACT_GW_PORT": str(self.port), "PYTHONPATH": str(self.path)}
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "redact_gw", "--config", str(self.home.config), "serve",
-            env=env, cwd=self.path, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL)
-        async with aiohttp.ClientSession() as http:
-            while True:
-                assert self.proc.returncode is None, f"{self.name}: the gateway exited"
-                try:
-                    async with http.get(self.url + "/readyz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
+        super().__init__(root, "http://127.0.0.1:9/v1", workers, code=path, quiet=True)
+        self.name = name
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds so far of the gateway process and of its workers."""
-        assert self.proc is not None
-        workers: list[int] = []
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            workers += [int(p) for p in (task / "children").read_text().split()]
-        return _cpu_s(self.proc.pid), sum(_cpu_s(p) for p in workers)
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            await self.proc.wait()
+        cpu = self.cpu_seconds()
+        return cpu["gateway"], cpu["workers"]
 
 
 async def drive(tree: Tree, texts: Sequence[Text], in_flight: int,
