@@ -29,6 +29,7 @@ from redact_gw.detection import (
     dates,
     gazetteer,
     names,
+    ner_gate,
     ner_memo,
     phones,
     places,
@@ -63,6 +64,7 @@ from redact_gw.detection.pattern_gates import NEEDS, possible
 from redact_gw.detection.presidio_results import (
     LOW_VALUE_TYPES,
     OPTED_IN_SCORE,
+    WORD_NAME_SCORE,
     adjust,
     name_like,
 )
@@ -129,6 +131,11 @@ class PresidioDetector:
         if self._gazetteer is not None and wanted & {E.PERSON, E.LOCATION}:
             # spaCy's small model calls many cities and foreign names ORG: read them
             self._ner_entities.append(E.ORGANIZATION)
+        # lines the NER need not read (``ner_gate``): not when a word that is no name
+        # may be redacted as one, nor when dates are opted in
+        self._ner_gate = (ner_gate.for_model(self._engine.pipeline)
+                          if self._gazetteer is not None and E.DATE_TIME not in self._opted_in
+                          and settings.threshold_for(E.PERSON) > WORD_NAME_SCORE else None)
         self._ner_model = (ner_memo.fingerprint(self._engine.pipeline,
                                                 self._gazetteer is not None)
                            if self._ner_enabled else None)
@@ -247,7 +254,13 @@ class PresidioDetector:
         if not self._ner_enabled:
             return (nlp.make_doc(line) for line in lines)
         lines = [self._ner_text(line) for line in lines]
-        return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
+        gate = self._ner_gate
+        if gate is None:
+            return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
+        need = [gate.needs(line) for line in lines]
+        read = nlp.pipe([t for t, n in zip(lines, need, strict=True) if n],
+                        batch_size=self._engine.batch_size)
+        return (next(read) if n else nlp.make_doc(t) for t, n in zip(lines, need, strict=True))
 
     def _ner_text(self, line: str) -> str:
         """The text spaCy's NER reads for ``line`` (capitals restored for speech)."""

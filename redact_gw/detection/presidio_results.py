@@ -33,6 +33,8 @@ _WORD_RE = re.compile(r"[A-Za-z']+")
 #: overlap: a date inside a card or an address stays part of it).
 LOW_VALUE_TYPES = {E.DATE_TIME: 0.3, E.URL: 0.3}
 OPTED_IN_SCORE = 0.6
+#: Score of an NER name made only of English words that are no names.
+WORD_NAME_SCORE = 0.35
 
 
 def adjust(seg: int, offset: int, line: str, result: RecognizerResult,
@@ -61,7 +63,8 @@ def adjust(seg: int, offset: int, line: str, result: RecognizerResult,
         entity = _person_or_place(entity, value, gaz)
     if entity == E.PERSON and gaz is not None:
         if not name_like(value, gaz):
-            score = min(score, 0.35)  # "Discipline", "Guilty Pleasures": words, not names
+            # "Discipline", "Guilty Pleasures": words, not names
+            score = min(score, WORD_NAME_SCORE)
         a, b = _trim_words(value, gaz)
         start, end = start + a, start + b
     if entity == E.NRP:

@@ -29,3 +29,12 @@ def spy_on_ner(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> NerSpy:
     spy = NerSpy(nlp)
     monkeypatch.setattr(nlp, "pipe", spy)
     return spy
+
+
+def read_by_ner(detector: Detector, text: str) -> int:
+    """How many lines of ``text`` spaCy's NER reads: lower-case lines of plain words
+    are not read (``detection/ner_gate``)."""
+    gate = detector._ner_gate  # type: ignore[attr-defined]
+    lines = [line for line in text.split("\n") if line.strip()]
+    return sum(gate is None or gate.needs(detector._ner_text(line))  # type: ignore[attr-defined]
+               for line in lines)

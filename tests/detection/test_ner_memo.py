@@ -12,7 +12,7 @@ import pytest
 from redact_gw.detection import Detector
 from redact_gw.detection.worker import run_batch
 from redact_gw.model import Segment, SegmentNer, Span
-from tests.detection.ner_spy import NerSpy, spy_on_ner
+from tests.detection.ner_spy import NerSpy, read_by_ner, spy_on_ner
 
 #: Hand calls: the agent's question cues the answer in the next turn, values recur
 #: across turns (a surname alone, the last digits of a card), labelled lines.
@@ -53,7 +53,7 @@ def test_finals_with_kept_ner_equal_full_detection_and_read_each_line_once(
         spy.read.clear()
         spans, ner = _keeping(detector, [*finals, turn])
         # spaCy read this turn's lines only, never the earlier finals again
-        assert len(spy.read) == len([line for line in text.split("\n") if line.strip()])
+        assert len(spy.read) == read_by_ner(detector, text)
         assert spans == detector.detect([Segment(s.text, s.speaker) for s in finals] + [turn])
         finals.append(dataclasses.replace(turn, ner=ner[-1]))
     # the context mattered: the cued name, its recurrence and the card's last digits
@@ -84,7 +84,8 @@ def test_kept_ner_of_another_text_or_model_is_not_used(detector: Detector,
     for given in (wrong_text, wrong_model):
         spy.read.clear()
         assert _keeping(detector, [question, given])[0] == full
-        assert len(spy.read) == 2
+        assert [t.lower() for t in spy.read][-1] == answer.text.lower()
+        assert len(spy.read) == read_by_ner(detector, question.text) + 1
 
 
 def test_the_worker_hands_back_ner_only_to_jobs_that_keep_it(detector: Detector) -> None:
