@@ -30,6 +30,9 @@ class Segment:
     #: live call's earlier finals, given again as context (``detection.ner_memo``).
     ner: SegmentNer | None = field(default=None, repr=False, compare=False)
 
+    def __reduce__(self) -> tuple[type[Segment], tuple[str, str | None, SegmentNer | None]]:
+        return Segment, (self.text, self.speaker, self.ner)  # see ``Span.__reduce__``
+
 
 #: One line's named entities: a digest of the text spaCy read (no text) and its
 #: entities as (start, end, label), offsets in the line.
@@ -71,6 +74,14 @@ class Span:
     normalized: str | None = field(default=None, repr=False)
     explanation: str | None = None
 
+    def __reduce__(self) -> tuple[type[Span], tuple[int, int, str, float, str, str | None,
+                                                    str | None]]:
+        """Pickle as a constructor call: every span comes back from a detection worker
+        pickled, and the ``__setstate__`` dataclasses give a slotted class walks
+        ``fields()`` in Python for each one (twice the cost to load, four times to dump)."""
+        return Span, (self.start, self.end, self.entity_type, self.score, self.recognizer,
+                      self.normalized, self.explanation)
+
 
 @dataclass(frozen=True, slots=True)
 class KnownValue:
@@ -78,6 +89,9 @@ class KnownValue:
 
     entity_type: str
     value: str = field(repr=False)
+
+    def __reduce__(self) -> tuple[type[KnownValue], tuple[str, str]]:
+        return KnownValue, (self.entity_type, self.value)  # see ``Span.__reduce__``
 
 
 @dataclass(frozen=True, slots=True)
