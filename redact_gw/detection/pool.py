@@ -223,7 +223,7 @@ class DetectionPool(WorkerProcesses):
         if tenant is not None:
             self._seen[tenant] = time.monotonic()
         self._queue.append(job)
-        self._set_gauges()
+        self._set_queue_gauge()
         self._wakeup.set()
         return job
 
@@ -272,7 +272,7 @@ class DetectionPool(WorkerProcesses):
             self._queue = deque(j for j in self._queue if not j.future.done())
         found, tenant = self._next_tenant()
         if not found:
-            self._set_gauges()
+            self._set_queue_gauge()
             return []
         mine = [j for j in self._queue if j.tenant == tenant]
         now = time.perf_counter()
@@ -286,7 +286,7 @@ class DetectionPool(WorkerProcesses):
                              self.settings.batch_chars)
         taken = set(map(id, jobs))
         self._queue = deque(j for j in self._queue if id(j) not in taken)
-        self._set_gauges()
+        self._set_queue_gauge()
         return jobs
 
     def _cap(self) -> int:

@@ -244,6 +244,12 @@ class WorkerProcesses:
             if w.rss:
                 self._metrics.detection_worker_rss.labels(str(w.index)).set(w.rss)
 
+    def _set_queue_gauge(self) -> None:
+        """The queue depth only: all that submitting and taking jobs change (on every
+        request; the workers' gauges change when one starts, finishes or is lost)."""
+        if self._metrics is not None:
+            self._metrics.detection_queue_depth.set(len(self._queue))
+
 
 def _fail(job: _Job, error: Exception) -> None:
     if not job.future.done():

@@ -120,6 +120,23 @@ async def test_a_full_queue_answers_overloaded_with_retry_after(make_pool: MakeP
     assert len(await asyncio.gather(*waiting)) == 3  # the queued ones were served
 
 
+async def test_the_gauges_follow_the_queue_and_the_workers(make_pool: MakePool) -> None:
+    metrics = Metrics()
+    pool = await make_pool(workers=1, metrics=metrics, batch_size=1)
+    value = metrics.registry.get_sample_value
+    assert value("redact_gw_detection_workers_alive") == 1
+    assert value("redact_gw_detection_worker_rss_bytes", {"worker": "0"}) > 10 * 2**20
+    busy = asyncio.create_task(pool.detect(seg("@@sleep=1")))
+    await until(lambda: pool.status()["workers"][0]["busy"])
+    waiting = [asyncio.create_task(pool.detect(seg(f"{TEXT} {i}"))) for i in range(3)]
+    await asyncio.sleep(0)
+    assert value("redact_gw_detection_queue_depth") == 3  # queued while the worker is busy
+    await busy
+    await asyncio.gather(*waiting)
+    assert value("redact_gw_detection_queue_depth") == 0  # every one was taken
+    assert value("redact_gw_detection_workers_alive") == 1
+
+
 async def test_a_crashed_worker_fails_only_the_culprit_and_is_replaced(
         make_pool: MakePool) -> None:
     metrics = Metrics()
