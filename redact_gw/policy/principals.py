@@ -155,17 +155,28 @@ def parse(path: Path, text: str) -> list[Entry]:
 
 def read(path: Path) -> tuple[bytes, list[Entry]]:
     """The file's bytes and entries; refuses a file group or others can write."""
+    data = read_bytes(path)
+    return data, parse_bytes(path, data)
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, unparsed; refuses a file group or others can write."""
     with path.open("rb") as fh:
         mode = os.fstat(fh.fileno()).st_mode
         data = fh.read()
     if mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise InsecureFileMode(f"principals file {path} is writable by group or others,"
                                f" who could add an API key; chmod 600 {path}")
+    return data
+
+
+def parse_bytes(path: Path, data: bytes) -> list[Entry]:
+    """``parse`` of the file's bytes, which must be UTF-8."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"principals file {path} is not UTF-8") from None
-    return data, parse(path, text)
+    return parse(path, text)
 
 
 class PrincipalDirectory:
@@ -205,18 +216,21 @@ class PrincipalDirectory:
             started = time.monotonic()
             self._stat_seen = _stat(self.path)
             try:
-                data, entries = read(self.path)
-            except FileNotFoundError:
-                data, entries = b"", []
+                try:
+                    data = read_bytes(self.path)
+                except FileNotFoundError:
+                    data = b""
+                seen = hashlib.sha256(data).digest()
+                if seen == self._seen and not initial:  # the same content: no parse
+                    self._checked_at = started
+                    return
+                entries = parse_bytes(self.path, data)
             except (ConfigError, OSError) as exc:
                 if initial:
                     raise
                 self._refused(exc, started)
                 return
-            seen = hashlib.sha256(data).digest()
             self._checked_at = started
-            if seen == self._seen and not initial:
-                return
             if not initial:
                 log.info("principals file reloaded: %d principal(s)", len(entries),
                          extra={"event": "principals_reloaded"})

@@ -129,6 +129,32 @@ async def test_change_with_the_same_mtime_is_seen(env: Env) -> None:
     assert directory.authenticate("rgw_replacement").name == "ai"  # type: ignore[union-attr]
 
 
+async def test_unchanged_content_is_not_parsed_again(env: Env,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file watcher re-reads the file every few seconds: the same bytes keep the
+    entries parsed from them (a YAML parse per look was most of the watcher's CPU)."""
+    from redact_gw.policy import principals
+    parsed: list[str] = []
+    real_parse = principals.parse
+    monkeypatch.setattr(principals, "parse",
+                        lambda path, text: parsed.append(text) or real_parse(path, text))
+    path = principals_file(env)
+    reloads: list[str] = []
+    directory = PrincipalDirectory(path, on_reload=reloads.append)
+    for _ in range(3):
+        await directory.refresh()
+    assert len(parsed) == 1 and reloads == []  # parsed at start only
+    assert directory.authenticate(env.keys["ai"]).name == "ai"  # type: ignore[union-attr]
+    key = create_api_key(path, "newbot", "acme", ["ai-service"])  # reads the file too
+    parsed.clear()
+    await directory.refresh()
+    assert len(parsed) == 1 and "newbot" in parsed[0] and reloads == ["loaded"]
+    assert directory.authenticate(key).name == "newbot"  # type: ignore[union-attr]
+    os.chmod(path, 0o620)  # the mode is still checked on every look, content or not
+    await directory.refresh()
+    assert len(parsed) == 1 and reloads == ["loaded", "insecure_mode"]
+
+
 def test_file_writable_by_group_or_others_is_refused(env: Env,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     os.chmod(principals_file(env), 0o620)
