@@ -127,7 +127,7 @@ class Redactor:
                      principal: Principal | None = None, for_ai: bool = True,
                      channel: str | None = None,
                      known: Sequence[KnownValue] | None = None,
-                     keep_ner: bool = False) -> Redacted:
+                     keep_ner: bool = False, answer_scan: bool = True) -> Redacted:
         """Enforce opt-outs, detect, seal and tokenize; audit a summary.
 
         Args:
@@ -145,6 +145,9 @@ class Redactor:
                 on values its own earlier turns stored); only the caller's own values.
             keep_ner: Hand back each segment's NER (``Redacted.ner``), for a caller that
                 gives the same segments again as context (``detection.ner_memo``).
+            answer_scan: Fill ``Redacted.known`` and ``Redacted.originals``, which a
+                caller scanning and restoring an answer needs; ``False`` (``/v1/redact``,
+                the CLI: no answer comes back) leaves both empty.
         """
         if for_ai and self.require_subject and subject_id is None:
             raise SubjectRequired()
@@ -185,7 +188,7 @@ class Redactor:
         result = apply_tokens(texts, spans, tokens, locations, keys=[v.key for v in values])
         result.no_retention = no_retention
         result.ner = ner
-        if not no_retention:
+        if answer_scan and not no_retention:
             result.known = [*known, *(KnownValue(v.entity_type, v.original) for v in values)]
             # restore gives back this request's own spelling, never one another
             # principal stored first under the same token

@@ -107,7 +107,8 @@ async def _redact_one(redactor: Any, risk: Any, settings: Settings, operator: An
     red = await redactor.redact(operator.tenant, record_id, t.subject_id,
                                 [r.segment for r in t.segments],
                                 [r.location for r in t.segments],
-                                principal=operator, for_ai=False, channel=channel)
+                                principal=operator, for_ai=False, channel=channel,
+                                answer_scan=False)
     body: dict[str, Any] = (t.render(red) if isinstance(t, VendorTranscript)
                             else t.with_texts(red.texts))
     body["record_id"] = record_id

@@ -131,7 +131,7 @@ async def redact(request: web.Request) -> web.Response:
                 principal.tenant, record_id, subject_id,
                 [ref.segment for ref in transcript.segments],
                 [ref.location for ref in transcript.segments],
-                principal=principal, for_ai=False, channel=channel)
+                principal=principal, for_ai=False, channel=channel, answer_scan=False)
     except OptedOut:
         metrics.optout_refusals.labels(route).inc()
         raise

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from redact_gw.audit import verify
+from redact_gw.model import Segment
 from redact_gw.proxy import appkeys
 from redact_gw.testing import FakeDetector
 from redact_gw.vault.base import AuditQuery
@@ -51,3 +52,24 @@ async def test_each_redaction_is_audited_once(make_client: MakeClient, env: Env)
     assert ['"PERSON":1' in e.payload and '"PHONE_NUMBER":1' in e.payload
             for e in events] == [True, True, False]
     assert (await verify(store, keys=client.app[appkeys.KEYS].current())).ok
+
+
+async def test_answer_values_are_kept_only_for_a_caller_that_scans_an_answer(
+        make_client: MakeClient, env: Env) -> None:
+    """``/v1/redact`` gets no answer back: ``answer_scan=False`` skips the record's values
+    and originals, and changes nothing else of the result."""
+    client = await make_client()
+    redactor = client.app[appkeys.REDACTOR]
+    segments = [Segment(TEXT, "customer")]
+    scanned = await redactor.redact("acme", "r-scan", None, segments, for_ai=False)
+    plain = await redactor.redact("acme", "r-plain", None, segments, for_ai=False,
+                                  answer_scan=False)
+    assert sorted(k.value for k in scanned.known) == ["212-555-0123", "John Smith"]
+    assert sorted(r.value for r in scanned.originals.values()) == ["212-555-0123",
+                                                                   "John Smith"]
+    assert (plain.known, plain.originals) == ([], {})
+    assert [(e.entity_type, e.location) for e in plain.entities] == [
+        (e.entity_type, e.location) for e in scanned.entities]
+    assert all("John" not in t and "0123" not in t for t in plain.texts)
+    assert (await redactor.vault.reveal("acme", "r-plain", [e.token for e in plain.entities])
+            ).keys() == {e.token for e in plain.entities}  # the values are still sealed
