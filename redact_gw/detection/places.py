@@ -46,6 +46,7 @@ PLACE_CUES: tuple[str, ...] = (
     "heading to", "drove to", "driving to", "coming to", "came from", "comes from",
     "originally from", "based in", "live in", "lives in", "living in", "located in",
     "i'm in", "i am in", "we're in", "we are in", "stationed in", "staying in",
+    "i'm from", "i am from", "we're from", "we are from",
 )
 #: Words that continue a place name between two of its words ("del", "sur").
 PARTICLES = frozenset({"de", "del", "della", "di", "da", "do", "dos", "das", "du", "la",

@@ -10,7 +10,8 @@ as most of Europe writes it). "Store 12345" (Slovenia, four digits) and "Time 12
 (Norway) fit no country of theirs.
 
 The codes read: five digits (written or spoken, on the view's digit runs), ZIP+4
-written with its dash, UK and Canadian postcodes written in capitals. Four-digit codes
+written with its dash, UK and Canadian postcodes written in capitals or spoken letter
+by letter ("r g one one a a"). Four-digit codes
 are left to ``address_parts``: a year or a count as often as a postcode.
 
 Not read as a pair:
@@ -47,6 +48,8 @@ from redact_gw.detection.view import SpokenView, Tok
 POSTCODE_RECOGNIZER = "PostcodeRecognizer"
 #: UK and Canadian postcodes in capitals (as ``addresses.POSTCODE_RE`` reads them).
 _LETTERED = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)\b")
+#: The same, spoken letter by letter (a run of the view: "r g one one a a").
+_LETTERED_RUN = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}|[a-z]\d[a-z]\d[a-z]\d")
 _ZIP4 = re.compile(r"\d{5}-\d{4}")
 #: Between a town and what follows it: spaces, or a comma.
 _SEP = re.compile(r"[ \t]+|[ \t]*,[ \t]*")
@@ -93,7 +96,8 @@ def candidates(seg: int, view: SpokenView, gaz: Gazetteer) -> list[Candidate]:
 
 
 def _codes(view: SpokenView) -> list[Code]:
-    """Five-digit runs (spoken or written), ZIP+4 and lettered postcodes."""
+    """Five-digit runs (spoken or written), ZIP+4 and lettered postcodes (written in
+    capitals, or spoken)."""
     toks = view.tokens
     out: list[Code] = []
     for run in view.runs:
@@ -102,6 +106,8 @@ def _codes(view: SpokenView) -> list[Code]:
                 len(chars) == 9 and _ZIP4.fullmatch(view.original, run.start, run.end))):
             out.append((run.start, run.end, run.tok_first, run.tok_last,
                         view.original[run.start:run.end] if len(chars) == 9 else chars))
+        elif len(run.groups) > 2 and _LETTERED_RUN.fullmatch(chars):
+            out.append((run.start, run.end, run.tok_first, run.tok_last, chars.upper()))
     if not any(c.isupper() for c in view.original):
         return out
     starts = [t.start for t in toks]
@@ -140,7 +146,7 @@ def _town_after(text: str, toks: Sequence[Tok], last: int, code: str,
         return None
     for n in range(min(3, len(toks) - j), 0, -1):
         town = _town(text, toks, j, j + n - 1, code, gaz, False)
-        if town is not None and town[2]:
+        if town is not None:
             return town if _ends_pair(text, toks, j + n, code, True) else None
     return None
 
