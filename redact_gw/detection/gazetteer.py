@@ -120,7 +120,6 @@ class Gazetteer:
             return 2 if " " in phrase else int(self.word_freq(phrase) < COMMON_WORD)
         return 0
 
-
     def postcode_fits(self, place: str, code: str) -> bool:
         """Whether ``code`` has the postcode shape of a country holding a place named
         ``place`` (lower case)."""
@@ -188,8 +187,11 @@ def _places() -> _Places:
     cities |= {plain for c in cities if (plain := _plain(c)) != c}
     postcodes = {str(iso): re.compile(str(c["postalcoderegex"]).strip())
                  for iso, c in countries.items() if c.get("postalcoderegex")}
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of countries
+    countries_of = {k: shared.setdefault(tuple(sorted(v)), tuple(sorted(v)))
+                    for k, v in where.items()}
     return _Places(frozenset(regions), frozenset(cities), frozenset(str(k) for k in states),
-                   {k: tuple(sorted(v)) for k, v in where.items()}, postcodes)
+                   countries_of, postcodes)
 
 
 def _iso_countries(add: Callable[[str, str], str]) -> set[str]:

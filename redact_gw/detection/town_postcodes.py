@@ -108,10 +108,11 @@ def _codes(view: SpokenView) -> list[Code]:
                         view.original[run.start:run.end] if len(chars) == 9 else chars))
         elif len(run.groups) > 2 and _LETTERED_RUN.fullmatch(chars):
             out.append((run.start, run.end, run.tok_first, run.tok_last, chars.upper()))
-    if not any(c.isupper() for c in view.original):
-        return out
-    starts = [t.start for t in toks]
+    if view.original.islower():
+        return out  # no capital: no written lettered code (one C call)
+    starts: list[int] = []
     for m in _LETTERED.finditer(view.original):
+        starts = starts or [t.start for t in toks]
         first = bisect.bisect_left(starts, m.start())
         last = bisect.bisect_left(starts, m.end()) - 1
         if first < len(toks) and toks[first].start == m.start() and toks[last].end == m.end():
