@@ -51,6 +51,8 @@ _LETTERED = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]\d[A-Z][
 #: The same, spoken letter by letter (a run of the view: "r g one one a a").
 _LETTERED_RUN = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}|[a-z]\d[a-z]\d[a-z]\d")
 _ZIP4 = re.compile(r"\d{5}-\d{4}")
+_WRITTEN = re.compile(r"\d{5}(?:-\d{4})?")
+_DIGIT = re.compile(r"\d")
 #: Between a town and what follows it: spaces, or a comma.
 _SEP = re.compile(r"[ \t]+|[ \t]*,[ \t]*")
 #: Between the words of a town's name ("Saint-Denis", "New York").
@@ -102,10 +104,13 @@ def _codes(view: SpokenView) -> list[Code]:
     out: list[Code] = []
     for run in view.runs:
         chars = run.chars
-        if chars.isdigit() and (len(chars) == 5 or (
-                len(chars) == 9 and _ZIP4.fullmatch(view.original, run.start, run.end))):
-            out.append((run.start, run.end, run.tok_first, run.tok_last,
-                        view.original[run.start:run.end] if len(chars) == 9 else chars))
+        if chars.isdigit() and len(chars) in (5, 9):
+            written = view.original[run.start:run.end]
+            if _DIGIT.search(written) and not _WRITTEN.fullmatch(written):
+                continue  # "364 34", "12 345": digits written apart are no postcode here
+            if len(chars) == 5 or _ZIP4.fullmatch(written):
+                out.append((run.start, run.end, run.tok_first, run.tok_last,
+                            written if len(chars) == 9 else chars))
         elif len(run.groups) > 2 and _LETTERED_RUN.fullmatch(chars):
             out.append((run.start, run.end, run.tok_first, run.tok_last, chars.upper()))
     if view.original.islower():
