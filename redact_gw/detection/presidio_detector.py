@@ -357,7 +357,9 @@ class PresidioDetector:
                           or name_like(texts[c.seg][c.start:c.end], gaz))]
         known = [kv for kv in known if gaz is None or kv.entity_type != E.PERSON
                  or name_like(kv.value, gaz)]
-        needles = recurrence.collect(texts, confident, known)
+        common = ((lambda w: gaz.word_freq(w) >= gazetteer.COMMON_WORD) if gaz is not None
+                  else None)
+        needles = recurrence.collect(texts, confident, known, common)
         return [c for seg, view in enumerate(views) for c in recurrence.find(seg, view, needles)]
 
     def _credential_candidates(self, texts: Sequence[str]) -> list[Candidate]:

@@ -3,7 +3,9 @@
 Digit values (cards, phones, SSNs...) recur as any piece of four or more of their
 consecutive digits, written or spoken ("the card ending in four four seven one").
 Names recur word by word (a surname alone), spelled or not. Any known value also
-recurs verbatim, in any case.
+recurs verbatim, in any case, except a place whose every word is a common English
+word ("Nice", "Reading", "Mobile"): it recurs only as it was written, capitalized
+("have a nice day" is no place), and not at all when it was found in lower case.
 
 Known values must be the caller's own (``engine.Redactor`` passes only values the
 calling principal, or its share group, sent): a recurrence of another principal's
@@ -13,7 +15,7 @@ piece would tell the caller which pieces that value has.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -48,6 +50,10 @@ class Needles:
     digits: dict[str, Source] = field(default_factory=dict)
     words: dict[str, Source] = field(default_factory=dict)
     phrases: dict[str, Source] = field(default_factory=dict)
+    #: Places of common words, looked for in their own case only.
+    cased: dict[str, Source] = field(default_factory=dict)
+    #: Whether a word (lower case) is a common English word; ``None``: no word is.
+    common: Callable[[str], bool] | None = None
 
     def add(self, entity_type: str, value: str, normalized: str | None = None,
             score: float = KNOWN_SCORE) -> None:
@@ -62,8 +68,16 @@ class Needles:
                 if len(w) >= 3 and w not in STOP_WORDS and w not in NOT_NAMES:
                     _keep_best(self.words, w, src)
         phrase = value.strip().lower()
+        if entity_type == E.LOCATION and self._common_words(phrase):
+            if value.strip()[:1].isupper():
+                _keep_best(self.cased, value.strip(), src)
+            return
         if entity_type in (E.PERSON, E.LOCATION, E.ADDRESS, E.EMAIL_ADDRESS) and len(phrase) >= 3:
             _keep_best(self.phrases, phrase, src)
+
+    def _common_words(self, phrase: str) -> bool:
+        words = _WORD_RE.findall(phrase)
+        return self.common is not None and bool(words) and all(map(self.common, words))
 
 
 def _keep_best(table: dict[str, Source], key: str, src: Source) -> None:
@@ -73,9 +87,11 @@ def _keep_best(table: dict[str, Source], key: str, src: Source) -> None:
 
 
 def collect(texts: Sequence[str], found: Iterable[Candidate],
-            known: Iterable[KnownValue]) -> Needles:
-    """Needles from candidates found in this transcript and from known values."""
-    needles = Needles()
+            known: Iterable[KnownValue],
+            common: Callable[[str], bool] | None = None) -> Needles:
+    """Needles from candidates found in this transcript and from known values;
+    ``common`` says which (lower-case) words are common English words."""
+    needles = Needles(common=common)
     for kv in known:
         needles.add(kv.entity_type, kv.value)
     for cand in found:
@@ -131,13 +147,14 @@ def _word_hits(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]:
 def _phrase_hits(seg: int, text: str, needles: Needles) -> list[Candidate]:
     out: list[Candidate] = []
     lower = text.lower()
-    for phrase, src in needles.phrases.items():
-        start = lower.find(phrase)
-        while start >= 0:
-            end = start + len(phrase)
-            if _bounded(lower, start, end):
-                out.append(_hit(seg, start, end, src, None, "value seen before"))
-            start = lower.find(phrase, end)
+    for haystack, table in ((lower, needles.phrases), (text, needles.cased)):
+        for phrase, src in table.items():
+            start = haystack.find(phrase)
+            while start >= 0:
+                end = start + len(phrase)
+                if _bounded(lower, start, end):
+                    out.append(_hit(seg, start, end, src, None, "value seen before"))
+                start = haystack.find(phrase, end)
     return out
 
 
