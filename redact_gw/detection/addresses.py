@@ -260,7 +260,8 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if all(is_common(w) for w in name.lower().split()):
             continue  # "address 10.1.1.104 blocked", "i waited 20 minutes"
         add(m.start(), m.end(), "house number and street name, address context", 0.7)
-    for m in UNIT_LINE_RE.finditer(text):
+    # a unit line only joins an address found before it: none found, none to scan for
+    for m in UNIT_LINE_RE.finditer(text) if taken else ():
         line_start = text.rfind("\n", 0, m.start()) + 1
         if text[line_start:m.start()].strip(" \t,") == "" and any(
                 line_start - 1 <= y <= m.start() for _x, y in taken):

@@ -85,14 +85,14 @@ def deny_candidates(texts: Sequence[str], deny: dict[str, list[str]]) -> list[Ca
 def resolve(text: str, cands: Iterable[Candidate],
             settings: DetectionSettings) -> list[Span]:
     """Turn one segment's candidates into sorted, non-overlapping spans."""
+    kept = [c for c in cands if settings.enables(c.entity_type)
+            and c.score >= settings.threshold_for(c.entity_type)]
+    if not kept:
+        return []  # most turns of a call: no labels to find, nothing to attach
     labels = label_ranges(text)
     allowed = allowed_values(settings)
     pool: list[Candidate] = []
-    for cand in cands:
-        if not settings.enables(cand.entity_type):
-            continue
-        if cand.score < settings.threshold_for(cand.entity_type):
-            continue
+    for cand in kept:
         pool.extend(p for p in _clean(text, cand, labels) if not is_allowed(text, p, allowed))
     return attach_id_parts(text, [c.to_span(text) for c in _non_overlapping(text, pool)])
 

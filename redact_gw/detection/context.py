@@ -34,6 +34,9 @@ def _without_labels(text: str, toks: Sequence[Tok]) -> list[Tok]:
     labels = label_ranges(text)
     if not labels:
         return list(toks)
+    if len(labels) == 1:  # one label (a turn per segment): one comparison per token
+        a, b = labels[0]
+        return [t for t in toks if not a <= t.start < b]
     return [t for t in toks if not any(a <= t.start < b for a, b in labels)]
 
 

@@ -279,7 +279,7 @@ class PresidioDetector:
             if len(text) != len(line):
                 text = line
             same = text == line
-            ws = lw.words if same else truecase.words(text)
+            ws = lw.words if same else truecase.recased(lw.words, text)
             out.extend(truecase.name_candidates(seg, offset, text, gaz, ws))
             out.extend(truecase.place_candidates(seg, offset, text, gaz, ws,
                                                  lw.lowered if same else None))

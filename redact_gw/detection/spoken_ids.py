@@ -88,6 +88,10 @@ def ipv6_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
     """
     text, toks = view.original, view.tokens
     out: list[Candidate] = []
+    # the number words are counted first, with set lookups only: most lines have fewer
+    # than two and need no letter test (``_hex_kind`` gives 1 to exactly these)
+    if sum(1 for t in toks if t.lower.isdigit() or t.lower in _HEX_NUMBER_WORDS) < _IPV6_EACH:
+        return out
     every = [_hex_kind(t) for t in toks]
     if every.count(1) < _IPV6_EACH or every.count(2) < _IPV6_EACH:
         return out  # no run can hold enough of both kinds

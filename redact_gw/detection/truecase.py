@@ -53,6 +53,17 @@ def words(line: str) -> list[Word]:
     return out
 
 
+def recased(ws: list[Word], text: str) -> list[Word]:
+    """``words(text)`` for ``text`` made of the line ``ws`` was read from by upper-casing
+    first letters of its words (``restore``), without reading ``text`` again.
+
+    A letter upper-cased into one character is a letter, so no word boundary moves, and
+    a word's possessive "'s" lies past its first letter. Checked against ``words``
+    (every code point, and ``restore``) in ``tests/detection/test_truecase_recased.py``.
+    """
+    return [(a, b, text[a:b]) for a, b, _w in ws]
+
+
 def is_lowercase(line: str) -> bool:
     """Whether a line has no capital letter after its first word (speech style)."""
     first = _WORD_RE.search(line)
