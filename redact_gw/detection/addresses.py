@@ -31,6 +31,7 @@ from scourgify.address_constants import (
 )
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from redact_gw.detection import address_gates as G
 from redact_gw.detection import entities as E
 from redact_gw.detection import street_lines
 from redact_gw.detection.candidates import Candidate
@@ -182,6 +183,9 @@ Mapper = Callable[[int, int], tuple[int, int]]
 _DIGIT = re.compile(r"\d")
 #: The start of ``BOX_RE``'s ship alternative ("USS Fujimura"), its only digit-free one.
 _SHIP = re.compile(r"\b(?:uss|usns|usnv|uscgc|usav|usar)[ \t]", re.IGNORECASE)
+#: ``STREET_RE``'s suffix ends at a word boundary after a space: its last word is a
+#: whole word of the text.
+_SUFFIX_WORDS = G.last_words(STREET_SUFFIXES)
 
 
 def may_hold_address(text: str) -> bool:
@@ -208,6 +212,7 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
               is_place: WordTest, is_common: WordTest) -> list[Found]:
     out: list[Found] = []
     taken: list[tuple[int, int]] = []
+    low = G.folded(text)
 
     def cued(start: int, near: bool = True) -> bool:
         a = to_original(start, start + 1)[0]
@@ -226,7 +231,9 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
 
     for a, b, why, score in street_lines.corners(text):
         add(a, b, why, score)
-    for m in BOX_RE.finditer(text):
+    # every alternative of BOX_RE but the ship names holds "box"
+    boxes = G.has_any(low, ("box",)) or _SHIP.search(text) is not None
+    for m in BOX_RE.finditer(text) if boxes else ():
         if m.group().lower().startswith("box") and not cued(m.start()):
             continue
         add(m.start(), m.end(), "PO box or military address", 0.85)
@@ -236,7 +243,7 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
                               *street_lines.number_first(text, is_common, lines)]:
         units = _UNITS_RE.match(text, b)
         add(a, units.end() if units else b, why, score)
-    for m in STREET_RE.finditer(text):
+    for m in STREET_RE.finditer(text) if G.has_word(low, _SUFFIX_WORDS) else ():
         suffix = m.group("suffix").lower()
         if not _name_ok(m.group("name")):
             continue
@@ -266,12 +273,13 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if text[line_start:m.start()].strip(" \t,") == "" and any(
                 line_start - 1 <= y <= m.start() for _x, y in taken):
             add(m.start(), m.end(), "unit line of an address", 0.8)
-    for a, b, why, score in [*street_lines.cued_postcodes(text),
+    cued_codes = street_lines.cued_postcodes(text) if G.has_any(low, ("zip", "post")) else []
+    for a, b, why, score in [*cued_codes,
                              *street_lines.place_postcodes(text, is_place, is_common, lines)]:
         if not any(x < b and a < y for x, y in taken):
             taken.append((a, b))
             out.append((*to_original(a, b), E.ZIP_CODE, score, why))
-    for m in POSTCODE_RE.finditer(text):
+    for m in POSTCODE_RE.finditer(text) if G.may_hold_postcode(text) else ():
         if not any(x < m.end() and m.start() < y for x, y in taken):
             out.append((*to_original(m.start(), m.end()), E.ZIP_CODE, 0.8, "postcode shape"))
     return out

@@ -225,12 +225,15 @@ def answered(turn: Turn, text: str, toks: Sequence[Tok]) -> list[Candidate]:
         text: The turn's segment text.
         toks: The segment's tokens.
     """
+    asked_for = [(entity, next((w for w in reversed(turn.question) if w in asks), ""))
+                 for entity, asks in _ASKS.items()]
+    if not any(asked for _, asked in asked_for):
+        return []  # most turns answer no question about a name or a place
     k = _first_answer_word(text, toks, turn)
-    if k is None or not turn.question:
+    if k is None:
         return []
     out: list[Candidate] = []
-    for entity, asks in _ASKS.items():
-        asked = next((w for w in reversed(turn.question) if w in asks), "")
+    for entity, asked in asked_for:
         if not asked:
             continue
         a, b = _take_words(toks, text, k)

@@ -136,7 +136,7 @@ def _word_hits(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]:
         src = needles.words.get(m.group().lower())
         if src:
             out.append(_hit(seg, m.start(), m.end(), src, None, "name seen before"))
-    for m in _LETTERS_RE.finditer(view.text):
+    for m in _LETTERS_RE.finditer(view.text) if view.runs else ():  # spelled: in a run
         src = needles.words.get(m.group())
         if src and any(run.view_start <= m.start() < run.view_end for run in view.runs):
             a, b = view.to_original(m.start(), m.end())

@@ -35,6 +35,16 @@ PASSWORD_RE = re.compile(
 #: Words announcing the last digits of an identifier ("ending in 4471", "last four").
 PARTIAL_CUES = frozenset({"ending", "ends", "last", "final", "trailing"})
 _DIGIT_RE = re.compile(r"\d")
+#: Every ``DATE_RE`` match ends in a year or a day of two digits or more.
+_TWO_DIGITS_RE = re.compile(r"\d\d")
+#: Every ``DATE_RE`` match holds a month's name or two numbers joined by a separator.
+_MONTH_NAMES = (*MONTHS, "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "oct",
+                "nov", "dec")
+_NUMERIC_DATE_RE = re.compile(r"\d[/.-]\d")
+#: ``PASSWORD_RE``'s keywords hold one of these.
+_PASSWORD_PIECES = ("pass", "pwd", "pin", "api", "secret", "access")
+#: The shortest IBAN ``_IBAN_RE`` reads: two letters, two digits, eleven more.
+_IBAN_MIN = 15
 _IBAN_RE = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
 #: A written IBAN in any case, compact or in groups of four ("gb42nawi0445...");
 #: Presidio's recognizer only reads upper case.
@@ -92,6 +102,8 @@ def iban_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
     """IBANs read out letter by letter and digit by digit."""
     out: list[Candidate] = []
     for run in view.runs:
+        if len(run.chars) < _IBAN_MIN:
+            continue  # both readings are as long as the run (an "o" for a "0")
         readings = [_IBAN_RE.search(chars) for chars in _iban_readings(view, run)]
         found = [m for m in readings if m is not None]
         if not found:
@@ -127,8 +139,10 @@ def _iban_readings(view: SpokenView, run: Run) -> list[str]:
 def date_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
     """Dates; a birth-date context makes them ``DATE_OF_BIRTH``."""
     out: list[Candidate] = []
-    if _DIGIT_RE.search(view.text) is None:
-        return out  # every date shape holds a digit (its year or day)
+    if _TWO_DIGITS_RE.search(view.text) is None:
+        return out  # every date shape ends in two digits or more (its year)
+    if not (_NUMERIC_DATE_RE.search(view.text) or _may_name(view.text, _MONTH_NAMES)):
+        return out
     for m in DATE_RE.finditer(view.text):
         a, b = view.to_original(m.start(), m.end())
         hint = ctx.hint(seg, a, b)
@@ -144,6 +158,8 @@ def password_candidates(seg: int, view: SpokenView) -> list[Candidate]:
     """The value after "my password is", "pin:", "api key =" and similar."""
     out: list[Candidate] = []
     text = view.original
+    if not _may_name(text, _PASSWORD_PIECES):
+        return out
     for m in PASSWORD_RE.finditer(text):
         a, b = m.span("value")
         if text[a:b].lower() in {"is", "was", "for", "and", "the", "reset", "please"}:
@@ -154,3 +170,13 @@ def password_candidates(seg: int, view: SpokenView) -> list[Candidate]:
         out.append(Candidate(seg, a, b, E.CREDENTIAL, 0.85, PASSWORD_RECOGNIZER, None,
                              "value after a password keyword"))
     return out
+
+
+def _may_name(text: str, pieces: tuple[str, ...]) -> bool:
+    """Whether ``text`` may hold one of ``pieces`` under ``IGNORECASE``: read only on
+    ASCII text, where that is ``str.lower`` (it also matches the long s (U+017F) to "s"...; ``True``
+    for any other text)."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(p in low for p in pieces)

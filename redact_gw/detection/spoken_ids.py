@@ -42,6 +42,9 @@ _DATE_SHAPE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d\d|(?:19|20)\d\d-
 def ip_candidates(seg: int, view: SpokenView) -> list[Candidate]:
     """Dotted quads in the view whose octets are at most 255 (spoken or written)."""
     out: list[Candidate] = []
+    low = view.text.lower()  # per character (but for sigma): holds each match's lower()
+    if "dot" not in low and "point" not in low and "period" not in low:
+        return out  # every match would be skipped below
     for m in IPV4_RE.finditer(view.text):
         if "dot" not in m.group().lower() and "point" not in m.group().lower() and (
                 "period" not in m.group().lower()):

@@ -177,7 +177,8 @@ def find_token_runs(text: str, toks: list[Tok]) -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
-        if not _is_run_token(toks, i):
+        w = toks[i].lower  # most words: rejected here without a call
+        if (len(w) > 1 and w not in _RUN_WORDS and not w.isdigit()) or not _is_run_token(toks, i):
             i += 1
             continue
         j = i
