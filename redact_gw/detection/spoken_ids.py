@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
@@ -82,6 +83,12 @@ def _hex_kind(tok: Tok) -> int:
     return 2 if _HEX_LETTER_RE.fullmatch(w) else 0
 
 
+def number_words(toks: Sequence[Tok]) -> int:
+    """How many tokens ``_hex_kind`` calls 1 (a number word or digits), with set
+    lookups only: counted before the letter test, which most lines then never need."""
+    return sum(1 for t in toks if t.lower.isdigit() or t.lower in _HEX_NUMBER_WORDS)
+
+
 def ipv6_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[Candidate]:
     """Spoken IPv6 addresses: a long mix of number words and letters a-f.
 
@@ -91,10 +98,8 @@ def ipv6_candidates(seg: int, view: SpokenView, ctx: TranscriptContext) -> list[
     """
     text, toks = view.original, view.tokens
     out: list[Candidate] = []
-    # the number words are counted first, with set lookups only: most lines have fewer
-    # than two and need no letter test (``_hex_kind`` gives 1 to exactly these)
-    if sum(1 for t in toks if t.lower.isdigit() or t.lower in _HEX_NUMBER_WORDS) < _IPV6_EACH:
-        return out
+    if number_words(toks) < _IPV6_EACH:
+        return out  # most lines: no letter test on any of their words
     every = [_hex_kind(t) for t in toks]
     if every.count(1) < _IPV6_EACH or every.count(2) < _IPV6_EACH:
         return out  # no run can hold enough of both kinds
