@@ -30,7 +30,7 @@ def test_an_upper_cased_letter_is_a_letter_on_every_code_point() -> None:
 
 
 _PIECES = ["john", "o'brien", "anne-marie", "i", "it's", "JAMES'S", "ßtraße", "ǆemal",
-           "ſam", "ﬁona", "ǳ", "élodie", "ıris", "straße's", "x", "'s", "s", "-", "'",
+           "\u017fam", "ﬁona", "ǳ", "élodie", "\u0131ris", "straße's", "x", "'s", "s", "-", "'",
            " ", ", ", ".", "42", "\t", "ª", "ꭰ", "Σίσυφος", "ΣΑΣ's"]
 
 
@@ -57,7 +57,7 @@ _GAZ = gazetteer.load()
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["john", "smith", "maria", "garcia", "lives", "in",
                                  "springfield", "paris", "i", "it's", "mark", "rose",
-                                 "o'neil", "new", "york", "and", "the", "ſam", "42"]),
+                                 "o'neil", "new", "york", "and", "the", "\u017fam", "42"]),
                 max_size=10).map(" ".join))
 def test_recased_through_restore(line: str) -> None:
     text = truecase.restore(line, _GAZ)

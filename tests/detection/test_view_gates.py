@@ -22,7 +22,7 @@ _WORDS = sorted({
     "password", "pass", "word", "pin", "PIN", "api", "key", "api_key", "secret", "access",
     "token", "is", ":", "=", "hunter2", "pwd", "one", "nine", "two", "dot", "point",
     "period", ".", "Dot", "192", "168", "1", "20", "oh", "\u017fept", "\u017fecret",
-    "ma\u0131", "pa\u017f\u017fword", "poınt", "\u212aey", "é", "-", "\n",
+    "ma\u0131", "pa\u017f\u017fword", "po\u0131nt", "\u212aey", "é", "-", "\n",
 })
 _text = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=12).map(" ".join)
 
