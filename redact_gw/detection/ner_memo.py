@@ -85,14 +85,15 @@ def kept_docs(nlp: Language, model: str | None, segments: Sequence[Segment],
     return out
 
 
-def keep(model: str | None, count: int, seg_of_line: Sequence[int],
+def keep(model: str | None, count: int, seg_of_line: Sequence[int], texts: Sequence[str],
          docs: Sequence[Doc]) -> list[SegmentNer | None]:
-    """Per segment of ``count``, the entities of its lines' ``docs`` to hand back
-    (``None`` each: this pipeline's entities cannot be reused)."""
+    """Per segment of ``count``, the entities of its lines' ``docs`` (made of ``texts``:
+    ``doc.text`` joins the tokens again) to hand back (``None`` each: this pipeline's
+    entities cannot be reused)."""
     if model is None:
         return [None] * count
     lines: list[list[NerLine]] = [[] for _ in range(count)]
-    for seg, doc in zip(seg_of_line, docs, strict=True):
-        lines[seg].append((digest(doc.text), tuple(
+    for seg, text, doc in zip(seg_of_line, texts, docs, strict=True):
+        lines[seg].append((digest(text), tuple(
             (e.start_char, e.end_char, e.label_) for e in doc.ents)))
     return [SegmentNer(model, tuple(seg_lines)) for seg_lines in lines]

@@ -204,18 +204,24 @@ class PresidioDetector:
         order = sorted(range(len(jobs)), key=lambda i: sum(len(s.text) for s in jobs[i][0]))
         with self._engine.memory_zone():
             lines = {i: list(_lines([s.text for s in jobs[i][0]])) for i in order}
-            kept = {i: ner_memo.kept_docs(self._engine.pipeline, self._ner_model, jobs[i][0],
-                                          lines[i], self._ner_text) for i in order}
-            docs = self._nlp([line for i in order
-                              for (_, _, line), doc in zip(lines[i], kept[i], strict=True)
+            # the text each line's Doc is made of, kept: spaCy joins its tokens again on
+            # every ``doc.text``, a few microseconds a line
+            read = {i: [self._read_text(line) for _, _, line in lines[i]] for i in order}
+            kept = {i: ner_memo.kept_docs(
+                self._engine.pipeline, self._ner_model, jobs[i][0], lines[i],
+                dict(zip((line for _, _, line in lines[i]), read[i], strict=True)).__getitem__)
+                for i in order}
+            docs = self._nlp([text for i in order
+                              for text, doc in zip(read[i], kept[i], strict=True)
                               if doc is None])
             for i in order:
                 job_docs = [doc if doc is not None else next(docs) for doc in kept[i]]
                 segments, known = jobs[i]
-                spans = self._detect(segments, known, lines[i], job_docs)
+                spans = self._detect(segments, known, lines[i], job_docs, read[i])
                 model = self._ner_model if keep is None or keep[i] else None
                 yield i, spans, ner_memo.keep(model, len(segments),
-                                              [seg for seg, _, _ in lines[i]], job_docs)
+                                              [seg for seg, _, _ in lines[i]], read[i],
+                                              job_docs)
 
     def detect_keeping(self, segments: Sequence[Segment], known: Sequence[KnownValue] = ()
                        ) -> tuple[list[list[Span]], list[SegmentNer | None]]:
@@ -224,7 +230,8 @@ class PresidioDetector:
         return spans, ner
 
     def _detect(self, segments: Sequence[Segment], known: Sequence[KnownValue],
-                lines: Sequence[Line], docs: Sequence[Doc]) -> list[list[Span]]:
+                lines: Sequence[Line], docs: Sequence[Doc],
+                read: Sequence[str]) -> list[list[Span]]:
         texts = [s.text for s in segments]
         views = [build_view(t) for t in texts]
         ctx = TranscriptContext(texts, [v.tokens for v in views])
@@ -233,7 +240,7 @@ class PresidioDetector:
         line_words = [lw for seg in seg_lines for lw in seg if lw.text.strip()]
         cands = self._presidio(lines, docs, ctx)
         cands.extend(self._related_names(lines, docs))
-        cands.extend(self._gazetteer_hits(lines, docs, line_words))
+        cands.extend(self._gazetteer_hits(lines, read, line_words))
         cands.extend(self._first_pass(segments, views, ctx, seg_lines))
         cands.extend(self._spoken_names(texts, lines, seg_lines, line_words, cands))
         cands.extend(self._recurrences(texts, views, cands, known))
@@ -246,36 +253,40 @@ class PresidioDetector:
         return [resolve(text, seg_cands, self._settings)
                 for text, seg_cands in zip(texts, by_seg, strict=True)]
 
-    def _nlp(self, lines: list[str]) -> Iterator[Doc]:
-        """A ``Doc`` per line, lazily: spaCy's NER over all lines in one ``pipe``, or only
-        the tokenizer when no NER entity type is enabled. Pattern recognizers need
-        tokens (for their context words), never the NER: a deployment that only
-        redacts numbers, emails and keys never runs it."""
+    def _nlp(self, texts: list[str]) -> Iterator[Doc]:
+        """A ``Doc`` per text (``_read_text`` of a line), lazily: spaCy's NER over all
+        of them in one ``pipe``, or only the tokenizer when no NER entity type is
+        enabled. Pattern recognizers need tokens (for their context words), never the
+        NER: a deployment that only redacts numbers, emails and keys never runs it."""
         nlp = self._engine.pipeline
         if not self._ner_enabled:
-            return (nlp.make_doc(line) for line in lines)
-        lines = [self._ner_text(line) for line in lines]
+            return (nlp.make_doc(text) for text in texts)
         gate = self._ner_gate
         if gate is None:
-            return iter(nlp.pipe(lines, batch_size=self._engine.batch_size))
-        need = [gate.needs(line) for line in lines]
-        read = nlp.pipe([t for t, n in zip(lines, need, strict=True) if n],
+            return iter(nlp.pipe(texts, batch_size=self._engine.batch_size))
+        need = [gate.needs(text) for text in texts]
+        read = nlp.pipe([t for t, n in zip(texts, need, strict=True) if n],
                         batch_size=self._engine.batch_size)
-        return (next(read) if n else nlp.make_doc(t) for t, n in zip(lines, need, strict=True))
+        return (next(read) if n else nlp.make_doc(t) for t, n in zip(texts, need, strict=True))
+
+    def _read_text(self, line: str) -> str:
+        """The text of ``line``'s ``Doc``: what the NER reads, or the line itself when
+        only the tokenizer runs (spaCy's tokens keep every character: ``doc.text``)."""
+        return self._ner_text(line) if self._ner_enabled else line
 
     def _ner_text(self, line: str) -> str:
         """The text spaCy's NER reads for ``line`` (capitals restored for speech)."""
         return line if self._gazetteer is None else truecase.restore(line, self._gazetteer)
 
-    def _gazetteer_hits(self, lines: Sequence[Line], docs: Sequence[Doc],
+    def _gazetteer_hits(self, lines: Sequence[Line], read: Sequence[str],
                         line_words: Sequence[truecase.LineWords]) -> list[Candidate]:
-        """Names and places read off each line's capitals (restored for speech)."""
+        """Names and places read off each line's capitals (restored for speech), in the
+        text its ``Doc`` was made of (``read``)."""
         gaz = self._gazetteer
         if gaz is None:
             return []
         out: list[Candidate] = []
-        for (seg, offset, line), doc, lw in zip(lines, docs, line_words, strict=True):
-            text = doc.text  # spaCy joins its tokens again on every read
+        for (seg, offset, line), text, lw in zip(lines, read, line_words, strict=True):
             if len(text) != len(line):
                 text = line
             same = text == line

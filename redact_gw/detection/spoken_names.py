@@ -62,7 +62,11 @@ _NAME_OVER_WORD = 2.0
 def strength(word: str, gaz: Gazetteer) -> int:
     """2: a name on its own (no English word, or a census name not mainly a word);
     1: a name only beside another name ("mark", a rare word); 0: not a name."""
-    w = word.lower()
+    return lowered_strength(word.lower(), gaz)
+
+
+def lowered_strength(w: str, gaz: Gazetteer) -> int:
+    """``strength`` of a word already lower-cased (a line's ``LineWords.lowered``)."""
     if len(w) < 2 or not w.isalpha() or w in STOP_WORDS or w in NOT_NAMES or (
             w in _SURE_TITLES or w in _WORD_TITLES):
         return 0
@@ -74,10 +78,10 @@ def strength(word: str, gaz: Gazetteer) -> int:
 def name_runs(seg: int, line_words: LineWords, gaz: Gazetteer) -> list[Candidate]:
     """PERSON candidates in a lower-case (speech) line; for a written line, only the
     name after a title and a first word no English word list holds (``written``)."""
-    offset, line, ws, _lowered, spoken = line_words
+    offset, line, ws, lowered, spoken = line_words
     if not spoken:
         return written(seg, offset, line, ws, gaz)
-    kinds = [strength(w[2], gaz) for w in ws]
+    kinds = [lowered_strength(w, gaz) for w in lowered]
     for k in _in_dotted_chains(ws):
         kinds[k] = 0  # "www dot loomandlathe dot com": a web address, never a name
     out: list[Candidate] = []

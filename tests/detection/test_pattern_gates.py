@@ -14,7 +14,7 @@ from presidio_analyzer import EntityRecognizer
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.engine import transcript_registry
-from redact_gw.detection.pattern_gates import NEEDS, possible
+from redact_gw.detection.pattern_gates import MIN_DIGITS, NEEDS, possible
 
 RECOGNIZERS: dict[str, EntityRecognizer] = {
     r.supported_entities[0]: r for r in transcript_registry("en")}
@@ -62,3 +62,14 @@ def test_random_lines_never_lose_a_match(line: str) -> None:
     for entity in RECOGNIZERS:
         if entity not in gated:
             assert not _finds(entity, line), (entity, line)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(VALUES), st.sampled_from(sorted(MIN_DIGITS)), st.data())
+def test_a_test_is_false_under_its_digit_minimum(line: str, entity: str,
+                                                  data: st.DataObject) -> None:
+    # ``possible`` skips a test when the line has fewer digits than MIN_DIGITS: that
+    # skip is exact only if the test itself says no there, whatever the line
+    fewer = data.draw(st.integers(0, MIN_DIGITS[entity] - 1))
+    assert not NEEDS[entity](line, fewer)
+    assert not NEEDS[entity]("4" * 40 + " DE89 1BoatSLRHtKNngkd 212-555-0134", fewer)
