@@ -130,10 +130,14 @@ def city_and_region(seg: int, lines: Sequence[LineWords], gaz: Gazetteer) -> lis
     """A known city right before a country or state ("gdynia poland", "lyon, france"):
     the city, in any case, with the region."""
     out: list[Candidate] = []
+    starts, cities = gaz.phrase_starts, gaz.cities
     for offset, line, ws, lowered, _spoken in lines:
         i = 0
         while i < len(ws):
-            j = _known(lowered, i, gaz.cities, gaz)
+            if lowered[i] not in starts and lowered[i] not in cities:
+                i += 1  # ``_known`` would return ``i``: no city starts here
+                continue
+            j = _known(lowered, i, cities, gaz)
             k = _known(lowered, j, gaz.regions, gaz) if j > i and j < len(ws) and (
                 line[ws[j - 1][1]:ws[j][0]] in (" ", ", ")) else j
             if k > j:

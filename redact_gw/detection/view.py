@@ -299,12 +299,16 @@ class SpokenView:
 def build_view(text: str) -> SpokenView:
     """Build the normalized view of ``text``."""
     toks = tokenize(text)
+    ranges = find_token_runs(text, toks)
+    if not ranges:  # most turns: the view is the text, each character its own
+        n = len(text)
+        return SpokenView(text, text, tuple(range(n)), tuple(range(1, n + 1)), tuple(toks), ())
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     runs: list[Run] = []
     pos = 0
-    for first, last in find_token_runs(text, toks):
+    for first, last in ranges:
         groups = tuple(_parse_groups(toks, first, last))
         if not groups:
             continue

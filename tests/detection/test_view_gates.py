@@ -85,3 +85,15 @@ def test_non_ascii_text_is_scanned_as_before() -> None:
     assert _recognized("my pa\u017f\u017fword is hunter22") == ["hunter22"]
     assert _recognized("on \u017feptember third") == ["\u017feptember third"]
     assert _recognized("born \u017fept 3rd 1999") == ["\u017fept 3rd 1999"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abc xyz,.'-\n\té4", max_size=60))
+def test_a_view_without_runs_is_the_text_itself(text: str) -> None:
+    view = build_view(text)
+    if not view.runs:
+        assert view.text == text
+        assert view.starts == tuple(range(len(text)))
+        assert view.ends == tuple(range(1, len(text) + 1))
+        if text:
+            assert view.to_original(0, len(text)) == (0, len(text))
