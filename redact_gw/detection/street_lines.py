@@ -316,6 +316,8 @@ _MONTHS_DAYS = frozenset({
 })
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
 _POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
+#: Held by every token of ``_POSTCODE_SHAPE``.
+_POSTCODE_HINT = re.compile(r"\d{4}|\d{2}-\d{3}")
 
 
 def _counted(tok: str) -> bool:
@@ -338,6 +340,8 @@ def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,
                     lines: Tokens | None = None) -> list[Found]:
     """A postcode after a town: "in Independence 44131", "in København K 1421"."""
     out: list[Found] = []
+    if _POSTCODE_HINT.search(text) is None:
+        return out  # no token can have a postcode's shape
     spoken = no_capitals(text)
     for toks in line_tokens(text) if lines is None else lines:
         for i, (a, b, num) in enumerate(toks):

@@ -180,6 +180,12 @@ def _place_at(lowered: list[str], i: int, gaz: Gazetteer) -> int:
     return 1 if word not in STOP_WORDS and gaz.place_kind(word) else 0
 
 
+def _may_start_place(word: str, gaz: Gazetteer) -> bool:
+    """Whether ``_place_at`` can find a place starting with ``word`` (lower-cased): a
+    place of several words starts with a phrase start, one of one word is a place."""
+    return word in gaz.phrase_starts or (word not in STOP_WORDS and bool(gaz.place_kind(word)))
+
+
 def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
                     ws: list[Word] | None = None) -> list[Candidate]:
     """Capitalized name sequences in a (written or restored) line.
@@ -194,6 +200,14 @@ def name_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
     ``ws``: ``words(line)`` when the caller has them.
     """
     ws = words(line) if ws is None else ws
+    if not any(len(w) > 1 and _capitalized(w) for _a, _b, w in ws):
+        return []  # both judges need a capitalized word of two letters or more
+    return _name_sequences(seg, offset, line, gaz, ws)
+
+
+def _name_sequences(seg: int, offset: int, line: str, gaz: Gazetteer,
+                    ws: list[Word]) -> list[Candidate]:
+    """``name_candidates`` without its gate (tests compare the two)."""
     out: list[Candidate] = []
     i = 0
     while i < len(ws):
@@ -272,6 +286,15 @@ def place_candidates(seg: int, offset: int, line: str, gaz: Gazetteer,
     ws = words(line) if ws is None else ws
     if lowered is None:
         lowered = [w[2].lower() for w in ws]
+    if not any(_may_start_place(lowered[k], gaz) for k, w in enumerate(ws)
+               if _capitalized(w[2]) or w[2].isupper()):
+        return []  # a place kept below starts with a capitalized word ``_place_at`` takes
+    return _capitalized_places(seg, offset, line, gaz, ws, lowered)
+
+
+def _capitalized_places(seg: int, offset: int, line: str, gaz: Gazetteer, ws: list[Word],
+                        lowered: list[str]) -> list[Candidate]:
+    """``place_candidates`` without its gate (tests compare the two)."""
     out: list[Candidate] = []
     for i, j in _place_spans(lowered, gaz):
         if not all(_capitalized(w[2]) or w[2].isupper() for w in ws[i:j]):

@@ -70,3 +70,29 @@ def test_restore_does_change_such_lines() -> None:
     assert text != line
     assert [w for _a, _b, w in truecase.recased(truecase.words(line), text)] == [
         w for _a, _b, w in truecase.words(text)]
+
+
+_GATE_WORDS = ["john", "John", "JOHN", "Smith", "i", "I", "Customer", "Agent", ":", ",",
+               "Paris", "paris", "PARIS", "New", "York", "new", "york", "Mr", "MR", "Li",
+               "LI", "WU", "the", "The", "Lives", "in", "Springfield", "IL", "Texas",
+               "TX", "Katsuko", "Koku", "and", "H.", "Rio", "de", "Janeiro", ".", "San"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_GATE_WORDS), max_size=10).map(" ".join))
+def test_name_and_place_gates_change_nothing(line: str) -> None:
+    ws = truecase.words(line)
+    lowered = [w.lower() for _a, _b, w in ws]
+    assert truecase.name_candidates(0, 0, line, _GAZ, ws) == truecase._name_sequences(
+        0, 0, line, _GAZ, ws)
+    assert truecase.place_candidates(0, 0, line, _GAZ, ws, lowered) == (
+        truecase._capitalized_places(0, 0, line, _GAZ, ws, lowered))
+
+
+def test_the_gates_pass_where_names_and_places_are() -> None:
+    line = "Customer: John Smith moved from Paris to New York"
+    ws = truecase.words(line)
+    names = truecase.name_candidates(0, 0, line, _GAZ, ws)
+    places = truecase.place_candidates(0, 0, line, _GAZ, ws)
+    assert [line[c.start:c.end] for c in names] == ["John Smith"]
+    assert "New York" in {line[c.start:c.end] for c in places}
