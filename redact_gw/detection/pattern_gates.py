@@ -87,8 +87,16 @@ MIN_DIGITS: dict[str, int] = {
 }
 
 
+#: On a line without digits only the tests without a digit minimum can pass (IP, MAC,
+#: email, URL): each is a search for one of these, or "@".
+_DIGIT_FREE_HINT_RE = re.compile(
+    "|".join(p.pattern for p in (_IPV6_HINT_RE, _MAC_HINT_RE, _DOMAIN_HINT_RE)) + "|@", re.I)
+
+
 def possible(line: str, entities: list[str]) -> list[str]:
     """The entity types of ``entities`` (all in ``NEEDS``) that ``line`` may hold."""
     ndigits = len(_DIGIT_RE.findall(line))
+    if not ndigits and _DIGIT_FREE_HINT_RE.search(line) is None:
+        return []  # most lines: one scan instead of four tests
     return [e for e in entities
             if ndigits >= MIN_DIGITS.get(e, 0) and NEEDS[e](line, ndigits)]

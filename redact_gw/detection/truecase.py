@@ -44,13 +44,10 @@ Word = tuple[int, int, str]
 
 def words(line: str) -> list[Word]:
     """(start, end, text) of every word; a possessive "'s" is left out of the word."""
-    out: list[Word] = []
-    for m in _WORD_RE.finditer(line):
-        a, b, w = m.start(), m.end(), m.group()
-        if w.lower().endswith("'s"):
-            b, w = b - 2, w[:-2]
-        out.append((a, b, w))
-    return out
+    out = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(line)]
+    if "'" not in line:
+        return out  # no letter lower-cases to an apostrophe: no word ends in "'s"
+    return [(a, b - 2, w[:-2]) if w.lower().endswith("'s") else (a, b, w) for a, b, w in out]
 
 
 def recased(ws: list[Word], text: str) -> list[Word]:

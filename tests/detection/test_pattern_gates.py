@@ -73,3 +73,12 @@ def test_a_test_is_false_under_its_digit_minimum(line: str, entity: str,
     fewer = data.draw(st.integers(0, MIN_DIGITS[entity] - 1))
     assert not NEEDS[entity](line, fewer)
     assert not NEEDS[entity]("4" * 40 + " DE89 1BoatSLRHtKNngkd 212-555-0134", fewer)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="abcdefxyz ABF019.:-@/_'\u0661", max_size=40))
+def test_possible_is_every_test_run_in_full(line: str) -> None:
+    # the digit minimums and the one scan of digit-free lines skip tests, never a type
+    ndigits = sum(ch.isdigit() for ch in line)
+    everything = sorted(NEEDS)
+    assert possible(line, everything) == [e for e in everything if NEEDS[e](line, ndigits)]

@@ -96,3 +96,20 @@ def test_the_gates_pass_where_names_and_places_are() -> None:
     places = truecase.place_candidates(0, 0, line, _GAZ, ws)
     assert [line[c.start:c.end] for c in names] == ["John Smith"]
     assert "New York" in {line[c.start:c.end] for c in places}
+
+
+def _words_reference(line: str) -> list[truecase.Word]:
+    """``truecase.words`` as it was: every word's lower case tested for "'s"."""
+    out = []
+    for m in truecase._WORD_RE.finditer(line):
+        a, b, w = m.start(), m.end(), m.group()
+        if w.lower().endswith("'s"):
+            b, w = b - 2, w[:-2]
+        out.append((a, b, w))
+    return out
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from([*_PIECES, "\u2019s", "S'S", "'S"]), max_size=12).map("".join))
+def test_words_skips_the_possessive_test_only_without_apostrophes(line: str) -> None:
+    assert truecase.words(line) == _words_reference(line)
