@@ -82,7 +82,7 @@ def name_runs(seg: int, line_words: LineWords, gaz: Gazetteer) -> list[Candidate
     if not spoken:
         return written(seg, offset, line, ws, gaz)
     kinds = [lowered_strength(w, gaz) for w in lowered]
-    for k in _in_dotted_chains(ws):
+    for k in _in_dotted_chains(ws) if "dot" in lowered else ():
         kinds[k] = 0  # "www dot loomandlathe dot com": a web address, never a name
     out: list[Candidate] = []
     i = 0
@@ -100,6 +100,8 @@ def name_runs(seg: int, line_words: LineWords, gaz: Gazetteer) -> list[Candidate
         if cand is not None:
             out.append(cand)
         i = j
+    if _ANY_TITLE.isdisjoint(lowered):
+        return out  # no title word: no name after one
     return out + _after_titles(seg, offset, line, ws, gaz)
 
 
