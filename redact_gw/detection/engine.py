@@ -31,7 +31,6 @@ from presidio_analyzer.predefined_recognizers import (
     IbanRecognizer,
     IpRecognizer,
     MacAddressRecognizer,
-    PhoneRecognizer,
     SpacyRecognizer,
     UrlRecognizer,
     UsBankRecognizer,
@@ -189,19 +188,6 @@ def compile_patterns(recognizers: list[EntityRecognizer]) -> None:
     for rec in recognizers:
         if isinstance(rec, PatternRecognizer):
             rec.analyze("", rec.supported_entities, None)
-
-
-def shortest_phone_number(regions: tuple[str, ...] = PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS,
-                          ) -> int:
-    """Digits in the shortest valid phone number of ``regions`` (libphonenumber data)."""
-    from phonenumbers import PhoneMetadata
-    lengths = []
-    for region in regions:
-        meta = PhoneMetadata.metadata_for_region(region)
-        if meta is None or meta.general_desc is None or not meta.general_desc.possible_length:
-            return 1
-        lengths.append(min(meta.general_desc.possible_length))
-    return min(lengths, default=1)
 
 
 def explain(result: RecognizerResult) -> str:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
 from redact_gw.detection import entities as E
-from redact_gw.detection.engine import shortest_phone_number
-from redact_gw.detection.phone_regions import longest_digit_run
+from redact_gw.detection.phone_plans import region_gate
 
 #: (line, number of digits in it) -> whether the recognizer can match the line.
 LineTest = Callable[[str, int], bool]
@@ -48,13 +49,16 @@ _IPV4_HINT_RE = re.compile(r"\d\.\d")
 _IPV6_HINT_RE = re.compile(r"::|[0-9a-f]:[0-9a-f]", re.I)
 
 
-_PHONE_DIGITS = shortest_phone_number()
+#: The gate of the registry's phone recognizer (Presidio's default regions and leniency,
+#: as ``engine.transcript_registry`` builds it); the recognizer shares it, and with it
+#: the answer for the line asked about last.
+_PHONE_GATE = region_gate(PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS, 1)
 
 
 def _phone_possible(line: str, ndigits: int) -> bool:
-    """A line can hold a phone number only if some run of digits (with the separators
-    libphonenumber allows) is as long as the shortest valid number."""
-    return ndigits >= _PHONE_DIGITS and longest_digit_run(line) >= _PHONE_DIGITS
+    """A line can hold a phone number only if some region's numbering plan fits a run
+    of digits in it (``phone_plans``)."""
+    return ndigits >= _PHONE_GATE.fewest and bool(_PHONE_GATE.possible(line))
 
 
 def _search(pattern: re.Pattern[str], min_digits: int) -> LineTest:
