@@ -1,7 +1,7 @@
 """The region-gated phone recognizer returns Presidio's own results, region by region.
 
 ``RegionGatedPhoneRecognizer`` skips libphonenumber's matcher for regions whose
-shortest number cannot fit in the line: checked against Presidio's ``PhoneRecognizer``
+numbering plan cannot fit the line (``phone_plans``): checked against Presidio's ``PhoneRecognizer``
 on libphonenumber's example numbers of every type (national and international
 formats, short ones included) and on random lines of digits, separators and words.
 """
@@ -74,7 +74,7 @@ def test_the_examples_are_found() -> None:
     assert any(len([c for c in n if c.isdigit()]) < 8 for n in found)  # short ones too
 
 
-def test_a_year_asks_only_the_regions_with_four_digit_numbers(
+def test_a_year_asks_only_the_regions_with_four_digit_numbers_and_a_box_none(
         monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
     real = phonenumbers.PhoneNumberMatcher
@@ -86,6 +86,9 @@ def test_a_year_asks_only_the_regions_with_four_digit_numbers(
     monkeypatch.setattr(phone_regions.phonenumbers, "PhoneNumberMatcher", spy)
     GATED.analyze("I was born in 1984 in Ulm", ["PHONE_NUMBER"])
     assert asked == ["DE"]
+    asked.clear()
+    assert GATED.analyze("PSC 4441, Box 4397", ["PHONE_NUMBER"]) == []
+    assert asked == []
     asked.clear()
     GATED.analyze("call 212 555 0134", ["PHONE_NUMBER"])
     assert asked == list(PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS)
