@@ -87,7 +87,7 @@ NEEDS: dict[str, LineTest] = {
 #: the test is called, most lines have no digit and need four of the twelve calls.
 MIN_DIGITS: dict[str, int] = {
     E.CREDIT_CARD: 12, E.US_SSN: 9, E.US_ITIN: 9, E.US_BANK_NUMBER: 8, E.US_PASSPORT: 8,
-    E.IBAN_CODE: 2, E.CRYPTO: 1, E.PHONE_NUMBER: _PHONE_DIGITS,
+    E.IBAN_CODE: 2, E.CRYPTO: 1, E.PHONE_NUMBER: _PHONE_GATE.fewest,
 }
 
 

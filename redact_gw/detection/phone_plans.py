@@ -134,8 +134,9 @@ def _ascii(digits: str) -> str:
 
 class RegionGate:
     """The regions (of a recognizer's, in its order) whose matcher can find a number in
-    a line. The last line's answer is kept: the line gates before Presidio and the
-    recognizer itself ask about the same line in turn."""
+    a line. The last line's answer is kept, under the line's hash and length (not its
+    text: a worker keeps no transcript text between batches): the line gates before
+    Presidio and the recognizer itself ask about the same line in turn."""
 
     def __init__(self, regions: Sequence[str], leniency: int | None) -> None:
         international = shortest_international()
@@ -144,12 +145,13 @@ class RegionGate:
         self.plans = {r: plan_for(r, international, valid_only) for r in self.regions}
         #: No line with fewer digits in a run can hold a number any of the regions finds.
         self.fewest = min((p.bound for p in self.plans.values()), default=0)
-        self._last: tuple[str, tuple[str, ...]] | None = None
+        self._last: tuple[tuple[int, int], tuple[str, ...]] | None = None
 
     def possible(self, line: str) -> tuple[str, ...]:
         """The regions whose matcher can find a number in ``line``."""
+        key = (hash(line), len(line))  # str hashes are keyed per process (SipHash)
         last = self._last
-        if last is not None and last[0] == line:
+        if last is not None and last[0] == key:
             return last[1]
         runs = [m.group() for m in DIGIT_RUN_RE.finditer(line)]
         digits = [_ascii(_NON_DIGIT_RE.sub("", run)) for run in runs]
@@ -158,7 +160,7 @@ class RegionGate:
                  or any(run.count("x") >= _VANITY_LETTERS for run in runs))
         found = tuple(r for r, plan in self.plans.items() if plan.bound <= longest
                       and (loose or any(plan.fits(d) for d in digits)))
-        self._last = (line, found)
+        self._last = (key, found)
         return found
 
 
