@@ -23,7 +23,9 @@ which names the model it was read from; with any other model the gate is off.
 
 So the NER is skipped for a line only when: it has no capital letter, no digit and no
 character outside ASCII, and each of its words is an English word (wordfreq's list)
-that is no name (``Gazetteer.name_kind``), no place and not one of those words.
+that is no name (``Gazetteer.name_kind``), no place, no word of a place of several
+words (``phrase_words``: "the middle east", "the west bank" are places to the NER in
+lower case) and not one of those words.
 Everything else reads the line as before; a skipped line gets the tokenizer's ``Doc``
 with no entities, as ``ner_memo.reuse`` builds for a line without entities.
 """
@@ -36,6 +38,7 @@ import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from redact_gw.detection.gazetteer import Gazetteer
@@ -71,6 +74,15 @@ def plain_words(gaz: Gazetteer) -> list[str]:
                   and gaz.place_kind(w) == 0)
 
 
+def phrase_words(gaz: Gazetteer) -> frozenset[str]:
+    """Words (no stop words) of the known places of several words: the NER tags
+    phrases of such plain words as a place in lower case ("the middle east", "the
+    west bank", "the virgin islands", "the lake district"), which no one-word
+    template reads; a line holding one is read."""
+    return frozenset(w for p in gaz.regions | gaz.cities if " " in p
+                     for w in p.split(" ") if w not in STOP_WORDS)
+
+
 def tagged_words(nlp: Language, words: Sequence[str], batch_size: int = 256) -> set[str]:
     """Those of ``words`` the NER of ``nlp`` tags with a ``LABELS`` entity covering the
     word in some lower-case ``TEMPLATES`` sentence."""
@@ -102,7 +114,7 @@ class NerGate:
     """Says which lines the NER must read (``needs``)."""
 
     def __init__(self, gaz: Gazetteer, tagged: Iterable[str]) -> None:
-        self._safe = frozenset(plain_words(gaz)) - frozenset(tagged)
+        self._safe = frozenset(plain_words(gaz)) - frozenset(tagged) - phrase_words(gaz)
 
     def needs(self, text: str) -> bool:
         """Whether the NER must read ``text`` (a line as the NER would read it)."""

@@ -17,7 +17,7 @@ from tests.detection.ner_spy import NerSpy, spy_on_ner
 #: Support talk as speech recognition writes it: nothing for the NER.
 PLAIN = [
     "let me check that for you",
-    "it should arrive in three to five business days",
+    "it should arrive in three to five days",
     "i can restart the modem for you",
     "okay thank you so much for your patience",
     "i'll escalate this to the billing team",
@@ -36,6 +36,11 @@ READ = [
     "josé will call you back",
     "let me ask Sarah about it",
     "my name is marguerite osterhaus",
+    # places of several plain words, each no place and untagged on its own
+    "we moved to the middle east last year",
+    "i grew up in the west bank",
+    "she works in the virgin islands",
+    "i'm from the lake district",
 ]
 
 
@@ -78,6 +83,8 @@ def test_the_gate_changes_no_span(detector: Detector,
     assert "NRP" in kinds["she is buddhist"] and "NRP" in kinds["we are jewish"]
     assert "NRP" in kinds["the american government formally began the process"]
     assert "LOCATION" in kinds["we moved to europe last year"]
+    assert "LOCATION" in kinds["we moved to the middle east last year"]
+    assert "LOCATION" in kinds["i grew up in the west bank"]
 
 
 @pytest.mark.parametrize("settings", [
@@ -108,3 +115,4 @@ def test_the_word_list_is_what_the_model_tags() -> None:
 
 def test_another_model_has_no_gate() -> None:
     assert ner_gate.load_words("en_core_web_lg-3.8.0") is None
+
