@@ -133,9 +133,11 @@ class PresidioDetector:
             # spaCy's small model calls many cities and foreign names ORG: read them
             self._ner_entities.append(E.ORGANIZATION)
         # lines the NER need not read (``ner_gate``): not when a word that is no name
-        # may be redacted as one, nor when dates are opted in
+        # may be redacted as one, nor when the NER's dates may be (opted in, or a
+        # threshold at or under their score: "next tuesday" has no digit)
         self._ner_gate = (ner_gate.for_model(self._engine.pipeline)
                           if self._gazetteer is not None and E.DATE_TIME not in self._opted_in
+                          and settings.threshold_for(E.DATE_TIME) > LOW_VALUE_TYPES[E.DATE_TIME]
                           and settings.threshold_for(E.PERSON) > WORD_NAME_SCORE else None)
         self._ner_model = (ner_memo.fingerprint(self._engine.pipeline,
                                                 self._gazetteer is not None)

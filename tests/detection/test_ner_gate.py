@@ -90,6 +90,7 @@ def test_the_gate_changes_no_span(detector: Detector,
 @pytest.mark.parametrize("settings", [
     {"entities": ["PERSON", "LOCATION", "DATE_TIME"]},  # dates opted in: NER dates count
     {"thresholds": {"PERSON": 0.3}},  # a name of plain words may be redacted
+    {"thresholds": {"DATE_TIME": 0.3}},  # NER dates count at their own score
 ])
 def test_the_gate_is_off_when_the_ner_of_plain_words_can_count(
         detector: Detector, spy: NerSpy, settings: dict[str, object]) -> None:
@@ -116,3 +117,13 @@ def test_the_word_list_is_what_the_model_tags() -> None:
 def test_another_model_has_no_gate() -> None:
     assert ner_gate.load_words("en_core_web_lg-3.8.0") is None
 
+
+def test_a_lowered_date_threshold_finds_the_ner_dates_of_plain_words(
+        detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    scoped = detector.with_settings(  # type: ignore[attr-defined]
+        DetectionSettings.model_validate({"thresholds": {"DATE_TIME": 0.3}}))
+    text = "the appointment is next tuesday at noon"
+    gated = _spans(scoped, [text])
+    monkeypatch.setattr(scoped, "_ner_gate", None)
+    assert gated == _spans(scoped, [text])
+    assert {text[s[0]:s[1]] for s in gated[0] if s[2] == "DATE_TIME"} == {"next tuesday", "noon"}
