@@ -139,9 +139,12 @@ class PresidioDetector:
                           if self._gazetteer is not None and E.DATE_TIME not in self._opted_in
                           and settings.threshold_for(E.DATE_TIME) > LOW_VALUE_TYPES[E.DATE_TIME]
                           and settings.threshold_for(E.PERSON) > WORD_NAME_SCORE else None)
-        self._ner_model = (ner_memo.fingerprint(self._engine.pipeline,
-                                                self._gazetteer is not None)
-                           if self._ner_enabled else None)
+        # kept entities of gated lines are none because the NER did not read them: a
+        # detector without the gate (other scoped settings) must not take them
+        model = (ner_memo.fingerprint(self._engine.pipeline, self._gazetteer is not None)
+                 if self._ner_enabled else None)
+        self._ner_model = (f"{model}|gated" if model is not None and self._ner_gate is not None
+                           else model)
 
     @property
     def settings(self) -> DetectionSettings:

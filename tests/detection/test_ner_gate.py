@@ -4,6 +4,7 @@ into a redacted span (a capital, a digit, a name, a place, a nationality) is rea
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -127,3 +128,17 @@ def test_a_lowered_date_threshold_finds_the_ner_dates_of_plain_words(
     monkeypatch.setattr(scoped, "_ner_gate", None)
     assert gated == _spans(scoped, [text])
     assert {text[s[0]:s[1]] for s in gated[0] if s[2] == "DATE_TIME"} == {"next tuesday", "noon"}
+
+
+def test_entities_kept_by_the_gated_detector_are_not_taken_without_the_gate(
+        detector: Detector) -> None:
+    """A live call keeps each final's entities; a line the gate skipped kept none. A
+    scope where the gate is off (a PERSON threshold under ``WORD_NAME_SCORE``) reads
+    the line again rather than take "no entities" for what the NER found."""
+    scoped = detector.with_settings(  # type: ignore[attr-defined]
+        DetectionSettings.model_validate({"thresholds": {"PERSON": 0.3}}))
+    segment = Segment("i am mormon", "customer")
+    _, ner = detector.detect_keeping([segment])  # type: ignore[attr-defined]
+    fresh = scoped.detect([segment])
+    assert [s.entity_type for s in fresh[0]] == ["PERSON"]
+    assert scoped.detect([dataclasses.replace(segment, ner=ner[0])]) == fresh
