@@ -52,6 +52,9 @@ TEMPLATES = (
     "{} people live there", "he moved from {} last year", "ask for {} please",
     "it was {} food", "{} is very reliable", "we met {} at the office",
     "we live at twelve {} street", "the office is on {} road near the station",
+    # facilities named by a plain word: "the duke hotel", "samsung airport"
+    "we stayed at the {} hotel", "she works at the {} hospital",
+    "we flew into {} airport", "the {} family next door",
 )
 DATA = "ner_lowercase_words.txt"
 _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
