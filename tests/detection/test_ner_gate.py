@@ -19,7 +19,7 @@ from tests.detection.ner_spy import NerSpy, spy_on_ner
 PLAIN = [
     "let me check that for you",
     "it should arrive in three to five days",
-    "i can restart the modem for you",
+    "i can restart the router for you",
     "okay thank you so much for your patience",
     "i'll escalate this to the billing team",
 ]
