@@ -61,7 +61,8 @@ CONTEXT_FAMILIES: dict[str, frozenset[str]] = {
                            "ext", "version", "amount", "total", "price", "fee", "step",
                            "page", "gate", "seat", "aisle", "build", "error", "promo",
                            "coupon", "voucher", "shipment", "package", "batch",
-                           "transaction", "store", "floor", "suite", "apartment", "apt"}),
+                           "transaction", "store", "floor", "suite", "apartment", "apt",
+                           "score"}),
 }
 #: Nouns for a phone line a business answers: between a quantity word and a number
 #: ("order line 3035550147", "ticket hotline"), they let a number dialled as a phone

@@ -163,12 +163,21 @@ def _shape_only(d: str, surface: str) -> Verdict | None:
 def _looks_like_phone(d: str, surface: str, cued: bool = True) -> bool:
     """A number dialled with an international "00" or a national "0" (10 or 11 digits:
     "07700 900461", "(0) 20 7946 0958"), or a local number written "555-0182" or in
-    pairs. Three pairs ("12 34 56") make a phone only after a phone word (``cued``):
-    alone they are as often a score, a time or a code."""
+    pairs ("84 58 94"). Three pairs that read as a time of day with dots ("12.30.45")
+    make a phone only after a phone word (``cued``); a score or a count says so before
+    it ("the score was 12 34 56": ``lexicon`` "negative" words)."""
     if (d.startswith("00") and 10 <= len(d) <= 15) or (d[:1] == "0" and len(d) in (10, 11)):
         return True
+    pairs = _PAIRS_RE.fullmatch(surface.strip())
     return ([len(p) for p in re.split(r"[^0-9]+", surface) if p] == [3, 4]
-            or (_PAIRS_RE.fullmatch(surface.strip()) is not None and (cued or len(d) > 6)))
+            or (pairs is not None and (cued or len(d) > 6 or not _clock(surface.strip()))))
+
+
+def _clock(surface: str) -> bool:
+    """Three dotted pairs that make a time of day ("12.30.45")."""
+    parts = surface.split(".")
+    return (len(parts) == 3 and int(parts[0]) <= 23 and int(parts[1]) <= 59
+            and int(parts[2]) <= 59)
 
 
 #: A number written in pairs, as many countries write phone numbers: "84 23 30",
