@@ -7,6 +7,8 @@ requests in flight. It prints the CPU milliseconds per request of the gateway pr
 (all its threads: event loop, SQLite thread) and of its workers, read from ``/proc``,
 and the medians with the ratio of the second tree to the first. CPU per request, not
 the wall clock, so that a busy neighbour on a shared machine moves both trees alike.
+With ``--records K`` each run spreads its utterances over K records (the turns of a
+conversation posted one by one) instead of a new record each.
 
     .venv/bin/python -m bench.gateway_cpu --tree main=/path/to/main --tree branch=.
 """
@@ -44,9 +46,9 @@ class Tree(Gateway):
 
 
 async def drive(tree: Tree, texts: Sequence[Text], in_flight: int,
-                offset: int) -> tuple[float, float, float, int]:
-    """Each text once (a new record each): gateway and worker CPU ms per request,
-    requests per second, errors."""
+                offset: int, records: int = 0) -> tuple[float, float, float, int]:
+    """Each text once (a new record each, or spread over ``records``): gateway and
+    worker CPU ms per request, requests per second, errors."""
     queue = list(enumerate(texts))[::-1]
     headers = {**tree.home.auth(), "Content-Type": "application/json"}
     errors = 0
@@ -55,7 +57,8 @@ async def drive(tree: Tree, texts: Sequence[Text], in_flight: int,
         nonlocal errors
         while queue:
             i, text = queue.pop()
-            body = json.dumps({"record_id": f"b-{offset + i}", "turns": [
+            record = offset + (i % records if records else i)
+            body = json.dumps({"record_id": f"b-{record}", "turns": [
                 {"speaker": s, "text": t} for s, t in text.turns]}).encode()
             async with http.post(tree.url + "/v1/redact", data=body, headers=headers) as r:
                 await r.read()
@@ -89,7 +92,8 @@ async def bench(args: argparse.Namespace) -> None:
             for k in range(args.rounds):
                 for c in levels:
                     for tree in trees if k % 2 == 0 else trees[::-1]:
-                        r = await drive(tree, texts, c, 1_000_000 * (k + 1) + 10_000 * c)
+                        r = await drive(tree, texts, c, 1_000_000 * (k + 1) + 10_000 * c,
+                                        args.records)
                         results.setdefault((tree.name, c), []).append(r)
                         print(f"round {k + 1} {tree.name:>8s} c={c:<3d} gateway {r[0]:.2f}"
                               f" ms/req   workers {r[1]:.2f} ms/req   {r[2]:.0f} req/s"
@@ -116,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=500, help="utterances per run")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--records", type=int, default=0,
+                   help="records each run's utterances are spread over (0: one each)")
     p.add_argument("--seed", type=int, default=7)
     asyncio.run(bench(p.parse_args(argv)))
     return 0

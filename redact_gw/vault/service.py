@@ -139,8 +139,9 @@ class Vault:
         rotated out of the key file since fails to open: either way the next attempt
         reads the record afresh.
 
-        ``audit``: an event to append in the transaction that stores the new values
-        (its ``row`` is then set); left unwritten when nothing new is stored.
+        ``audit``: an event to append in the transaction that stores the values (its
+        ``row`` is then set), even when every value was already stored; left unwritten
+        when there are no values or nothing is retained.
         """
         unique = {(v.entity_type, v.key): v for v in values}
         if no_retention:
@@ -169,7 +170,12 @@ class Vault:
                              channel: str | None, unique: dict[tuple[str, str], PendingValue],
                              sent_by: str | None, record: RecordRow | None,
                              audit: AuditAppend | None) -> dict[tuple[str, str], str]:
-        existing: dict[bytes, str] = {}
+        # Every value is sealed as a draft, known or not: ``commit_entries`` inserts the
+        # new ones and hands back the token already stored for the others, in the one
+        # transaction that also appends the audit event. Looking the known ones up first
+        # cost a round trip of its own to the vault (for SQLite two thread hand-offs) on
+        # every request to an existing record, and left a window between the look-up and
+        # the write in which a purged value's token could still be handed out.
         fresh_key: OpenKey | None = None
         if record is None or record.wrapped_dek is None:
             ring = self.keys.current()
@@ -184,16 +190,12 @@ class Vault:
             key = await self._open_key(record)
             dek = key.dek
             fps = self._fingerprints(key.fingerprint_key, unique)
-            found = await self.store.find_by_fingerprints(tenant, record_id, list(fps.values()))
-            existing = {e.fingerprint: e.token for e in found}
         now = self.clock()
         drafts = []
         seal = aead.sealer(dek)
         dek_id = record.dek_id
         assert dek_id is not None
         for k, v in unique.items():
-            if fps[k] in existing:
-                continue
             token = format_token(v.entity_type)
             expires = (self.expiry(tenant, record.channel, v.entity_type, now)
                        if self.expiry else None)
@@ -203,11 +205,10 @@ class Vault:
                 expires_at))
             drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
                                    now, expires_at, sent_by, subject_id, AAD_VERSION))
-        if drafts:
-            existing.update(await self.store.commit_entries(record, drafts, audit))
-            if fresh_key is not None:  # stored: the record's key is this one
-                self.key_cache.put(record, ring, fresh_key)
-        return {k: existing[fp] for k, fp in fps.items()}
+        stored = await self.store.commit_entries(record, drafts, audit)
+        if fresh_key is not None:  # stored: the record's key is this one
+            self.key_cache.put(record, ring, fresh_key)
+        return {k: stored[fp] for k, fp in fps.items()}
 
     # -- reveal ---------------------------------------------------------------------------
     async def get_record(self, tenant: str, record_id: str) -> RecordRow:
