@@ -73,3 +73,61 @@ async def test_answer_values_are_kept_only_for_a_caller_that_scans_an_answer(
     assert all("John" not in t and "0123" not in t for t in plain.texts)
     assert (await redactor.vault.reveal("acme", "r-plain", [e.token for e in plain.entities])
             ).keys() == {e.token for e in plain.entities}  # the values are still sealed
+
+
+async def test_a_request_to_an_existing_record_reads_once_and_writes_once(
+        make_client: MakeClient, env: Env) -> None:
+    """Known values keep their token, a new one is sealed, the summary is audited: one
+    read before detection and one write after it (no look-up of the known values in
+    between), whatever the record already holds."""
+    client = await make_client()
+    store = client.app[appkeys.STORE]
+    first = await (await client.post("/v1/redact", json={"text": TEXT, "record_id": "r-ex"},
+                                      headers=env.auth())).json()
+    calls: list[str] = []
+    read, write = store._read, store._write
+
+    async def counted_read(fn: Any) -> Any:
+        calls.append("read")
+        return await read(fn)
+
+    async def counted_write(fn: Any) -> Any:
+        calls.append("write")
+        return await write(fn)
+    store._read, store._write = counted_read, counted_write  # type: ignore[method-assign]
+    resp = await client.post("/v1/redact", json={
+        "text": TEXT + " Or mail john@example.com", "record_id": "r-ex"}, headers=env.auth())
+    store._read, store._write = read, write  # type: ignore[method-assign]
+    assert resp.status == 200
+    second = await resp.json()
+    assert calls == ["read", "write"]
+    old = {e["entity_type"]: e["token"] for e in first["entities"]}
+    new = {e["entity_type"]: e["token"] for e in second["entities"]}
+    assert {k: new[k] for k in old} == old  # the known values kept their tokens
+    revealed = await client.app[appkeys.REDACTOR].vault.reveal("acme", "r-ex",
+                                                               list(new.values()))
+    assert {r.entity_type: r.value for r in revealed.values()} == {
+        "PERSON": "John Smith", "PHONE_NUMBER": "212-555-0123",
+        "EMAIL_ADDRESS": "john@example.com"}
+    assert len(await store.record_entries("acme", "r-ex")) == 3  # no duplicate sealed
+    events = await store.audit_events(AuditQuery(action="redact"))
+    assert [e.record_id for e in events] == ["r-ex", "r-ex"]
+    assert '"EMAIL_ADDRESS":1' in events[1].payload
+    assert (await verify(store, keys=client.app[appkeys.KEYS].current())).ok
+
+
+async def test_a_request_of_known_values_only_is_still_audited_once(
+        make_client: MakeClient, env: Env) -> None:
+    """Nothing new to seal: the write stores nothing, the audit event is appended once."""
+    client = await make_client()
+    store = client.app[appkeys.STORE]
+    bodies = []
+    for _ in range(2):
+        resp = await client.post("/v1/redact", json={"text": TEXT, "record_id": "r-kn"},
+                                 headers=env.auth())
+        assert resp.status == 200
+        bodies.append(await resp.json())
+    assert bodies[0]["text"] == bodies[1]["text"]
+    assert len(await store.record_entries("acme", "r-kn")) == 2
+    events = await store.audit_events(AuditQuery(action="redact", record_id="r-kn"))
+    assert len(events) == 2
