@@ -97,12 +97,16 @@ async def test_audit_event_is_written_with_the_values(store: VaultStore, vault: 
     assert [e.action for e in await store.audit_events(AuditQuery())] == ["redact"]
     assert (await verify(store, keys=keys.current())).ok
 
-    # nothing new to store: the event is left for ``complete`` to append
+    # nothing new to store: the same one write (it stores nothing) carries the event
     repeat = audit.prepare("redact", tenant="acme", record_id="r3", counts={"PERSON": 1})
-    await vault.tokenize("acme", "r3", None, _values("Ann Lee"), audit=repeat)
-    assert repeat.row is None
-    await audit.complete(repeat)
+    again = await vault.tokenize("acme", "r3", None, _values("Ann Lee"), audit=repeat)
+    assert repeat.row is not None and repeat.row.seq == event.row.seq + 1
+    assert (await audit.complete(repeat)) == repeat.row  # not appended a second time
     assert len(await store.audit_events(AuditQuery())) == 2
+    assert len(await store.record_entries("acme", "r3")) == 1  # nothing sealed twice
+    assert (await vault.reveal("acme", "r3", list(again.values())))[
+        again[("PERSON", "ann lee")]].value == "Ann Lee"
+    assert (await verify(store, keys=keys.current())).ok
 
 
 async def test_a_lost_race_writes_no_audit_event(store: VaultStore, vault: Vault,
