@@ -45,8 +45,10 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneMetadata
 
 #: A run of digits joined by what libphonenumber accepts inside a number (spaces,
-#: dashes of every width, dots, slashes, brackets, tildes, "x", "+").
-DIGIT_RUN_RE = re.compile(r"\d(?:[\d\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff0f()\uff08\uff09"
+#: dashes of every width, dots, slashes, brackets, tildes, "x", "+", and its invisible
+#: punctuation: soft hyphen, zero-width space, word joiner, fullwidth full stop).
+DIGIT_RUN_RE = re.compile(r"\d(?:[\d\s\-\u2010-\u2015\u2212\u30fc\uff0d-\uff0f()\uff08\uff09"
+                          r"\u00ad\u200b\u2060"
                           r"\uff3b\uff3d.\[\]/~\u2053\u223c\uff5ex+\uff0b]*\d)?")
 #: The characters that start a number written with its country code.
 PLUS_CHARS = "+\uff0b"

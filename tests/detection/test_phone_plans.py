@@ -142,3 +142,12 @@ def test_random_numbers_never_lose_a_region(line: str, regions: tuple[str, ...])
        st.sampled_from([REGIONS, OTHERS]))
 def test_random_digit_soup_never_loses_a_region(line: str, regions: tuple[str, ...]) -> None:
     _check(line, regions)
+
+
+@pytest.mark.parametrize("sep", ["\u00ad", "\u200b", "\u2060", "\uff0e"])
+def test_numbers_split_by_libphonenumbers_invisible_punctuation_keep_their_region(sep: str) -> None:
+    # libphonenumber's punctuation holds the soft hyphen, zero-width space, word joiner
+    # and fullwidth full stop: a number split by them is still one number to the matcher
+    line = f"call me at 212{sep}555{sep}0123"
+    assert "US" in _check(line)
+    assert "US" in RegionGate(REGIONS, 1).possible(line)
