@@ -3,9 +3,10 @@
 Digit values (cards, phones, SSNs...) recur as any piece of four or more of their
 consecutive digits, written or spoken ("the card ending in four four seven one").
 Names recur word by word (a surname alone), spelled or not. Any known value also
-recurs verbatim, in any case, except a place whose every word is a common English
-word ("Nice", "Reading", "Mobile"): it recurs only as it was written, capitalized
-("have a nice day" is no place), and not at all when it was found in lower case.
+recurs verbatim, in any case, except a place found in the transcript (not a known
+value) whose every word is a common English word ("Nice", "Reading", "Mobile"): it
+recurs only as it was written, capitalized ("have a nice day" is no place), and not
+at all when it was found in lower case.
 
 Known values must be the caller's own (``engine.Redactor`` passes only values the
 calling principal, or its share group, sent): a recurrence of another principal's
@@ -90,10 +91,12 @@ def collect(texts: Sequence[str], found: Iterable[Candidate],
             known: Iterable[KnownValue],
             common: Callable[[str], bool] | None = None) -> Needles:
     """Needles from candidates found in this transcript and from known values;
-    ``common`` says which (lower-case) words are common English words."""
-    needles = Needles(common=common)
-    for kv in known:
+    ``common`` says which (lower-case) words are common English words (read for the
+    found places only: a known value recurs in any case)."""
+    needles = Needles()
+    for kv in known:  # the caller's own values: a common word is still theirs, in any case
         needles.add(kv.entity_type, kv.value)
+    needles.common = common
     for cand in found:
         needles.add(cand.entity_type, texts[cand.seg][cand.start:cand.end], cand.normalized,
                     cand.score)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from redact_gw.detection import entities as E
+from redact_gw.model import KnownValue
 from tests.detection.conftest import Found
 
 CASES = [
@@ -29,3 +31,14 @@ def test_places_of_common_words_recur_only_as_written(
         assert value in last
     for value in not_held:
         assert value not in last
+
+
+@pytest.mark.parametrize("value", ["Reading", "reading", "READING"])
+def test_a_known_place_of_common_words_is_the_callers_word_and_recurs_in_any_case(
+        run: Callable[..., list[Found]], value: str) -> None:
+    # a known value is the caller's own statement that this is personal data: in a
+    # lower-case (speech) transcript it must still be found, whatever case it was sent in
+    turns = ["READING is where I live", "we met up near reading station"]
+    first, second = run(*turns, known=[KnownValue(E.LOCATION, value)])
+    assert (E.LOCATION, "READING") in first
+    assert (E.LOCATION, "reading") in second
