@@ -121,7 +121,8 @@ def _codes(view: SpokenView) -> list[Code]:
         first = bisect.bisect_left(starts, m.start())
         last = bisect.bisect_left(starts, m.end()) - 1
         if first < len(toks) and toks[first].start == m.start() and toks[last].end == m.end():
-            out.append((m.start(), m.end(), first, last, m.group()))
+            # one space between the halves, as GeoNames' patterns ("\\s?") read them
+            out.append((m.start(), m.end(), first, last, _SPACES.sub(" ", m.group())))
     return out
 
 

@@ -47,6 +47,8 @@ def _left(clear_text: str, original: str, value: str) -> str:
     ("Buffalo NY 14201", "Buffalo", "14201"),
     ("Phoenix 85001 is home", "Phoenix", "85001"),
     ("Lincoln LN1 1AA", "Lincoln", "LN1 1AA"),
+    # the two halves of a lettered code apart by more than one space (a typed form)
+    ("My address: Reading RG1  1AA.", "Reading", "RG1  1AA"),
     # a town that is a person's name
     ("Jackson 39201", "Jackson", "39201"),
     ("I'm in Jackson, MS 39201", "Jackson", "39201"),
