@@ -150,13 +150,19 @@ def _word_hits(seg: int, view: SpokenView, needles: Needles) -> list[Candidate]:
 def _phrase_hits(seg: int, text: str, needles: Needles) -> list[Candidate]:
     out: list[Candidate] = []
     lower = text.lower()
+    # a letter may lower-case longer ("İ": "i" and a dot above): each lowered
+    # character's index in ``text``, so that no span slides off the value
+    back = None if len(lower) == len(text) else [
+        i for i, c in enumerate(text) for _ in c.lower()]
     for haystack, table in ((lower, needles.phrases), (text, needles.cased)):
         for phrase, src in table.items():
             start = haystack.find(phrase)
             while start >= 0:
                 end = start + len(phrase)
-                if _bounded(lower, start, end):
-                    out.append(_hit(seg, start, end, src, None, "value seen before"))
+                a, b = ((back[start], back[end - 1] + 1) if back is not None
+                        and haystack is lower else (start, end))
+                if _bounded(text, a, b):
+                    out.append(_hit(seg, a, b, src, None, "value seen before"))
                 start = haystack.find(phrase, end)
     return out
 

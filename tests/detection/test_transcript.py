@@ -58,3 +58,13 @@ def test_spans_are_sorted_non_overlapping_and_well_named(detector: Detector) -> 
 def test_empty_input(detector: Detector) -> None:
     assert detector.detect([]) == []
     assert detector.detect([Segment(""), Segment("\n\n")]) == [[], []]
+
+
+def test_a_known_phrase_is_covered_whole_after_letters_that_lower_case_longer(run: Run) -> None:
+    # "İ".lower() is two characters: offsets found in the lower-cased text were used in
+    # the original one, so the span slid right and left the phrase's start in clear
+    known = [KnownValue("ADDRESS", "old mill lane cottage")]
+    for text in ("İİİİİİİİİİ we met at old mill lane cottage yesterday",
+                 "İstanbul, then old mill lane cottage"):
+        got = run(text, known=known)[0]
+        assert ("ADDRESS", "old mill lane cottage") in got, got
