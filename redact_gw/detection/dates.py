@@ -23,7 +23,7 @@ import re
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import MONTHS, ORDINALS, TEENS, TENS, UNITS
+from redact_gw.detection.lexicon import MONTHS, ORDINALS, TEENS, TENS, UNITS, WEEKDAYS
 from redact_gw.detection.view import SpokenView
 
 RECOGNIZER = "DateRecognizer"
@@ -46,9 +46,8 @@ YEAR_CUES = frozenset({"in", "since", "during", "until", "till", "year", "before
 WEAK_YEAR_CUES = frozenset({"of", "a", "by", "from", "around"})
 _YEAR_WORDS = 4
 #: Words that pin a date or a time to a day, an hour or a year.
-_PINNING = frozenset(MONTHS) | frozenset(ORDINALS) | frozenset(UNITS) | frozenset(
-    TEENS) | frozenset(TENS) | {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+_PINNING = frozenset(MONTHS) | frozenset(WEEKDAYS) | frozenset(ORDINALS) | frozenset(
+    UNITS) | frozenset(TEENS) | frozenset(TENS) | {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "noon", "midnight", "today", "tomorrow", "yesterday", "tonight", "christmas", "easter",
     "thanksgiving", "hundred", "thousand"}

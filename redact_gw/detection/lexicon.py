@@ -37,6 +37,9 @@ MONTHS: tuple[str, ...] = (
     "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december",
 )
+WEEKDAYS: tuple[str, ...] = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+)
 
 #: Context families: words that say which kind of value is being read out.
 CONTEXT_FAMILIES: dict[str, frozenset[str]] = {

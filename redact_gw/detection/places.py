@@ -31,7 +31,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import COMMON_WORD, RARE_WORD, Gazetteer
-from redact_gw.detection.lexicon import MONTHS, TEENS, TENS, UNITS
+from redact_gw.detection.lexicon import MONTHS, TEENS, TENS, UNITS, WEEKDAYS
 from redact_gw.detection.truecase import LineWords, Word
 
 RECOGNIZER = "PlaceRecognizer"
@@ -63,8 +63,8 @@ _MAX_WORDS = 4
 #: Word frequency (about Zipf 2.5) under which a word in capitals is no English word
 #: ("VOUCHER" is one, "HARJAVALTA" is not).
 CAPS_WORD = 3e-7
-_NOT_PLACE = frozenset(MONTHS) | frozenset(UNITS) | frozenset(TEENS) | frozenset(TENS) | {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+_NOT_PLACE = frozenset(MONTHS) | frozenset(WEEKDAYS) | frozenset(UNITS) | frozenset(
+    TEENS) | frozenset(TENS) | {
     "today", "tomorrow", "yesterday", "tonight", "morning", "evening", "afternoon"}
 _CUE_TABLE: dict[tuple[str, ...], int] = {tuple(c.split()): len(c.split()) for c in PLACE_CUES}
 _CUE_MAX = max(_CUE_TABLE.values())

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from redact_gw.detection.lexicon import COUNTED_NOUNS, PHONE_LABELS
+from redact_gw.detection.lexicon import COUNTED_NOUNS, MONTHS, PHONE_LABELS, WEEKDAYS
 
 Found = tuple[int, int, str, float]
 WordTest = Callable[[str], bool]
@@ -308,12 +308,9 @@ def cued_postcodes(text: str) -> list[Found]:
     return out
 
 
-_MONTHS_DAYS = frozenset({
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday",
-    "friday", "saturday", "sunday", "q1", "q2", "q3", "q4",
-})
+_MONTHS_DAYS = frozenset(MONTHS) | frozenset(WEEKDAYS) | {
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "q1", "q2", "q3", "q4"}
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "to", "near"})
 _POSTCODE_SHAPE = re.compile(r"\d{4,6}|\d{2}-\d{3}")
 #: Held by every token of ``_POSTCODE_SHAPE``.

@@ -40,7 +40,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection.addresses import STATE_CODES
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import Gazetteer
-from redact_gw.detection.lexicon import COUNTED_NOUNS, MONTHS, PHONE_LABELS
+from redact_gw.detection.lexicon import COUNTED_NOUNS, MONTHS, PHONE_LABELS, WEEKDAYS
 from redact_gw.detection.places import RECOGNIZER as PLACE_RECOGNIZER
 from redact_gw.detection.places import TOWN_CUES
 from redact_gw.detection.view import SpokenView, Tok
@@ -66,8 +66,7 @@ _QUANTITY = COUNTED_NOUNS | {
     "percent", "people", "times", "years", "months", "weeks", "days", "hours", "minutes",
     "items", "units", "dollars", "euros", "pounds", "lines", "words", "points", "votes",
     "miles", "km", "kg", "am", "pm"}
-_NOT_TOWN = frozenset(MONTHS) | {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_NOT_TOWN = frozenset(MONTHS) | frozenset(WEEKDAYS)
 #: A postcode: (start, end) in the original text, its first and last token, and its
 #: characters (digits for a spoken code).
 Code = tuple[int, int, int, int, str]
