@@ -125,16 +125,18 @@ BOX_RE = re.compile(
 UNIT_LINE_RE = re.compile(rf"(?<![\w])(?:{_UNIT})\.?[ \t]*\#?[ \t]*[a-z]?\d{{1,5}}[a-z]?\b",
                           re.IGNORECASE)
 _ZIP = r"\d{5}(?:-\d{4})?"
-_UK = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
-_CA = r"[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
+#: A UK and a Canadian postcode in capitals (pattern text, shared with ``town_postcodes``).
+UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
+CA_POSTCODE = r"[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
 POSTCODE_RE = re.compile(
     rf"\b(?:(?:{'|'.join(sorted(STATE_CODES))})[ \t]+{_ZIP}|(?:APO|FPO|DPO)[ \t]+"
-    rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{_UK}|{_CA})\b")
-_POSTCODE_TOKEN = re.compile(rf"(?:{_ZIP}|\d{{4,6}}|\d{{2}}-\d{{3}}|{_UK}|{_CA})", re.IGNORECASE)
-_ZIP_END = re.compile(rf"{_ZIP}|{_UK}|{_CA}")
+    rf"(?:AA|AE|AP)[ \t]+{_ZIP}|\d{{5}}-\d{{4}}|{UK_POSTCODE}|{CA_POSTCODE})\b")
+_POSTCODE_TOKEN = re.compile(
+    rf"(?:{_ZIP}|\d{{4,6}}|\d{{2}}-\d{{3}}|{UK_POSTCODE}|{CA_POSTCODE})", re.IGNORECASE)
+_ZIP_END = re.compile(rf"{_ZIP}|{UK_POSTCODE}|{CA_POSTCODE}")
 _DOTTED = re.compile(r"\d+[.:]\d")
 _GLUED_POSTCODE = re.compile(r"\d{4,6}(?=[a-z]$)")
-_SPLIT_POSTCODE = re.compile(rf"(?:{_UK}|{_CA}|\d{{3}}[ \t]\d{{2}})\b")
+_SPLIT_POSTCODE = re.compile(rf"(?:{UK_POSTCODE}|{CA_POSTCODE}|\d{{3}}[ \t]\d{{2}})\b")
 #: Between the parts of an address: spaces, commas, line breaks, and the ">" or "|" that
 #: stand for line breaks in a quoted or flattened text ("Suite 12 > Springfield > 62704").
 #: A region code of any country after the city ("Tallinn HA", "Hunderdorf BY").

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
-from redact_gw.detection.addresses import STATE_CODES
+from redact_gw.detection.addresses import CA_POSTCODE, STATE_CODES, UK_POSTCODE
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import Gazetteer
 from redact_gw.detection.lexicon import COUNTED_NOUNS, MONTHS, PHONE_LABELS, WEEKDAYS
@@ -47,7 +47,7 @@ from redact_gw.detection.view import SpokenView, Tok
 
 POSTCODE_RECOGNIZER = "PostcodeRecognizer"
 #: UK and Canadian postcodes in capitals (as ``addresses.POSTCODE_RE`` reads them).
-_LETTERED = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)\b")
+_LETTERED = re.compile(rf"\b(?:{UK_POSTCODE}|{CA_POSTCODE})\b")
 #: The same, spoken letter by letter (a run of the view: "r g one one a a").
 _LETTERED_RUN = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}|[a-z]\d[a-z]\d[a-z]\d")
 _ZIP4 = re.compile(r"\d{5}-\d{4}")
