@@ -21,7 +21,7 @@ reuses them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -70,18 +70,17 @@ def reuse(nlp: Language, text: str, kept: NerLine) -> Doc | None:
 
 
 def kept_docs(nlp: Language, model: str | None, segments: Sequence[Segment],
-              lines: Sequence[tuple[int, int, str]], ner_text: Callable[[str], str]
-              ) -> list[Doc | None]:
-    """Per line ``(segment, offset, text)`` of ``segments``, its ``Doc`` rebuilt from the
-    entities its segment came with (``None``: spaCy reads it); ``ner_text`` gives the
-    text spaCy reads for a line."""
-    out: list[Doc | None] = [None] * len(lines)
+              seg_of_line: Sequence[int], texts: Sequence[str]) -> list[Doc | None]:
+    """Per line of ``segments`` (the segment of each, and the text spaCy reads for it),
+    its ``Doc`` rebuilt from the entities its segment came with (``None``: spaCy reads
+    it)."""
+    out: list[Doc | None] = [None] * len(texts)
     if model is None or not any(s.ner is not None for s in segments):
         return out
     for seg, segment in enumerate(segments):
-        at = [k for k, line in enumerate(lines) if line[0] == seg]
+        at = [k for k, line_seg in enumerate(seg_of_line) if line_seg == seg]
         for k, line_kept in zip(at, kept_lines(segment, model, len(at)) or (), strict=False):
-            out[k] = reuse(nlp, ner_text(lines[k][2]), line_kept)
+            out[k] = reuse(nlp, texts[k], line_kept)
     return out
 
 

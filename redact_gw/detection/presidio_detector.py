@@ -212,10 +212,9 @@ class PresidioDetector:
             # the text each line's Doc is made of, kept: spaCy joins its tokens again on
             # every ``doc.text``, a few microseconds a line
             read = {i: [self._read_text(line) for _, _, line in lines[i]] for i in order}
-            kept = {i: ner_memo.kept_docs(
-                self._engine.pipeline, self._ner_model, jobs[i][0], lines[i],
-                dict(zip((line for _, _, line in lines[i]), read[i], strict=True)).__getitem__)
-                for i in order}
+            segs = {i: [seg for seg, _, _ in lines[i]] for i in order}
+            kept = {i: ner_memo.kept_docs(self._engine.pipeline, self._ner_model, jobs[i][0],
+                                          segs[i], read[i]) for i in order}
             docs = self._nlp([text for i in order
                               for text, doc in zip(read[i], kept[i], strict=True)
                               if doc is None])
@@ -224,8 +223,7 @@ class PresidioDetector:
                 segments, known = jobs[i]
                 spans = self._detect(segments, known, lines[i], job_docs, read[i])
                 model = self._ner_model if keep is None or keep[i] else None
-                yield i, spans, ner_memo.keep(model, len(segments),
-                                              [seg for seg, _, _ in lines[i]], read[i],
+                yield i, spans, ner_memo.keep(model, len(segments), segs[i], read[i],
                                               job_docs)
 
     def detect_keeping(self, segments: Sequence[Segment], known: Sequence[KnownValue] = ()
