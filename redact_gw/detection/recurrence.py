@@ -53,12 +53,12 @@ class Needles:
     phrases: dict[str, Source] = field(default_factory=dict)
     #: Places of common words, looked for in their own case only.
     cased: dict[str, Source] = field(default_factory=dict)
-    #: Whether a word (lower case) is a common English word; ``None``: no word is.
-    common: Callable[[str], bool] | None = None
 
     def add(self, entity_type: str, value: str, normalized: str | None = None,
-            score: float = KNOWN_SCORE) -> None:
-        """Remember a value of ``entity_type`` (its text and normalized form)."""
+            score: float = KNOWN_SCORE, common: Callable[[str], bool] | None = None) -> None:
+        """Remember a value of ``entity_type`` (its text and normalized form); a place
+        whose every word ``common`` says is a common English word (lower case) is looked
+        for only as written."""
         src = Source(entity_type, min(score, KNOWN_SCORE) - 0.05)
         digits = "".join(ch for ch in (normalized or value) if ch.isdigit())
         if entity_type in E.DIGIT_ENTITIES and len(digits) >= MIN_DIGITS:
@@ -69,16 +69,17 @@ class Needles:
                 if len(w) >= 3 and w not in STOP_WORDS and w not in NOT_NAMES:
                     _keep_best(self.words, w, src)
         phrase = value.strip().lower()
-        if entity_type == E.LOCATION and self._common_words(phrase):
+        if entity_type == E.LOCATION and common is not None and _all_common(phrase, common):
             if value.strip()[:1].isupper():
                 _keep_best(self.cased, value.strip(), src)
             return
         if entity_type in (E.PERSON, E.LOCATION, E.ADDRESS, E.EMAIL_ADDRESS) and len(phrase) >= 3:
             _keep_best(self.phrases, phrase, src)
 
-    def _common_words(self, phrase: str) -> bool:
-        words = _WORD_RE.findall(phrase)
-        return self.common is not None and bool(words) and all(map(self.common, words))
+
+def _all_common(phrase: str, common: Callable[[str], bool]) -> bool:
+    words = _WORD_RE.findall(phrase)
+    return bool(words) and all(map(common, words))
 
 
 def _keep_best(table: dict[str, Source], key: str, src: Source) -> None:
@@ -96,10 +97,9 @@ def collect(texts: Sequence[str], found: Iterable[Candidate],
     needles = Needles()
     for kv in known:  # the caller's own values: a common word is still theirs, in any case
         needles.add(kv.entity_type, kv.value)
-    needles.common = common
     for cand in found:
         needles.add(cand.entity_type, texts[cand.seg][cand.start:cand.end], cand.normalized,
-                    cand.score)
+                    cand.score, common)
     return needles
 
 
