@@ -10,7 +10,8 @@ would have found nothing. Checked against the patterns themselves in
 
 ``re.IGNORECASE`` matches some non-ASCII characters to ASCII letters (the long s
 U+017F to "s", the Kelvin sign to "k"), so word-list gates read only ASCII texts, where
-it is exactly ``str.lower``; any other text is scanned as before.
+it is exactly ``str.lower``; any other text is scanned as before. ``folded`` and
+``has_any`` also gate the month-name and password scans (``dates``, ``spoken``).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from redact_gw.detection import entities as E
+from redact_gw.detection.address_gates import folded, has_any
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.lexicon import MONTHS, ORDINALS, TEENS, TENS, UNITS, WEEKDAYS
@@ -61,10 +62,7 @@ def may_name_month(text: str) -> bool:
     """Whether ``MONTH_DAY_RE`` can match ``text``: every match holds a month's name.
     Read only on ASCII text, where the pattern's ``IGNORECASE`` is ``str.lower``
     (elsewhere it also matches the long s (U+017F) to "s"...; always ``True`` there)."""
-    if not text.isascii():
-        return True
-    low = text.lower()
-    return any(month in low for month in MONTHS)
+    return has_any(folded(text), MONTHS)
 
 
 def is_vague(value: str) -> bool:

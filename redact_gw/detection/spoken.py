@@ -11,6 +11,7 @@ import re
 
 from redact_gw.detection import entities as E
 from redact_gw.detection import numbers, phones, spoken_ids
+from redact_gw.detection.address_gates import folded, has_any
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
 from redact_gw.detection.lexicon import MONTHS, ORDINALS
@@ -176,7 +177,4 @@ def _may_name(text: str, pieces: tuple[str, ...]) -> bool:
     """Whether ``text`` may hold one of ``pieces`` under ``IGNORECASE``: read only on
     ASCII text, where that is ``str.lower`` (it also matches the long s (U+017F) to "s"...; ``True``
     for any other text)."""
-    if not text.isascii():
-        return True
-    low = text.lower()
-    return any(p in low for p in pieces)
+    return has_any(folded(text), pieces)
