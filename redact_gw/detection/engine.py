@@ -41,6 +41,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 from redact_gw.detection import entities as E
 from redact_gw.detection import require_model
+from redact_gw.detection.matmul import Matmul
 from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.phone_regions import RegionGatedPhoneRecognizer
 from redact_gw.detection.spoken_email import has_public_suffix
@@ -152,7 +153,7 @@ def transcript_registry(language: str) -> list[EntityRecognizer]:
 
 def build_analyzer(model: str, language: str,
                    recognizers: list[EntityRecognizer] | None = None, *,
-                   batch_size: int = 64) -> AnalyzerEngine:
+                   batch_size: int = 64, matmul: Matmul = "numpy") -> AnalyzerEngine:
     """An ``AnalyzerEngine`` on ``model`` with exactly ``recognizers`` plus spaCy NER.
 
     The spaCy pipeline keeps only what its NER needs (see ``TranscriptNlpEngine``).
@@ -162,12 +163,13 @@ def build_analyzer(model: str, language: str,
         language: Language code.
         recognizers: Pattern recognizers; ``None`` means the transcript registry.
         batch_size: Texts per ``nlp.pipe`` minibatch.
+        matmul: Which BLAS spaCy's layers multiply with (``detection/matmul.py``).
     """
     require_model(model)
     silence_presidio_debug()
     ner_config = NerModelConfiguration(model_to_presidio_entity_mapping=NER_MAPPING,
                                        labels_to_ignore=["CARDINAL", "ORDINAL"])
-    nlp_engine = TranscriptNlpEngine(model, language, ner_config, batch_size)
+    nlp_engine = TranscriptNlpEngine(model, language, ner_config, batch_size, matmul)
     nlp_engine.load()
     chosen = transcript_registry(language) if recognizers is None else recognizers
     ner = SpacyRecognizer(supported_language=language,

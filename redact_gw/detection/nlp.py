@@ -41,6 +41,8 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from redact_gw.detection import matmul as _matmul
+
 
 def components_for_ner(nlp: Language) -> set[str]:
     """Names of the pipeline components the ``ner`` component needs (itself included).
@@ -92,7 +94,7 @@ class TranscriptNlpEngine(SpacyNlpEngine):
     """Presidio's spaCy engine with an NER-only pipeline and batched ``pipe`` calls."""
 
     def __init__(self, model: str, language: str, ner_config: NerModelConfiguration,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, matmul: _matmul.Matmul = "numpy") -> None:
         """Configure (nothing is loaded until ``load``).
 
         Args:
@@ -100,12 +102,14 @@ class TranscriptNlpEngine(SpacyNlpEngine):
             language: Language code.
             ner_config: Label mapping and ignored labels.
             batch_size: Texts per ``nlp.pipe`` minibatch.
+            matmul: Which BLAS the neural layers multiply with (``detection/matmul.py``).
         """
         super().__init__(models=[{"lang_code": language, "model_name": model}],
                          ner_model_configuration=ner_config)
         self._model = model
         self._language = language
         self.batch_size = batch_size
+        self.matmul = matmul
         self.removed: list[str] = []
         self._tagging: list[Callable[[Doc], Doc]] = []
         # spaCy's memory zone frees every string added while it is open, whichever
@@ -115,6 +119,7 @@ class TranscriptNlpEngine(SpacyNlpEngine):
     def load(self) -> None:
         """Load the model and remove the components detection does not use."""
         nlp = spacy.load(self._model)
+        _matmul.apply(nlp, self.matmul)  # the tagger kept aside below included
         keep = components_for_ner(nlp)
         self.removed = [name for name in nlp.pipe_names if name not in keep]
         spare = {name: nlp.remove_pipe(name)[1] for name in self.removed}

@@ -103,7 +103,8 @@ class PresidioDetector:
                 when ``None``.
         """
         self._analyzer = analyzer or build_analyzer(settings.spacy_model, settings.language,
-                                                    batch_size=settings.nlp_batch_size)
+                                                    batch_size=settings.nlp_batch_size,
+                                                    matmul=settings.matmul)
         engine = self._analyzer.nlp_engine
         if not isinstance(engine, TranscriptNlpEngine):
             raise ConfigError("detection: the analyzer must run on a TranscriptNlpEngine")
@@ -155,7 +156,7 @@ class PresidioDetector:
         """This detector (same loaded model and recognizers) under other thresholds and
         fewer entity types: a scoped override (``detection/scoped.py``). Everything
         derived from the settings is derived again (``_configure``)."""
-        model = ("spacy_model", "language", "nlp_batch_size")
+        model = ("spacy_model", "language", "nlp_batch_size", "matmul")
         if any(getattr(settings, k) != getattr(self._settings, k) for k in model):
             raise ConfigError("detection: scoped settings cannot change the model")
         clone = copy.copy(self)
