@@ -5,9 +5,9 @@ One ``detect`` call sees the whole transcript:
 1. every line of every segment goes through spaCy once (one batched ``pipe``) and the
    explicit Presidio registry; lines are analyzed separately so an entity never
    swallows a line break or the speaker label after it;
-2. the transcript recognizers read each segment's normalized view (spoken digits,
-   letters, emails, names, addresses, dates, passwords), with the words before a value
-   (also the previous turn) as context;
+2. the transcript recognizers (``transcript_recognizers``) read each segment's
+   normalized view (spoken digits, letters, emails, names, addresses, dates,
+   passwords), with the words before a value (also the previous turn) as context;
 3. values found, and values already known in the record, are looked for again in
    every segment (recurrences, also partial);
 4. thresholds, allow and deny lists and overlap resolution give the final spans.
@@ -16,17 +16,14 @@ One ``detect`` call sees the whole transcript:
 from __future__ import annotations
 
 import copy
-import dataclasses
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from presidio_analyzer import AnalyzerEngine
 from spacy.tokens import Doc
 
 from redact_gw.detection import (
     address_parts,
-    addresses,
-    dates,
     gazetteer,
     names,
     ner_gate,
@@ -34,11 +31,9 @@ from redact_gw.detection import (
     phones,
     places,
     recurrence,
-    spoken,
     spoken_email,
-    spoken_ids,
     spoken_names,
-    town_postcodes,
+    transcript_recognizers,
     truecase,
 )
 from redact_gw.detection import entities as E
@@ -64,12 +59,10 @@ from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.pattern_gates import NEEDS, possible
 from redact_gw.detection.presidio_results import (
     LOW_VALUE_TYPES,
-    OPTED_IN_SCORE,
     WORD_NAME_SCORE,
     adjust,
     name_like,
 )
-from redact_gw.detection.turns import turns
 from redact_gw.detection.view import SpokenView, build_view
 from redact_gw.errors import ConfigError
 from redact_gw.model import KnownValue, Segment, SegmentNer, Span
@@ -335,23 +328,9 @@ class PresidioDetector:
         texts = [s.text for s in segments]
         cands = self._credential_candidates(texts)
         if self._settings.transcript_recognizers:
-            gaz = self._gazetteer
-            name_like = gaz.looks_like_name if gaz else None
-            is_place = (lambda w: gaz.place_kind(w) > 0) if gaz else (lambda w: False)
-            is_common = ((lambda w: gaz.word_freq(w) >= gazetteer.COMMON_WORD) if gaz
-                         else (lambda w: False))
-            for seg, view in enumerate(views):
-                cands.extend(_opt_in(c, self._opted_in)
-                             for c in _transcript(seg, view, ctx, name_like))
-                cands.extend(addresses.address_candidates(seg, view, ctx, is_place, is_common))
-                if gaz is not None:
-                    cands.extend(places.cued_places(seg, seg_lines[seg], gaz))
-                    cands.extend(places.caps_places(seg, seg_lines[seg], gaz))
-                    cands.extend(places.city_and_region(seg, seg_lines[seg], gaz))
-                    cands.extend(places.town_after_cue(seg, seg_lines[seg], gaz, self._towns))
-                    cands.extend(town_postcodes.candidates(seg, view, gaz))
-            for turn in turns(segments, [v.tokens for v in views]):
-                cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
+            cands.extend(transcript_recognizers.candidates(
+                segments, views, ctx, seg_lines, self._gazetteer, self._towns,
+                self._opted_in))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
         return cands
 
@@ -437,36 +416,3 @@ def _lines(texts: Sequence[str]) -> Iterator[Line]:
         for m in _LINE_RE.finditer(text):
             if m.group().strip():
                 yield seg, m.start(), m.group()
-
-
-def _opt_in(cand: Candidate, opted_in: frozenset[str]) -> Candidate:
-    """A low-value candidate ("march fourth") at the opted-in score when its type is
-    named in ``detection.entities``."""
-    if cand.entity_type in opted_in:
-        return dataclasses.replace(cand, score=max(cand.score, OPTED_IN_SCORE))
-    return cand
-
-
-def _transcript(seg: int, view: SpokenView, ctx: TranscriptContext,
-                name_like: Callable[[str], bool] | None) -> list[Candidate]:
-    """All transcript recognizers over one segment's view."""
-    text, toks = view.original, list(view.tokens)
-    out = [
-        *spoken.number_candidates(seg, view, ctx),
-        *spoken.iban_candidates(seg, view, ctx),
-        *spoken_ids.ip_candidates(seg, view),
-        *spoken_ids.ipv6_candidates(seg, view, ctx),
-        *spoken_ids.url_candidates(seg, text, ctx),
-        *spoken.date_candidates(seg, view, ctx),
-        *dates.date_candidates(seg, view, ctx),
-        *spoken.password_candidates(seg, view),
-        *names.introduced_names(seg, text, toks, ctx, name_like),
-        *names.introduced_places(seg, text, toks),
-        *names.spelled_names(seg, view, ctx),
-    ]
-    for start, end, address in spoken_email.find_spoken_emails(text, toks):
-        asked = ctx.mentions(seg, start, frozenset({"email", "e-mail", "mail"}), 14)
-        out.append(Candidate(seg, start, end, E.EMAIL_ADDRESS, 0.95,
-                             spoken_email.RECOGNIZER, address,
-                             f"spoken email, context '{asked}'" if asked else "spoken email"))
-    return out
