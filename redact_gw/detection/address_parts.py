@@ -32,7 +32,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
-from redact_gw.detection.lexicon import COUNTED_NOUNS
+from redact_gw.detection.lexicon import COUNTED_NOUNS, QUANTITY_WORDS
 from redact_gw.detection.view import SpokenView
 
 RECOGNIZER = "PostcodeRecognizer"
@@ -44,15 +44,21 @@ _GAP = re.compile(r"[ \t]*,?[ \t]*(?:(?P<region>[^\W\d_]{1,3})\.?[ \t]*,?[ \t]*)
 _SHAPE = re.compile(r"\d{4,6}|\d{9}")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _NEXT_WORD = re.compile(r"[ \t]*(?P<w>%|[^\W\d_]+)")
-#: Words after a number that make it a quantity, a time or an amount.
-_QUANTITY = frozenset({
-    "percent", "people", "persons", "residents", "inhabitants", "fans", "jobs", "times",
-    "years", "year", "months", "weeks", "days", "hours", "minutes", "seconds", "items",
-    "units", "dollars", "euros", "pounds", "usd", "eur", "gbp", "million", "billion",
-    "thousand", "hundred", "kg", "km", "miles", "meters", "feet", "ft", "sq", "points",
-    "votes", "employees", "students", "visitors", "cases", "copies", "acres", "%",
-    "am", "pm", "bc", "ad",
-})
+#: Words after a postcode-shaped number that make it a quantity, a time or an amount:
+#: the shared ``QUANTITY_WORDS``, and words only this step reads (``street_lines`` never
+#: took them for its house numbers; sharing them would change what it finds):
+_QUANTITY = QUANTITY_WORDS | {
+    # "%" is a word to ``_NEXT_WORD`` ("Lyon 2000%"); ``street_lines`` tests the
+    # character itself
+    "%",
+    # after a four-digit year ("Rome 1500 BC"), currency codes, lengths and areas
+    "bc", "ad", "usd", "eur", "gbp", "feet", "ft", "sq", "units", "cases", "votes",
+    # also in COUNTED_NOUNS, which count only lower case right after a town
+    # ("Chicago 12000 subscribers"); these count in any case and after any place
+    # ("Bern, 4500 Employees")
+    "persons", "residents", "inhabitants", "fans", "jobs", "employees", "students",
+    "visitors", "copies", "acres", "meters",
+}
 
 
 def beside_found(texts: Sequence[str], views: Sequence[SpokenView],

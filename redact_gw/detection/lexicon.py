@@ -174,6 +174,17 @@ SPEAKER_LABELS: frozenset[str] = frozenset({
 })
 
 
+#: Words after a number that make it a quantity, a time or an amount ("4000 people",
+#: "12000 euros", "5 pm"), in any case: not a house number (``street_lines``), not a
+#: postcode after a place (``address_parts``, ``street_lines.place_postcodes``). Each of
+#: those modules adds its own words to these (see there); ``COUNTED_NOUNS`` below are
+#: the plurals that count only in lower case.
+QUANTITY_WORDS: frozenset[str] = frozenset({
+    "percent", "times", "year", "years", "months", "weeks", "days", "hours", "minutes",
+    "seconds", "items", "people", "am", "pm", "dollars", "euros", "pounds", "hundred",
+    "thousand", "million", "billion", "kg", "km", "miles", "points",
+})
+
 #: Plural nouns a number before them counts: "In France 3500 stores closed", "Bern
 #: 4500 employees", "Chicago 12000 subscribers". A list, not "a lowercase word ending
 #: in s": a verb after a postcode looks the same ("in Kraków 31-150 opens at nine",

@@ -27,7 +27,13 @@ from collections.abc import Callable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from redact_gw.detection.lexicon import COUNTED_NOUNS, MONTHS, PHONE_LABELS, WEEKDAYS
+from redact_gw.detection.lexicon import (
+    COUNTED_NOUNS,
+    MONTHS,
+    PHONE_LABELS,
+    QUANTITY_WORDS,
+    WEEKDAYS,
+)
 
 Found = tuple[int, int, str, float]
 WordTest = Callable[[str], bool]
@@ -85,12 +91,11 @@ PARTICLES: frozenset[str] = _folded({
     "des", "la", "le", "les", "los", "van", "von", "der", "den", "y", "e", "i", "el",
     "z", "ze", "u", "nad", "pod", "na", "op", "aan", "ter", "ten", "zu", "zum", "zur", "d'",
 })
-#: Words after a number that make it a quantity, a time or an age, not a house number.
-_NOT_HOUSE_AFTER: frozenset[str] = frozenset({
-    "percent", "times", "years", "year", "months", "month", "weeks", "days", "hours",
-    "minutes", "seconds", "items", "people", "pm", "am", "dollars", "euros", "pounds",
-    "million", "billion", "thousand", "hundred", "kg", "km", "miles", "points",
-})
+#: Words after a number that make it a quantity, a time or an age, not a house number
+#: (nor a postcode, ``place_postcodes``): the shared ``QUANTITY_WORDS``, and "month",
+#: singular after a number as short as a house number ("a 12 month lease"; never in
+#: ``address_parts``' list, whose numbers have four digits or more).
+_NOT_HOUSE_AFTER: frozenset[str] = QUANTITY_WORDS | {"month"}
 #: Unit designators: "Apt. 268" is a unit, not a street with its number.
 _UNIT_WORDS: frozenset[str] = frozenset({
     "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "rm", "box",
