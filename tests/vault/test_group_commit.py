@@ -201,3 +201,46 @@ async def test_queued_reads_share_a_snapshot_and_fail_alone(
     results = await asyncio.gather(*reads, return_exceptions=True)
     assert results[0] == results[2] == ["x"]
     assert isinstance(results[1], sqlite3.OperationalError)
+
+
+async def test_no_operation_waits_for_a_wake_up_that_never_comes(
+        tx: tuple[TxThread, sqlite3.Connection]) -> None:
+    """Operations queued from this loop and from a second loop in another thread, in
+    bursts and one by one, while the thread is busy or idle: every one is answered
+    (a lost wake-up would leave a caller waiting forever)."""
+    thread, conn = tx
+
+    def other_loop() -> list[str]:
+        async def go() -> list[str]:
+            out = []
+            for i in range(150):
+                out.append(await thread.run("write", _insert(f"o{i}")))
+            return out
+        return asyncio.run(go())
+
+    async def burst(k: int) -> list[str]:
+        names = [f"b{k}.{i}" for i in range(k % 5 + 1)]
+        got = await asyncio.gather(*(thread.run("write", _insert(n)) for n in names))
+        if k % 3 == 0:
+            await asyncio.sleep(0.001)  # let the thread go idle in between
+        return list(got)
+
+    other = asyncio.ensure_future(asyncio.to_thread(other_loop))
+    mine = await asyncio.wait_for(asyncio.gather(*(burst(k) for k in range(120))), 30)
+    theirs = await asyncio.wait_for(other, 30)
+    assert len(theirs) == 150 and sum(len(b) for b in mine) == 360
+    assert len(_ids(conn)) == 510
+
+
+async def test_stop_finishes_what_is_queued(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("CREATE TABLE p (id TEXT PRIMARY KEY)")
+    thread = TxThread(lambda: conn)
+    thread.start()
+    writes = [asyncio.ensure_future(thread.run("write", _insert(str(i)))) for i in range(20)]
+    await asyncio.sleep(0)  # all queued, the wake-up scheduled
+    await asyncio.to_thread(thread.stop)  # blocks until the thread has ended
+    assert await asyncio.wait_for(asyncio.gather(*writes), 5) == [str(i) for i in range(20)]
+    assert len(_ids(conn)) == 20
+    conn.close()
