@@ -3,6 +3,8 @@ exactly what they find on BLIS (``detection/matmul.py``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 from threadpoolctl import threadpool_info
@@ -12,7 +14,7 @@ from redact_gw.detection.engine import build_analyzer
 from redact_gw.detection.nlp import TranscriptNlpEngine
 from redact_gw.detection.presidio_detector import PresidioDetector
 from redact_gw.errors import ConfigError
-from redact_gw.model import Segment
+from redact_gw.model import KnownValue, Segment
 from redact_gw.settings import DetectionSettings
 
 TEXTS = [
@@ -35,9 +37,10 @@ def _engine(det: Detector) -> TranscriptNlpEngine:
 
 
 def _blis_flags(engine: TranscriptNlpEngine) -> set[bool]:
-    models = [c.model for _, c in engine.pipeline.pipeline]
-    models += [getattr(step, "model") for step in engine._tagging]
-    return {bool(getattr(layer.ops, "use_blis", True)) for m in models for layer in m.walk()}
+    components: list[Any] = [c for _, c in engine.pipeline.pipeline]
+    components += engine._tagging  # the kept-aside tagger and its encoder
+    return {bool(getattr(layer.ops, "use_blis", True))
+            for c in components for layer in c.model.walk()}
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +71,44 @@ def test_numpy_and_blis_find_the_same_spans(detector: Detector,
     found = detector.detect(segments)
     assert any(found), "the texts hold names and places"
     assert found == on_blis.detect(segments)
-    jobs = [([s], []) for s in segments]
-    assert detector.detect_many(jobs) == on_blis.detect_many(jobs)  # type: ignore[arg-type]
+    jobs: list[tuple[list[Segment], list[KnownValue]]] = [([s], []) for s in segments]
+    assert isinstance(detector, PresidioDetector)
+    assert detector.detect_many(jobs) == on_blis.detect_many(jobs)
 
 
 def test_only_numpy_or_blis_is_a_setting() -> None:
     with pytest.raises(ValidationError, match="matmul"):
-        DetectionSettings(matmul="mkl")  # type: ignore[arg-type]
+        DetectionSettings(matmul="mkl")
 
 
 def test_a_scoped_override_cannot_change_the_matmul(detector: Detector) -> None:
     assert isinstance(detector, PresidioDetector)
     with pytest.raises(ConfigError, match="cannot change the model"):
         detector.with_settings(DetectionSettings(matmul="blis"))
+
+
+def test_no_product_of_a_detection_goes_through_blis(
+        detector: Detector, on_blis: PresidioDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What runs, not only the layers' flags at load: the parser's per-call step model
+    and the kept-aside tagger included (the transition loop's own C calls aside)."""
+    import blis.py
+
+    calls: list[int] = []
+    gemm = blis.py.gemm
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return gemm(*args, **kwargs)
+
+    monkeypatch.setattr(blis.py, "gemm", counted)
+    segments = [Segment(t, "customer") for t in TEXTS]
+    on_blis.detect(segments)
+    assert calls, "thinc's default multiplies through BLIS"
+    calls.clear()
+    assert isinstance(detector, PresidioDetector)
+    assert any(detector.detect(segments))
+    engine = _engine(detector)
+    with engine.memory_zone():
+        doc = engine.pipeline("my wife Jenny went to Paris with her brother")
+        assert engine.tag(doc) and any(t.tag_ for t in doc)
+    assert calls == []
