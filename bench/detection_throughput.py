@@ -444,6 +444,7 @@ async def bench(args: argparse.Namespace) -> None:
                     r[f"{name}.vanilla.cpu"] = n / vanilla.cpu_seconds
                     vanilla_spans[name] = vanilla.spans
                     r[f"{name}.vanilla_numpy"] = n / sum(vanilla_numpy.run(texts))
+                    r[f"{name}.vanilla_numpy.cpu"] = n / vanilla_numpy.cpu_seconds
                     run = await drive(gw, texts, args.concurrency,
                                       offset=10_000_000 * (k + 1) + 1_000_000 * len(r))
                     last[name] = run
@@ -477,12 +478,13 @@ async def bench(args: argparse.Namespace) -> None:
           " machine the gateway and raw NER use both cores, vanilla one):")
     for name in targets:
         cpu = {k: statistics.median(r[f"{name}.{k}.cpu"] for r in rounds)
-               for k in ("gw", "vanilla", "ner2")}
+               for k in ("gw", "vanilla", "vanilla_numpy", "ner2")}
         per_core = median(f"{name}.gw.cpu", f"{name}.vanilla.cpu")
         of_ner = 100 * median(f"{name}.gw.cpu", f"{name}.ner2.cpu")
         print(f"  {name:5s} /v1/redact {cpu['gw']:6.1f}   vanilla {cpu['vanilla']:6.1f}   raw NER"
               f" {cpu['ner2']:6.1f}   -> x{per_core:.2f} vanilla per core (at most"
-              f" x{2 * per_core:.2f} with two idle cores), {of_ner:.0f}% of raw NER")
+              f" x{2 * per_core:.2f} with two idle cores), {of_ner:.0f}% of raw NER"
+              f"   [vanilla on numpy's BLAS {cpu['vanilla_numpy']:6.1f}]")
     print("\nleak rate on the same texts (last round):")
     _leaks("short", short, last["short"].outputs, vanilla_spans["short"])
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
