@@ -129,6 +129,11 @@ class Gazetteer:
                 return True
         return False
 
+    def rare_town_code(self, place: str, code: str) -> bool:
+        """Whether ``place`` (lower case) is a known place that is no common word and
+        ``code`` has the postcode shape of one of its countries ("akureyri", "603")."""
+        return self.place_kind(place) > 0 and self.postcode_fits(place, code)
+
 
 def _census(path: str) -> dict[str, float]:
     out: dict[str, float] = {}

@@ -202,3 +202,11 @@ COUNTED_NOUNS = frozenset({
     "infections", "acres", "hectares", "tonnes", "tons", "liters", "litres", "meters",
     "metres", "kilometres", "kilometers", "parcels", "products", "trees",
 })
+
+#: Words a few words before a town that make the number after the town a flight, a
+#: route, a seat or a score, not a postcode or a house number ("the flight from Zurich
+#: 1234", "train to Solothurn 4501").
+NUMBERING_WORDS = frozenset({
+    "flight", "flights", "train", "trains", "bus", "buses", "route", "gate", "platform",
+    "terminal", "seat", "room", "ticket", "order", "line", "track", "exit", "number",
+    "no", "game", "match", "score", "scored", "won", "lost", "beat"})

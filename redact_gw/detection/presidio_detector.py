@@ -242,7 +242,8 @@ class PresidioDetector:
         cands.extend(self._spoken_names(texts, lines, seg_lines, line_words, cands))
         cands.extend(self._recurrences(texts, views, cands, known))
         if self._settings.transcript_recognizers:
-            cands.extend(address_parts.beside_found(texts, views, cands))
+            town_code = self._gazetteer.rare_town_code if self._gazetteer else None
+            cands.extend(address_parts.beside_found(texts, views, cands, town_code))
         by_seg: list[list[Candidate]] = [[] for _ in texts]
         for cand in cands:
             cand = phones.with_extension(views[cand.seg], cand)

@@ -30,6 +30,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from redact_gw.detection.lexicon import (
     COUNTED_NOUNS,
     MONTHS,
+    NUMBERING_WORDS,
     PHONE_LABELS,
     QUANTITY_WORDS,
     WEEKDAYS,
@@ -94,8 +95,9 @@ PARTICLES: frozenset[str] = _folded({
 #: Words after a number that make it a quantity, a time or an age, not a house number
 #: (nor a postcode, ``place_postcodes``): the shared ``QUANTITY_WORDS``, and "month",
 #: singular after a number as short as a house number ("a 12 month lease"; never in
-#: ``address_parts``' list, whose numbers have four digits or more).
-_NOT_HOUSE_AFTER: frozenset[str] = QUANTITY_WORDS | {"month"}
+#: ``address_parts``' list, whose numbers have four digits or more), and "units"
+#: ("shipped to Bergen 5000 units").
+_NOT_HOUSE_AFTER: frozenset[str] = QUANTITY_WORDS | {"month", "units"}
 #: Unit designators: "Apt. 268" is a unit, not a street with its number.
 _UNIT_WORDS: frozenset[str] = frozenset({
     "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "rm", "box",
@@ -222,6 +224,12 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     if not typed and (nxt in TYPES_BEFORE or (
             nxt_raw[:1].isupper() and nxt not in _UNIT_WORDS and nxt not in TYPES_AFTER)):
         return None  # "Anna Moser 3482 Via Franscini 71": the number starts the next street
+    k = next(k for k, t in enumerate(toks) if t[0] == start)
+    year = _YEAR.fullmatch(toks[i][2]) and not (k and toks[k - 1][2][:1].isdigit())
+    if not typed and (year or _counted(nxt_raw) or _numbered(toks, k)):
+        # "moved to Zurich 2019", "Bergen 5000 units", "train to Bern 4501"; a date
+        # names the street in "43 Rue 9 Avril 1938"
+        return None
     if typed and (rare or not spoken or cued(start)):
         why, score = "street name with its type and house number", 0.9
     elif not spoken and rare and (cued(start) or _UNIT_AFTER.match(text, end)):
@@ -338,9 +346,16 @@ def _quantity(toks: list[tuple[int, int, str]], i: int) -> bool:
         nxt in (".", ":", "%", "/", "-") and glued)
 
 
+def _numbered(toks: list[tuple[int, int, str]], j: int) -> bool:
+    """Whether a flight, route or score word is among the three tokens before
+    ``toks[j]`` ("the flight from Zurich 1234")."""
+    return any(_word(t[2]) in NUMBERING_WORDS for t in toks[max(0, j - 3):j])
+
+
 def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,
                     lines: Tokens | None = None) -> list[Found]:
-    """A postcode after a town: "in Independence 44131", "in København K 1421"."""
+    """A postcode after a town: "in Independence 44131", "in København K 1421", "in
+    Valverde de Valdelacasa 37791" (a lower-case particle inside the name)."""
     out: list[Found] = []
     if _POSTCODE_HINT.search(text) is None:
         return out  # no token can have a postcode's shape
@@ -355,6 +370,8 @@ def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,
                 w = _word(tok)
                 if w in _PLACE_PREPOSITIONS and words:
                     break
+                if words and tok.islower() and w in PARTICLES:
+                    continue  # inside the town's name: "in Valverde de Valdelacasa 37791"
                 if not tok[:1].isalpha() or w in STOP_WORDS or w in _MONTHS_DAYS or (
                         not spoken and not tok[:1].isupper()):
                     words = []
@@ -363,6 +380,6 @@ def place_postcodes(text: str, is_place: WordTest, is_common: WordTest,
             else:
                 continue
             if words and any(is_place(w) or not is_common(w) for w in words) and not all(
-                    len(w) == 1 for w in words):
+                    len(w) == 1 for w in words) and not _numbered(toks, j):
                 out.append((a, b, "postcode after a town", 0.8))
     return out

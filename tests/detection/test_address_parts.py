@@ -85,3 +85,48 @@ def test_unit_words_without_a_street_stay(one: One) -> None:
                                   "six oh six one four is my zip code"])
 def test_postcode_before_its_cue(one: One, text: str) -> None:
     assert [e for e, _t in one(text)] == ["ZIP_CODE"]
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    # a form's address block: the postcode alone on the line after the town's line
+    ("Billing address: Lena Vogt\n22 Hauptstrasse 5\nOdernheim am Glan\nRP\n55543", "55543"),
+    ("Ship to: Ola Dahl\n14 Storgatan 3\nHUNDVÅG\nnan\n4085\n", "4085"),
+    ("Ship to: Ola Dahl\n14 Storgatan 3\nHÅRSFJÄRDEN\nnan\n130 61\n", "130 61"),
+    # three or four digits right after a town whose country writes them so
+    ("Akureyri 603 is my town", "603"),
+    ("Horjul 1354 is my town", "1354"),
+    ("Our depot: Solothurn 4501, Switzerland", "4501"),
+    # a particle inside the town's name
+    ("Looking to work for Bolt Ltd. in Valverde de Valdelacasa 37791 in its mission",
+     "37791"),
+    # a Dutch postcode's letters go with its digits
+    ("My postcode is 9722 AS", "9722 AS"),
+    ("we moved to Groningen 9722 AS last year", "9722 AS"),
+    # a year after a date in a street's name is its house number, not a year alone
+    ("How do I change my address to 43 Rue 9 Avril 1938 for post mail?", "Avril 1938"),
+])
+def test_postcode_after_a_town_in_more_shapes(one: One, text: str, code: str) -> None:
+    got = one(text)
+    assert any(code in t for _e, t in got), got
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("the flight from Zurich 1234 leaves at noon", "1234"),
+    ("Akureyri 300 people came", "300"),
+    ("I moved to Denver\n2019 was a good year", "2019"),
+    ("Denver\n2019", "2019"),
+    ("We met in Oslo\n1234", "1234"),
+    ("I moved to Zurich 2019 and loved it", "2019"),
+    ("We shipped to Bergen 5000 units", "5000"),
+    ("My postcode is 8001 OK thanks", "OK"),
+    ("flight 1234 to Boston", "1234"),
+    ("Boston 2024 marathon", "2024"),
+    ("in 2019 we moved to Denver", "2019"),
+    ("I have 3 cats and 4 dogs", "3 cats and 4"),
+    ("order 12345", "12345"),
+    ("room 4501", "4501"),
+])
+def test_flights_years_counts_and_words_after_a_town_stay(one: One, text: str,
+                                                          kept: str) -> None:
+    got = one(text)
+    assert not any(kept in t for _e, t in got), got

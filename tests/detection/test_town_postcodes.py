@@ -143,3 +143,15 @@ def test_stop_word_street_suffix_in_lower_case_is_no_address(detector: Detector)
 ])
 def test_postcode_fits_the_places_country(place: str, code: str, fits: bool) -> None:
     assert gazetteer.load().postcode_fits(place, code) is fits
+
+
+@pytest.mark.parametrize(("place", "code", "fits"), [
+    ("akureyri", "603", True),     # Iceland: three digits
+    ("solothurn", "4501", True),   # Switzerland: four digits
+    ("london", "1234", False),     # Great Britain and Canada write letters
+    ("split", "21000", False),     # a common word: its capitals must tell, not this
+    ("boston", "2024", False),
+])
+def test_rare_town_code_needs_a_rare_town_and_its_countrys_shape(
+        place: str, code: str, fits: bool) -> None:
+    assert gazetteer.load().rare_town_code(place, code) is fits
