@@ -45,7 +45,12 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
-from redact_gw.detection.lexicon import COUNTED_NOUNS, NUMBERING_WORDS, QUANTITY_WORDS
+from redact_gw.detection.lexicon import (
+    COUNTED_NOUNS,
+    CURRENCY_WORDS,
+    NUMBERING_WORDS,
+    QUANTITY_WORDS,
+)
 from redact_gw.detection.view import SpokenView
 
 RECOGNIZER = "PostcodeRecognizer"
@@ -83,7 +88,7 @@ _QUANTITY = QUANTITY_WORDS | {
     "visitors", "copies", "acres", "meters",
     # areas ("Oslo 1200 square metres")
     "square", "sqm", "m2",
-}
+} | CURRENCY_WORDS
 
 
 def beside_found(texts: Sequence[str], views: Sequence[SpokenView],

@@ -210,3 +210,8 @@ NUMBERING_WORDS = frozenset({
     "flight", "flights", "train", "trains", "bus", "buses", "route", "gate", "platform",
     "terminal", "seat", "room", "ticket", "order", "line", "track", "exit", "number",
     "no", "game", "match", "score", "scored", "won", "lost", "beat"})
+#: Currency names and codes after a number: an amount ("1200 francs", "1500 kroner").
+CURRENCY_WORDS = frozenset({
+    "francs", "chf", "kroner", "kronor", "krona", "krone", "nok", "sek", "dkk", "isk",
+    "zloty", "zlotys", "pln", "forint", "huf", "czk", "rand", "zar", "yen", "yuan",
+    "rupees", "inr", "aud", "cad", "nzd", "lei", "ron"})

@@ -29,6 +29,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection.lexicon import (
     COUNTED_NOUNS,
+    CURRENCY_WORDS,
     MONTHS,
     NUMBERING_WORDS,
     PHONE_LABELS,
@@ -96,8 +97,8 @@ PARTICLES: frozenset[str] = _folded({
 #: (nor a postcode, ``place_postcodes``): the shared ``QUANTITY_WORDS``, and "month",
 #: singular after a number as short as a house number ("a 12 month lease"; never in
 #: ``address_parts``' list, whose numbers have four digits or more), and "units"
-#: ("shipped to Bergen 5000 units").
-_NOT_HOUSE_AFTER: frozenset[str] = QUANTITY_WORDS | {"month", "units"}
+#: ("shipped to Bergen 5000 units"); and currencies ("1500 kroner").
+_NOT_HOUSE_AFTER: frozenset[str] = QUANTITY_WORDS | {"month", "units"} | CURRENCY_WORDS
 #: Unit designators: "Apt. 268" is a unit, not a street with its number.
 _UNIT_WORDS: frozenset[str] = frozenset({
     "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "rm", "box",

@@ -118,6 +118,8 @@ def test_postcode_after_a_town_in_more_shapes(one: One, text: str, code: str) ->
     ("We met in Oslo\n1234", "1234"),
     ("I moved to Zurich 2019 and loved it", "2019"),
     ("We shipped to Bergen 5000 units", "5000"),
+    ("Zurich 1200 francs a month is a lot", "1200"),
+    ("the hotel in Bergen 1500 kroner per night", "1500"),
     ("My postcode is 8001 OK thanks", "OK"),
     ("flight 1234 to Boston", "1234"),
     ("Boston 2024 marathon", "2024"),
