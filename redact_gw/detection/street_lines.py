@@ -118,9 +118,11 @@ _BEFORE_YEAR = frozenset({"in", "since", "by", "until", "from", "of", "before", 
 _PHONE_WORDS = PHONE_LABELS - {"x", "ext", "extn", "extension"}
 #: "(the) corner of": the only street finding without a digit (``corners``).
 CORNER = re.compile(r"\b(?:the[ \t]+)?corner[ \t]+of[ \t]+", re.IGNORECASE)
+#: The code after a postcode cue; a UK code read in letter pairs leaves spaces in the
+#: digit view ("dl six one uh": "dl 61 uh").
 _CUED_POSTCODE = re.compile(
     r"[ \t]*(?:code[ \t]*)?(?:is|was|:|of|=)?[ \t]*(?:it'?s[ \t]+)?"
-    r"(?P<code>\d{3,6}(?:[ -]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
+    r"(?P<code>\d{3,6}(?:[ -]\d{2,4})?|[A-Z]{1,2}[ \t]?\d[A-Z\d]?[ \t]*\d[ \t]?[A-Z]{2}"
     r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)\b", re.IGNORECASE)
 
 
@@ -317,7 +319,8 @@ def cued_postcodes(text: str) -> list[Found]:
     for m in re.finditer(r"\b(?:zip|postal|post)[ \t]*code\b|\bpostcode\b|\bzip\b", text,
                          re.IGNORECASE):
         c = _CUED_POSTCODE.match(text, m.end())
-        if c is not None:
+        if c is not None and c.group("code").split()[0].lower() not in STOP_WORDS:
+            # "zip code is on 12 st": a word, no area letters
             out.append((c.start("code"), c.end("code"), "postcode after a postcode cue", 0.85))
     return out
 

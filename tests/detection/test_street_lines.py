@@ -70,6 +70,9 @@ def test_spoken_foreign_and_long_numbered_streets(one: One, text: str, value: st
     ("my zip code is forty eight twelve", "forty eight twelve"),
     ("we are hiring in Wetzikon 8620 this year", "8620"),
     ("The depot in Kraków 31-150 opens at nine", "31-150"),
+    # a spoken UK postcode read in letter pairs after its cue
+    ("my zip code is dl six one uh", "dl six one uh"),
+    ("my postcode is ka one nine nine ej", "ka one nine nine ej"),
 ])
 def test_postcodes_by_cue_or_after_a_town(one: One, text: str, code: str) -> None:
     assert any(code in t for _e, t in one(text))
@@ -84,6 +87,7 @@ def test_postcodes_by_cue_or_after_a_town(one: One, text: str, code: str) -> Non
     "she moved to Boston in 2015",
     "we have 3 kids and 2 dogs in the house",
     "address 172.16.4.20 timed out after 30 seconds",
+    "the zip code is on 12 st",
 ])
 def test_no_address_or_postcode_in_everyday_numbers(one: One, text: str) -> None:
     assert [e for e, _t in one(text) if e in ("ADDRESS", "ZIP_CODE")] == [], one(text)
