@@ -227,7 +227,7 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
     if not typed and (nxt in TYPES_BEFORE or (
             nxt_raw[:1].isupper() and nxt not in _UNIT_WORDS and nxt not in TYPES_AFTER)):
         return None  # "Anna Moser 3482 Via Franscini 71": the number starts the next street
-    k = next(k for k, t in enumerate(toks) if t[0] == start)
+    k = next((k for k, t in enumerate(toks) if t[0] == start), 0)  # start is a token's
     year = _YEAR.fullmatch(toks[i][2]) and not (k and toks[k - 1][2][:1].isdigit())
     if not typed and (year or _counted(nxt_raw) or _numbered(toks, k)):
         # "moved to Zurich 2019", "Bergen 5000 units", "train to Bern 4501"; a date
