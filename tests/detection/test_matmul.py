@@ -112,3 +112,13 @@ def test_no_product_of_a_detection_goes_through_blis(
         doc = engine.pipeline("my wife Jenny went to Paris with her brother")
         assert engine.tag(doc) and any(t.tag_ for t in doc)
     assert calls == []
+
+
+def test_the_setting_names_exactly_the_backends_matmul_knows() -> None:
+    """``settings.py`` spells the two values itself (importing ``matmul`` there would
+    load spaCy): they must not drift apart."""
+    from typing import get_args
+
+    from redact_gw.detection.matmul import Matmul
+    field = DetectionSettings.model_fields["matmul"]
+    assert set(get_args(field.annotation)) == set(get_args(Matmul)) == {"numpy", "blis"}
