@@ -17,10 +17,13 @@ external evaluation sources, one per request, and **call**-length transcripts of
   Presidio as installed).
 
 It prints the p50/p99 latency of one short utterance at 1, 16 and 64 requests in
-flight with the CPU split (gateway process, detection workers, this client and the
-fake upstream) and the slowest ``/healthz`` answer meanwhile (polled every 50 ms by
-``bench/health_probe.py``, a process of its own: this client's pauses are not the
-gateway's; the client's warm heap is frozen for the garbage collector), then
+flight, over ``--latency-requests`` requests each (the short utterances again as
+needed, as new records: a p99 over 1,000 requests is their tenth slowest, over the 200
+texts of a short run it was the second slowest), with the CPU split (gateway
+process, detection workers, this client and the fake upstream) and the slowest
+``/healthz`` answer meanwhile (polled every 50 ms by ``bench/health_probe.py``, a
+process of its own: this client's pauses are not the gateway's; the client's warm
+heap is frozen for the garbage collector), then
 rounds that measure the baselines and the gateway one after the other on each
 workload, so a noisy neighbour slows all of them alike; the ratios against the
 targets (short: 3.5x vanilla, 70% of raw NER x2; call: 4x vanilla) are medians over
@@ -427,9 +430,10 @@ async def bench(args: argparse.Namespace) -> None:
             settle_gc()
             print("latency of one short utterance per request (p50/p99), CPU split,"
                   " where the detection time went (bucket bounds of the pool's histograms):")
+            many = (short * -(-args.latency_requests // len(short)))[:args.latency_requests]
             for c in args.latency:
                 before = await gw.pool_histograms()
-                print((await drive(gw, short, c, offset=100_000 * c)).line())
+                print((await drive(gw, many, c, offset=100_000 * c)).line())
                 print(_pool_line(before, await gw.pool_histograms()))
             print(f"\nside by side, {args.rounds} rounds (texts/s; the gateway idles while"
                   f" the baselines run; gateway at c={args.concurrency}):")
@@ -496,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--calls", type=int, default=50, help="call-length transcripts")
     p.add_argument("--latency", type=lambda s: [int(x) for x in s.split(",")],
                    default=[1, 16, 64], help="in-flight levels for one-utterance latency")
+    p.add_argument("--latency-requests", type=int, default=1000,
+                   help="requests per in-flight level (the short utterances, repeated)")
     p.add_argument("--concurrency", type=int, default=32, help="in flight, side by side")
     p.add_argument("--rounds", type=int, default=3, help="side-by-side rounds for ratios")
     p.add_argument("--workers", type=int, default=0, help="0: one per core")

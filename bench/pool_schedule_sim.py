@@ -6,7 +6,7 @@ simulated time, deterministic for a seed, with a cost model measured in a worker
 (``detect_each`` CPU per short utterance: 3.62 ms alone, 3.01 in batches of 2, 2.97
 of 4, 2.60 of 8 and 2.61 of 16 for utterances of 114 characters on average; about
 46 ms per 1,700-character call whatever the batch). A batch runs its NER first
-(``NER_SHARE`` of its cost), then answers its transcripts shortest first. The gateway
+(``NER_SHARE`` of its cost), then answers its transcripts one by one. The gateway
 adds ``--gateway-ms`` to each request (half before detection, half after) and, as it
 shares the two cores with the workers, makes the workers' work ``--contention`` times
 slower (default 1.5: about 1.3 ms of gateway CPU beside 2.7 ms of worker CPU per
@@ -14,9 +14,12 @@ utterance). Real latencies on a shared machine are higher; the comparison betwee
 policies, same costs and same arrivals, is the point.
 
 Policies: ``fifo`` is the pool before issue 20 (a free worker takes its share of the
-queue counted over idle workers only, first come first served, up to ``batch_size``);
-``schedule`` is ``redact_gw.detection.schedule`` (shares that finish together, a
-character budget per batch, highest response ratio next).
+queue counted over idle workers only, first come first served, up to ``batch_size``;
+answers shortest first); ``shortest`` is ``redact_gw.detection.schedule`` (shares that
+finish together, a character budget per batch, highest response ratio next) with the
+worker answering shortest first, as until stop 28; ``schedule`` is the pool now: the
+same batches, utterances answered in the order picked (longest-waiting first), calls
+after them.
 
     .venv/bin/python -m bench.pool_schedule_sim
     .venv/bin/python -m bench.pool_schedule_sim --requests 20000 --calls-in-flight 2
@@ -64,8 +67,11 @@ class Worker:
     batch: list[Job] = field(default_factory=list)
 
 
-def batch_seconds(jobs: Sequence[Job], contention: float) -> list[float]:
-    """When each job of a batch is answered, from the batch's start."""
+def batch_seconds(jobs: Sequence[Job], contention: float,
+                  shortest_first: bool = False) -> list[float]:
+    """When each job of a batch is answered, from the batch's start: utterances in
+    the order picked, then calls shortest first (``PresidioDetector.detect_each``), or
+    every job shortest first (``shortest_first``, the worker until stop 28)."""
     k = len(jobs)
     factor = BATCH_FACTOR[max(b for b in BATCH_FACTOR if b <= k)]
     costs = [schedule.cost(j.chars) * (CALL_S_PER_UNIT if j.chars > 1_000
@@ -73,7 +79,10 @@ def batch_seconds(jobs: Sequence[Job], contention: float) -> list[float]:
              for j in jobs]
     t = IPC_S + NER_SHARE * sum(costs)
     out = [0.0] * k
-    for i in sorted(range(k), key=lambda i: jobs[i].chars):
+    def key(i: int) -> tuple[int, int]:
+        return (jobs[i].chars, i) if shortest_first else (max(jobs[i].chars,
+                                                               schedule.SHORT_CHARS), i)
+    for i in sorted(range(k), key=key):
         t += (1 - NER_SHARE) * costs[i]
         out[i] = t
     return out
@@ -161,7 +170,7 @@ class Sim:
     def send(self, worker: Worker, jobs: list[Job]) -> None:
         worker.batch, worker.started = jobs, self.now
         worker.estimate_s = self.unit_s * sum(schedule.cost(j.chars) for j in jobs)
-        answers = batch_seconds(jobs, self.contention)
+        answers = batch_seconds(jobs, self.contention, self.policy != "schedule")
         for job, t in zip(jobs, answers, strict=True):
             job.sent_at = self.now
             self.waits.append(self.now - job.queued_at)
@@ -217,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f" gateway {args.gateway_ms} ms/request, contention x{args.contention};"
           f" {args.requests} requests per run")
     for n in args.in_flight:
-        for policy in ("fifo", "schedule"):
+        for policy in ("fifo", "shortest", "schedule"):
             sim = Sim(policy, texts, longs, n, args.calls_in_flight, args.requests,
                       args.gateway_ms / 1000, args.contention).run()
             lat = sim.latency

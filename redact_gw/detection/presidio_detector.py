@@ -63,6 +63,7 @@ from redact_gw.detection.presidio_results import (
     adjust,
     name_like,
 )
+from redact_gw.detection.schedule import SHORT_CHARS
 from redact_gw.detection.view import SpokenView, build_view
 from redact_gw.errors import ConfigError
 from redact_gw.model import KnownValue, Segment, SegmentNer, Span
@@ -187,10 +188,14 @@ class PresidioDetector:
     def detect_each(self, jobs: Sequence[Job]) -> Iterator[tuple[int, list[list[Span]]]]:
         """``detect_many``, yielding ``(index, spans)`` as each transcript is done.
 
-        Shortest transcripts first, and the ``nlp.pipe`` is consumed lazily, one
-        minibatch at a time: a chat line batched with a ten-minute call is answered
-        after the first minibatch, not after the whole call's NER. Strings the batch
-        added to spaCy's vocabulary are freed when the iteration ends.
+        Utterances (under ``schedule.SHORT_CHARS``) first, in the order given, then
+        longer transcripts shortest first; the ``nlp.pipe`` is consumed lazily, one
+        minibatch at a time, so a chat line batched with a ten-minute call is answered
+        after the first minibatch, not after the whole call's NER. The pool gives a
+        batch's jobs longest-waiting first (``schedule.pick``): answering them in that
+        order, not shortest first, evens out their latencies, and a long utterance is
+        no longer always the last of its batch. Strings the batch added to spaCy's
+        vocabulary are freed when the iteration ends.
         """
         for index, spans, _ner in self.detect_each_keeping(jobs, [False] * len(jobs)):
             yield index, spans
@@ -200,7 +205,8 @@ class PresidioDetector:
         """``detect_each``, also yielding each segment's NER to keep (``ner_memo``; for
         the jobs ``keep`` names, default all): a segment given again with it
         (``Segment.ner``) is not read by spaCy again."""
-        order = sorted(range(len(jobs)), key=lambda i: sum(len(s.text) for s in jobs[i][0]))
+        order = sorted(range(len(jobs)),
+                       key=lambda i: max(SHORT_CHARS, sum(len(s.text) for s in jobs[i][0])))
         with self._engine.memory_zone():
             lines = {i: list(_lines([s.text for s in jobs[i][0]])) for i in order}
             # the text each line's Doc is made of, kept: spaCy joins its tokens again on

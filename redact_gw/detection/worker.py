@@ -115,8 +115,9 @@ def run_batch(detector: Detector,
     spans: it failed; ``ner`` only for a job that keeps it).
 
     A detector with ``detect_each_keeping`` (``PresidioDetector``) does the whole batch
-    in one ``nlp.pipe``, shortest transcripts first; if it fails, the jobs it had not
-    answered are retried one by one, so one failing transcript fails alone.
+    in one ``nlp.pipe``, utterances in the order given and longer transcripts shortest
+    first; if it fails, the jobs it had not answered are retried one by one, so one
+    failing transcript fails alone.
     """
     pending = {job[0]: job for job in jobs}
     each = getattr(detector, "detect_each_keeping", None)
