@@ -48,6 +48,7 @@ from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.lexicon import (
     COUNTED_NOUNS,
     CURRENCY_WORDS,
+    DEPARTURE_VERBS,
     NUMBERING_WORDS,
     QUANTITY_WORDS,
 )
@@ -72,7 +73,8 @@ _WORDS_BEFORE = re.compile(r"[^\W\d_]+")
 #: have the shape of the code (``Gazetteer``: ``place_kind`` and ``postcode_fits``).
 TownCode = Callable[[str, str], bool]
 _NEXT_WORD = re.compile(r"[ \t]*(?P<w>%|[^\W\d_]+)")
-#: Words after a postcode-shaped number that make it a quantity, a time or an amount:
+#: Words after a postcode-shaped number that make it a quantity, a time, an amount or a
+#: train's number ("Solothurn 4501 departs at nine", ``DEPARTURE_VERBS``):
 #: the shared ``QUANTITY_WORDS``, and words only this step reads (``street_lines`` never
 #: took them for its house numbers; sharing them would change what it finds):
 _QUANTITY = QUANTITY_WORDS | {
@@ -88,7 +90,7 @@ _QUANTITY = QUANTITY_WORDS | {
     "visitors", "copies", "acres", "meters",
     # areas ("Oslo 1200 square metres")
     "square", "sqm", "m2",
-} | CURRENCY_WORDS
+} | CURRENCY_WORDS | DEPARTURE_VERBS
 
 
 def beside_found(texts: Sequence[str], views: Sequence[SpokenView],

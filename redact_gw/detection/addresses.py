@@ -36,7 +36,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection import street_lines
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import PHONE_LABELS
+from redact_gw.detection.lexicon import DEPARTURE_VERBS, PHONE_LABELS
 from redact_gw.detection.spoken_ids import IP_CUES
 from redact_gw.detection.view import SpokenView
 
@@ -261,7 +261,7 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         numbered = m.group().rstrip()[-1:].isdigit()
         lowered = name.lower().split()
         rare = not any(is_common(w) for w in lowered)
-        if lowered[0] in _QUANTITY or all(w.rstrip(".") in PHONE_LABELS for w in lowered):
+        if lowered[0] in _QUANTITY or lowered[0] in DEPARTURE_VERBS or all(w.rstrip(".") in PHONE_LABELS for w in lowered):
             continue
         if not (cued(m.start(), near=rare or _capitalized(name))
                 or (numbered and (_capitalized(name) or rare))):

@@ -210,6 +210,13 @@ NUMBERING_WORDS = frozenset({
     "flight", "flights", "train", "trains", "bus", "buses", "route", "gate", "platform",
     "terminal", "seat", "room", "ticket", "order", "line", "track", "exit", "number",
     "no", "game", "match", "score", "scored", "won", "lost", "beat"})
+#: Verbs after a number that make it a train's, a bus's or a flight's number: "train to
+#: Solothurn 4501 departs at nine", "Solothurn 4501 departs", "the 4501 arrives at
+#: ten". No postcode, no house number ("4501 departs" is no street) stands before
+#: them; other verbs may ("our office in Boston 02110 closes at five").
+DEPARTURE_VERBS = frozenset({
+    "departs", "departed", "departing", "leaves", "leaving", "arrives", "arrived",
+    "arriving", "lands", "landed", "landing", "boards", "boarding"})
 #: Currency names and codes after a number: an amount ("1200 francs", "1500 kroner").
 CURRENCY_WORDS = frozenset({
     "francs", "chf", "kroner", "kronor", "krona", "krone", "nok", "sek", "dkk", "isk",

@@ -90,6 +90,17 @@ def _tagging_steps(spare: dict[str, Any]) -> list[Callable[[Doc], Doc]]:
     return [*encoders, spare["tagger"]]
 
 
+def base_verbs(nlp: Language) -> frozenset[str]:
+    """The base forms the model's rule lemmatizer lists as verbs (its ``lemma_index``,
+    from WordNet: "split", "add"), or none when the model has no such table."""
+    if "lemmatizer" not in nlp.pipe_names:
+        return frozenset()
+    lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+    if lookups is None or not lookups.has_table("lemma_index"):
+        return frozenset()
+    return frozenset(lookups.get_table("lemma_index").get("verb", ()))
+
+
 class TranscriptNlpEngine(SpacyNlpEngine):
     """Presidio's spaCy engine with an NER-only pipeline and batched ``pipe`` calls."""
 
@@ -111,6 +122,9 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         self.batch_size = batch_size
         self.matmul = matmul
         self.removed: list[str] = []
+        #: English verbs in their base form (``base_verbs``), read before the
+        #: lemmatizer is removed.
+        self.verbs: frozenset[str] = frozenset()
         self._tagging: list[Callable[[Doc], Doc]] = []
         # spaCy's memory zone frees every string added while it is open, whichever
         # thread added it: two detections on one loaded model must not overlap.
@@ -120,6 +134,7 @@ class TranscriptNlpEngine(SpacyNlpEngine):
         """Load the model and remove the components detection does not use."""
         nlp = spacy.load(self._model)
         _matmul.apply(nlp, self.matmul)  # the tagger kept aside below included
+        self.verbs = base_verbs(nlp)
         keep = components_for_ner(nlp)
         self.removed = [name for name in nlp.pipe_names if name not in keep]
         spare = {name: nlp.remove_pipe(name)[1] for name in self.removed}

@@ -337,7 +337,7 @@ class PresidioDetector:
         if self._settings.transcript_recognizers:
             cands.extend(transcript_recognizers.candidates(
                 segments, views, ctx, seg_lines, self._gazetteer, self._towns,
-                self._opted_in))
+                self._opted_in, self._engine.verbs))
         cands.extend(deny_candidates(texts, self._settings.deny_list))
         return cands
 

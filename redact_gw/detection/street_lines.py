@@ -30,6 +30,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from redact_gw.detection.lexicon import (
     COUNTED_NOUNS,
     CURRENCY_WORDS,
+    DEPARTURE_VERBS,
     MONTHS,
     NUMBERING_WORDS,
     PHONE_LABELS,
@@ -97,8 +98,10 @@ PARTICLES: frozenset[str] = _folded({
 #: (nor a postcode, ``place_postcodes``): the shared ``QUANTITY_WORDS``, and "month",
 #: singular after a number as short as a house number ("a 12 month lease"; never in
 #: ``address_parts``' list, whose numbers have four digits or more), and "units"
-#: ("shipped to Bergen 5000 units"); and currencies ("1500 kroner").
-_NOT_HOUSE_AFTER: frozenset[str] = QUANTITY_WORDS | {"month", "units"} | CURRENCY_WORDS
+#: ("shipped to Bergen 5000 units"); currencies ("1500 kroner"); and the verbs after a
+#: train's number ("Solothurn 4501 departs").
+_NOT_HOUSE_AFTER: frozenset[str] = (QUANTITY_WORDS | {"month", "units"} | CURRENCY_WORDS
+                                    | DEPARTURE_VERBS)
 #: Unit designators: "Apt. 268" is a unit, not a street with its number.
 _UNIT_WORDS: frozenset[str] = frozenset({
     "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "rm", "box",

@@ -24,7 +24,15 @@ Not read as a pair:
   ("is", "in") ends the pair; a UK or Canadian code is a postcode whatever follows
   but a counted plural;
 * a phone label ("Mobile 36602") without a state code or a place cue: it announces a
-  phone number as often.
+  phone number as often;
+* a number before a departure verb ("Solothurn 4501 departs", ``DEPARTURE_VERBS``):
+  a train's or a flight's;
+* a town that is a common word and an English verb (the model's lemma table: "split")
+  first in its sentence, where its capital says nothing, before a five-digit code
+  without a state code and with the sentence going on after it: "Split 21000 was
+  great" reads as the verb, as "split" in lower case would. "Paris 75001 is where I
+  live", "Nice 06000" (no verbs) stay pairs, and so do "Split 21000, Croatia" and
+  "Split 21000" ending its line (an address line).
 """
 
 from __future__ import annotations
@@ -40,7 +48,13 @@ from redact_gw.detection import entities as E
 from redact_gw.detection.addresses import CA_POSTCODE, STATE_CODES, UK_POSTCODE
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import Gazetteer
-from redact_gw.detection.lexicon import COUNTED_NOUNS, MONTHS, PHONE_LABELS, WEEKDAYS
+from redact_gw.detection.lexicon import (
+    COUNTED_NOUNS,
+    DEPARTURE_VERBS,
+    MONTHS,
+    PHONE_LABELS,
+    WEEKDAYS,
+)
 from redact_gw.detection.places import RECOGNIZER as PLACE_RECOGNIZER
 from redact_gw.detection.places import TOWN_CUES
 from redact_gw.detection.view import SpokenView, Tok
@@ -55,6 +69,8 @@ _WRITTEN = re.compile(r"\d{5}(?:-\d{4})?")
 _DIGIT = re.compile(r"\d")
 #: Between a town and what follows it: spaces, or a comma.
 _SEP = re.compile(r"[ \t]+|[ \t]*,[ \t]*")
+#: What ends a sentence before the next word (a line break included).
+_SENTENCE_END = re.compile(r"[.!?:;\n]")
 #: Between the words of a town's name ("Saint-Denis", "New York").
 _JOIN = re.compile(r"[ -]")
 _SPACES = re.compile(r"[ \t]+")
@@ -65,7 +81,7 @@ _GLUED_AFTER = re.compile(r"[^\W_]|[.,:/-]\d|%")
 _QUANTITY = COUNTED_NOUNS | {
     "percent", "people", "times", "years", "months", "weeks", "days", "hours", "minutes",
     "items", "units", "dollars", "euros", "pounds", "lines", "words", "points", "votes",
-    "miles", "km", "kg", "am", "pm"}
+    "miles", "km", "kg", "am", "pm"} | DEPARTURE_VERBS
 _NOT_TOWN = frozenset(MONTHS) | frozenset(WEEKDAYS)
 #: A postcode: (start, end) in the original text, its first and last token, and its
 #: characters (digits for a spoken code).
@@ -74,8 +90,10 @@ Code = tuple[int, int, int, int, str]
 Town = tuple[int, int, bool]
 
 
-def candidates(seg: int, view: SpokenView, gaz: Gazetteer) -> list[Candidate]:
-    """LOCATION and ZIP_CODE candidates for each town beside a postcode that fits it."""
+def candidates(seg: int, view: SpokenView, gaz: Gazetteer,
+               verbs: frozenset[str] = frozenset()) -> list[Candidate]:
+    """LOCATION and ZIP_CODE candidates for each town beside a postcode that fits it
+    (``verbs``: English verbs in their base form, ``nlp.base_verbs``)."""
     codes = _codes(view)
     if not codes:
         return []
@@ -84,7 +102,7 @@ def candidates(seg: int, view: SpokenView, gaz: Gazetteer) -> list[Candidate]:
     for a, b, first, last, code in codes:
         if (a > 0 and text[a - 1] in _GLUED_BEFORE) or _GLUED_AFTER.match(text, b):
             continue  # an amount, a decimal, a reference number
-        town = _town_before(text, toks, (first, last), code, gaz)
+        town = _town_before(text, toks, (first, last), code, gaz, verbs)
         if town is None and code.isdigit():
             town = _town_after(text, toks, last, code, gaz)
         if town is None:
@@ -126,7 +144,7 @@ def _codes(view: SpokenView) -> list[Code]:
 
 
 def _town_before(text: str, toks: Sequence[Tok], code_toks: tuple[int, int], code: str,
-                 gaz: Gazetteer) -> Town | None:
+                 gaz: Gazetteer, verbs: frozenset[str]) -> Town | None:
     """The town ending right before the code (``code_toks``: its first and last token),
     over a state code between them ("Mobile, AL 36602")."""
     first, last = code_toks
@@ -139,6 +157,9 @@ def _town_before(text: str, toks: Sequence[Tok], code_toks: tuple[int, int], cod
         return None
     for n in range(min(3, i + 1), 0, -1):
         town = _town(text, toks, i - n + 1, i, code, gaz, region)
+        if town is not None and not region and code.isdigit() and _verb_first(
+                text, toks, (i - n + 1, last), verbs, gaz):
+            return None  # "Split 21000 was great": the verb, capitalized by its place
         if town is not None:
             return town if _ends_pair(text, toks, last + 1, code, town[2]) else None
     return None
@@ -177,6 +198,19 @@ def _town(text: str, toks: Sequence[Tok], i: int, j: int, code: str,
     if not gaz.postcode_fits(name, code):
         return None
     return words[0].start, words[-1].end, capitalized
+
+
+def _verb_first(text: str, toks: Sequence[Tok], pair: tuple[int, int],
+                verbs: frozenset[str], gaz: Gazetteer) -> bool:
+    """Whether the town ``toks[i]`` of the pair ``toks[i..last]`` is a common word and
+    a verb first in its sentence (no place cue can be before it), and a word goes on
+    after the code, on its line and without a comma."""
+    i, last = pair
+    word = toks[i].lower
+    if word not in verbs or gaz.place_kind(word) > 0 or last + 1 >= len(toks) or (
+            _SPACES.fullmatch(text, toks[last].end, toks[last + 1].start) is None):
+        return False
+    return i == 0 or _SENTENCE_END.search(text, toks[i - 1].end, toks[i].start) is not None
 
 
 def _ends_pair(text: str, toks: Sequence[Tok], k: int, code: str, capitalized: bool) -> bool:

@@ -38,7 +38,8 @@ from redact_gw.model import Segment
 def candidates(segments: Sequence[Segment], views: Sequence[SpokenView],
                ctx: TranscriptContext, seg_lines: Sequence[list[LineWords]],
                gaz: gazetteer.Gazetteer | None, towns: frozenset[str],
-               opted_in: frozenset[str]) -> list[Candidate]:
+               opted_in: frozenset[str], verbs: frozenset[str] = frozenset()
+               ) -> list[Candidate]:
     """Every transcript recognizer over a transcript's segments.
 
     Args:
@@ -51,6 +52,8 @@ def candidates(segments: Sequence[Segment], views: Sequence[SpokenView],
             need them.
         towns: Town names a cue word may precede (``places.towns``).
         opted_in: Low-value entity types the settings name.
+        verbs: English verbs in their base form (``nlp.base_verbs``): a town that is
+            one, first in its sentence, is read as the verb (``town_postcodes``).
     """
     texts = [s.text for s in segments]
     name_like = gaz.looks_like_name if gaz else None
@@ -66,7 +69,7 @@ def candidates(segments: Sequence[Segment], views: Sequence[SpokenView],
             cands.extend(places.caps_places(seg, seg_lines[seg], gaz))
             cands.extend(places.city_and_region(seg, seg_lines[seg], gaz))
             cands.extend(places.town_after_cue(seg, seg_lines[seg], gaz, towns))
-            cands.extend(town_postcodes.candidates(seg, view, gaz))
+            cands.extend(town_postcodes.candidates(seg, view, gaz, verbs))
     for turn in turns(segments, [v.tokens for v in views]):
         cands.extend(names.answered(turn, texts[turn.seg], views[turn.seg].tokens))
     return cands
