@@ -36,7 +36,7 @@ from redact_gw.detection import entities as E
 from redact_gw.detection import street_lines
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import DEPARTURE_VERBS, PHONE_LABELS
+from redact_gw.detection.lexicon import DEPARTURE_VERBS, PHONE_LABELS, QUANTITY_WORDS
 from redact_gw.detection.spoken_ids import IP_CUES
 from redact_gw.detection.view import SpokenView
 
@@ -70,9 +70,9 @@ ADDRESS_CUES: frozenset[str] = frozenset({
 _NETWORK_CUES = IP_CUES - {"address", "addresses", "p"}
 #: Prepositions that announce a place only right before it ("meet me at 12 ...").
 _NEAR_CUES = frozenset({"at", "on", "to", "meet"})
-#: Words after a number that make it a quantity ("13 million musical works").
-_QUANTITY = frozenset({"hundred", "thousand", "million", "billion", "percent", "times",
-                       "years", "months", "weeks", "days", "hours", "minutes"})
+#: Words after a number that make it a quantity ("13 million musical works"), or a
+#: train's number ("4501 departs"): no street name starts with them.
+_QUANTITY = QUANTITY_WORDS | DEPARTURE_VERBS
 #: Street suffixes that are also everyday words; they need an address cue or
 #: capitals ("5 people in the park" is no address, "12 Oak Park" is).
 _WEAK_SUFFIXES = frozenset({
@@ -261,7 +261,7 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         numbered = m.group().rstrip()[-1:].isdigit()
         lowered = name.lower().split()
         rare = not any(is_common(w) for w in lowered)
-        if lowered[0] in _QUANTITY or lowered[0] in DEPARTURE_VERBS or all(w.rstrip(".") in PHONE_LABELS for w in lowered):
+        if lowered[0] in _QUANTITY or all(w.rstrip(".") in PHONE_LABELS for w in lowered):
             continue
         if not (cued(m.start(), near=rare or _capitalized(name))
                 or (numbered and (_capitalized(name) or rare))):

@@ -50,9 +50,11 @@ from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import Gazetteer
 from redact_gw.detection.lexicon import (
     COUNTED_NOUNS,
+    CURRENCY_WORDS,
     DEPARTURE_VERBS,
     MONTHS,
     PHONE_LABELS,
+    QUANTITY_WORDS,
     WEEKDAYS,
 )
 from redact_gw.detection.places import RECOGNIZER as PLACE_RECOGNIZER
@@ -77,11 +79,12 @@ _SPACES = re.compile(r"[ \t]+")
 #: Characters that glue a number to something else ("$12345", "12345.67", "#12345").
 _GLUED_BEFORE = frozenset("$€£#./:-+")
 _GLUED_AFTER = re.compile(r"[^\W_]|[.,:/-]\d|%")
-#: Words after a number that make it a quantity, a time or an amount.
-_QUANTITY = COUNTED_NOUNS | {
-    "percent", "people", "times", "years", "months", "weeks", "days", "hours", "minutes",
-    "items", "units", "dollars", "euros", "pounds", "lines", "words", "points", "votes",
-    "miles", "km", "kg", "am", "pm"} | DEPARTURE_VERBS
+#: Words after a number that make it a quantity, a time, an amount or a train's: the
+#: shared lists (``QUANTITY_WORDS`` and the plurals they count, ``COUNTED_NOUNS``, here
+#: in any case), and what only this step reads after a five-digit code ("Reading 12345
+#: lines", "Split 21000 votes").
+_QUANTITY = (QUANTITY_WORDS | COUNTED_NOUNS | CURRENCY_WORDS | DEPARTURE_VERBS
+             | {"units", "lines", "words", "votes"})
 _NOT_TOWN = frozenset(MONTHS) | frozenset(WEEKDAYS)
 #: A postcode: (start, end) in the original text, its first and last token, and its
 #: characters (digits for a spoken code).
