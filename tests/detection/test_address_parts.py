@@ -104,6 +104,13 @@ def test_postcode_before_its_cue(one: One, text: str) -> None:
     ("we moved to Groningen 9722 AS last year", "9722 AS"),
     # a year after a date in a street's name is its house number, not a year alone
     ("How do I change my address to 43 Rue 9 Avril 1938 for post mail?", "Avril 1938"),
+    # true postcodes beside the departure-verb look-alikes below
+    ("Akureyri 603", "603"),
+    ("Ship to: Ola Dahl\nTromsø\n9008", "9008"),
+    ("Ship to: Ola Dahl\nStorgata 3\nTromsø\n9008", "9008"),
+    ("I live at 12 Main Street, Springfield 62704", "62704"),
+    ("my zip code is six two seven zero four", "six two seven zero four"),
+    ("Solothurn 4501 is my town", "4501"),
 ])
 def test_postcode_after_a_town_in_more_shapes(one: One, text: str, code: str) -> None:
     got = one(text)
@@ -127,6 +134,12 @@ def test_postcode_after_a_town_in_more_shapes(one: One, text: str, code: str) ->
     ("I have 3 cats and 4 dogs", "3 cats and 4"),
     ("order 12345", "12345"),
     ("room 4501", "4501"),
+    # a departure verb after the number: a train's or a flight's
+    ("train to Solothurn 4501 departs at nine", "4501"),
+    ("train to Solothurn 4501 departs", "4501"),
+    ("Solothurn 4501 departs at nine", "4501"),
+    ("we moved to Solothurn 4501 departs at nine", "4501"),
+    ("Akureyri 603 arrives at ten", "603"),
 ])
 def test_flights_years_counts_and_words_after_a_town_stay(one: One, text: str,
                                                           kept: str) -> None:

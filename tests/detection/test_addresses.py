@@ -61,6 +61,9 @@ def test_postcodes(one: One, text: str, code: str) -> None:
     "i waited 20 minutes for the bus",
     "we have 3 kids 2 dogs and a cat",
     "I can't reach the host, keep getting address 10.20.30.40 blocked",
+    # a departure verb after a train's number: "to" is no address cue for it
+    "train to Solothurn 4501 departs",
+    "my address is 45 km Kowalski",
 ])
 def test_numbers_before_words_are_not_addresses(one: One, text: str) -> None:
     assert _kinds(one(text), "ADDRESS") == []

@@ -9,7 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
-from redact_gw.detection import Detector, gazetteer
+from redact_gw.detection import Detector, gazetteer, town_postcodes
+from redact_gw.detection.nlp import TranscriptNlpEngine
+from redact_gw.detection.presidio_detector import PresidioDetector
+from redact_gw.detection.view import build_view
 from redact_gw.model import Segment
 
 Clear = Callable[[str], str]
@@ -53,6 +56,10 @@ def _left(clear_text: str, original: str, value: str) -> str:
     ("Jackson 39201", "Jackson", "39201"),
     ("I'm in Jackson, MS 39201", "Jackson", "39201"),
     ("Florence 50122, Italy", "Florence", "50122"),
+    # a town that is a verb, first in its sentence, in an address line
+    ("Split 21000, Croatia", "Split", "21000"),
+    ("Split 21000", "Split", "21000"),
+    ("I loved Split 21000 in May", "Split", "21000"),
     ("Victoria, BC V8W 1P6", "Victoria", "V8W 1P6"),
     ("from Sydney NS B1P 1A1", "Sydney", "B1P 1A1"),
     # the code first, as most of Europe writes it
@@ -99,6 +106,9 @@ def test_town_that_is_a_word_after_a_residence_phrase(clear: Clear, text: str,
     ("Phoenix 20000 people live there", "20000 people"),
     ("Paris 12000 euros", "12000 euros"),
     ("Split 21000 ways", "Split 21000 ways"),
+    # a common word and a verb first in its sentence: its capital says nothing
+    ("Split 21000 was great", "Split 21000"),
+    ("We flew home. Split 21000 was great", "Split 21000"),
     ("Jackson 392 01 is it", "392 01"),  # written apart: no five-digit code
     # the country's postcodes have another shape: Store (Slovenia), Time (Norway)
     ("Store 12345 is closed", "Store 12345"),
@@ -155,3 +165,23 @@ def test_postcode_fits_the_places_country(place: str, code: str, fits: bool) -> 
 def test_rare_town_code_needs_a_rare_town_and_its_countrys_shape(
         place: str, code: str, fits: bool) -> None:
     assert gazetteer.load().rare_town_code(place, code) is fits
+
+
+@pytest.mark.parametrize(("text", "verbs", "paired"), [
+    ("Split 21000 was great", frozenset(), True),
+    ("Split 21000 was great", frozenset({"split"}), False),
+    ("I loved Split 21000 in May", frozenset({"split"}), True),  # not first: a name
+    ("Paris 75001 is where I live", frozenset({"split"}), True),
+])
+def test_a_verb_first_in_its_sentence_is_no_town(text: str, verbs: frozenset[str],
+                                                 paired: bool) -> None:
+    got = town_postcodes.candidates(0, build_view(text), gazetteer.load(), verbs)
+    assert bool(got) is paired
+
+
+def test_the_engine_reads_the_models_verbs(detector: Detector) -> None:
+    assert isinstance(detector, PresidioDetector)
+    engine = detector.analyzer.nlp_engine
+    assert isinstance(engine, TranscriptNlpEngine)
+    assert "split" in engine.verbs
+    assert "paris" not in engine.verbs
