@@ -23,6 +23,7 @@ line before ("Tromsø / 9008"): 3 to 6 digits, "431 59", "53-320", "5200-247".
 
 Not read as a postcode: a four-digit year after a place ("Paris 2024"), a number
 followed by a unit or a counted plural ("Boston 2000 people", "France 3500 stores"),
+a number followed by a departure verb ("Solothurn 4501 departs at nine": a train's),
 a number that is part of a longer one (a phone number after a city is one run of ten
 digits).
 
