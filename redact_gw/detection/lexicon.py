@@ -79,6 +79,14 @@ PHONE_LABELS: frozenset[str] = frozenset({
     "x", "ext", "extn", "extension", "desk", "office", "mobile", "cell", "fax", "home",
     "work", "direct", "line", "tel", "phone", "telephone",
 })
+#: Words after a number that make it a quantity, not an identifier (``context.hint``).
+#: Not the shared ``QUANTITY_WORDS``: "thousand", "hundred", "year" or "km" after a
+#: spoken run of digits would take an identifier out, for no measured gain.
+TRAILING_NEGATIVE: frozenset[str] = frozenset({
+    "dollars", "bucks", "cents", "minutes", "hours", "days", "weeks", "months", "years",
+    "seconds", "percent", "pm", "am", "items", "units", "miles", "points", "times",
+    "gb", "mb", "kb", "people", "euros", "pounds",
+})
 
 #: People a caller names after "my": "my wife priscilla", "my brother dmitri".
 RELATION_WORDS: frozenset[str] = frozenset({
@@ -171,20 +179,14 @@ SPEAKER_LABELS: frozenset[str] = frozenset({
 #: Words after a number that make it a quantity, a time or an amount ("4000 people",
 #: "12000 euros", "5 pm"), in any case: not a house number (``street_lines``), no
 #: street name's first word (``addresses``), not a postcode after a place
-#: (``address_parts``, ``street_lines.place_postcodes``, ``town_postcodes``), no
-#: identifier (``TRAILING_NEGATIVE``). Each of those adds its own words to these (see
-#: there); ``COUNTED_NOUNS`` below are the plurals that count only in lower case.
+#: (``address_parts``, ``street_lines.place_postcodes``, ``town_postcodes``). Each of
+#: those adds its own words to these (see there); ``COUNTED_NOUNS`` below are the
+#: plurals that count only in lower case.
 QUANTITY_WORDS: frozenset[str] = frozenset({
     "percent", "times", "year", "years", "months", "weeks", "days", "hours", "minutes",
     "seconds", "items", "people", "am", "pm", "dollars", "euros", "pounds", "hundred",
     "thousand", "million", "billion", "kg", "km", "miles", "points",
 })
-
-#: Words after a number that make it a quantity, not an identifier (``context.hint``):
-#: the shared ``QUANTITY_WORDS`` and the money and data sizes spoken after a spoken
-#: number ("twenty five bucks", "16 gb").
-TRAILING_NEGATIVE: frozenset[str] = QUANTITY_WORDS | {
-    "bucks", "cents", "units", "gb", "mb", "kb"}
 
 #: Plural nouns a number before them counts: "In France 3500 stores closed", "Bern
 #: 4500 employees", "Chicago 12000 subscribers". A list, not "a lowercase word ending
