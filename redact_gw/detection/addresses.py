@@ -118,6 +118,8 @@ BARE_STREET_RE = re.compile(
     rf"\b{_HOUSE}[ \t]+(?P<name>(?:{_NAME_WORD}[ \t]+){{0,3}}{_NAME_WORD})"
     rf"(?:[ \t]+\d{{1,5}}[a-z]?\b|(?=[ \t]*(?:[,;]|\n|$))){_UNITS}", re.IGNORECASE)
 _UNITS_RE = re.compile(_UNITS, re.IGNORECASE)
+#: A word ending in a period inside a street name, and the space after it.
+_DOTTED_WORD = re.compile(r"([^\W\d_]+)\.[ \t]")
 BOX_RE = re.compile(
     r"(?:\b|(?<=\d))(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box"
     r"|(?:unit|psc|cmr)[ \t]+\d{1,7},?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,7}\b"
@@ -263,6 +265,8 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         rare = not any(is_common(w) for w in lowered)
         if lowered[0] in _QUANTITY or all(w.rstrip(".") in PHONE_LABELS for w in lowered):
             continue
+        if _ends_sentence(name):
+            continue  # "6500 Bellinzona. I loved Split 21000": two sentences, no street
         if not (cued(m.start(), near=rare or _capitalized(name))
                 or (numbered and (_capitalized(name) or rare))):
             continue
@@ -285,6 +289,14 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         if not any(x < m.end() and m.start() < y for x, y in taken):
             out.append((*to_original(m.start(), m.end()), E.ZIP_CODE, 0.8, "postcode shape"))
     return out
+
+
+def _ends_sentence(name: str) -> bool:
+    """Whether a sentence ends inside a street name: a word of four letters or more
+    that is no street type ends in a period before the next word ("Bellinzona. I
+    loved Split"). "St. Mary", "Mt. Vernon" and "Blvd. East" are abbreviations."""
+    return any(len(w) > 3 and w.lower() not in STREET_SUFFIXES
+               for w in _DOTTED_WORD.findall(name))
 
 
 #: Words read aloud between the parts of other values ("192 dot 168", "a at b").

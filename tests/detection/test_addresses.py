@@ -27,6 +27,22 @@ def test_street_without_suffix_after_an_address_cue(one: One) -> None:
     assert ("ADDRESS", "882 Vesterbrogade 31") in one("my address is 882 Vesterbrogade 31")
 
 
+@pytest.mark.parametrize("text", [
+    "Ship it to Anna Moser, Via Franscini 71, 6500 Bellinzona. I loved Split 21000 in May.",
+    "Send it to Via Franscini 71, 6500 Bellinzona. Thanks a lot 21000 times",
+])
+def test_a_street_ends_at_its_sentence(one: One, text: str) -> None:
+    # a bare street ran on past the period ("6500 Bellinzona. I loved Split 21000"),
+    # outgrew the whole address line and left "Via Franscini" in clear
+    got = _kinds(one(text), "ADDRESS")
+    assert got[0] == "Via Franscini 71, 6500 Bellinzona"
+    assert not any("." in a for a in got)
+
+
+def test_an_abbreviation_in_a_street_name_is_no_sentence_end(one: One) -> None:
+    assert ("ADDRESS", "12 St. Mary Close 4") in one("deliver to 12 St. Mary Close 4")
+
+
 def test_whole_address_block_is_covered(one: One) -> None:
     text = "Ship to:\n58 Tamarack Crescent\n Suite 12\n Halifax, NS B3H 4R2"
     got = one(text)
