@@ -54,6 +54,18 @@ class EntryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """An entry without a subject, given one: re-sealed (its associated data binds the
+    subject), applied only if the row still holds ``old_sealed`` and no subject."""
+
+    token: str
+    old_sealed: bytes = field(repr=False)
+    sealed: bytes = field(repr=False)
+    subject_id: str
+    aad_version: int
+
+
+@dataclass(frozen=True, slots=True)
 class Rewrap:
     """A data key re-wrapped under a new KEK, applied only if still under ``old_kek_id``."""
 
@@ -195,19 +207,29 @@ class VaultStore(ReviewStore, ConsoleSessionStore, OverrideStore, Protocol):
         ...
 
     async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
-                             audit: AuditAppend | None = None) -> dict[bytes, str]:
+                             audit: AuditAppend | None = None, *,
+                             unowned: list[EntryRow] | None = None) -> dict[bytes, str]:
         """Atomically create the record if absent (or give a shredded one a new data key)
         and add entries.
 
         Entries whose fingerprint already exists in the record are not inserted; the
         existing token wins. Returns fingerprint -> token for every entry given.
         ``audit``: an event appended with the entries (and its ``row`` set), or with
-        none of them when the call fails.
+        none of them when the call fails. ``unowned``: when given, the existing entries
+        these matched that have no subject are appended to it (so the caller can give
+        them the subject of the request that sent them again: ``claim_entries``).
 
         Raises:
             RecordRaceLost: the record holds a different data key than
                 ``record.dek_id`` (entries were sealed under the wrong key).
         """
+        ...
+
+    async def claim_entries(self, tenant: str, record_id: str,
+                            claims: Sequence[Claim]) -> int:
+        """Give entries without a subject their subject and its re-sealed value: each
+        only while it still has no subject and its old sealed bytes (a claim that lost
+        a race to another is skipped). Returns how many were claimed."""
         ...
 
     async def ensure_record(self, record: RecordRow) -> RecordRow:

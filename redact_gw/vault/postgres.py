@@ -40,6 +40,7 @@ from redact_gw.vault import migrations
 from redact_gw.vault.audit_postgres import PostgresAuditMixin
 from redact_gw.vault.base import (
     AuditAppend,
+    Claim,
     EntryRow,
     RecordRaceLost,
     RecordRow,
@@ -333,7 +334,8 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
         return await self._write(q)
 
     async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
-                             audit: AuditAppend | None = None) -> dict[bytes, str]:
+                             audit: AuditAppend | None = None, *,
+                             unowned: list[EntryRow] | None = None) -> dict[bytes, str]:
         """Create, lock (and if shredded revive) the record; insert new entries; then
         append ``audit`` (a second step for now: the entries are kept when only the
         audit append fails, and the caller gets the error).
@@ -350,7 +352,9 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                                         e.sent_by, e.subject_id, e.aad_version), strict=True):
                 col.append(v)
         r = record
+        known: list[EntryRow] = []
         async def q(c: Conn) -> dict[bytes, str]:
+            known.clear()  # a retried transaction starts over
             result = await c.fetch(_COMMIT_ENTRIES, r.tenant, r.record_id, r.subject_id,
                                    r.created_at, r.dek_id, r.kek_id, r.wrapped_dek,
                                    r.no_retention, r.legal_hold, r.channel, r.shredded_at,
@@ -365,13 +369,35 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                 tokens.update((e.fingerprint, e.token) for e in found)
                 if len(found) < len(others):
                     raise RecordRaceLost()
+                known.extend(found)
             return tokens
         tokens = await self._write(q, one_statement=True)
+        if unowned is not None:
+            unowned += [e for e in known if e.subject_id is None]
         if audit is not None:
             audit.row = await self.append_audit(audit.ts, audit.tenant, audit.principal,
                                                 audit.action, audit.record_id,
                                                 audit.payload, audit.key)
         return tokens
+
+    async def claim_entries(self, tenant: str, record_id: str,
+                            claims: Sequence[Claim]) -> int:
+        """Give unowned entries their subject (see ``VaultStore.claim_entries``)."""
+        if not claims:
+            return 0
+        async def q(c: Conn) -> int:
+            status = await c.execute(
+                "UPDATE entries e SET sealed = u.sealed, subject_id = u.subject_id,"
+                " aad_version = u.aad_version FROM unnest($3::text[], $4::bytea[],"
+                " $5::bytea[], $6::text[], $7::int[])"
+                " AS u(token, old_sealed, sealed, subject_id, aad_version)"
+                " WHERE e.tenant = $1 AND e.record_id = $2 AND e.token = u.token"
+                " AND e.subject_id IS NULL AND e.sealed = u.old_sealed",
+                tenant, record_id, [k.token for k in claims],
+                [k.old_sealed for k in claims], [k.sealed for k in claims],
+                [k.subject_id for k in claims], [k.aad_version for k in claims])
+            return _affected(status)
+        return await self._write(q, one_statement=True)
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:

@@ -25,6 +25,7 @@ from redact_gw.model import Clock, KnownValue, PendingValue, Revealed
 from redact_gw.tokens import format_token
 from redact_gw.vault.base import (
     AuditAppend,
+    Claim,
     EntryRow,
     RecordRaceLost,
     RecordRow,
@@ -205,10 +206,32 @@ class Vault:
                 expires_at))
             drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
                                    now, expires_at, sent_by, subject_id, AAD_VERSION))
-        stored = await self.store.commit_entries(record, drafts, audit)
+        unowned: list[EntryRow] | None = [] if subject_id is not None else None
+        stored = await self.store.commit_entries(record, drafts, audit, unowned=unowned)
         if fresh_key is not None:  # stored: the record's key is this one
             self.key_cache.put(record, ring, fresh_key)
+        if unowned:
+            await self._claim(record, dek, subject_id, unowned)
         return {k: stored[fp] for k, fp in fps.items()}
+
+    async def _claim(self, record: RecordRow, dek: bytes, subject_id: str | None,
+                     entries: Sequence[EntryRow]) -> None:
+        """Values first sent without a subject, sent again for one, become that
+        subject's: re-sealed under the same token, sender, type and expiry with the
+        subject bound, so erasing the subject or its no-retention opt-out removes them.
+        (A value stored for one subject stays that subject's.) A failure fails the
+        request closed: the caller retries, and erasure never misses a value the
+        subject sent."""
+        assert subject_id is not None and record.dek_id is not None
+        seal = aead.sealer(dek)
+        claims = []
+        for e in entries:
+            value = self._open(record, dek, e).value
+            claims.append(Claim(e.token, e.sealed, seal(
+                value.encode("utf-8"), _value_context_v2(
+                    record.tenant, record.record_id, e.token, record.dek_id, e.sent_by,
+                    e.entity_type, subject_id, e.expires_at)), subject_id, AAD_VERSION))
+        await self.store.claim_entries(record.tenant, record.record_id, claims)
 
     # -- reveal ---------------------------------------------------------------------------
     async def get_record(self, tenant: str, record_id: str) -> RecordRow:

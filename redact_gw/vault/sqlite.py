@@ -26,6 +26,7 @@ from redact_gw.vault.base import (
     AuditAppend,
     AuditQuery,
     AuditRow,
+    Claim,
     EntryRow,
     OptOutRow,
     RecordRaceLost,
@@ -248,20 +249,38 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
         return await self._write(q)
 
     async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
-                             audit: AuditAppend | None = None) -> dict[bytes, str]:
+                             audit: AuditAppend | None = None, *,
+                             unowned: list[EntryRow] | None = None) -> dict[bytes, str]:
         """Create or revive the record and insert new entries (and append ``audit``),
         atomically."""
         rows = list(entries)
-        def q(c: Conn) -> tuple[dict[bytes, str], AuditRow | None]:
-            tokens = self._commit_entries(c, record, rows)
-            return tokens, (self._append_audit(c, audit) if audit is not None else None)
-        tokens, row = await self._write(q)
+        def q(c: Conn) -> tuple[dict[bytes, str], list[EntryRow], AuditRow | None]:
+            found: list[EntryRow] = []
+            tokens = self._commit_entries(c, record, rows, found)
+            return tokens, found, (self._append_audit(c, audit) if audit is not None
+                                   else None)
+        tokens, found, row = await self._write(q)
         if audit is not None:
             audit.row = row
+        if unowned is not None:
+            unowned += [e for e in found if e.subject_id is None]
         return tokens
 
-    def _commit_entries(self, c: Conn, record: RecordRow,
-                        rows: list[EntryRow]) -> dict[bytes, str]:
+    async def claim_entries(self, tenant: str, record_id: str,
+                            claims: Sequence[Claim]) -> int:
+        """Give unowned entries their subject (see ``VaultStore.claim_entries``)."""
+        if not claims:
+            return 0
+        def q(c: Conn) -> int:
+            return int(c.executemany(
+                "UPDATE entries SET sealed=?, subject_id=?, aad_version=? WHERE tenant=?"
+                " AND record_id=? AND token=? AND subject_id IS NULL AND sealed=?",
+                [(k.sealed, k.subject_id, k.aad_version, tenant, record_id, k.token,
+                  k.old_sealed) for k in claims]).rowcount)
+        return await self._write(q)
+
+    def _commit_entries(self, c: Conn, record: RecordRow, rows: list[EntryRow],
+                        found_out: list[EntryRow] | None = None) -> dict[bytes, str]:
         self._insert_record(c, record)
         # Revive a shredded record only with a new key: a shredded record keeps its
         # dek_id, so a writer still holding that stale key loses the race instead of
@@ -286,6 +305,8 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
             return {e.fingerprint: e.token for e in rows}
         found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
                                     [e.fingerprint for e in rows])
+        if found_out is not None:
+            found_out += found
         return {e.fingerprint: e.token for e in found}
 
     async def get_entries(self, tenant: str, record_id: str,

@@ -134,6 +134,27 @@ async def test_erasure_follows_the_readme_order(make_gateway: MakeGateway) -> No
     assert meta["counts"] == {"CREDIT_CARD": 1, "PERSON": 1}  # not the customer's values
 
 
+async def test_erasure_takes_a_value_the_subject_sent_again(make_gateway: MakeGateway) -> None:
+    """A call identified midway: the phone number was said before the subject was
+    known, and the customer's next turn, sent with the subject, says it again. It is
+    theirs."""
+    gw = await make_gateway()
+    ai, admin = gw.env.auth(), gw.env.auth("admin")
+    r = await gw.client.post("/v1/redact", json={
+        "text": "hello, call me back on 212-555-0142", "record_id": "call-7"}, headers=ai)
+    phone = (await r.json())["entities"][0]["token"]
+    r = await gw.client.post("/v1/redact", json={
+        "text": "yes 212-555-0142, and my card is 5555 5555 5555 4444",
+        "record_id": "call-7", "subject_id": "cust-7"}, headers=ai)
+    assert phone in (await r.json())["text"]
+    r = await gw.client.delete("/v1/subjects/cust-7", headers=admin)
+    assert (await r.json())["receipt"]["values_by_type"] == {"CREDIT_CARD": 1,
+                                                              "PHONE_NUMBER": 1}
+    r = await gw.client.post("/v1/detokenize", json={
+        "record_id": "call-7", "purpose": "quality_review", "tokens": [phone]}, headers=admin)
+    assert await _code(r) == (410, "purged")
+
+
 async def test_no_retention_shreds_values_written_for_the_subject_anywhere(
         make_gateway: MakeGateway) -> None:
     gw = await make_gateway()

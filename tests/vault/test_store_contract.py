@@ -10,7 +10,7 @@ from redact_gw.audit import AuditLog, verify
 from redact_gw.errors import Gone
 from redact_gw.model import PendingValue
 from redact_gw.testing import FakeClock
-from redact_gw.vault.base import AuditQuery, OptOutRow, VaultStore
+from redact_gw.vault.base import AuditQuery, Claim, OptOutRow, VaultStore
 from redact_gw.vault.service import Vault
 
 DAY = 86400.0
@@ -130,6 +130,34 @@ async def test_subject_records_and_optouts(store: VaultStore, keys) -> None:
     assert (await store.get_optout("acme", "cust-1")).no_retention
     assert await store.delete_optout("acme", "cust-1")
     assert not await store.delete_optout("acme", "cust-1")
+
+
+async def test_a_value_sent_again_for_a_subject_becomes_the_subjects(store: VaultStore,
+                                                                      keys) -> None:
+    """A call identified midway: the name said before, sent again with the subject,
+    is the subject's; erasing the subject takes it. A value already stored for one
+    subject stays that subject's."""
+    vault = _vault(store, keys, FakeClock(), {})
+    name, card = _values(1, "PERSON")[0], _values(1, "CREDIT_CARD")[0]
+    first = await vault.tokenize("acme", "r1", None, [name], sent_by="agent-app")
+    again = await vault.tokenize("acme", "r1", "cust-1", [name, card], sent_by="crm")
+    assert again[(name.entity_type, name.key)] == first[(name.entity_type, name.key)]
+    owners = {e.entity_type: (e.subject_id, e.sent_by)
+              for e in await store.record_entries("acme", "r1")}
+    assert owners == {"PERSON": ("cust-1", "agent-app"), "CREDIT_CARD": ("cust-1", "crm")}
+    # the re-sealed value opens, in its first writer's spelling
+    token = first[(name.entity_type, name.key)]
+    assert (await vault.reveal("acme", "r1", [token]))[token].value == name.original
+    await vault.tokenize("acme", "r1", "cust-2", [name])
+    assert {e.subject_id for e in await store.record_entries("acme", "r1")} == {"cust-1"}
+    # a claim that lost its race (the row changed since it was read) changes nothing
+    row = next(e for e in await store.record_entries("acme", "r1")
+               if e.entity_type == "PERSON")
+    stale = Claim(row.token, b"stale", row.sealed, "cust-3", row.aad_version)
+    assert await store.claim_entries("acme", "r1", [stale]) == 0
+    removed = await store.shred_subject_values("acme", "cust-1", 1.0, "erasure")
+    assert removed.values == {"PERSON": 1, "CREDIT_CARD": 1}
+    assert await store.record_entries("acme", "r1") == []
 
 
 async def test_audit_chain_appends_in_order_and_verifies(store: VaultStore) -> None:
