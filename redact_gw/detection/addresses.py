@@ -36,7 +36,12 @@ from redact_gw.detection import entities as E
 from redact_gw.detection import street_lines
 from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.context import TranscriptContext
-from redact_gw.detection.lexicon import DEPARTURE_VERBS, PHONE_LABELS, QUANTITY_WORDS
+from redact_gw.detection.lexicon import (
+    DEPARTURE_VERBS,
+    PHONE_LABELS,
+    QUANTITY_WORDS,
+    WEAK_NAME_TRIGGERS,
+)
 from redact_gw.detection.spoken_ids import IP_CUES
 from redact_gw.detection.view import SpokenView
 
@@ -118,8 +123,14 @@ BARE_STREET_RE = re.compile(
     rf"\b{_HOUSE}[ \t]+(?P<name>(?:{_NAME_WORD}[ \t]+){{0,3}}{_NAME_WORD})"
     rf"(?:[ \t]+\d{{1,5}}[a-z]?\b|(?=[ \t]*(?:[,;]|\n|$))){_UNITS}", re.IGNORECASE)
 _UNITS_RE = re.compile(_UNITS, re.IGNORECASE)
-#: A word ending in a period inside a street name, and the space after it.
-_DOTTED_WORD = re.compile(r"([^\W\d_]+)\.[ \t]")
+#: A word ending in a period inside a street name, and the word after it (looked at,
+#: not taken: it may end in a period too, "Avda. Gral. Sanjurjo").
+_DOTTED_WORD = re.compile(r"([^\W\d_]+)\.[ \t]+(?=([^\W\d_][\w'\u2019]*))")
+#: Words that open a sentence: function words ("I", "We", "The") and greetings
+#: ("Thanks", "Hello", "It's").
+_SENTENCE_STARTS = STOP_WORDS | {t.split()[0] for t in WEAK_NAME_TRIGGERS}
+#: Address words abbreviated with a period ("Blvd.", "Bldg."): never a sentence end.
+_ADDRESS_WORDS = STREET_SUFFIXES | UNIT_TYPES
 BOX_RE = re.compile(
     r"(?:\b|(?<=\d))(?:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box"
     r"|(?:unit|psc|cmr)[ \t]+\d{1,7},?[ \t]+box|box)[ \t]*\#?[ \t]*\d{1,7}\b"
@@ -218,6 +229,9 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
     taken: list[tuple[int, int]] = []
     low = G.folded(text)
 
+    def is_word(w: str) -> bool:  # a known place or a common word, no abbreviation
+        return is_place(w) or is_common(w)
+
     def cued(start: int, near: bool = True) -> bool:
         a = to_original(start, start + 1)[0]
         if ctx.mentions(seg, a, _NETWORK_CUES, 12):
@@ -249,7 +263,7 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         add(a, units.end() if units else b, why, score)
     for m in STREET_RE.finditer(text) if G.has_word(low, _SUFFIX_WORDS) else ():
         suffix = m.group("suffix").lower()
-        if not _name_ok(m.group("name")):
+        if not _name_ok(m.group("name"), is_word):
             continue
         if suffix in _WEAK_SUFFIXES and not (_capitalized(m.group("name")) or cued(m.start())):
             continue
@@ -258,15 +272,13 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
         add(m.start(), m.end(), "house number, street name and suffix", 0.85)
     for m in BARE_STREET_RE.finditer(text):
         name = m.group("name")
-        if not _name_ok(name) or name.lower() in STREET_SUFFIXES:
+        if not _name_ok(name, is_word) or name.lower() in STREET_SUFFIXES:
             continue
         numbered = m.group().rstrip()[-1:].isdigit()
         lowered = name.lower().split()
         rare = not any(is_common(w) for w in lowered)
         if lowered[0] in _QUANTITY or all(w.rstrip(".") in PHONE_LABELS for w in lowered):
             continue
-        if _ends_sentence(name):
-            continue  # "6500 Bellinzona. I loved Split 21000": two sentences, no street
         if not (cued(m.start(), near=rare or _capitalized(name))
                 or (numbered and (_capitalized(name) or rare))):
             continue
@@ -291,12 +303,18 @@ def _find_all(text: str, to_original: Mapper, ctx: TranscriptContext, seg: int,
     return out
 
 
-def _ends_sentence(name: str) -> bool:
+def _ends_sentence(name: str, is_word: WordTest) -> bool:
     """Whether a sentence ends inside a street name: a word of four letters or more
-    that is no street type ends in a period before the next word ("Bellinzona. I
-    loved Split"). "St. Mary", "Mt. Vernon" and "Blvd. East" are abbreviations."""
-    return any(len(w) > 3 and w.lower() not in STREET_SUFFIXES
-               for w in _DOTTED_WORD.findall(name))
+    ends in a period, and it is a place or a common word ("6500 Bellinzona. Paul
+    loved Split 21000"), or the next word opens a sentence ("6637 Sonogno. I loved").
+
+    An abbreviation is neither a place nor a common word: "870 Avda. Alameda
+    Sundheim 46", "845 Crta. Cádiz-Málaga 82" are one street each, and so are
+    "St. Mary" (short) and "Blvd. East", "Bldg. Seven" (address words)."""
+    return any(
+        len(w) > 3 and w.lower() not in _ADDRESS_WORDS
+        and (is_word(w.lower()) or after.lower() in _SENTENCE_STARTS)
+        for w, after in _DOTTED_WORD.findall(name))
 
 
 #: Words read aloud between the parts of other values ("192 dot 168", "a at b").
@@ -304,10 +322,15 @@ _SPOKEN_JOINERS = frozenset({"dot", "point", "period", "at", "dash", "hyphen",
                              "underscore", "slash", "colon", "percent", "plus", "oh"})
 
 
-def _name_ok(name: str) -> bool:
+def _name_ok(name: str, is_word: WordTest) -> bool:
     """Street name words: no stop words ("3 of the ..."), no spoken joiners
-    ("2036 dot 106"), not only short words."""
+    ("2036 dot 106"), not only short words, no sentence end: "6500 Bellinzona. I
+    loved Split 21000" and "6500 Bellinzona. I walked Church Road" are two sentences,
+    and a street run past the period outgrew the address before it ("Via Franscini
+    71, 6500 Bellinzona") and left its street name in clear."""
     words = name.replace(".", " ").split()
+    if _ends_sentence(name, is_word):
+        return False
     return bool(words) and not any(
         w.lower() in STOP_WORDS or (w in _SPOKEN_JOINERS)  # "Point Walter Road" is a name
         for w in words if len(w) > 1) and any(len(w) > 1 for w in words)

@@ -30,17 +30,53 @@ def test_street_without_suffix_after_an_address_cue(one: One) -> None:
 @pytest.mark.parametrize("text", [
     "Ship it to Anna Moser, Via Franscini 71, 6500 Bellinzona. I loved Split 21000 in May.",
     "Send it to Via Franscini 71, 6500 Bellinzona. Thanks a lot 21000 times",
+    # a place before the period ends the sentence whatever word comes next
+    "Ship it to Anna Moser, Via Franscini 71, 6500 Bellinzona. Paul loved Split 21000.",
+    # a street with a suffix ran past the period the same way
+    "Ship it to Via Franscini 71, 6500 Bellinzona. I loved Church Road in Zurich.",
+    "Ship to Via Franscini 71, 6500 Bellinzona. Thanks Church Road shop, Zurich",
 ])
 def test_a_street_ends_at_its_sentence(one: One, text: str) -> None:
-    # a bare street ran on past the period ("6500 Bellinzona. I loved Split 21000"),
+    # a street ran on past the period ("6500 Bellinzona. I loved Split 21000"),
     # outgrew the whole address line and left "Via Franscini" in clear
     got = _kinds(one(text), "ADDRESS")
     assert got[0] == "Via Franscini 71, 6500 Bellinzona"
     assert not any("." in a for a in got)
 
 
+def test_a_sentence_opener_ends_the_street_after_a_small_town(one: One) -> None:
+    # "Sonogno" is no known place nor a common word: "I" says the sentence ended
+    text = "Ship it to Anna Moser, Via Cantonale 12, 6637 Sonogno. I loved Split 21000 in May."
+    found = one(text)
+    assert _clear(text, found, "Via Cantonale 12, 6637 Sonogno") == ""
+    assert not any("." in a for a in _kinds(found, "ADDRESS"))
+
+
 def test_an_abbreviation_in_a_street_name_is_no_sentence_end(one: One) -> None:
     assert ("ADDRESS", "12 St. Mary Close 4") in one("deliver to 12 St. Mary Close 4")
+
+
+def _clear(text: str, found: list[tuple[str, str]], value: str) -> str:
+    """The letters and digits of ``value`` (inside ``text``) that no span covers."""
+    covered, pos = [False] * len(text), 0
+    for _entity, piece in found:
+        a = text.index(piece, pos)
+        covered[a:a + len(piece)] = [True] * len(piece)
+        pos = a + len(piece)
+    at = text.index(value)
+    return "".join(c for i, c in enumerate(value) if c.isalnum() and not covered[at + i])
+
+
+@pytest.mark.parametrize(("text", "street"), [
+    # Spanish "avenida" and "carretera" abbreviated: no place, no common word
+    ("Send it to 870 Avda. Alameda Sundheim 46 Suite 610, Blaketown",
+     "870 Avda. Alameda Sundheim 46 Suite 610"),
+    ("Paulette Dupuis\n845 Crta. Cádiz-Málaga 82\nSuite 824\nla Pobla Tornesa\nSpain 22764",
+     "845 Crta. Cádiz-Málaga 82"),
+])
+def test_a_dotted_abbreviation_is_no_sentence_end(one: One, text: str, street: str) -> None:
+    # read as a sentence end, the street was dropped and its house number left in clear
+    assert _clear(text, one(text), street) == ""
 
 
 def test_whole_address_block_is_covered(one: One) -> None:
