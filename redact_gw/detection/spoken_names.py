@@ -12,11 +12,13 @@ capital or an introduction. Two signals are left, both read off maintained data:
 
 ``name_runs`` reads such words (with the name words, initials and particles tight
 beside them) as PERSON candidates, unless they name a known place or follow a word
-that introduces a place ("in", "from"): places are read elsewhere.
+that introduces a place ("in", "from", "the town of"): places are read elsewhere. A
+bare "of" introduces people as often as places ("a friend of wojtkowiak").
 
 In written text, where capitals already lead NER and the gazetteer, only two gaps
-are filled: the capitalized name after a title ("Mrs. Hale") and a line's first word
-no English word list holds ("Szczygielska started": a first word's capital says
+are filled: the capitalized name after a title ("Mrs. Hale") and a sentence's first
+word that no English word list holds or that is a census name rarely used as a word
+("Szczygielska started", "Thanks. Gallagher approved it": a first word's capital says
 nothing, so the reading of capitals skips it).
 
 ``widen`` grows a PERSON candidate found by any recognizer over the whole word it
@@ -33,9 +35,10 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from redact_gw.detection import entities as E
 from redact_gw.detection.candidates import Candidate
-from redact_gw.detection.gazetteer import Gazetteer
+from redact_gw.detection.gazetteer import RARE_WORD, Gazetteer
 from redact_gw.detection.lexicon import NAME_PARTICLES, NOT_NAMES
-from redact_gw.detection.truecase import LineWords, Word
+from redact_gw.detection.places import PLACE_CUES
+from redact_gw.detection.truecase import LineWords, Word, sentence_start
 
 RECOGNIZER = "SpokenNameRecognizer"
 #: Score of a run holding a word no English word list knows, or a census name.
@@ -44,8 +47,17 @@ UNKNOWN_SCORE = 0.55
 FULL_NAME_SCORE = 0.7
 _MAX_WORDS = 4
 #: Words after which a name-like word is more likely a place ("from skövde").
-_PLACE_CUES = frozenset({"in", "from", "at", "near", "of", "via", "around", "outside",
+_PLACE_CUES = frozenset({"in", "from", "at", "near", "via", "around", "outside",
                          "visit", "visited", "flew", "moved", "live", "lives", "lived"})
+#: Nouns that make "of" introduce a place ("the town of skövde", "university of
+#: jyväskylä"): those of the travel phrases ending in "of" (``places.PLACE_CUES``) and
+#: kinds of places. After any other word, "of" introduces people as often as places
+#: ("the family of ogrodniczuk", "a friend of wojtkowiak"), and a word no place list
+#: knows is read as a name there: redacted either way.
+_PLACE_OF = frozenset(c.split()[-2] for c in PLACE_CUES if c.endswith(" of")) | {
+    "state", "county", "province", "region", "district", "republic", "kingdom", "island",
+    "islands", "port", "capital", "municipality", "parish", "borough", "outskirts",
+    "suburbs", "centre", "center", "streets", "north", "south", "east", "west"}
 #: Single letters that are words, never a middle initial on their own.
 _NOT_INITIALS = frozenset({"a", "i"})
 #: Titles that leave no doubt that a name follows ("mister fox", "missus long").
@@ -108,19 +120,42 @@ def name_runs(seg: int, line_words: LineWords, gaz: Gazetteer) -> list[Candidate
 def written(seg: int, offset: int, line: str, ws: Sequence[Word],
             gaz: Gazetteer) -> list[Candidate]:
     """Written text, where capitals already lead NER: the capitalized name after a
-    title ("Mrs. Hale", "ms. Ines"), and a line's first word when no English word list
-    holds it ("Szczygielska started"; the capital of a first word says nothing, so
-    the gazetteer's reading of capitals skips it)."""
+    title ("Mrs. Hale", "ms. Ines"), and a sentence's first word that is a name on its
+    own (``_sentence_name``). The capital of a sentence's first word says nothing, so
+    the gazetteer's reading of capitals skips a lone one ("Szczygielska started",
+    "Understood! Gallagher approved it", "Thaddeus had given ...")."""
     out = [c for c in _after_titles(seg, offset, line, ws, gaz, written=True)
            if line[c.start - offset].isupper()]
-    if ws and ws[0][2][:1].isupper() and not ws[0][2].isupper():
-        w = ws[0][2].lower()
-        if len(w) >= 3 and w.isalpha() and w not in gaz.english and not gaz.word_freq(w) and (
-                not gaz.place_kind(w)):
-            out.append(Candidate(seg, offset + ws[0][0], offset + ws[0][1], E.PERSON,
-                                 UNKNOWN_SCORE, RECOGNIZER, None,
-                                 "first word, a name no English word list holds"))
+    for k, (a, b, word) in enumerate(ws):
+        if not word[:1].isupper() or word.isupper() or not (k == 0 or (
+                line[a - 1] in _AFTER_SENTENCE_END and sentence_start(line, a))):
+            continue  # most words; a dot right before a word ends no sentence ("www.Knot")
+        tight_capital = k + 1 < len(ws) and line[b:ws[k + 1][0]] == " " and (
+            ws[k + 1][2][:1].isupper())
+        why = _sentence_name(word.lower(), tight_capital, gaz)
+        if why:
+            out.append(Candidate(seg, offset + a, offset + b, E.PERSON, UNKNOWN_SCORE,
+                                 RECOGNIZER, None, why))
     return out
+
+
+#: What may stand between a sentence's end and its first word.
+_AFTER_SENTENCE_END = frozenset(" \t\"'(")
+
+
+def _sentence_name(w: str, tight_capital: bool, gaz: Gazetteer) -> str | None:
+    """Why a sentence's first word (lower-cased) is a name, or None: no English word
+    list holds it, or (unless a capitalized word follows it, "Boyle Street": the
+    gazetteer judges the two together) it is a census name that is rarely a word
+    (under ``RARE_WORD``: "Thaddeus", "Nielsen"; not "Gray", "Dawn" or "Olive", which
+    start sentences as words). Known places are left to the place readers."""
+    if len(w) < 3 or not w.isalpha() or gaz.place_kind(w):
+        return None
+    if w not in gaz.english and not gaz.word_freq(w):
+        return "a sentence's first word, a name no English word list holds"
+    if not tight_capital and gaz.word_freq(w) < RARE_WORD and lowered_strength(w, gaz) == 2:
+        return "a sentence's first word, a census name that is rarely a word"
+    return None
 
 
 def _after_titles(seg: int, offset: int, line: str, ws: Sequence[Word],
@@ -174,6 +209,8 @@ def _judge_run(seg: int, offset: int, line: str, ws: Sequence[Word], kinds: Sequ
     if not strong or gaz.place_kind(" ".join(lowered)):
         return None
     if i > 0 and ws[i - 1][2].lower() in _PLACE_CUES:
+        return None
+    if i > 1 and ws[i - 1][2].lower() == "of" and ws[i - 2][2].lower() in _PLACE_OF:
         return None
     full = [w for w in lowered if len(w) > 1 and w not in NAME_PARTICLES]
     first = any(gaz.is_first(w) for w in full)

@@ -214,7 +214,7 @@ def _name_sequences(seg: int, offset: int, line: str, gaz: Gazetteer,
             j += 1
         if j - i >= 2:
             out.extend(_judge(seg, offset, line, ws[i:j], gaz))
-        elif j > i and (not _sentence_start(line, ws[i][0])
+        elif j > i and (not sentence_start(line, ws[i][0])
                         or line[ws[i][1]:ws[i][1] + 1] in (",", ":")):
             out.extend(_judge_one(seg, offset, ws[i], gaz))
         i = max(j, i + 1)
@@ -225,9 +225,13 @@ def _capitalized(w: str) -> bool:
     return w[:1].isupper() and (len(w) == 1 or not w.isupper() or len(w) <= 3)
 
 
-def _sentence_start(line: str, pos: int) -> bool:
-    before = line[:pos].rstrip(" \t\"'(")
-    return not before or before[-1] in ".!?:;\n"
+def sentence_start(line: str, pos: int) -> bool:
+    """Whether the word at ``pos`` starts the line or a sentence (after ".", "!", "?",
+    ":", ";", past spaces, quotes and an opening parenthesis)."""
+    k = pos - 1
+    while k >= 0 and line[k] in " \t\"'(":
+        k -= 1  # not line[:pos].rstrip(): a copy of the line so far for every word
+    return k < 0 or line[k] in ".!?:;\n"
 
 
 def _tight_or_initial(line: str, a: Word, b: Word) -> bool:

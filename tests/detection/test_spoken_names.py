@@ -104,3 +104,45 @@ def test_a_name_recurs_whole_with_letters_outside_ascii() -> None:
 def test_words_of_a_spoken_web_address_are_no_names(one: One, text: str) -> None:
     """A domain word beside a spoken "dot" is no name, however unknown the word."""
     assert _people(one(text)) == []
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("i'm calling on behalf of wojtkowiak about the refund", "wojtkowiak"),
+    ("we booked it for the family of ogrodniczuk last week", "ogrodniczuk"),
+])
+def test_a_name_after_of(one: One, text: str, name: str) -> None:
+    """"of" introduces people as often as places: a word no English word list or
+    place list holds is not left in clear after it."""
+    assert name in _people(one(text))
+
+
+def test_of_after_a_place_noun_still_introduces_a_place(one: One) -> None:
+    """"the town of brzeszcze": no name reading competes with the place."""
+    from redact_gw.detection import spoken_names, truecase
+    from redact_gw.detection.gazetteer import load
+
+    text = "she grew up in the town of brzeszcze near the river"
+    [line] = truecase.split_lines(text)
+    assert spoken_names.name_runs(0, line, load()) == []
+    assert ("LOCATION", "brzeszcze") in one(text)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Thanks. Meredith will call you back tomorrow.", "Meredith"),
+    ("Understood! Gallagher approved the refund yesterday.", "Gallagher"),
+])
+def test_written_name_starting_a_sentence_inside_a_line(one: One, text: str,
+                                                        name: str) -> None:
+    """A sentence's capital says nothing, wherever the sentence starts: a census name
+    that is rarely a word, or a word no English word list holds, is a name there."""
+    assert name in _people(one(text))
+
+
+@pytest.mark.parametrize("text", [
+    "It rained. Gray clouds stayed all day. Olive oil is on the list.",
+    "Just visit www.KnotFinder.com today.",
+])
+def test_written_sentence_starts_that_are_words_stay(one: One, text: str) -> None:
+    """A census name that is also a common word ("Gray", "Olive") starts sentences as a
+    word; a dot inside a web address ends no sentence."""
+    assert _people(one(text)) == []
