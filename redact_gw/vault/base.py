@@ -7,7 +7,7 @@ contract test-suite can check every backend for the same guarantees.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,16 +53,25 @@ class EntryRow:
     aad_version: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Claim:
-    """An entry without a subject, given one: re-sealed (its associated data binds the
-    subject), applied only if the row still holds ``old_sealed`` and no subject."""
+    """Values first stored without a subject, sent again for one: in the transaction of
+    ``commit_entries``, every entry of the record with one of ``fingerprints`` (by
+    default those of the entries committed) and still no subject is re-sealed by
+    ``reseal`` (the associated data binds the subject) and given ``subject_id``.
+    ``claimed`` is set to how many were. An exception of ``reseal`` (a row that fails
+    to open) rolls the whole commit back."""
 
-    token: str
-    old_sealed: bytes = field(repr=False)
-    sealed: bytes = field(repr=False)
     subject_id: str
+    reseal: Callable[[EntryRow], bytes] = field(repr=False)
     aad_version: int
+    fingerprints: Sequence[bytes] | None = field(default=None, repr=False)
+    #: False when the read before detection saw no value without a subject in the
+    #: record: a backend may then spare the claim its own transaction, but must fail
+    #: the commit with ``RecordRaceLost`` should it meet one anyway (a writer stored it
+    #: since), so the caller's retry claims it.
+    likely: bool = True
+    claimed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +175,9 @@ class RecordState:
     optouts: dict[str, OptOutRow]
     #: Every entry of the record (only when asked for and the record holds a key).
     entries: list[EntryRow] = field(default_factory=list)
+    #: Whether ``entries`` is every entry of the record (asked for; no record, or a
+    #: record without a key, holds none).
+    complete: bool = False
 
 
 class RecordRaceLost(Exception):
@@ -208,28 +220,20 @@ class VaultStore(ReviewStore, ConsoleSessionStore, OverrideStore, Protocol):
 
     async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
                              audit: AuditAppend | None = None, *,
-                             unowned: list[EntryRow] | None = None) -> dict[bytes, str]:
+                             claim: Claim | None = None) -> dict[bytes, str]:
         """Atomically create the record if absent (or give a shredded one a new data key)
         and add entries.
 
         Entries whose fingerprint already exists in the record are not inserted; the
         existing token wins. Returns fingerprint -> token for every entry given.
         ``audit``: an event appended with the entries (and its ``row`` set), or with
-        none of them when the call fails. ``unowned``: when given, the existing entries
-        these matched that have no subject are appended to it (so the caller can give
-        them the subject of the request that sent them again: ``claim_entries``).
+        none of them when the call fails. ``claim``: values already in the record
+        without a subject become the subject's, in the same transaction (``Claim``).
 
         Raises:
             RecordRaceLost: the record holds a different data key than
                 ``record.dek_id`` (entries were sealed under the wrong key).
         """
-        ...
-
-    async def claim_entries(self, tenant: str, record_id: str,
-                            claims: Sequence[Claim]) -> int:
-        """Give entries without a subject their subject and its re-sealed value: each
-        only while it still has no subject and its old sealed bytes (a claim that lost
-        a race to another is skipped). Returns how many were claimed."""
         ...
 
     async def ensure_record(self, record: RecordRow) -> RecordRow:
@@ -383,4 +387,4 @@ async def read_state_by_parts(store: VaultStore, tenant: str, record_id: str,
     record = await store.get_record(tenant, record_id)
     found = (await store.record_entries(tenant, record_id)
              if entries and record is not None and record.wrapped_dek is not None else [])
-    return RecordState(record, frozenset(subjects), optouts, found)
+    return RecordState(record, frozenset(subjects), optouts, found, complete=entries)

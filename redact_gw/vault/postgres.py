@@ -335,14 +335,14 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
 
     async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
                              audit: AuditAppend | None = None, *,
-                             unowned: list[EntryRow] | None = None) -> dict[bytes, str]:
+                             claim: Claim | None = None) -> dict[bytes, str]:
         """Create, lock (and if shredded revive) the record; insert new entries; then
         append ``audit`` (a second step for now: the entries are kept when only the
         audit append fails, and the caller gets the error).
 
         One statement; a fingerprint another writer stored first (its entry was not
         inserted) is looked up after it. Should that entry be gone by then (purged),
-        the race is lost and the caller starts over.
+        the race is lost and the caller starts over. With ``claim``, one transaction.
         """
         rows = sorted(entries, key=lambda e: (e.tenant, e.record_id, e.fingerprint))
         columns: list[list[Any]] = [[] for _ in range(11)]
@@ -352,9 +352,7 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                                         e.sent_by, e.subject_id, e.aad_version), strict=True):
                 col.append(v)
         r = record
-        known: list[EntryRow] = []
         async def q(c: Conn) -> dict[bytes, str]:
-            known.clear()  # a retried transaction starts over
             result = await c.fetch(_COMMIT_ENTRIES, r.tenant, r.record_id, r.subject_id,
                                    r.created_at, r.dek_id, r.kek_id, r.wrapped_dek,
                                    r.no_retention, r.legal_hold, r.channel, r.shredded_at,
@@ -369,35 +367,42 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                 tokens.update((e.fingerprint, e.token) for e in found)
                 if len(found) < len(others):
                     raise RecordRaceLost()
-                known.extend(found)
+            else:
+                found = []
+            if claim is not None and claim.likely:
+                await self._claim(c, r, found, claim)
+            elif claim is not None and any(e.subject_id is None for e in found):
+                raise RecordRaceLost()  # stored since the read: the retry claims it
             return tokens
-        tokens = await self._write(q, one_statement=True)
-        if unowned is not None:
-            unowned += [e for e in known if e.subject_id is None]
+        # a claim writes after the insert: both in one transaction (BEGIN and COMMIT,
+        # two round trips), only when the read before saw a value to claim
+        tokens = await self._write(q, one_statement=claim is None or not claim.likely)
         if audit is not None:
             audit.row = await self.append_audit(audit.ts, audit.tenant, audit.principal,
                                                 audit.action, audit.record_id,
                                                 audit.payload, audit.key)
         return tokens
 
-    async def claim_entries(self, tenant: str, record_id: str,
-                            claims: Sequence[Claim]) -> int:
-        """Give unowned entries their subject (see ``VaultStore.claim_entries``)."""
-        if not claims:
-            return 0
-        async def q(c: Conn) -> int:
-            status = await c.execute(
-                "UPDATE entries e SET sealed = u.sealed, subject_id = u.subject_id,"
-                " aad_version = u.aad_version FROM unnest($3::text[], $4::bytea[],"
-                " $5::bytea[], $6::text[], $7::int[])"
-                " AS u(token, old_sealed, sealed, subject_id, aad_version)"
-                " WHERE e.tenant = $1 AND e.record_id = $2 AND e.token = u.token"
-                " AND e.subject_id IS NULL AND e.sealed = u.old_sealed",
-                tenant, record_id, [k.token for k in claims],
-                [k.old_sealed for k in claims], [k.sealed for k in claims],
-                [k.subject_id for k in claims], [k.aad_version for k in claims])
-            return _affected(status)
-        return await self._write(q, one_statement=True)
+    async def _claim(self, c: Conn, r: RecordRow, found: list[EntryRow],
+                     claim: Claim) -> None:
+        """``Claim`` inside the commit's transaction; an entry claimed or changed by
+        another writer meanwhile is left to it (its sealed bytes no longer match)."""
+        if claim.fingerprints is not None:
+            found = await self._entries_where(c, r.tenant, r.record_id, "fingerprint",
+                                              "bytea", list(claim.fingerprints))
+        unowned = [e for e in found if e.subject_id is None]
+        if not unowned:
+            claim.claimed = 0
+            return
+        status = await c.execute(
+            "UPDATE entries e SET sealed = u.sealed, subject_id = $3, aad_version = $4"
+            " FROM unnest($5::text[], $6::bytea[], $7::bytea[]) AS u(token, old, sealed)"
+            " WHERE e.tenant = $1 AND e.record_id = $2 AND e.token = u.token"
+            " AND e.subject_id IS NULL AND e.sealed = u.old",
+            r.tenant, r.record_id, claim.subject_id, claim.aad_version,
+            [e.token for e in unowned], [e.sealed for e in unowned],
+            [claim.reseal(e) for e in unowned])
+        claim.claimed = _affected(status)
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:

@@ -146,16 +146,22 @@ class Vault:
         """
         unique = {(v.entity_type, v.key): v for v in values}
         if no_retention:
-            await self.store.ensure_record(RecordRow(
+            stored = await self.store.ensure_record(RecordRow(
                 tenant, record_id, subject_id, self.clock(), None, None, None,
                 no_retention=True, channel=channel))
+            if subject_id is not None and unique and stored.wrapped_dek is not None:
+                await self._shred_resent(stored, subject_id, unique)
             return {k: format_token(k[0]) for k in unique}
         if not unique:
             return {}
         if read is not None:
+            # the read saw every entry and none without a subject: nothing to claim
+            # unless one is stored meanwhile (the commit then loses its race)
+            settled = read.complete and all(e.subject_id is not None for e in read.entries)
             try:
                 return await self._tokenize_once(tenant, record_id, subject_id, channel,
-                                                 unique, sent_by, read.record, audit)
+                                                 unique, sent_by, read.record, audit,
+                                                 unowned_seen=not settled)
             except (RecordRaceLost, IntegrityError):
                 pass  # the record changed since it was read: read it again
         for _attempt in range(3):
@@ -170,7 +176,8 @@ class Vault:
     async def _tokenize_once(self, tenant: str, record_id: str, subject_id: str | None,
                              channel: str | None, unique: dict[tuple[str, str], PendingValue],
                              sent_by: str | None, record: RecordRow | None,
-                             audit: AuditAppend | None) -> dict[tuple[str, str], str]:
+                             audit: AuditAppend | None, *, unowned_seen: bool = True
+                             ) -> dict[tuple[str, str], str]:
         # Every value is sealed as a draft, known or not: ``commit_entries`` inserts the
         # new ones and hands back the token already stored for the others, in the one
         # transaction that also appends the audit event. Looking the known ones up first
@@ -206,32 +213,46 @@ class Vault:
                 expires_at))
             drafts.append(EntryRow(tenant, record_id, token, v.entity_type, fps[k], sealed,
                                    now, expires_at, sent_by, subject_id, AAD_VERSION))
-        unowned: list[EntryRow] | None = [] if subject_id is not None else None
-        stored = await self.store.commit_entries(record, drafts, audit, unowned=unowned)
+        # a record new here holds no value yet (or this commit loses its race)
+        claim = None if subject_id is None or fresh_key is not None else Claim(
+            subject_id, self._resealer(record, dek, subject_id), AAD_VERSION,
+            likely=unowned_seen)
+        stored = await self.store.commit_entries(record, drafts, audit, claim=claim)
         if fresh_key is not None:  # stored: the record's key is this one
             self.key_cache.put(record, ring, fresh_key)
-        if unowned:
-            await self._claim(record, dek, subject_id, unowned)
         return {k: stored[fp] for k, fp in fps.items()}
 
-    async def _claim(self, record: RecordRow, dek: bytes, subject_id: str | None,
-                     entries: Sequence[EntryRow]) -> None:
+    def _resealer(self, record: RecordRow, dek: bytes,
+                  subject_id: str) -> Callable[[EntryRow], bytes]:
         """Values first sent without a subject, sent again for one, become that
-        subject's: re-sealed under the same token, sender, type and expiry with the
-        subject bound, so erasing the subject or its no-retention opt-out removes them.
-        (A value stored for one subject stays that subject's.) A failure fails the
-        request closed: the caller retries, and erasure never misses a value the
-        subject sent."""
-        assert subject_id is not None and record.dek_id is not None
+        subject's (``Claim``): re-sealed under the same token, sender, type and expiry
+        with the subject bound, so erasing the subject or its no-retention opt-out
+        removes them. A value stored for one subject stays that subject's. A row that
+        fails to open fails the request closed, with nothing of it written."""
         seal = aead.sealer(dek)
-        claims = []
-        for e in entries:
+        assert record.dek_id is not None
+        dek_id = record.dek_id
+
+        def reseal(e: EntryRow) -> bytes:
             value = self._open(record, dek, e).value
-            claims.append(Claim(e.token, e.sealed, seal(
-                value.encode("utf-8"), _value_context_v2(
-                    record.tenant, record.record_id, e.token, record.dek_id, e.sent_by,
-                    e.entity_type, subject_id, e.expires_at)), subject_id, AAD_VERSION))
-        await self.store.claim_entries(record.tenant, record.record_id, claims)
+            return seal(value.encode("utf-8"), _value_context_v2(
+                record.tenant, record.record_id, e.token, dek_id, e.sent_by,
+                e.entity_type, subject_id, e.expires_at))
+        return reseal
+
+    async def _shred_resent(self, record: RecordRow, subject_id: str,
+                            unique: dict[tuple[str, str], PendingValue]) -> None:
+        """A no-retention subject sent again values the record holds without a
+        subject: they are the subject's, so they go (claimed, then shredded with
+        everything else written for the subject, as setting the flag did)."""
+        key = await self._open_key(record)
+        fps = self._fingerprints(key.fingerprint_key, unique)
+        claim = Claim(subject_id, self._resealer(record, key.dek, subject_id), AAD_VERSION,
+                      fingerprints=list(fps.values()))
+        await self.store.commit_entries(record, [], claim=claim)
+        if claim.claimed:
+            await self.store.shred_subject_values(record.tenant, subject_id, self.clock(),
+                                                  "no_retention")
 
     # -- reveal ---------------------------------------------------------------------------
     async def get_record(self, tenant: str, record_id: str) -> RecordRow:

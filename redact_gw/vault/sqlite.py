@@ -250,34 +250,33 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
 
     async def commit_entries(self, record: RecordRow, entries: Sequence[EntryRow],
                              audit: AuditAppend | None = None, *,
-                             unowned: list[EntryRow] | None = None) -> dict[bytes, str]:
-        """Create or revive the record and insert new entries (and append ``audit``),
-        atomically."""
+                             claim: Claim | None = None) -> dict[bytes, str]:
+        """Create or revive the record, insert new entries, claim unowned ones (and
+        append ``audit``), atomically."""
         rows = list(entries)
-        def q(c: Conn) -> tuple[dict[bytes, str], list[EntryRow], AuditRow | None]:
+        def q(c: Conn) -> tuple[dict[bytes, str], AuditRow | None]:
             found: list[EntryRow] = []
             tokens = self._commit_entries(c, record, rows, found)
-            return tokens, found, (self._append_audit(c, audit) if audit is not None
-                                   else None)
-        tokens, found, row = await self._write(q)
+            if claim is not None:
+                self._claim(c, record, rows, found, claim)
+            return tokens, (self._append_audit(c, audit) if audit is not None else None)
+        tokens, row = await self._write(q)
         if audit is not None:
             audit.row = row
-        if unowned is not None:
-            unowned += [e for e in found if e.subject_id is None]
         return tokens
 
-    async def claim_entries(self, tenant: str, record_id: str,
-                            claims: Sequence[Claim]) -> int:
-        """Give unowned entries their subject (see ``VaultStore.claim_entries``)."""
-        if not claims:
-            return 0
-        def q(c: Conn) -> int:
-            return int(c.executemany(
-                "UPDATE entries SET sealed=?, subject_id=?, aad_version=? WHERE tenant=?"
-                " AND record_id=? AND token=? AND subject_id IS NULL AND sealed=?",
-                [(k.sealed, k.subject_id, k.aad_version, tenant, record_id, k.token,
-                  k.old_sealed) for k in claims]).rowcount)
-        return await self._write(q)
+    def _claim(self, c: Conn, record: RecordRow, rows: list[EntryRow],
+               found: list[EntryRow], claim: Claim) -> None:
+        """``Claim`` inside the commit's transaction (which holds the write lock)."""
+        if claim.fingerprints is not None:
+            found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
+                                        list(claim.fingerprints))
+        unowned = [e for e in found if e.subject_id is None]  # rows just inserted have one
+        claim.claimed = int(c.executemany(
+            "UPDATE entries SET sealed=?, subject_id=?, aad_version=? WHERE tenant=?"
+            " AND record_id=? AND token=? AND subject_id IS NULL",
+            [(claim.reseal(e), claim.subject_id, claim.aad_version, e.tenant, e.record_id,
+              e.token) for e in unowned]).rowcount) if unowned else 0
 
     def _commit_entries(self, c: Conn, record: RecordRow, rows: list[EntryRow],
                         found_out: list[EntryRow] | None = None) -> dict[bytes, str]:
@@ -504,7 +503,8 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
                 for r in c.execute(f"SELECT {_OPTOUT_COLS} FROM optouts WHERE tenant=? AND"
                                    f" subject_id IN ({_marks(len(chunk))})", (tenant, *chunk)):
                     optouts[r[1]] = _optout(r)
-            return RecordState(record, frozenset(subjects), optouts, found)
+            return RecordState(record, frozenset(subjects), optouts, found,
+                               complete=entries)
         return await self._read(q)
 
     async def record_subjects(self, tenant: str, record_id: str) -> set[str]:

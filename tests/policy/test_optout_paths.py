@@ -155,6 +155,23 @@ async def test_erasure_takes_a_value_the_subject_sent_again(make_gateway: MakeGa
     assert await _code(r) == (410, "purged")
 
 
+async def test_a_no_retention_subject_sending_a_value_again_shreds_it(
+        make_gateway: MakeGateway) -> None:
+    gw = await make_gateway()
+    ai, admin = gw.env.auth(), gw.env.auth("admin")
+    await _opt_out(gw, "cust-7", no_retention=True)
+    r = await gw.client.post("/v1/redact", json={
+        "text": "hello, call me back on 212-555-0142", "record_id": "call-7"}, headers=ai)
+    phone = (await r.json())["entities"][0]["token"]
+    r = await gw.client.post("/v1/redact", json={
+        "text": "yes 212-555-0142", "record_id": "call-7", "subject_id": "cust-7"},
+        headers=ai)
+    assert r.status == 200 and "212-555-0142" not in await r.text()
+    r = await gw.client.post("/v1/detokenize", json={
+        "record_id": "call-7", "purpose": "quality_review", "tokens": [phone]}, headers=admin)
+    assert await _code(r) == (410, "purged")
+
+
 async def test_no_retention_shreds_values_written_for_the_subject_anywhere(
         make_gateway: MakeGateway) -> None:
     gw = await make_gateway()

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from redact_gw.audit import AuditLog, verify
-from redact_gw.errors import Gone
+from redact_gw.errors import Gone, IntegrityError
 from redact_gw.model import PendingValue
 from redact_gw.testing import FakeClock
-from redact_gw.vault.base import AuditQuery, Claim, OptOutRow, VaultStore
+from redact_gw.vault.base import AuditQuery, OptOutRow, VaultStore
 from redact_gw.vault.service import Vault
 
 DAY = 86400.0
@@ -150,14 +150,41 @@ async def test_a_value_sent_again_for_a_subject_becomes_the_subjects(store: Vaul
     assert (await vault.reveal("acme", "r1", [token]))[token].value == name.original
     await vault.tokenize("acme", "r1", "cust-2", [name])
     assert {e.subject_id for e in await store.record_entries("acme", "r1")} == {"cust-1"}
-    # a claim that lost its race (the row changed since it was read) changes nothing
-    row = next(e for e in await store.record_entries("acme", "r1")
-               if e.entity_type == "PERSON")
-    stale = Claim(row.token, b"stale", row.sealed, "cust-3", row.aad_version)
-    assert await store.claim_entries("acme", "r1", [stale]) == 0
     removed = await store.shred_subject_values("acme", "cust-1", 1.0, "erasure")
     assert removed.values == {"PERSON": 1, "CREDIT_CARD": 1}
     assert await store.record_entries("acme", "r1") == []
+
+
+async def test_a_value_stored_without_a_subject_after_the_read_is_claimed(
+        store: VaultStore, keys) -> None:
+    """The read before detection saw nothing to claim; a writer stored the value
+    without a subject since: the commit still gives it the subject."""
+    vault = _vault(store, keys, FakeClock(), {})
+    name, card = _values(1, "PERSON")[0], _values(1, "CREDIT_CARD")[0]
+    await vault.tokenize("acme", "r1", "cust-1", [card])
+    state = await store.redaction_state("acme", "r1", "cust-1", entries=True)
+    await vault.tokenize("acme", "r1", None, [name])
+    await vault.tokenize("acme", "r1", "cust-1", [name, card], read=state)
+    assert {e.entity_type: e.subject_id for e in await store.record_entries("acme", "r1")
+            } == {"PERSON": "cust-1", "CREDIT_CARD": "cust-1"}
+
+
+async def test_a_value_that_fails_to_open_fails_its_claim_with_nothing_written(
+        store: VaultStore, keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: the request's new values and its audit event are not kept either."""
+    vault = _vault(store, keys, FakeClock(), {})
+    name, card = _values(1, "PERSON")[0], _values(1, "CREDIT_CARD")[0]
+    await vault.tokenize("acme", "r1", None, [name])
+
+    def tampered(*_args: object) -> None:
+        raise IntegrityError()
+    monkeypatch.setattr(vault, "_open", tampered)
+    event = AuditLog(store, FakeClock()).prepare("redact", tenant="acme", record_id="r1")
+    with pytest.raises(IntegrityError):
+        await vault.tokenize("acme", "r1", "cust-1", [name, card], audit=event)
+    assert [(e.entity_type, e.subject_id) for e in await store.record_entries("acme", "r1")
+            ] == [("PERSON", None)]
+    assert await store.audit_events(AuditQuery(action="redact")) == []
 
 
 async def test_audit_chain_appends_in_order_and_verifies(store: VaultStore) -> None:
