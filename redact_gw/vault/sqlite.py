@@ -258,15 +258,15 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
             found: list[EntryRow] = []
             tokens = self._commit_entries(c, record, rows, found)
             if claim is not None:
-                self._claim(c, record, rows, found, claim)
+                self._claim(c, record, found, claim)
             return tokens, (self._append_audit(c, audit) if audit is not None else None)
         tokens, row = await self._write(q)
         if audit is not None:
             audit.row = row
         return tokens
 
-    def _claim(self, c: Conn, record: RecordRow, rows: list[EntryRow],
-               found: list[EntryRow], claim: Claim) -> None:
+    def _claim(self, c: Conn, record: RecordRow, found: list[EntryRow],
+               claim: Claim) -> None:
         """``Claim`` inside the commit's transaction (which holds the write lock)."""
         if claim.fingerprints is not None:
             found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
