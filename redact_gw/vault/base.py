@@ -7,11 +7,12 @@ contract test-suite can check every backend for the same guarantees.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from redact_gw.audit_chain import ChainKey
+from redact_gw.audit_chain import ChainKey, canonical
 from redact_gw.vault.override_base import OverrideStore
 from redact_gw.vault.review_base import ReviewStore
 from redact_gw.vault.session_base import ConsoleSessionStore
@@ -71,7 +72,17 @@ class Claim:
     #: the commit with ``RecordRaceLost`` should it meet one anyway (a writer stored it
     #: since), so the caller's retry claims it.
     likely: bool = True
-    claimed: int = 0
+    #: Entity type -> values claimed (set by the store).
+    claimed: dict[str, int] = field(default_factory=dict)
+
+    def note(self, audit: AuditAppend | None) -> None:
+        """Record the values claimed in ``audit``'s event, before it is appended
+        (``"claimed"``, counts by entity type, never a value): who gave which record's
+        values to which subject stays traceable."""
+        if audit is not None and self.claimed:
+            event = json.loads(audit.payload)
+            event["claimed"] = dict(sorted(self.claimed.items()))
+            audit.payload = canonical(event)
 
 
 @dataclass(frozen=True, slots=True)

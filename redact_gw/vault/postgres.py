@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -377,6 +378,8 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
         # a claim writes after the insert: both in one transaction (BEGIN and COMMIT,
         # two round trips), only when the read before saw a value to claim
         tokens = await self._write(q, one_statement=claim is None or not claim.likely)
+        if claim is not None:
+            claim.note(audit)
         if audit is not None:
             audit.row = await self.append_audit(audit.ts, audit.tenant, audit.principal,
                                                 audit.action, audit.record_id,
@@ -392,17 +395,17 @@ class PostgresStore(PostgresAuditMixin, PostgresReviewMixin, PostgresSessionMixi
                                               "bytea", list(claim.fingerprints))
         unowned = [e for e in found if e.subject_id is None]
         if not unowned:
-            claim.claimed = 0
+            claim.claimed = {}
             return
-        status = await c.execute(
+        rows = await c.fetch(
             "UPDATE entries e SET sealed = u.sealed, subject_id = $3, aad_version = $4"
             " FROM unnest($5::text[], $6::bytea[], $7::bytea[]) AS u(token, old, sealed)"
             " WHERE e.tenant = $1 AND e.record_id = $2 AND e.token = u.token"
-            " AND e.subject_id IS NULL AND e.sealed = u.old",
+            " AND e.subject_id IS NULL AND e.sealed = u.old RETURNING e.entity_type",
             r.tenant, r.record_id, claim.subject_id, claim.aad_version,
             [e.token for e in unowned], [e.sealed for e in unowned],
             [claim.reseal(e) for e in unowned])
-        claim.claimed = _affected(status)
+        claim.claimed = dict(Counter(row[0] for row in rows))
 
     async def get_entries(self, tenant: str, record_id: str,
                           tokens: Sequence[str]) -> list[EntryRow]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -259,6 +260,7 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
             tokens = self._commit_entries(c, record, rows, found)
             if claim is not None:
                 self._claim(c, record, found, claim)
+                claim.note(audit)
             return tokens, (self._append_audit(c, audit) if audit is not None else None)
         tokens, row = await self._write(q)
         if audit is not None:
@@ -272,11 +274,12 @@ class SqliteStore(SqliteReviewMixin, SqliteSessionMixin, SqliteOverrideMixin):
             found = self._entries_where(c, record.tenant, record.record_id, "fingerprint",
                                         list(claim.fingerprints))
         unowned = [e for e in found if e.subject_id is None]  # rows just inserted have one
-        claim.claimed = int(c.executemany(
+        c.executemany(
             "UPDATE entries SET sealed=?, subject_id=?, aad_version=? WHERE tenant=?"
             " AND record_id=? AND token=? AND subject_id IS NULL",
             [(claim.reseal(e), claim.subject_id, claim.aad_version, e.tenant, e.record_id,
-              e.token) for e in unowned]).rowcount) if unowned else 0
+              e.token) for e in unowned])
+        claim.claimed = dict(Counter(e.entity_type for e in unowned))  # under the lock
 
     def _commit_entries(self, c: Conn, record: RecordRow, rows: list[EntryRow],
                         found_out: list[EntryRow] | None = None) -> dict[bytes, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -140,8 +141,15 @@ async def test_a_value_sent_again_for_a_subject_becomes_the_subjects(store: Vaul
     vault = _vault(store, keys, FakeClock(), {})
     name, card = _values(1, "PERSON")[0], _values(1, "CREDIT_CARD")[0]
     first = await vault.tokenize("acme", "r1", None, [name], sent_by="agent-app")
-    again = await vault.tokenize("acme", "r1", "cust-1", [name, card], sent_by="crm")
+    audit = AuditLog(store, FakeClock(), keys=keys)
+    event = audit.prepare("redact", tenant="acme", record_id="r1", subject_id="cust-1")
+    again = await vault.tokenize("acme", "r1", "cust-1", [name, card], sent_by="crm",
+                                 audit=event)
     assert again[(name.entity_type, name.key)] == first[(name.entity_type, name.key)]
+    # the audit event of the request says what it claimed (counts, never a value)
+    [row] = await store.audit_events(AuditQuery(action="redact"))
+    assert json.loads(row.payload)["claimed"] == {"PERSON": 1}
+    assert (await verify(store, keys=keys.current())).ok
     owners = {e.entity_type: (e.subject_id, e.sent_by)
               for e in await store.record_entries("acme", "r1")}
     assert owners == {"PERSON": ("cust-1", "agent-app"), "CREDIT_CARD": ("cust-1", "crm")}
