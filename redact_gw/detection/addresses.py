@@ -158,6 +158,8 @@ _FIELD_LABELS = frozenset({"mobile", "phone", "tel", "telephone", "fax", "desk",
                            "email", "e-mail", "website", "web", "office", "name"})
 _LONG_NUMBER = re.compile(r"\+?\d{7,}")
 _SPOKEN_REGION = re.compile(r"[a-z]{2,3}")  # "tallinn ha", stop words excluded before
+#: Two letters a region code and a stop word share ("no", "on", "by", "so", "at").
+_STOP_REGION = re.compile(r"[a-z]{2}")
 _NEXT = re.compile(r"[ \t,.>|]*(?P<nl>\n[ \t,.>|]*)?(?P<tok>[^\s,>|]+)")
 #: Tokens of the rest of an address looked at, and lines it may take.
 _MAX_TAIL = 10
@@ -362,6 +364,15 @@ def _tail(text: str, end: int, is_place: WordTest) -> int:
                 break  # "NI\n(028) 5089-989": a phone's area code, no postcode
             tok = tok[1:-1]  # "Cyprus (Greek) 17251"
         low = tok.lower()
+        if spoken and best > end and _STOP_REGION.fullmatch(low):
+            # a region code that is also an English word, said before the postcode that
+            # ends the address ("ehingen by one double eight nine five", "london on
+            # three oh four nine four": "BY 18895", "ON 30494"): only with the code
+            code = _NEXT.match(text, m.end())
+            if code is not None and code.group("nl") is None and _ZIP_END.fullmatch(
+                    code.group("tok").rstrip(".;:!?")):
+                best = pos = code.end()
+                continue
         if not tok or (low in STOP_WORDS and low not in street_lines.PARTICLES
                        and not (tok.isupper() and not spoken)):  # "HE 01118"
             break

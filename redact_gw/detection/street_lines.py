@@ -8,7 +8,9 @@ normalized view (spoken numbers are digits there):
   Piétrain 371", "Avenida Paris 95"), a type word after it ("Nyár utca 75.",
   "Rákóczi út 66."), or a one-word street ending in a type ("Koenigstrasse 51",
   "Västerviksgatan 2", "C. Beerninckstraat 88"); an optional building number before it
-  ("974 Via Roma 131") joins the line;
+  ("974 Via Roma 131") joins the line; in lower-case text (speech, chat) the
+  abbreviations "ul", "r", "c" count before a name that is no common word ("ul cicha
+  58"), the single letters only after an address cue or "on", "at", "to";
 * without type vocabulary, a capitalized name and a number ("Parmova 110",
   "Ellenö 58 Apt. 128") only after an address cue ("lives on", "address is") or with a
   unit after it;
@@ -71,6 +73,12 @@ _WEAK_BEFORE: frozenset[str] = _folded({
     "im", "am", "an", "auf", "r", "c", "av", "al", "os", "pl", "bd", "jl", "ul", "nám",
     "plaza", "cours", "corso", "largo", "quai",
 })
+#: Abbreviations among them that are no English word nor a first name ("ul." ulica,
+#: "R." rua, "C/" calle): in lower-case text (speech, chat) they still open a street
+#: before a name that is no common word ("ul cicha 58"; not "c block 12"); a single
+#: letter also needs an address cue or "on", "at", "to" before it ("lives at r
+#: calvário 39"; not "vitamin c tablets 500", whose plural is rare to the word list).
+_LOWER_CASE_BEFORE: frozenset[str] = frozenset({"ul", "r", "c"})
 #: Street types written after the name as a word of their own ("Nyár utca 75.").
 TYPES_AFTER: frozenset[str] = _folded({
     "utca", "u", "út", "útja", "tér", "körút", "sor", "köz", "strasse", "straße", "str",
@@ -193,14 +201,17 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
         return None  # "ping 124.169.166.36": a dotted number (an IP) is no house number
     starts: list[int] = []  # name words, nearest first
     typed_at, before, j = -1, -1, i - 1  # nearest type word after the name; type before it
+    abbreviated = ""  # the type before, when a lower-case abbreviation ("ul")
     while j >= 0 and len(starts) < 4:
         a, _b, tok = toks[j]
         low = _word(tok)
         if not tok[:1].isalpha():
             break
         if low in TYPES_BEFORE and starts and (low not in _WEAK_BEFORE or (
-                not spoken and (tok[:1].isupper() or tok.endswith(".")))):
+                not spoken and (tok[:1].isupper() or tok.endswith(".")))
+                or (spoken and low in _LOWER_CASE_BEFORE)):
             before = a
+            abbreviated = low if spoken and low in _LOWER_CASE_BEFORE else ""
             break
         j -= 1
         if low in PARTICLES and starts:
@@ -236,7 +247,12 @@ def _street_before(text: str, toks: list[tuple[int, int, str]], i: int, spoken: 
         # "moved to Zurich 2019", "Bergen 5000 units", "train to Bern 4501"; a date
         # names the street in "43 Rue 9 Avril 1938"
         return None
-    if typed and (rare or not spoken or cued(start)):
+    if abbreviated:
+        if rare and (len(abbreviated) > 1 or cued(start)):
+            why, score = "street name with its type and house number", 0.9
+        else:
+            return None
+    elif typed and (rare or not spoken or cued(start)):
         why, score = "street name with its type and house number", 0.9
     elif not spoken and rare and (cued(start) or _UNIT_AFTER.match(text, end)):
         why, score = "street name and house number, address context", 0.86

@@ -105,3 +105,51 @@ def test_address_tail_stops_at_contact_fields(one: One) -> None:
             "fax four four one two three four five six seven eight")
     found = one(text)
     assert not any(e == "ADDRESS" and "fax" in t for e, t in found), found
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # "ul." (ulica) written small or read out: no English word, it opens the street
+    ("the bus station is on ul narewska ninety four", "ul narewska ninety four"),
+    ("he lives on the north side of ul cicha fifty eight", "ul cicha fifty eight"),
+    # a one-letter type ("R." rua, "C/" calle) after an address cue or "on", "at", "to"
+    ("pedestrians must enter on r família marques seventy three saint",
+     "r família marques seventy three"),
+    ("i once lived in r calvário thirty nine", "r calvário thirty nine"),
+])
+def test_lower_case_abbreviated_street_type_joins_the_street(
+        one: One, text: str, value: str) -> None:
+    assert _clear(text, one(text), value) == []
+
+
+@pytest.mark.parametrize("text", [
+    "take vitamin c tablets five hundred a day",  # a rare plural, no cue
+    "go to c block twelve",                       # a common word after the letter
+    "meet me at r studio four",
+    "plan c costs ninety dollars",
+    "i waited twenty minutes on main",
+    "we have three park rangers",
+])
+def test_letters_and_numbers_in_ordinary_speech_stay_clear(one: One, text: str) -> None:
+    assert not [t for e, t in one(text) if e == "ADDRESS"], one(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # a region code that is also an English word, read before the postcode
+    ("here they are sixty two forty eight ul ormiańska one thirty nine ehingen by one"
+     " double eight nine five", "ehingen by one double eight nine five"),
+    ("my address is two five one haukeliveien one eleven suite one eighty nine hamilton"
+     " on nine eight six eight four", "hamilton on nine eight six eight four"),
+])
+def test_spoken_region_code_that_is_a_word_joins_the_postcode(
+        one: One, text: str, value: str) -> None:
+    assert _clear(text, one(text), value) == []
+
+
+@pytest.mark.parametrize("text", [
+    "i moved to twelve main street boston so it was far",
+    "we lived at twelve main street in boston by nineteen ninety",
+    "ship it to twelve main street boston at five",
+])
+def test_stop_word_after_an_address_without_a_postcode_ends_it(one: One, text: str) -> None:
+    found = [t for e, t in one(text) if e == "ADDRESS"]
+    assert found and not any(w in t.split() for t in found for w in ("so", "by", "at")), found
