@@ -215,21 +215,21 @@ class Vault:
                                    now, expires_at, sent_by, subject_id, AAD_VERSION))
         # a record new here holds no value yet (or this commit loses its race)
         claim = None if subject_id is None or fresh_key is not None else Claim(
-            subject_id, self._resealer(record, dek, subject_id), AAD_VERSION,
+            subject_id, self._resealer(record, dek, seal, subject_id), AAD_VERSION,
             likely=unowned_seen)
         stored = await self.store.commit_entries(record, drafts, audit, claim=claim)
         if fresh_key is not None:  # stored: the record's key is this one
             self.key_cache.put(record, ring, fresh_key)
         return {k: stored[fp] for k, fp in fps.items()}
 
-    def _resealer(self, record: RecordRow, dek: bytes,
+    def _resealer(self, record: RecordRow, dek: bytes, seal: Callable[[bytes, bytes], bytes],
                   subject_id: str) -> Callable[[EntryRow], bytes]:
         """Values first sent without a subject, sent again for one, become that
         subject's (``Claim``): re-sealed under the same token, sender, type and expiry
         with the subject bound, so erasing the subject or its no-retention opt-out
         removes them. A value stored for one subject stays that subject's. A row that
-        fails to open fails the request closed, with nothing of it written."""
-        seal = aead.sealer(dek)
+        fails to open fails the request closed, with nothing of it written. ``seal``:
+        the request's own sealer under ``dek`` (its cipher set up once)."""
         assert record.dek_id is not None
         dek_id = record.dek_id
 
@@ -247,8 +247,8 @@ class Vault:
         everything else written for the subject, as setting the flag did)."""
         key = await self._open_key(record)
         fps = self._fingerprints(key.fingerprint_key, unique)
-        claim = Claim(subject_id, self._resealer(record, key.dek, subject_id), AAD_VERSION,
-                      fingerprints=list(fps.values()))
+        reseal = self._resealer(record, key.dek, aead.sealer(key.dek), subject_id)
+        claim = Claim(subject_id, reseal, AAD_VERSION, fingerprints=list(fps.values()))
         await self.store.commit_entries(record, [], claim=claim)
         if claim.claimed:
             await self.store.shred_subject_values(record.tenant, subject_id, self.clock(),
