@@ -38,7 +38,7 @@ from redact_gw.detection.candidates import Candidate
 from redact_gw.detection.gazetteer import RARE_WORD, Gazetteer
 from redact_gw.detection.lexicon import NAME_PARTICLES, NOT_NAMES
 from redact_gw.detection.places import PLACE_CUES
-from redact_gw.detection.truecase import LineWords, Word, sentence_start
+from redact_gw.detection.truecase import SENTENCE_GAP, LineWords, Word, sentence_start
 
 RECOGNIZER = "SpokenNameRecognizer"
 #: Score of a run holding a word no English word list knows, or a census name.
@@ -128,7 +128,7 @@ def written(seg: int, offset: int, line: str, ws: Sequence[Word],
            if line[c.start - offset].isupper()]
     for k, (a, b, word) in enumerate(ws):
         if not word[:1].isupper() or word.isupper() or not (k == 0 or (
-                line[a - 1] in _AFTER_SENTENCE_END and sentence_start(line, a))):
+                line[a - 1] in SENTENCE_GAP and sentence_start(line, a))):
             continue  # most words; a dot right before a word ends no sentence ("www.Knot")
         tight_capital = k + 1 < len(ws) and line[b:ws[k + 1][0]] == " " and (
             ws[k + 1][2][:1].isupper())
@@ -137,10 +137,6 @@ def written(seg: int, offset: int, line: str, ws: Sequence[Word],
             out.append(Candidate(seg, offset + a, offset + b, E.PERSON, UNKNOWN_SCORE,
                                  RECOGNIZER, None, why))
     return out
-
-
-#: What may stand between a sentence's end and its first word.
-_AFTER_SENTENCE_END = frozenset(" \t\"'(")
 
 
 def _sentence_name(w: str, tight_capital: bool, gaz: Gazetteer) -> str | None:

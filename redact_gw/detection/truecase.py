@@ -225,11 +225,15 @@ def _capitalized(w: str) -> bool:
     return w[:1].isupper() and (len(w) == 1 or not w.isupper() or len(w) <= 3)
 
 
+#: What may stand between a sentence's end and its first word.
+SENTENCE_GAP = frozenset(" \t\"'(")
+
+
 def sentence_start(line: str, pos: int) -> bool:
     """Whether the word at ``pos`` starts the line or a sentence (after ".", "!", "?",
     ":", ";", past spaces, quotes and an opening parenthesis)."""
     k = pos - 1
-    while k >= 0 and line[k] in " \t\"'(":
+    while k >= 0 and line[k] in SENTENCE_GAP:
         k -= 1  # not line[:pos].rstrip(): a copy of the line so far for every word
     return k < 0 or line[k] in ".!?:;\n"
 
